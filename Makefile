@@ -1,0 +1,31 @@
+# Satellite — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= var
+
+.PHONY: run test lint typecheck unit venv clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+run: venv
+	$(BIN)/satellite --data-dir $(DATA_DIR) init
+	$(BIN)/satellite --data-dir $(DATA_DIR) serve --host 127.0.0.1 --port 8080
+
+lint: venv
+	$(BIN)/ruff check satellite tests
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/python -m pytest -q
+
+test: lint unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Accounts (local tenants) and their Virtual Accounts."""

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from satellite.db import Base
+
+RESERVATION_MODES = ("none", "specific", "permanent", "both")
+DEFAULT_VA = "Default"
+MAX_VA_DEPTH = 10
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    reservation_mode: Mapped[str] = mapped_column(String(16), default="none")
+    created_at: Mapped[datetime]
+
+
+class VirtualAccount(Base):
+    __tablename__ = "virtual_accounts"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("virtual_accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # 1 for a top-level VA; kept so the 10-level limit is checked without walking the tree.
+    depth: Mapped[int] = mapped_column(default=1)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]

@@ -1,0 +1,234 @@
+"""Accounts and Virtual Accounts: creation, the folder tree, and its rules."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from satellite.accounts.models import (
+    DEFAULT_VA,
+    MAX_VA_DEPTH,
+    RESERVATION_MODES,
+    Account,
+    VirtualAccount,
+)
+from satellite.actor import Actor
+from satellite.audit.service import record
+from satellite.errors import Conflict, InvalidInput, NotFound
+from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.uow import UnitOfWork
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+
+
+def _clean_name(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(value) > 200:
+        raise InvalidInput(f"{what} is longer than 200 characters")
+    if any(ord(c) < 32 for c in value) or "/" in value:
+        raise InvalidInput(f"{what} {value!r} contains a control character or '/'")
+    return value
+
+
+def normalise_domain(domain: str) -> str:
+    value = (domain or "").strip().lower().rstrip(".")
+    if not _DOMAIN.match(value):
+        raise InvalidInput(f"domain {domain!r} is not a domain identifier such as abc.xyz.com")
+    return value
+
+
+def get_account(session: Session, ref: str) -> Account:
+    """Find an account by its name or its domain identifier. Raises NotFound."""
+    account = session.scalar(
+        select(Account).where(or_(Account.name == ref, Account.domain == ref.strip().lower()))
+    )
+    if account is None:
+        raise NotFound(f"no account named {ref!r} (give its name or domain identifier)")
+    return account
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).order_by(Account.name)))
+
+
+def create_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Account:
+    """Create an account and its Default VA. Raises Conflict if the name or domain is taken."""
+    session = uow.session
+    name = _clean_name(name, "account name")
+    domain = normalise_domain(domain)
+    taken = session.scalar(select(Account).where(or_(Account.name == name, Account.domain == domain)))
+    if taken is not None:
+        which = "name" if taken.name == name else "domain"
+        raise Conflict(f"an account with {which} {name if which == 'name' else domain!r} already exists")
+    now = uow.clock.now()
+    account = Account(name=name, domain=domain, reservation_mode="none", created_at=now)
+    session.add(account)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"an account with name {name!r} or domain {domain!r} already exists") from None
+    session.add(VirtualAccount(account_id=account.id, name=DEFAULT_VA, depth=1, is_default=True,
+                               description="Default virtual account", created_at=now))
+    record(uow, actor, "account.create", f"account:{domain}", account_id=account.id,
+           details={"name": name, "domain": domain})
+    return account
+
+
+def set_reservation_mode(uow: UnitOfWork, actor: Actor, account_ref: str, mode: str) -> Account:
+    if mode not in RESERVATION_MODES:
+        raise InvalidInput(f"reservation mode {mode!r} is not one of {', '.join(RESERVATION_MODES)}")
+    account = get_account(uow.session, account_ref)
+    before = account.reservation_mode
+    account.reservation_mode = mode
+    record(uow, actor, "account.set_reservation", f"account:{account.domain}",
+           account_id=account.id, details={"before": before, "after": mode})
+    return account
+
+
+def get_va(session: Session, account: Account, name: str) -> VirtualAccount:
+    va = session.scalar(
+        select(VirtualAccount).where(VirtualAccount.account_id == account.id, VirtualAccount.name == name)
+    )
+    if va is None:
+        raise NotFound(f"account {account.name!r} has no virtual account named {name!r}")
+    return va
+
+
+def find_va(session: Session, account_ref: str, va_name: str) -> tuple[Account, VirtualAccount]:
+    account = get_account(session, account_ref)
+    return account, get_va(session, account, va_name)
+
+
+def list_vas(session: Session, account: Account) -> list[VirtualAccount]:
+    return list(session.scalars(
+        select(VirtualAccount).where(VirtualAccount.account_id == account.id).order_by(VirtualAccount.name)
+    ))
+
+
+def va_path(session: Session, va: VirtualAccount) -> list[str]:
+    """Names from the top-level VA down to this one."""
+    names = [va.name]
+    current = va
+    while current.parent_id is not None:
+        parent = session.get(VirtualAccount, current.parent_id)
+        assert parent is not None
+        names.append(parent.name)
+        current = parent
+    return names[::-1]
+
+
+def create_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
+              parent: str | None = None, description: str = "") -> VirtualAccount:
+    """Create a VA, optionally nested under another. Raises Conflict / InvalidInput / NotFound."""
+    session = uow.session
+    account = get_account(session, account_ref)
+    name = _clean_name(name, "virtual account name")
+    if session.scalar(select(VirtualAccount.id).where(
+            VirtualAccount.account_id == account.id, VirtualAccount.name == name)) is not None:
+        raise Conflict(f"account {account.name!r} already has a virtual account named {name!r}")
+    depth = 1
+    parent_va = None
+    if parent:
+        parent_va = get_va(session, account, parent)
+        depth = parent_va.depth + 1
+        if depth > MAX_VA_DEPTH:
+            raise InvalidInput(
+                f"virtual accounts nest at most {MAX_VA_DEPTH} levels; {parent!r} is already at level "
+                f"{parent_va.depth}"
+            )
+    va = VirtualAccount(account_id=account.id, parent_id=parent_va.id if parent_va else None,
+                        name=name, description=description or "", depth=depth,
+                        created_at=uow.clock.now())
+    session.add(va)
+    session.flush()
+    record(uow, actor, "va.create", f"va:{account.domain}/{name}", account_id=account.id,
+           details={"parent": parent, "description": description})
+    return va
+
+
+def _subtree(session: Session, va: VirtualAccount) -> list[VirtualAccount]:
+    found = [va]
+    frontier = [va.id]
+    while frontier:
+        children = list(session.scalars(select(VirtualAccount).where(VirtualAccount.parent_id.in_(frontier))))
+        found.extend(children)
+        frontier = [c.id for c in children]
+    return found
+
+
+def rename_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str, new_name: str) -> VirtualAccount:
+    session = uow.session
+    account, va = find_va(session, account_ref, name)
+    new_name = _clean_name(new_name, "virtual account name")
+    if va.is_default:
+        raise InvalidInput(f"the {DEFAULT_VA} virtual account cannot be renamed")
+    if new_name != name and session.scalar(select(VirtualAccount.id).where(
+            VirtualAccount.account_id == account.id, VirtualAccount.name == new_name)) is not None:
+        raise Conflict(f"account {account.name!r} already has a virtual account named {new_name!r}")
+    va.name = new_name
+    record(uow, actor, "va.rename", f"va:{account.domain}/{new_name}", account_id=account.id,
+           details={"before": name, "after": new_name})
+    return va
+
+
+def move_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
+            new_parent: str | None) -> VirtualAccount:
+    """Move a VA (and what is nested under it) under another VA, or to the top with None."""
+    session = uow.session
+    account, va = find_va(session, account_ref, name)
+    subtree = _subtree(session, va)
+    target_depth = 1
+    target_id = None
+    if new_parent:
+        target = get_va(session, account, new_parent)
+        if target.id in {v.id for v in subtree}:
+            raise InvalidInput(f"cannot move {name!r} under {new_parent!r}: that is inside {name!r}")
+        target_depth = target.depth + 1
+        target_id = target.id
+    shift = target_depth - va.depth
+    deepest = max(v.depth for v in subtree) + shift
+    if deepest > MAX_VA_DEPTH:
+        raise InvalidInput(
+            f"moving {name!r} there would nest virtual accounts {deepest} levels deep "
+            f"(at most {MAX_VA_DEPTH})"
+        )
+    before = va.parent_id
+    va.parent_id = target_id
+    for v in subtree:
+        v.depth += shift
+    record(uow, actor, "va.move", f"va:{account.domain}/{name}", account_id=account.id,
+           details={"before_parent_id": before, "after": new_parent})
+    return va
+
+
+def va_contents(session: Session, va_id: int) -> dict[str, int]:
+    """What keeps a VA from being deleted, by kind; empty when it may go."""
+    counts = {
+        "child virtual accounts": session.scalar(
+            select(func.count()).where(VirtualAccount.parent_id == va_id)) or 0,
+        "license lines": session.scalar(
+            select(func.count()).select_from(LicenseLine).where(LicenseLine.va_id == va_id)) or 0,
+        "license consumers": session.scalar(
+            select(func.count(func.distinct(LicenseUsage.owner))).where(LicenseUsage.va_id == va_id)) or 0,
+    }
+    return {kind: n for kind, n in counts.items() if n}
+
+
+def delete_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str) -> None:
+    """Delete an empty VA. Raises Conflict naming what is left in it."""
+    session = uow.session
+    account, va = find_va(session, account_ref, name)
+    if va.is_default:
+        raise Conflict(f"the {DEFAULT_VA} virtual account cannot be deleted")
+    left = va_contents(session, va.id)
+    if left:
+        what = ", ".join(f"{n} {kind}" for kind, n in left.items())
+        raise Conflict(f"virtual account {name!r} is not empty: it still has {what}")
+    session.execute(delete(UsageTotal).where(UsageTotal.va_id == va.id))
+    session.delete(va)
+    record(uow, actor, "va.delete", f"va:{account.domain}/{name}", account_id=account.id)

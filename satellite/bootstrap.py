@@ -1,0 +1,114 @@
+"""Opening and initialising an appliance's data dir and database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from satellite import __version__
+from satellite.actor import Actor
+from satellite.clock import Clock
+from satellite.config import Settings
+from satellite.db import head_revisions, make_engine, migrate, schema_revision
+from satellite.errors import ConfigError, InvalidInput
+from satellite.state import get_state, set_state
+from satellite.uow import Database
+from satellite.users.passwords import generate_password
+from satellite.users.service import count_users, create_user
+
+ADMIN_PASSWORD_FILE = "initial-admin-password"
+
+
+def open_database(settings: Settings, clock: Clock | None = None) -> Database:
+    return Database(make_engine(settings.effective_database_url), clock)
+
+
+def require_initialised(db: Database) -> str:
+    """Return the satellite id. Raises ConfigError when `satellite init` has not been run."""
+    if schema_revision(db.engine) != head_revisions():
+        raise ConfigError("this data dir is not initialised or needs migrating: run `satellite init`")
+    with db.reader() as uow:
+        satellite_id = get_state(uow.session, "satellite_id")
+    if satellite_id is None:
+        raise ConfigError("this data dir is not initialised: run `satellite init`")
+    return satellite_id
+
+
+def write_secret_file(path: Path, content: str) -> None:
+    """Create a file readable by its owner only (the mode is set before anything is written)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
+    os.chmod(path, 0o600)
+
+
+@dataclass
+class InitReport:
+    satellite_id: str
+    created: bool
+    admin_password_file: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def initialise(settings: Settings, db: Database, actor: Actor,
+               admin_password: str | None = None) -> InitReport:
+    """Create or upgrade the appliance in the data dir; never destroys data."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+    migrate(db.engine)
+    report = InitReport(satellite_id="", created=False)
+    with db.uow() as uow:
+        satellite_id = get_state(uow.session, "satellite_id")
+        if satellite_id is None:
+            satellite_id = str(uuid.uuid4())
+            set_state(uow.session, "satellite_id", satellite_id)
+            set_state(uow.session, "created_at", uow.clock.now().isoformat())
+            report.created = True
+        report.satellite_id = satellite_id
+        if count_users(uow.session) == 0:
+            generated = admin_password is None
+            password = admin_password if admin_password is not None else generate_password()
+            try:
+                create_user(uow, actor, "admin", password, system_admin=True,
+                            must_change_password=generated)
+            except InvalidInput as exc:
+                raise InvalidInput(f"initial admin password: {exc.message}") from None
+            if generated:
+                path = settings.data_dir / ADMIN_PASSWORD_FILE
+                write_secret_file(path, password + "\n")
+                report.admin_password_file = path
+            report.notes.append("created the first system administrator, user 'admin'")
+        uow.commit()
+    return report
+
+
+def status(settings: Settings, db: Database) -> dict[str, object]:
+    from satellite.accounts.models import Account, VirtualAccount
+    from satellite.licenses.models import LicenseLine
+    from satellite.users.models import User
+
+    satellite_id = require_initialised(db)
+    with db.reader() as uow:
+        s = uow.session
+
+        def count(model: type) -> int:
+            return s.scalar(select(func.count()).select_from(model)) or 0
+
+        return {
+            "satellite_id": satellite_id,
+            "version": __version__,
+            "registration": get_state(s, "registration_state", "unregistered"),
+            "database": db.engine.dialect.name,
+            "schema_revision": ",".join(schema_revision(db.engine)),
+            "data_dir": str(settings.data_dir.resolve()),
+            "counts": {
+                "accounts": count(Account),
+                "virtual_accounts": count(VirtualAccount),
+                "license_lines": count(LicenseLine),
+                "users": count(User),
+            },
+        }

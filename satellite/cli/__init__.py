@@ -1,0 +1,106 @@
+"""The `satellite` command: a thin adapter over the services.
+
+Every command exits non-zero with one line on stderr for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import click
+
+from satellite.actor import Actor
+from satellite.bootstrap import open_database, require_initialised
+from satellite.config import Settings, load_settings
+from satellite.errors import SatelliteError
+from satellite.uow import Database
+
+
+@dataclass
+class CliContext:
+    data_dir: str | None
+    config_file: str | None
+    _settings: Settings | None = None
+    _db: Database | None = None
+    actor: Actor = field(default_factory=Actor.local_operator)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(data_dir=self.data_dir, config_file=self.config_file)
+        return self._settings
+
+    @property
+    def raw_db(self) -> Database:
+        """The database, initialised or not (for `init`)."""
+        if self._db is None:
+            self._db = open_database(self.settings)
+        return self._db
+
+    @property
+    def db(self) -> Database:
+        """The database of an initialised appliance."""
+        db = self.raw_db
+        require_initialised(db)
+        return db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    raise click.exceptions.Exit(_print_error(message, code))
+
+
+def _print_error(message: str, code: int) -> int:
+    click.echo(f"satellite: error: {message}", err=True)
+    return code
+
+
+@click.group()
+@click.option("--data-dir", envvar="SATELLITE_DATA_DIR", default=None, metavar="DIR",
+              help="Data directory (default: $SATELLITE_DATA_DIR, then ./var).")
+@click.option("--config", "config_file", envvar="SATELLITE_CONFIG", default=None, metavar="FILE",
+              help="Settings file (TOML); see config/satellite.toml.")
+@click.version_option(package_name="satellite")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str | None, config_file: str | None) -> None:
+    """Satellite: on-premises license manager."""
+    ctx.obj = CliContext(data_dir, config_file)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _register() -> None:
+    from satellite.cli import accounts, system
+
+    for module in (system, accounts):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="satellite", standalone_mode=False)
+    except SatelliteError as exc:
+        sys.exit(_print_error(exc.message, exc.exit_code))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(_print_error("aborted", 1))
+    except click.ClickException as exc:
+        sys.exit(_print_error(exc.format_message(), exc.exit_code))
+    sys.exit(0)

@@ -1,0 +1,144 @@
+"""`satellite account ...` and `satellite va ...`."""
+
+from __future__ import annotations
+
+import click
+
+from satellite.accounts import service
+from satellite.accounts.models import RESERVATION_MODES
+from satellite.cli import CliContext, emit_json, pass_ctx
+
+
+@click.group("account")
+def account() -> None:
+    """Accounts (local tenants)."""
+
+
+@account.command("create")
+@click.argument("name")
+@click.option("--domain", required=True, help="Unique domain identifier, e.g. abc.xyz.com.")
+@pass_ctx
+def account_create(ctx: CliContext, name: str, domain: str) -> None:
+    """Create an account (with its Default virtual account)."""
+    with ctx.db.uow() as uow:
+        acc = service.create_account(uow, ctx.actor, name, domain)
+        uow.commit()
+        click.echo(f"Created account {acc.name} ({acc.domain})")
+
+
+@account.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def account_list(ctx: CliContext, as_json: bool) -> None:
+    """List accounts."""
+    with ctx.db.reader() as uow:
+        rows = [{"name": a.name, "domain": a.domain, "reservation": a.reservation_mode}
+                for a in service.list_accounts(uow.session)]
+    if as_json:
+        emit_json({"accounts": rows})
+        return
+    for row in rows:
+        click.echo(f"{row['name']}\t{row['domain']}\treservation={row['reservation']}")
+
+
+@account.command("set")
+@click.argument("account_ref", metavar="ACCOUNT")
+@click.option("--reservation", type=click.Choice(RESERVATION_MODES), required=True,
+              help="Which offline reservations the account may use.")
+@pass_ctx
+def account_set(ctx: CliContext, account_ref: str, reservation: str) -> None:
+    """Change an account's settings."""
+    with ctx.db.uow() as uow:
+        acc = service.set_reservation_mode(uow, ctx.actor, account_ref, reservation)
+        uow.commit()
+        click.echo(f"Account {acc.name}: reservation {acc.reservation_mode}")
+
+
+@click.group("va")
+def va() -> None:
+    """Virtual accounts (nested folders of licenses, devices and tokens)."""
+
+
+@va.command("create")
+@click.argument("account_ref", metavar="ACCOUNT")
+@click.argument("name")
+@click.option("--parent", default=None, help="Nest under this virtual account.")
+@click.option("--description", default="")
+@pass_ctx
+def va_create(ctx: CliContext, account_ref: str, name: str, parent: str | None, description: str) -> None:
+    """Create a virtual account."""
+    with ctx.db.uow() as uow:
+        service.create_va(uow, ctx.actor, account_ref, name, parent=parent, description=description)
+        uow.commit()
+    click.echo(f"Created virtual account {name}" + (f" under {parent}" if parent else ""))
+
+
+@va.command("list")
+@click.argument("account_ref", metavar="ACCOUNT")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def va_list(ctx: CliContext, account_ref: str, as_json: bool) -> None:
+    """List an account's virtual accounts as a tree."""
+    with ctx.db.reader() as uow:
+        acc = service.get_account(uow.session, account_ref)
+        vas = service.list_vas(uow.session, acc)
+        by_id = {v.id: v for v in vas}
+        rows = [{"name": v.name, "parent": by_id[v.parent_id].name if v.parent_id else None,
+                 "depth": v.depth, "description": v.description, "default": v.is_default} for v in vas]
+    if as_json:
+        emit_json({"virtualAccounts": rows})
+        return
+    children: dict[str | None, list[dict[str, object]]] = {}
+    for row in rows:
+        children.setdefault(row["parent"], []).append(row)  # type: ignore[arg-type]
+
+    def show(parent: str | None, indent: int) -> None:
+        for row in children.get(parent, []):
+            click.echo("  " * indent + str(row["name"]))
+            show(str(row["name"]), indent + 1)
+
+    show(None, 0)
+
+
+@va.command("rename")
+@click.argument("account_ref", metavar="ACCOUNT")
+@click.argument("name")
+@click.argument("new_name")
+@pass_ctx
+def va_rename(ctx: CliContext, account_ref: str, name: str, new_name: str) -> None:
+    """Rename a virtual account."""
+    with ctx.db.uow() as uow:
+        service.rename_va(uow, ctx.actor, account_ref, name, new_name)
+        uow.commit()
+    click.echo(f"Renamed {name} to {new_name}")
+
+
+@va.command("move")
+@click.argument("account_ref", metavar="ACCOUNT")
+@click.argument("name")
+@click.option("--parent", default=None, help="New parent virtual account.")
+@click.option("--top", is_flag=True, help="Move to the top level.")
+@pass_ctx
+def va_move(ctx: CliContext, account_ref: str, name: str, parent: str | None, top: bool) -> None:
+    """Move a virtual account (with what is nested under it)."""
+    if bool(parent) == top:
+        raise click.UsageError("give exactly one of --parent VA or --top")
+    with ctx.db.uow() as uow:
+        service.move_va(uow, ctx.actor, account_ref, name, None if top else parent)
+        uow.commit()
+    click.echo(f"Moved {name} " + ("to the top level" if top else f"under {parent}"))
+
+
+@va.command("delete")
+@click.argument("account_ref", metavar="ACCOUNT")
+@click.argument("name")
+@pass_ctx
+def va_delete(ctx: CliContext, account_ref: str, name: str) -> None:
+    """Delete an empty virtual account."""
+    with ctx.db.uow() as uow:
+        service.delete_va(uow, ctx.actor, account_ref, name)
+        uow.commit()
+    click.echo(f"Deleted virtual account {name}")
+
+
+COMMANDS = [account, va]

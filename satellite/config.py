@@ -1,0 +1,147 @@
+"""Settings: built-in defaults < TOML file (--config / SATELLITE_CONFIG) < SATELLITE_* environment.
+
+Validated once at start: an unknown key or a bad value raises ConfigError naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from satellite.errors import ConfigError
+
+ENV_PREFIX = "SATELLITE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    # Empty means the embedded SQLite database under the data dir.
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8
+    # The base URL devices are configured with; TLS certificates must cover its host.
+    device_url: str = "http://127.0.0.1:8080"
+    log_level: str = "INFO"
+    log_json: bool = False
+    # File holding the passphrase that encrypts private keys at rest (else SATELLITE_KEY_PASSPHRASE,
+    # else keys are stored unencrypted with 0600 permissions).
+    key_passphrase_file: str = ""
+    authorization_valid_days: int = 90
+    authorization_renew_days: int = 30
+    certificate_days: int = 365
+    certificate_renew_days: int = 180
+    # Accepted clock skew for signed device messages.
+    message_max_age_seconds: int = 300
+    central_url: str = ""
+    sync_interval_hours: float = 8.0
+    sync_overdue_days: int = 30
+    proxy_url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'satellite.db').resolve()}"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in ("extra", "data_dir")}
+
+
+def _coerce(key: str, value: Any, expected: Any) -> Any:
+    kind = expected if isinstance(expected, type) else type(expected)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"setting {key}: expected true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"setting {key}: expected a whole number, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {key}: expected a whole number, got {value!r}") from None
+    if kind is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {key}: expected a number, got {value!r}") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"setting {key}: expected text, got {value!r}")
+    return value
+
+
+def _validate(s: Settings) -> None:
+    if not 0 < s.port < 65536:
+        raise ConfigError(f"setting port: {s.port} is not a TCP port (1-65535)")
+    if s.threads < 1:
+        raise ConfigError("setting threads: must be at least 1")
+    if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"setting log_level: {s.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
+    for key in ("device_url", "central_url", "proxy_url"):
+        value = getattr(s, key)
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ConfigError(f"setting {key}: {value!r} is not an http(s) URL")
+    if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
+        raise ConfigError(f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
+    for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
+                "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days"):
+        if getattr(s, key) < 1:
+            raise ConfigError(f"setting {key}: must be at least 1")
+    if s.authorization_renew_days >= s.authorization_valid_days:
+        raise ConfigError("setting authorization_renew_days: must be less than authorization_valid_days")
+    if s.certificate_renew_days >= s.certificate_days:
+        raise ConfigError("setting certificate_renew_days: must be less than certificate_days")
+    if s.sync_interval_hours <= 0:
+        raise ConfigError("setting sync_interval_hours: must be positive")
+
+
+def load_settings(
+    data_dir: str | Path | None = None,
+    config_file: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build validated settings. Raises ConfigError naming the first bad key."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    config_file = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        path = Path(config_file)
+        try:
+            with path.open("rb") as fh:
+                from_file = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+        for key, value in from_file.items():
+            if key == "data_dir":
+                values["data_dir"] = value
+                continue
+            if key not in _FIELDS:
+                raise ConfigError(f"config file {path}: unknown setting {key!r}")
+            values[key] = _coerce(key, value, _FIELDS[key].default)
+    for key, spec in _FIELDS.items():
+        env_value = env.get(ENV_PREFIX + key.upper())
+        if env_value is not None:
+            values[key] = _coerce(ENV_PREFIX + key.upper(), env_value, spec.default)
+    for key, value in (overrides or {}).items():
+        if key not in _FIELDS:
+            raise ConfigError(f"unknown setting {key!r}")
+        values[key] = _coerce(key, value, _FIELDS[key].default)
+    chosen_dir = data_dir or env.get(ENV_PREFIX + "DATA_DIR") or values.get("data_dir") or "var"
+    values["data_dir"] = Path(chosen_dir)
+    settings = Settings(**values)
+    _validate(settings)
+    return settings

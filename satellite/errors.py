@@ -1,0 +1,50 @@
+"""Domain errors. Each adapter maps them in one place (HTTP status, CLI exit code, UI flash)."""
+
+from __future__ import annotations
+
+
+class SatelliteError(Exception):
+    """Base of every error a user may see; the message is the user-facing explanation."""
+
+    http_status = 400
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(SatelliteError):
+    http_status = 400
+    exit_code = 2
+
+
+class NotFound(SatelliteError):
+    http_status = 404
+    exit_code = 3
+
+
+class Conflict(SatelliteError):
+    http_status = 409
+    exit_code = 4
+
+
+class Unauthenticated(SatelliteError):
+    http_status = 401
+    exit_code = 5
+
+
+class PermissionDenied(SatelliteError):
+    http_status = 403
+    exit_code = 5
+
+
+class VerificationFailed(SatelliteError):
+    """A signature, checksum or integrity check failed: nothing was applied."""
+
+    http_status = 422
+    exit_code = 6
+
+
+class ConfigError(SatelliteError):
+    exit_code = 2

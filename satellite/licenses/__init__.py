@@ -1,0 +1,1 @@
+"""License pools, usage and the counters that decide compliance."""

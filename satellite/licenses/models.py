@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from satellite.db import Base
+
+LICENSE_TYPES = ("PERPETUAL", "TERM", "DEMO")
+USAGE_KINDS = ("in_use", "reserved")
+IN_COMPLIANCE = "In Compliance"
+OUT_OF_COMPLIANCE = "Out Of Compliance"
+
+
+class LicenseLine(Base):
+    """One pool line: a quantity of a tag in a VA, as Central sent it or as a transfer moved it."""
+
+    __tablename__ = "license_lines"
+    __table_args__ = (Index("ix_license_lines_va_tag", "va_id", "tag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id"))
+    tag: Mapped[str] = mapped_column(String(255), index=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    license_type: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int]
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    subscription_id: Mapped[str] = mapped_column(String(100), default="")
+    export_controlled: Mapped[bool] = mapped_column(default=False)
+    # Free-text words for search; they never restrict access.
+    search_tags: Mapped[str] = mapped_column(Text, default="")
+    # Central's id of the order line this quantity came from; transfers keep it.
+    origin_id: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class LicenseUsage(Base):
+    """What one owner (a device, a reservation) consumes of a tag in a VA."""
+
+    __tablename__ = "license_usage"
+    __table_args__ = (
+        UniqueConstraint("owner", "va_id", "tag", "kind"),
+        Index("ix_license_usage_va_tag", "va_id", "tag"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id"))
+    tag: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int]
+
+
+class UsageTotal(Base):
+    """Sum of LicenseUsage per VA and tag, kept in the same transaction as every usage change."""
+
+    __tablename__ = "license_usage_totals"
+
+    va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    in_use: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,42 @@
+"""`satellite serve`: waitress in front of the app, the scheduler beside it."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+
+from waitress import create_server
+
+from satellite.bootstrap import open_database, require_initialised
+from satellite.config import Settings
+from satellite.scheduler import build_scheduler
+from satellite.web import create_app
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    db = open_database(settings)
+    require_initialised(db)
+    app = create_app(settings, db)
+    server = create_server(app, host=host, port=port, threads=settings.threads, ident="satellite")
+    scheduler = build_scheduler(db, settings)
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received signal %d, stopping", signum)
+        server.close()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    scheduler.start()
+    print(f"Satellite listening on http://{host}:{server.effective_port}", flush=True)
+    try:
+        server.run()
+    except OSError:
+        # closing the listening socket from the signal handler ends the loop this way
+        pass
+    finally:
+        scheduler.shutdown(wait=False)
+        db.dispose()
+        log.info("stopped")

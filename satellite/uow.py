@@ -1,0 +1,67 @@
+"""Unit of work: one transaction per state change, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from satellite.clock import Clock, SystemClock
+from satellite.db import session_factories
+
+
+class Database:
+    """The process's handle on the database: an engine plus session factories and a clock."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.clock: Clock = clock or SystemClock()
+        self._writer, self._reader = session_factories(engine)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self._writer, self.clock)
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work for reads: it never takes SQLite's write lock."""
+        return UnitOfWork(self._reader, self.clock)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    def __init__(self, factory: sessionmaker[Any], clock: Clock) -> None:
+        self._factory = factory
+        self.clock = clock
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside its `with` block")
+        return self._session
+
+    def __enter__(self) -> UnitOfWork:
+        self._session = self._factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            session.rollback()
+        finally:
+            session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -1,0 +1,38 @@
+"""Password hashing (argon2id) and the password policy."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from satellite.errors import InvalidInput
+
+MIN_LENGTH = 12
+_hasher = PasswordHasher()
+
+
+def check_policy(password: str, username: str = "") -> None:
+    """Raises InvalidInput saying which rule the password breaks."""
+    if len(password) < MIN_LENGTH:
+        raise InvalidInput(f"password must be at least {MIN_LENGTH} characters long")
+    if username and username.lower() in password.lower():
+        raise InvalidInput("password must not contain the user name")
+    if len(set(password)) < 5:
+        raise InvalidInput("password must use at least 5 different characters")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(18)

@@ -1,0 +1,43 @@
+"""The Flask application factory: web UI, REST API and device protocol share one app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+
+from satellite import __version__
+from satellite.config import Settings
+from satellite.errors import SatelliteError
+from satellite.uow import Database
+
+
+def create_app(settings: Settings, db: Database) -> Flask:
+    app = Flask(__name__)
+    app.config["SATELLITE_SETTINGS"] = settings
+    app.extensions["satellite.db"] = db
+
+    @app.errorhandler(SatelliteError)
+    def _domain_error(exc: SatelliteError) -> Any:
+        return jsonify(status="ERROR", statusMessage=exc.message, error=exc.message), exc.http_status
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify(status="ok", version=__version__)
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver failure means "not ready"
+            return jsonify(status="unavailable", database=type(exc).__name__), 503
+        return jsonify(status="ok", database="ok")
+
+    return app
+
+
+def database(app: Flask) -> Database:
+    db: Database = app.extensions["satellite.db"]
+    return db

@@ -1,0 +1,116 @@
+"""Shared fixtures: a fixed clock, a database on every configured engine, and the CLI in-process."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from satellite.actor import Actor
+from satellite.bootstrap import initialise, open_database
+from satellite.clock import FixedClock
+from satellite.config import Settings, load_settings
+from satellite.uow import Database
+
+PG_URL = os.environ.get("SATELLITE_TEST_DATABASE_URL", "")
+_schemas = itertools.count()
+
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
+    not PG_URL, reason="SATELLITE_TEST_DATABASE_URL is not set"))]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite's PostgreSQL schemas are named after the process so that parallel runs never meet.
+    config.addinivalue_line("markers", "sqlite_only: a test that runs on SQLite only")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor("cli", "tester")
+
+
+@dataclass
+class PgSchema:
+    url: str
+    name: str
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[PgSchema]:
+    """A fresh PostgreSQL schema, dropped afterwards, so runs can repeat and overlap."""
+    if not PG_URL:
+        pytest.skip("SATELLITE_TEST_DATABASE_URL is not set")
+    name = f"sat_test_{os.getpid()}_{next(_schemas)}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield PgSchema(f"{PG_URL}{sep}options=-csearch_path%3D{name}", name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'satellite.db'}"
+    schema: PgSchema = request.getfixturevalue("pg_schema")
+    return schema.url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return load_settings(data_dir=tmp_path / "data", env={}, overrides={"database_url": database_url})
+
+
+@pytest.fixture
+def db(settings: Settings, clock: FixedClock, actor: Actor) -> Iterator[Database]:
+    """An initialised appliance database (migrated, with its first admin) on each engine."""
+    database = open_database(settings, clock)
+    initialise(settings, database, actor, admin_password="correct horse battery staple")
+    yield database
+    database.dispose()
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run `satellite ...` in-process against the test's data dir and database."""
+    from satellite.cli import main
+
+    monkeypatch.setenv("SATELLITE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SATELLITE_DATABASE_URL", settings.database_url)
+    monkeypatch.delenv("SATELLITE_CONFIG", raising=False)
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
