@@ -3,8 +3,10 @@
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.audit.models import AuditEvent, AuditHead
 from satellite.db import Base
+from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
 from satellite.state import StateEntry
+from satellite.tokens.models import RegistrationToken
 from satellite.users.models import User
 
 __all__ = [
@@ -12,8 +14,12 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Device",
+    "DeviceNonce",
     "LicenseLine",
     "LicenseUsage",
+    "RegistrationToken",
+    "RevokedCertificate",
     "StateEntry",
     "UsageTotal",
     "User",

@@ -17,8 +17,10 @@ from satellite.accounts.models import (
 )
 from satellite.actor import Actor
 from satellite.audit.service import record
+from satellite.devices.models import Device
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.tokens.models import RegistrationToken
 from satellite.uow import UnitOfWork
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
@@ -215,6 +217,12 @@ def va_contents(session: Session, va_id: int) -> dict[str, int]:
             select(func.count()).select_from(LicenseLine).where(LicenseLine.va_id == va_id)) or 0,
         "license consumers": session.scalar(
             select(func.count(func.distinct(LicenseUsage.owner))).where(LicenseUsage.va_id == va_id)) or 0,
+        # Deregistered devices count too: they are the VA's history.
+        "devices": session.scalar(
+            select(func.count()).select_from(Device).where(Device.va_id == va_id)) or 0,
+        "registration tokens": session.scalar(
+            select(func.count()).select_from(RegistrationToken)
+            .where(RegistrationToken.va_id == va_id)) or 0,
     }
     return {kind: n for kind, n in counts.items() if n}
 

@@ -1,0 +1,1 @@
+"""Product instances (devices): registration, the device protocol, consumption and aging."""

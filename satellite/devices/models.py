@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from satellite.db import Base
+
+# Device states, as operators read them in lists.
+REGISTERED = "Registered"
+AUTHORIZED = "Authorized"
+OUT_OF_COMPLIANCE = "Out Of Compliance"
+AUTHORIZATION_EXPIRED = "Authorization Expired"
+DEREGISTERED = "Deregistered"
+DEVICE_STATES = (REGISTERED, AUTHORIZED, OUT_OF_COMPLIANCE, AUTHORIZATION_EXPIRED, DEREGISTERED)
+
+
+class Device(Base):
+    """A product instance, kept after deregistration as history."""
+
+    __tablename__ = "devices"
+    __table_args__ = (
+        UniqueConstraint("pid", "serial"),
+        Index("ix_devices_va_status", "va_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id"))
+    pid: Mapped[str] = mapped_column(String(100))
+    serial: Mapped[str] = mapped_column(String(100))
+    vid: Mapped[str] = mapped_column(String(50), default="")
+    uuid: Mapped[str] = mapped_column(String(64), default="")
+    hostname: Mapped[str] = mapped_column(String(255), default="")
+    product_tag: Mapped[str] = mapped_column(String(255), default="")
+    # Raw 32-byte Ed25519 public key: verified on every message, so kept in its cheapest form.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    certificate_serial: Mapped[str] = mapped_column(String(64), index=True)
+    certificate_expires_at: Mapped[datetime] = mapped_column(index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("registration_tokens.id"))
+    export_controlled: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    first_registered_at: Mapped[datetime]
+    registered_at: Mapped[datetime]
+    registrations: Mapped[int] = mapped_column(default=1)
+    last_contact_at: Mapped[datetime] = mapped_column(index=True)
+    authorization_expires_at: Mapped[datetime | None]
+    deregistered_at: Mapped[datetime | None]
+
+
+class RevokedCertificate(Base):
+    """ID certificates the device CA no longer vouches for (deregistration, removal, renewal)."""
+
+    __tablename__ = "revoked_certificates"
+
+    serial: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), index=True)
+    revoked_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(50))
+
+
+class DeviceNonce(Base):
+    """Nonces seen in signed device messages, kept in the database so every node refuses a replay."""
+
+    __tablename__ = "device_nonces"
+
+    device_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

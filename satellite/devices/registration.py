@@ -1,0 +1,209 @@
+"""Device-side lifecycle: register (or re-register), renew the ID certificate, deregister."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from satellite.accounts.models import Account, VirtualAccount
+from satellite.actor import Actor
+from satellite.audit.service import record
+from satellite.config import Settings
+from satellite.crypto.keys import key_id
+from satellite.devices.authority import DeviceAuthority, device_public_key
+from satellite.devices.messages import SignedMessage, format_time
+from satellite.devices.models import DEREGISTERED, REGISTERED, Device, RevokedCertificate
+from satellite.devices.verification import (
+    DeviceSession,
+    check_fresh,
+    check_signature,
+    remember_nonce,
+)
+from satellite.errors import InvalidInput, Unauthenticated
+from satellite.licenses.usage import release
+from satellite.tokens.service import spend_token
+from satellite.uow import UnitOfWork
+
+
+def owner_of(device_id: int) -> str:
+    """The consumption owner name of a device (licenses.usage)."""
+    return f"device:{device_id}"
+
+
+def device_actor(device: Device | DeviceSession | int) -> Actor:
+    return Actor("device", str(device if isinstance(device, int) else device.id))
+
+
+def udi_label(pid: str, serial: str) -> str:
+    return f"PID:{pid},SN:{serial}"
+
+
+@dataclass(frozen=True)
+class Udi:
+    pid: str
+    serial: str
+    vid: str = ""
+    uuid: str = ""
+
+
+def _text(body: Mapping[str, Any], key: str, limit: int, required: bool = True) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
+        need = "is required and" if required else "must be"
+        raise InvalidInput(f"{key} {need} text of at most {limit} characters")
+    return value.strip()
+
+
+def parse_udi(body: Mapping[str, Any]) -> Udi:
+    udi = body.get("udi")
+    if not isinstance(udi, dict):
+        raise InvalidInput("udi must be an object with pid and sn (and optionally vid, uuid)")
+    return Udi(_text(udi, "pid", 100), _text(udi, "sn", 100), _text(udi, "vid", 50, False),
+               _text(udi, "uuid", 64, False))
+
+
+def _public_key(body: Mapping[str, Any]) -> bytes:
+    value = body.get("publicKey")
+    try:
+        raw = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise InvalidInput("publicKey must be the base64 of the device's raw 32-byte Ed25519 key")
+    return raw
+
+
+def policy(settings: Settings) -> dict[str, int]:
+    return {
+        "authorizationRenewDays": settings.authorization_renew_days,
+        "authorizationValidDays": settings.authorization_valid_days,
+        "certificateDays": settings.certificate_days,
+        "certificateRenewDays": settings.certificate_renew_days,
+        "maxClockSkewSeconds": settings.message_max_age_seconds,
+    }
+
+
+def revoke_certificate(session: Session, device: Device, now: datetime, reason: str) -> None:
+    if session.get(RevokedCertificate, device.certificate_serial) is None:
+        session.add(RevokedCertificate(serial=device.certificate_serial, device_id=device.id,
+                                       revoked_at=now, reason=reason))
+
+
+def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
+             message: SignedMessage) -> dict[str, Any]:
+    """Register a device with a token, or re-register a known UDI (its history is kept).
+
+    The message is signed by the key being registered, proving the device holds it.
+    Returns the answer. Raises InvalidInput, Unauthenticated (bad signature, stale, token refused).
+    """
+    session, now = uow.session, uow.clock.now()
+    body = message.body
+    raw_key = _public_key(body)
+    public = device_public_key(raw_key)
+    if message.signature.key_id != key_id(public):
+        raise Unauthenticated("a register message must be signed by the key it registers")
+    check_signature(public, message)
+    check_fresh(message, now, settings.message_max_age_seconds)
+    udi = parse_udi(body)
+    hostname = _text(body, "hostname", 255, False)
+    product_tag = _text(body, "productTag", 255, False)
+    token_secret = body.get("token")
+    if not isinstance(token_secret, str) or not token_secret.strip():
+        raise InvalidInput("token is required: the registration token from the satellite")
+    token = spend_token(session, token_secret, now)
+    va = session.get(VirtualAccount, token.va_id)
+    assert va is not None
+    account = session.get(Account, va.account_id)
+    assert account is not None
+    cert = authority.issue(public, udi_label(udi.pid, udi.serial), now, settings.certificate_days)
+
+    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.serial))
+    action = "device.register"
+    details: dict[str, Any] = {"va": va.name, "token_id": token.id, "hostname": hostname}
+    if device is None:
+        device = Device(pid=udi.pid, serial=udi.serial, first_registered_at=now, registrations=1)
+        session.add(device)
+    else:
+        action = "device.reregister"
+        details.update(previous_va_id=device.va_id, previous_status=device.status)
+        release(session, owner_of(device.id))
+        if device.status != DEREGISTERED:
+            revoke_certificate(session, device, now, "superseded")
+        device.registrations += 1
+    device.va_id, device.vid, device.uuid = va.id, udi.vid, udi.uuid
+    device.hostname, device.product_tag, device.public_key = hostname, product_tag, raw_key
+    device.certificate_pem, device.certificate_serial = cert.pem, cert.serial
+    device.certificate_expires_at = cert.expires_at
+    device.token_id, device.export_controlled = token.id, token.export_controlled
+    device.status, device.registered_at, device.last_contact_at = REGISTERED, now, now
+    device.authorization_expires_at, device.deregistered_at = None, None
+    session.flush()
+    remember_nonce(session, device.id, message, settings.message_max_age_seconds)
+    record(uow, device_actor(device), action, f"device:{udi_label(udi.pid, udi.serial)}",
+           account_id=account.id, details=details)
+    return {
+        "type": "registration", "deviceId": device.id, "requestNonce": message.nonce,
+        "timestamp": format_time(now), "account": account.domain, "virtualAccount": va.name,
+        "certificate": cert.pem, "certificateExpiresAt": format_time(cert.expires_at),
+        "caChain": authority.ca_chain, "policy": policy(settings),
+        "nextCallAt": format_time(now),
+    }
+
+
+def renew(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
+          who: DeviceSession, message: SignedMessage) -> dict[str, Any]:
+    """Issue a fresh ID certificate for an authenticated device's key; the old one is revoked."""
+    session, now = uow.session, uow.clock.now()
+    device = session.get(Device, who.id)
+    assert device is not None
+    cert = authority.issue(device_public_key(device.public_key),
+                           udi_label(device.pid, device.serial), now, settings.certificate_days)
+    revoke_certificate(session, device, now, "renewed")
+    before = format_time(device.certificate_expires_at)
+    device.certificate_pem, device.certificate_serial = cert.pem, cert.serial
+    device.certificate_expires_at, device.last_contact_at = cert.expires_at, now
+    record(uow, device_actor(device), "device.renew_certificate",
+           f"device:{udi_label(device.pid, device.serial)}", account_id=who.account_id,
+           details={"before": before, "after": format_time(cert.expires_at)})
+    return {
+        "type": "certificate", "deviceId": device.id, "requestNonce": message.nonce,
+        "timestamp": format_time(now), "certificate": cert.pem,
+        "certificateExpiresAt": format_time(cert.expires_at), "caChain": authority.ca_chain,
+    }
+
+
+def retire(uow: UnitOfWork, actor: Actor, device: Device, account_id: int, action: str,
+           reason: str) -> None:
+    """Deregister a device: consumption released, certificate revoked, device kept as history."""
+    if device.status == DEREGISTERED:
+        return
+    now = uow.clock.now()
+    release(uow.session, owner_of(device.id))
+    revoke_certificate(uow.session, device, now, reason)
+    before = device.status
+    device.status, device.deregistered_at = DEREGISTERED, now
+    device.authorization_expires_at = None
+    record(uow, actor, action, f"device:{udi_label(device.pid, device.serial)}",
+           account_id=account_id, details={"before": before, "after": DEREGISTERED,
+                                           "reason": reason})
+
+
+def deregister(uow: UnitOfWork, who: DeviceSession, message: SignedMessage) -> dict[str, Any]:
+    device = uow.session.get(Device, who.id)
+    assert device is not None
+    retire(uow, device_actor(device), device, who.account_id, "device.deregister", "deregistered")
+    now = uow.clock.now()
+    device.last_contact_at = now
+    return {"type": "deregistration", "deviceId": device.id, "requestNonce": message.nonce,
+            "timestamp": format_time(now), "status": "DEREGISTERED"}
+
+
+def next_call(now: datetime, settings: Settings) -> datetime:
+    return now + timedelta(days=settings.authorization_renew_days)

@@ -1,0 +1,1 @@
+"""Registration tokens: the secrets devices register with."""

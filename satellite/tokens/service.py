@@ -1,0 +1,152 @@
+"""Registration tokens: create, list (secrets shown again), revoke, and spend one use."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from satellite.accounts.models import Account, VirtualAccount
+from satellite.accounts.service import find_va
+from satellite.actor import Actor
+from satellite.audit.service import record
+from satellite.errors import InvalidInput, NotFound, Unauthenticated
+from satellite.tokens.models import RegistrationToken
+from satellite.tokens.sealing import TokenSealer, secret_hash
+from satellite.uow import UnitOfWork
+
+MAX_EXPIRY_DAYS = 365 * 10
+
+
+class TokenRefused(Unauthenticated):
+    """A device presented a token that cannot register it (unknown, expired, revoked, used up)."""
+
+
+@dataclass(frozen=True)
+class TokenView:
+    id: int
+    secret: str
+    account: str
+    va: str
+    description: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    max_uses: int | None
+    uses: int
+    export_controlled: bool
+    revoked_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        if self.max_uses is not None and self.uses >= self.max_uses:
+            return "used up"
+        return "active"
+
+    def as_dict(self, now: datetime) -> dict[str, object]:
+        return {
+            "id": self.id, "token": self.secret, "account": self.account, "va": self.va,
+            "description": self.description, "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(), "expires_at": self.expires_at.isoformat(),
+            "max_uses": self.max_uses, "uses": self.uses,
+            "export_controlled": self.export_controlled,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "state": self.state(now),
+        }
+
+
+def _view(token: RegistrationToken, account: Account, va: VirtualAccount,
+          sealer: TokenSealer) -> TokenView:
+    return TokenView(
+        id=token.id, secret=sealer.unseal(token.sealed_secret, token.secret_hash),
+        account=account.name, va=va.name, description=token.description,
+        created_by=token.created_by, created_at=token.created_at, expires_at=token.expires_at,
+        max_uses=token.max_uses, uses=token.uses, export_controlled=token.export_controlled,
+        revoked_at=token.revoked_at,
+    )
+
+
+def create_token(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref: str,
+                 va_name: str, *, expires_days: int = 30, max_uses: int | None = None,
+                 export_controlled: bool = False, description: str = "") -> TokenView:
+    """Create a token for a VA. Returns it with its secret. Raises InvalidInput / NotFound."""
+    if not 1 <= expires_days <= MAX_EXPIRY_DAYS:
+        raise InvalidInput(f"expiry must be between 1 and {MAX_EXPIRY_DAYS} days, not {expires_days}")
+    if max_uses is not None and max_uses < 1:
+        raise InvalidInput(f"maximum uses must be at least 1 (or unlimited), not {max_uses}")
+    account, va = find_va(uow.session, account_ref, va_name)
+    secret = secrets.token_urlsafe(32)
+    digest = secret_hash(secret)
+    now = uow.clock.now()
+    token = RegistrationToken(
+        va_id=va.id, secret_hash=digest, sealed_secret=sealer.seal(secret, digest),
+        seal_key_id=sealer.key_id, description=description.strip(), created_by=actor.label,
+        created_at=now, expires_at=now + timedelta(days=expires_days), max_uses=max_uses,
+        uses=0, export_controlled=export_controlled,
+    )
+    uow.session.add(token)
+    uow.session.flush()
+    record(uow, actor, "token.create", f"va:{account.domain}/{va.name}", account_id=account.id,
+           details={"token_id": token.id, "expires_at": token.expires_at.isoformat(),
+                    "max_uses": max_uses, "export_controlled": export_controlled,
+                    "description": token.description})
+    return _view(token, account, va, sealer)
+
+
+def list_tokens(session: Session, sealer: TokenSealer, account_ref: str,
+                va_name: str) -> list[TokenView]:
+    account, va = find_va(session, account_ref, va_name)
+    tokens = session.scalars(select(RegistrationToken).where(RegistrationToken.va_id == va.id)
+                             .order_by(RegistrationToken.id))
+    return [_view(t, account, va, sealer) for t in tokens]
+
+
+def revoke_token(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str,
+                 token_id: int) -> None:
+    """Revoke a token: no device registers with it again. Raises NotFound."""
+    account, va = find_va(uow.session, account_ref, va_name)
+    token = uow.session.scalar(select(RegistrationToken).where(
+        RegistrationToken.id == token_id, RegistrationToken.va_id == va.id))
+    if token is None:
+        raise NotFound(f"virtual account {va.name!r} has no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = uow.clock.now()
+        token.revoked_by = actor.label
+        record(uow, actor, "token.revoke", f"va:{account.domain}/{va.name}",
+               account_id=account.id, details={"token_id": token.id})
+
+
+def spend_token(session: Session, secret: str, now: datetime) -> RegistrationToken:
+    """Count one registration against a token, exactly, however many devices register at once.
+
+    Returns the token. Raises TokenRefused saying why it cannot be used.
+    """
+    digest = secret_hash(secret.strip())
+    t = RegistrationToken
+    # One conditional UPDATE: the database serialises concurrent spenders on the row, so the
+    # use count can never pass max_uses.
+    result = session.execute(
+        update(t)
+        .where(t.secret_hash == digest, t.revoked_at.is_(None), t.expires_at > now,
+               (t.max_uses.is_(None)) | (t.uses < t.max_uses))
+        .values(uses=t.uses + 1)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    token = session.scalar(select(t).where(t.secret_hash == digest))
+    if result.rowcount == 1 and token is not None:
+        return token
+    if token is None:
+        raise TokenRefused("registration token is not known to this satellite")
+    if token.revoked_at is not None:
+        raise TokenRefused("registration token has been revoked")
+    if token.expires_at <= now:
+        raise TokenRefused(f"registration token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC")
+    raise TokenRefused(f"registration token has been used {token.uses} times, its maximum")
