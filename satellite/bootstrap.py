@@ -20,7 +20,7 @@ from satellite.uow import Database
 from satellite.users.passwords import generate_password
 from satellite.users.service import count_users, create_user
 
-ADMIN_PASSWORD_FILE = "initial-admin-password"
+ADMIN_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 (a file name)
 
 
 def open_database(settings: Settings, clock: Clock | None = None) -> Database:

@@ -23,7 +23,8 @@ from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
 from satellite.tokens.models import RegistrationToken
 from satellite.uow import UnitOfWork
 
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
 
 
 def _clean_name(value: str, what: str) -> str:

@@ -66,7 +66,6 @@ def serve_cmd(ctx: CliContext, host: str | None, port: int | None) -> None:
     from satellite.server import serve
 
     configure_logging(ctx.settings)
-    ctx.db  # refuse to serve an uninitialised data dir, with the usual one-line error
     serve(ctx.settings, host or ctx.settings.host, port if port is not None else ctx.settings.port)
 
 

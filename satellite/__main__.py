@@ -1,0 +1,3 @@
+from satellite.cli import main
+
+main()

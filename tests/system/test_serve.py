@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from satellite.config import Settings
+from tests.serving import run_satellite, satellite_env, serving
+
+pytestmark = pytest.mark.e2e
+
+
+def test_serve_answers_health_and_readiness_and_stops_on_sigterm(settings: Settings, tmp_path: Path) -> None:
+    env = satellite_env(settings.data_dir, settings.database_url)
+    run_satellite(env, "init")
+    with serving(env, tmp_path) as server:
+        health = requests.get(server.url + "/healthz", timeout=5)
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok"
+        ready = requests.get(server.url + "/readyz", timeout=5)
+        assert ready.json() == {"status": "ok", "database": "ok"}
+        assert server.stop() == 0
+    assert "stopped" in server.log.read_text()
+
+
+def test_serve_refuses_an_uninitialised_data_dir(settings: Settings) -> None:
+    env = satellite_env(settings.data_dir, settings.database_url)
+    result = run_satellite(env, "serve", "--port", "1", check=False)
+    assert result.returncode != 0
+    assert result.stderr.strip().endswith("run `satellite init`")
