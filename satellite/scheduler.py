@@ -26,7 +26,9 @@ class Job:
 
 def all_jobs(settings: Settings) -> list[Job]:
     """Every periodic job of the appliance."""
-    return []
+    from satellite.devices.aging import aging_job
+
+    return [Job("age-devices", aging_job, 3600)]
 
 
 def _run(job: Job, db: Database, settings: Settings) -> None:

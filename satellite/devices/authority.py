@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from satellite.config import Settings
 from satellite.crypto import certificates, signing
-from satellite.crypto.keys import PrivateKey, PublicKey, public_key_from_raw
+from satellite.crypto.keys import (
+    PrivateKey,
+    PublicKey,
+    public_key_from_raw,
+    public_key_of,
+    raw_public_bytes,
+)
 from satellite.devices.messages import encode, signature_headers
+from satellite.keystore import open_keystore
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,11 @@ class DeviceAuthority:
         self._identity = identity_key
         self._ca_key = ca_key
         self.ca_certificate = ca_certificate
+
+    @property
+    def identity_public_key(self) -> str:
+        """Base64 of the raw identity public key: devices pin it to verify answers."""
+        return base64.b64encode(raw_public_bytes(public_key_of(self._identity))).decode()
 
     @property
     def ca_chain(self) -> list[str]:
@@ -49,3 +63,10 @@ class DeviceAuthority:
 def device_public_key(raw: bytes) -> PublicKey:
     """Parsed device keys, cached: every check-in verifies with one."""
     return public_key_from_raw(raw)
+
+
+def load_authority(settings: Settings) -> DeviceAuthority:
+    """Read the identity key and device CA from the data dir's keystore (once per process)."""
+    store = open_keystore(settings)
+    return DeviceAuthority(store.identity_key(), store.device_ca_key(),
+                           store.device_ca_certificate())

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from satellite.actor import Actor
@@ -51,7 +51,7 @@ def _tag_facts(session: Session, va_id: int, tags: list[str]) -> dict[str, bool]
     if not tags:
         return {}
     rows = session.execute(
-        select(LicenseLine.tag, func.max(LicenseLine.export_controlled.cast(int)))
+        select(LicenseLine.tag, func.max(case((LicenseLine.export_controlled, 1), else_=0)))
         .where(LicenseLine.va_id == va_id, LicenseLine.tag.in_(tags))
         .group_by(LicenseLine.tag)
     )

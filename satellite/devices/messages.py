@@ -95,8 +95,10 @@ def signature_headers(signature: Signature) -> dict[str, str]:
 
 
 def signature_from_headers(headers: Mapping[str, str]) -> Signature:
-    key_id = headers.get(KEY_ID_HEADER)
-    value = headers.get(SIGNATURE_HEADER)
+    # HTTP header names are case-insensitive.
+    lowered = {name.lower(): value for name, value in headers.items()}
+    key_id = lowered.get(KEY_ID_HEADER.lower())
+    value = lowered.get(SIGNATURE_HEADER.lower())
     if not key_id or not value:
         raise MessageError(f"the message is not signed: headers {KEY_ID_HEADER} and "
                            f"{SIGNATURE_HEADER} are required")

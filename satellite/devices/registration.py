@@ -153,6 +153,7 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
         "timestamp": format_time(now), "account": account.domain, "virtualAccount": va.name,
         "certificate": cert.pem, "certificateExpiresAt": format_time(cert.expires_at),
         "caChain": authority.ca_chain, "policy": policy(settings),
+        "satelliteKey": authority.identity_public_key,
         "nextCallAt": format_time(now),
     }
 

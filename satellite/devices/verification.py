@@ -61,9 +61,8 @@ def remember_nonce(session: Session, device_id: int, message: SignedMessage,
     expires = message.timestamp + timedelta(seconds=max_age_seconds)
     stmt: Any = insert(DeviceNonce).values(device_id=device_id, nonce=message.nonce,
                                            expires_at=expires)
-    result = session.execute(stmt.on_conflict_do_nothing())
-    assert isinstance(result, CursorResult)
-    if result.rowcount != 1:
+    inserted = session.execute(stmt.on_conflict_do_nothing().returning(DeviceNonce.nonce)).scalar()
+    if inserted is None:
         raise ReplayedMessage("this message was already received (its nonce was used): "
                               "send a new message with a new nonce")
 

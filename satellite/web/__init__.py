@@ -35,6 +35,9 @@ def create_app(settings: Settings, db: Database) -> Flask:
             return jsonify(status="unavailable", database=type(exc).__name__), 503
         return jsonify(status="ok", database="ok")
 
+    from satellite.web import device_api
+
+    device_api.init_app(app, settings, db)
     return app
 
 

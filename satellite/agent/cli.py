@@ -1,0 +1,156 @@
+"""`satellite-agent`: the device side for labs, scripts and load tests."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from satellite.agent.agent import Agent, NotRegistered
+from satellite.agent.client import BadAnswer, Refused
+from satellite.agent.simulate import simulate
+from satellite.agent.transport import Unreachable
+
+
+def _emit(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=True))
+
+
+def _usage(pairs: tuple[str, ...]) -> dict[str, int]:
+    usage: dict[str, int] = {}
+    for pair in pairs:
+        tag, sep, count = pair.rpartition("=")
+        if not sep or not tag or not count.isdigit():
+            raise click.BadParameter(f"{pair!r} is not TAG=COUNT", param_hint="usage")
+        usage[tag] = int(count)
+    return usage
+
+
+@click.group()
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("agent-state"), show_default=True,
+              help="Directory holding the device key and state.")
+@click.option("--retries", default=4, show_default=True,
+              help="Attempts per call when the satellite cannot be reached.")
+@click.pass_context
+def cli(ctx: click.Context, state_dir: Path, retries: int) -> None:
+    """Satellite device agent (device protocol v1)."""
+    ctx.obj = Agent(state_dir, attempts=max(1, retries))
+
+
+@cli.command()
+@click.option("--url", required=True, help="The satellite, e.g. http://satellite.example:8080")
+@click.option("--token", required=True, help="Registration token from `satellite token create`.")
+@click.option("--pid", required=True, help="Product id (PID) of the UDI.")
+@click.option("--sn", required=True, help="Serial number of the UDI.")
+@click.option("--hostname", default="", help="Host name shown to operators.")
+@click.option("--product-tag", default="", help="The product's own entitlement tag.")
+@click.option("--vid", default="")
+@click.option("--uuid", "uuid_", default="")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def register(agent: Agent, url: str, token: str, pid: str, sn: str, hostname: str,
+             product_tag: str, vid: str, uuid_: str, as_json: bool) -> None:
+    """Register this device with a token."""
+    document = agent.register(url, token, pid, sn, hostname, product_tag, vid, uuid_)
+    if as_json:
+        _emit(document)
+        return
+    click.echo(f"Registered as device {document['deviceId']} in {document['account']} / "
+               f"{document['virtualAccount']}; ID certificate valid until "
+               f"{document['certificateExpiresAt']}")
+
+
+@cli.command()
+@click.argument("usage", nargs=-1)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def report(agent: Agent, usage: tuple[str, ...], as_json: bool) -> None:
+    """Report what is in use (TAG=COUNT ...) and print each tag's authorization."""
+    document = agent.report(_usage(usage))
+    if as_json:
+        _emit(document)
+        return
+    for tag in document["tags"]:
+        click.echo(f"{tag['tag']}\t{tag['count']}\t{tag['status']}")
+    click.echo(f"{document['status']} until {document['authorizationExpiresAt']}; "
+               f"next call {document['nextCallAt']}")
+
+
+@cli.command()
+@click.pass_obj
+def renew(agent: Agent) -> None:
+    """Renew the ID certificate."""
+    document = agent.renew()
+    click.echo(f"ID certificate renewed, valid until {document['certificateExpiresAt']}")
+
+
+@cli.command()
+@click.pass_obj
+def deregister(agent: Agent) -> None:
+    """Deregister: the satellite releases this device's licenses."""
+    agent.deregister()
+    click.echo("Deregistered; licenses released")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def status(agent: Agent, as_json: bool) -> None:
+    """Show registration and the last authorization (kept while the satellite is unreachable)."""
+    info = agent.status()
+    if as_json:
+        _emit(info)
+        return
+    for key, value in info.items():
+        click.echo(f"{key}: {value}")
+
+
+@cli.command("simulate")
+@click.option("--url", required=True)
+@click.option("--token", required=True)
+@click.option("--devices", default=100, show_default=True)
+@click.option("--duration", default=10.0, show_default=True, help="Seconds of usage reports.")
+@click.option("--concurrency", default=8, show_default=True)
+@click.option("--usage", "usage_pairs", multiple=True, metavar="TAG=COUNT",
+              help="What each device reports (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+def simulate_cmd(url: str, token: str, devices: int, duration: float, concurrency: int,
+                 usage_pairs: tuple[str, ...], as_json: bool) -> None:
+    """Register N simulated devices, drive their usage reports, print throughput and latency."""
+    if devices < 1 or concurrency < 1 or duration <= 0:
+        raise click.BadParameter("devices, concurrency and duration must be positive")
+    result = simulate(url, token, devices, duration, concurrency, _usage(usage_pairs))
+    if as_json:
+        _emit(result.as_dict())
+        return
+    r = result.reports
+    click.echo(f"registered {result.devices} devices in {result.registration_seconds:.2f} s")
+    click.echo(f"usage reports: {r.requests} in {r.seconds:.2f} s = {r.throughput:.1f}/s; "
+               f"p50 {r.percentile(50):.2f} ms, p90 {r.percentile(90):.2f} ms, "
+               f"p99 {r.percentile(99):.2f} ms; errors {r.errors}"
+               + (f" (first: {r.first_error})" if r.errors else ""))
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="satellite-agent", standalone_mode=False)
+    except (Refused, BadAnswer, NotRegistered, ValueError) as exc:
+        sys.exit(_fail(str(exc), 1))
+    except Unreachable as exc:
+        sys.exit(_fail(f"{exc}; the last authorization is kept until it expires", 3))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        sys.exit(_fail(exc.format_message(), exc.exit_code))
+    except click.exceptions.Abort:
+        sys.exit(_fail("aborted", 1))
+    sys.exit(0)
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"satellite-agent: error: {message}", err=True)
+    return code

@@ -1,0 +1,130 @@
+"""The device side of protocol v1: sign requests, verify the satellite's answers.
+
+`DeviceClient` holds a key and a connection (the simulator runs thousands of them);
+`Agent` adds the state directory, retries with backoff and the last authorization.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from satellite.agent.transport import Transport, Unreachable
+from satellite.crypto import keys, signing
+from satellite.devices.messages import (
+    MESSAGE_TYPES,
+    MessageError,
+    build_request,
+    parse_response,
+)
+from satellite.errors import SatelliteError
+
+Now = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Refused(Exception):
+    """The satellite answered with an error (the status and its one-line explanation)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"the satellite refused the request ({status}): {message}")
+        self.status = status
+        self.message = message
+
+
+class BadAnswer(Exception):
+    """An answer that is not signed by the satellite this device trusts, or not for this request."""
+
+
+class DeviceClient:
+    def __init__(self, transport: Transport, private_key: keys.PrivateKey,
+                 device_id: int | None = None, satellite_key: str | None = None,
+                 now: Now = utcnow) -> None:
+        self.transport = transport
+        self.private_key = private_key
+        self.device_id = device_id
+        self.satellite_key = satellite_key
+        self._now = now
+
+    @property
+    def public_key_b64(self) -> str:
+        raw = keys.raw_public_bytes(keys.public_key_of(self.private_key))
+        return base64.b64encode(raw).decode()
+
+    def _send(self, message_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        raw, headers = build_request(message_type, self.device_id, fields, self._now(),
+                                     lambda data: signing.sign(self.private_key, data))
+        reply = self.transport.request("POST", MESSAGE_TYPES[message_type], raw, headers)
+        if reply.status != 200:
+            try:
+                error = json.loads(reply.body).get("error", "")
+            except ValueError:
+                error = reply.body[:200].decode(errors="replace")
+            raise Refused(reply.status, error or "no explanation given")
+        try:
+            document, signature = parse_response(reply.body, reply.headers)
+        except MessageError as exc:
+            raise BadAnswer(str(exc)) from None
+        trusted = self.satellite_key or document.get("satelliteKey")
+        if not isinstance(trusted, str):
+            raise BadAnswer("no satellite key is pinned, so the answer cannot be verified")
+        try:
+            public = keys.public_key_from_raw(base64.b64decode(trusted))
+            signing.verify(public, reply.body, signature, what="the satellite's answer")
+        except (SatelliteError, ValueError) as exc:
+            raise BadAnswer(str(exc)) from None
+        if document.get("requestNonce") != json.loads(raw)["nonce"]:
+            raise BadAnswer("the answer is not for the request just sent")
+        self.satellite_key = trusted
+        return document
+
+    def register(self, token: str, pid: str, sn: str, hostname: str = "",
+                 product_tag: str = "", vid: str = "", uuid: str = "") -> dict[str, Any]:
+        udi = {"pid": pid, "sn": sn}
+        if vid:
+            udi["vid"] = vid
+        if uuid:
+            udi["uuid"] = uuid
+        self.device_id = None
+        document = self._send("register", {"token": token, "udi": udi, "hostname": hostname,
+                                           "productTag": product_tag,
+                                           "publicKey": self.public_key_b64})
+        self.device_id = int(document["deviceId"])
+        return document
+
+    def report(self, usage: Mapping[str, int]) -> dict[str, Any]:
+        return self._send("usage", {"usage": dict(usage)})
+
+    def renew(self) -> dict[str, Any]:
+        return self._send("renew", {})
+
+    def deregister(self) -> dict[str, Any]:
+        return self._send("deregister", {})
+
+
+def with_retries(call: Callable[[], dict[str, Any]], attempts: int = 4, base_delay: float = 1.0,
+                 sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Call until it answers; wait base_delay, 2x, 4x... (with jitter) after each failure.
+
+    Only an unreachable or overloaded satellite is retried; a refusal is final. Every attempt
+    is a new signed message (new timestamp and nonce), so a retry is never taken for a replay.
+    """
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Unreachable:
+            if attempt == attempts - 1:
+                raise
+        except Refused as exc:
+            if exc.status < 500 or attempt == attempts - 1:
+                raise
+        sleep(base_delay * (2 ** attempt) * random.uniform(0.8, 1.2))  # noqa: S311 (jitter)
+    raise AssertionError("unreachable")

@@ -1,0 +1,65 @@
+"""`satellite-agent simulate`: many devices registering and reporting, for labs and load tests."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from satellite.agent.client import DeviceClient
+from satellite.agent.load import LoadResult, drive
+from satellite.agent.transport import Transport
+from satellite.crypto import keys
+
+
+@dataclass
+class SimulationResult:
+    devices: int
+    registration_seconds: float
+    reports: LoadResult
+
+    def as_dict(self) -> dict[str, object]:
+        return {"devices": self.devices,
+                "registration_seconds": round(self.registration_seconds, 3),
+                "reports": self.reports.as_dict()}
+
+
+def register_devices(url: str, token: str, count: int, concurrency: int,
+                     pid: str = "SIM-DEVICE") -> list[DeviceClient]:
+    run = secrets.token_hex(4)
+    transports = [Transport(url) for _ in range(max(1, concurrency))]
+
+    def register(index: int) -> DeviceClient:
+        client = DeviceClient(transports[index % len(transports)], keys.generate_private_key())
+        client.register(token, pid, f"SIM{run}-{index:07d}", hostname=f"sim-{index}")
+        return client
+
+    # Each transport serves one thread: index i runs on thread i % concurrency.
+    with ThreadPoolExecutor(max_workers=len(transports)) as pool:
+        lanes = [pool.submit(lambda lane: [register(i) for i in range(lane, count, len(transports))],
+                             lane) for lane in range(len(transports))]
+        return [c for lane in lanes for c in lane.result()]
+
+
+def simulate(url: str, token: str, devices: int, duration: float, concurrency: int,
+             usage: Mapping[str, int]) -> SimulationResult:
+    began = time.perf_counter()
+    clients = register_devices(url, token, devices, concurrency)
+    registered = time.perf_counter() - began
+    lanes = [clients[i::concurrency] or clients for i in range(concurrency)]
+
+    def make(index: int) -> Callable[[], None]:
+        # Each thread gets its own connection and its own client objects for its devices.
+        transport = Transport(url)
+        cycle = itertools.cycle([DeviceClient(transport, c.private_key, c.device_id,
+                                              c.satellite_key) for c in lanes[index]])
+
+        def call() -> None:
+            next(cycle).report(usage)
+
+        return call
+
+    return SimulationResult(devices, registered, drive(make, duration, concurrency))

@@ -1,0 +1,125 @@
+"""`satellite device ...` (product instances) and `satellite maintenance age-devices`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import click
+
+from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.devices import service
+from satellite.devices.aging import age_devices
+from satellite.devices.models import DEVICE_STATES
+
+
+@click.group("device")
+def device() -> None:
+    """Product instances registered with this satellite."""
+
+
+@device.command("list")
+@click.option("--account", default=None, help="Account name or domain identifier.")
+@click.option("--va", default=None, help="Virtual account (with --account).")
+@click.option("--status", type=click.Choice(DEVICE_STATES), default=None)
+@click.option("--search", default=None, help="Text in the PID, serial number, host name or tag.")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--offset", default=0)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def device_list(ctx: CliContext, account: str | None, va: str | None, status: str | None,
+                search: str | None, limit: int, offset: int, as_json: bool) -> None:
+    """List devices."""
+    with ctx.db.reader() as uow:
+        page = service.list_devices(uow.session, account=account, va=va, status=status,
+                                    search=search, limit=limit, offset=offset)
+    if as_json:
+        emit_json({"total": page.total, "devices": page.rows})
+        return
+    for row in page.rows:
+        click.echo(f"{row['udi']}\t{row['hostname']}\t{row['account']}/{row['va']}\t"
+                   f"{row['status']}\tlast contact {row['last_contact_at']}")
+    click.echo(f"{len(page.rows)} of {page.total} devices")
+
+
+@device.command("show")
+@click.argument("udi")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def device_show(ctx: CliContext, udi: str, as_json: bool) -> None:
+    """Show one device (UDI as PID:<pid>,SN:<serial>, or a serial number)."""
+    with ctx.db.reader() as uow:
+        row = service.show_device(uow.session, udi)
+    if as_json:
+        emit_json(row)
+        return
+    for key, value in row.items():
+        click.echo(f"{key}: {value}")
+
+
+@device.command("transfer")
+@click.argument("udi")
+@click.option("--to-va", required=True, help="A virtual account of the same account.")
+@pass_ctx
+def device_transfer(ctx: CliContext, udi: str, to_va: str) -> None:
+    """Move a device, and what it consumes, to another virtual account."""
+    with ctx.db.uow() as uow:
+        row = service.transfer_device(uow, ctx.actor, udi, to_va)
+        uow.commit()
+    click.echo(f"Moved {row['udi']} to {row['account']}/{row['va']}")
+
+
+@device.command("remove")
+@click.argument("udi")
+@pass_ctx
+def device_remove(ctx: CliContext, udi: str) -> None:
+    """Remove a device (e.g. RMA): its licenses return to the pool; it stays in history."""
+    with ctx.db.uow() as uow:
+        row = service.remove_device(uow, ctx.actor, udi)
+        uow.commit()
+    click.echo(f"Removed {row['udi']}; its licenses are back in {row['account']}/{row['va']}")
+
+
+@click.group("maintenance")
+def maintenance() -> None:
+    """Maintenance jobs that also run on schedule under `satellite serve`."""
+
+
+def _as_of(value: str | None, now: datetime) -> datetime:
+    if value is None:
+        return now
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of {value!r} is not a date such as 2026-06-30 or 2026-06-30T12:00")
+    if len(value) <= 10:
+        parsed = datetime.combine(parsed.date(), time(23, 59, 59))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@maintenance.command("age-devices")
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="Age as of this date (default now); a future date needs --dry-run.")
+@click.option("--dry-run", is_flag=True, help="Only show what would happen.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def age_devices_cmd(ctx: CliContext, as_of: str | None, dry_run: bool, as_json: bool) -> None:
+    """Expire authorizations of silent devices and deregister those whose certificate expired."""
+    with ctx.db.uow() as uow:
+        now = uow.clock.now()
+        when = _as_of(as_of, now)
+        if when > now and not dry_run:
+            fail("--as-of in the future only plans: add --dry-run")
+        transitions = age_devices(uow, ctx.settings, when, dry_run=dry_run)
+        if not dry_run:
+            uow.commit()
+    if as_json:
+        emit_json({"as_of": when.isoformat(), "dry_run": dry_run,
+                   "transitions": [t.as_dict() for t in transitions]})
+        return
+    verb = "would change" if dry_run else "changed"
+    for t in transitions:
+        click.echo(f"{t.udi}\t{t.before} -> {t.after}\t{t.reason}")
+    click.echo(f"{len(transitions)} devices {verb} as of {when:%Y-%m-%d %H:%M} UTC")
+
+
+COMMANDS = [device, maintenance]

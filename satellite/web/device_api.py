@@ -1,0 +1,92 @@
+"""Device protocol v1 over HTTP: a thin adapter over satellite.devices (see docs/device-protocol.md).
+
+Every answer is signed by the satellite's identity key over its exact bytes; errors are JSON
+(`{"status": "ERROR", "error": "..."}`) with 400, 401, 409 or 422 and are not signed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, request
+
+from satellite.config import Settings
+from satellite.devices import checkin, registration
+from satellite.devices.authority import DeviceAuthority, load_authority
+from satellite.devices.messages import (
+    KEY_ID_HEADER,
+    SIGNATURE_HEADER,
+    MessageError,
+    SignedMessage,
+    parse_request,
+)
+from satellite.devices.verification import DeviceSession, authenticate
+from satellite.uow import Database, UnitOfWork
+
+Handler = Callable[[UnitOfWork, DeviceSession, SignedMessage], dict[str, Any]]
+
+
+def init_app(app: Flask, settings: Settings, db: Database,
+             authority: DeviceAuthority | None = None) -> None:
+    """Mount the device protocol. The satellite's keys are read once, at the first request."""
+    loaded: list[DeviceAuthority] = [authority] if authority else []
+
+    def keys() -> DeviceAuthority:
+        if not loaded:
+            loaded.append(load_authority(settings))
+        return loaded[0]
+
+    def _parse(message_type: str) -> SignedMessage:
+        # Header names are case-insensitive on the wire; the message module takes a plain dict.
+        headers = {name: request.headers.get(name, "") for name in (KEY_ID_HEADER, SIGNATURE_HEADER)}
+        return parse_request(request.get_data(cache=False), headers, message_type)
+
+    bp = Blueprint("device_api", __name__, url_prefix="/api/device/v1")
+
+    @bp.errorhandler(MessageError)
+    def _bad_message(exc: MessageError) -> Any:
+        return jsonify(status="ERROR", statusMessage=str(exc), error=str(exc)), 400
+
+    def respond(document: dict[str, Any]) -> Response:
+        raw, headers = keys().answer(document)
+        return Response(raw, status=200, headers=headers)
+
+    def signed(message_type: str, handler: Handler) -> Response:
+        message = _parse(message_type)
+        # One transaction: authentication (with its nonce), the change, and the audit event.
+        with db.uow() as uow:
+            device = authenticate(uow.session, message, uow.clock.now(),
+                                  settings.message_max_age_seconds)
+            document = handler(uow, device, message)
+            uow.commit()
+        return respond(document)
+
+    @bp.post("/register")
+    def register() -> Response:
+        message = _parse("register")
+        with db.uow() as uow:
+            document = registration.register(uow, keys(), settings, message)
+            uow.commit()
+        return respond(document)
+
+    @bp.post("/usage")
+    def usage() -> Response:
+        return signed("usage", lambda uow, device, message:
+                      checkin.report_usage(uow, settings, device, message))
+
+    @bp.post("/renew")
+    def renew() -> Response:
+        return signed("renew", lambda uow, device, message:
+                      registration.renew(uow, keys(), settings, device, message))
+
+    @bp.post("/deregister")
+    def deregister() -> Response:
+        return signed("deregister", registration.deregister)
+
+    @bp.get("/ca")
+    def ca() -> Response:
+        """The device CA chain, for devices that pin it before registering."""
+        return respond({"type": "ca", "caChain": keys().ca_chain})
+
+    app.register_blueprint(bp)
