@@ -6,10 +6,11 @@ from datetime import UTC, datetime, time
 
 import click
 
-from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.cli import CliContext, emit_json, pass_ctx
 from satellite.devices import service
 from satellite.devices.aging import age_devices
 from satellite.devices.models import DEVICE_STATES
+from satellite.errors import InvalidInput
 
 
 @click.group("device")
@@ -90,7 +91,8 @@ def _as_of(value: str | None, now: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        fail(f"--as-of {value!r} is not a date such as 2026-06-30 or 2026-06-30T12:00")
+        raise InvalidInput(
+            f"--as-of {value!r} is not a date such as 2026-06-30 or 2026-06-30T12:00") from None
     if len(value) <= 10:
         parsed = datetime.combine(parsed.date(), time(23, 59, 59))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -108,7 +110,7 @@ def age_devices_cmd(ctx: CliContext, as_of: str | None, dry_run: bool, as_json: 
         now = uow.clock.now()
         when = _as_of(as_of, now)
         if when > now and not dry_run:
-            fail("--as-of in the future only plans: add --dry-run")
+            raise InvalidInput("--as-of in the future only plans: add --dry-run")
         transitions = age_devices(uow, ctx.settings, when, dry_run=dry_run)
         if not dry_run:
             uow.commit()
