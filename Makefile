@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 
-.PHONY: run test lint typecheck unit venv clean
+.PHONY: run test lint typecheck unit venv clean bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ unit: venv
 	$(BIN)/python -m pytest -q
 
 test: lint unit
+
+# Not part of `make test`: minutes of load, results written to BENCHMARKS.md.
+bench: venv
+	$(BIN)/python -m bench.checkin
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

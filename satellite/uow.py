@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 from typing import Any
 
@@ -19,9 +20,12 @@ class Database:
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
         self._writer, self._reader = session_factories(engine)
+        # SQLite has one writer at a time. Writers of this process queue on a lock instead of
+        # meeting in SQLite's busy handler, which sleeps up to 100 ms between retries.
+        self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._writer, self.clock)
+        return UnitOfWork(self._writer, self.clock, self._write_lock)
 
     def reader(self) -> UnitOfWork:
         """A unit of work for reads: it never takes SQLite's write lock."""
@@ -32,9 +36,11 @@ class Database:
 
 
 class UnitOfWork:
-    def __init__(self, factory: sessionmaker[Any], clock: Clock) -> None:
+    def __init__(self, factory: sessionmaker[Any], clock: Clock,
+                 lock: threading.RLock | None = None) -> None:
         self._factory = factory
         self.clock = clock
+        self._lock = lock
         self._session: Session | None = None
 
     @property
@@ -44,6 +50,8 @@ class UnitOfWork:
         return self._session
 
     def __enter__(self) -> UnitOfWork:
+        if self._lock is not None:
+            self._lock.acquire()
         self._session = self._factory()
         return self
 
@@ -59,6 +67,8 @@ class UnitOfWork:
         finally:
             session.close()
             self._session = None
+            if self._lock is not None:
+                self._lock.release()
 
     def commit(self) -> None:
         self.session.commit()

@@ -41,7 +41,10 @@ def register_devices(url: str, token: str, count: int, concurrency: int,
     with ThreadPoolExecutor(max_workers=len(transports)) as pool:
         lanes = [pool.submit(lambda lane: [register(i) for i in range(lane, count, len(transports))],
                              lane) for lane in range(len(transports))]
-        return [c for lane in lanes for c in lane.result()]
+        clients = [c for lane in lanes for c in lane.result()]
+    for transport in transports:
+        transport.close()
+    return clients
 
 
 def simulate(url: str, token: str, devices: int, duration: float, concurrency: int,
@@ -51,9 +54,12 @@ def simulate(url: str, token: str, devices: int, duration: float, concurrency: i
     registered = time.perf_counter() - began
     lanes = [clients[i::concurrency] or clients for i in range(concurrency)]
 
+    opened: list[Transport] = []
+
     def make(index: int) -> Callable[[], None]:
         # Each thread gets its own connection and its own client objects for its devices.
         transport = Transport(url)
+        opened.append(transport)
         cycle = itertools.cycle([DeviceClient(transport, c.private_key, c.device_id,
                                               c.satellite_key) for c in lanes[index]])
 
@@ -62,4 +68,9 @@ def simulate(url: str, token: str, devices: int, duration: float, concurrency: i
 
         return call
 
-    return SimulationResult(devices, registered, drive(make, duration, concurrency))
+    try:
+        reports = drive(make, duration, concurrency)
+    finally:
+        for transport in opened:
+            transport.close()
+    return SimulationResult(devices, registered, reports)

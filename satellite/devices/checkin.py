@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.config import Settings
+from satellite.db import UTCDateTime
 from satellite.devices.messages import (
     AUTHORIZED,
     NOT_AUTHORIZED,
@@ -46,15 +48,32 @@ def parse_usage(body: Mapping[str, Any]) -> dict[str, int]:
     return usage
 
 
+# The hot path's own statements are built once per process (see verification.py).
+
+
+@cache
+def _tag_facts_query() -> Any:
+    return (select(LicenseLine.tag, func.max(case((LicenseLine.export_controlled, 1), else_=0)))
+            .where(LicenseLine.va_id == bindparam("va_id"),
+                   LicenseLine.tag.in_(bindparam("tags", expanding=True)))
+            .group_by(LicenseLine.tag))
+
+
+@cache
+def _touch_statement() -> Any:
+    table = Device.__table__
+    assert isinstance(table, Table)
+    return (update(table).where(table.c.id == bindparam("device_id"))
+            .values(status=bindparam("status"),
+                    last_contact_at=bindparam("now", type_=UTCDateTime()),
+                    authorization_expires_at=bindparam("expires", type_=UTCDateTime())))
+
+
 def _tag_facts(session: Session, va_id: int, tags: list[str]) -> dict[str, bool]:
     """Tags the VA has lines for, each with whether it is export-controlled."""
     if not tags:
         return {}
-    rows = session.execute(
-        select(LicenseLine.tag, func.max(case((LicenseLine.export_controlled, 1), else_=0)))
-        .where(LicenseLine.va_id == va_id, LicenseLine.tag.in_(tags))
-        .group_by(LicenseLine.tag)
-    )
+    rows = session.connection().execute(_tag_facts_query(), {"va_id": va_id, "tags": tags})
     return {tag: bool(flag) for tag, flag in rows}
 
 
@@ -108,11 +127,9 @@ def report_usage(uow: UnitOfWork, settings: Settings, device: DeviceSession,
 def _touch(uow: UnitOfWork, device: DeviceSession, status: str, now: datetime,
            expires: datetime) -> None:
     # Core UPDATE: the hot path loads no ORM object for the device.
-    uow.session.execute(
-        update(Device).where(Device.id == device.id)
-        .values(status=status, last_contact_at=now, authorization_expires_at=expires)
-        .execution_options(synchronize_session=False)
-    )
+    uow.session.connection().execute(
+        _touch_statement(),
+        {"device_id": device.id, "status": status, "now": now, "expires": expires})
     if status != device.status:
         # Only transitions are audited: a steady stream of identical reports is not news.
         record(uow, Actor("device", str(device.id)), "device.status",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import VirtualAccount
 from satellite.crypto import signing
 from satellite.crypto.keys import PublicKey
+from satellite.db import UTCDateTime
 from satellite.devices.authority import device_public_key
 from satellite.devices.messages import SignedMessage
 from satellite.devices.models import DEREGISTERED, Device, DeviceNonce
@@ -53,15 +55,39 @@ def check_fresh(message: SignedMessage, now: datetime, max_age_seconds: int) -> 
         )
 
 
+# Check-ins run these statements thousands of times a second: they are built once per process
+# (building a statement costs more than running it on SQLite) and take their values as binds.
+
+
+@cache
+def _nonce_insert(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = DeviceNonce.__table__
+    assert isinstance(table, Table)
+    return (insert(table)
+            .values(device_id=bindparam("device_id"), nonce=bindparam("nonce"),
+                    expires_at=bindparam("expires_at", type_=UTCDateTime()))
+            .on_conflict_do_nothing()
+            .returning(table.c.nonce))
+
+
+@cache
+def _device_query() -> Any:
+    return (select(Device.id, Device.va_id, VirtualAccount.account_id, Device.status,
+                   Device.export_controlled, Device.certificate_expires_at,
+                   Device.authorization_expires_at, Device.public_key)
+            .join(VirtualAccount, VirtualAccount.id == Device.va_id)
+            .where(Device.id == bindparam("device_id")))
+
+
 def remember_nonce(session: Session, device_id: int, message: SignedMessage,
                    max_age_seconds: int) -> None:
     """Record the nonce; refuse a message whose nonce was seen. Every node shares the table."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # A message is stale once its timestamp is max_age away, so its nonce may be forgotten then.
     expires = message.timestamp + timedelta(seconds=max_age_seconds)
-    stmt: Any = insert(DeviceNonce).values(device_id=device_id, nonce=message.nonce,
-                                           expires_at=expires)
-    inserted = session.execute(stmt.on_conflict_do_nothing().returning(DeviceNonce.nonce)).scalar()
+    inserted = session.connection().execute(
+        _nonce_insert(session.get_bind().dialect.name),
+        {"device_id": device_id, "nonce": message.nonce, "expires_at": expires}).scalar()
     if inserted is None:
         raise ReplayedMessage("this message was already received (its nonce was used): "
                               "send a new message with a new nonce")
@@ -74,13 +100,8 @@ def authenticate(session: Session, message: SignedMessage, now: datetime,
     Returns the device. Raises Unauthenticated (unknown or deregistered device, bad signature,
     stale timestamp) or ReplayedMessage.
     """
-    row = session.execute(
-        select(Device.id, Device.va_id, VirtualAccount.account_id, Device.status,
-               Device.export_controlled, Device.certificate_expires_at,
-               Device.authorization_expires_at, Device.public_key)
-        .join(VirtualAccount, VirtualAccount.id == Device.va_id)
-        .where(Device.id == message.device_id)
-    ).one_or_none()
+    row = session.connection().execute(
+        _device_query(), {"device_id": message.device_id}).one_or_none()
     if row is None:
         raise Unauthenticated(f"device {message.device_id} is not registered with this satellite")
     if row.status == DEREGISTERED:

@@ -1,0 +1,192 @@
+"""Device check-in throughput against a bare Flask+waitress "hello", same machine, same run.
+
+    python -m bench.checkin [--quick] [--duration S] [--concurrency C] [--devices N] [--out FILE]
+
+Starts `satellite serve` on a fresh SQLite data dir, measures the hello baseline and then
+signed usage reports from the agent's simulator with the same load generator, and writes the
+results to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from satellite.agent.load import LoadResult, drive
+from satellite.agent.simulate import SimulationResult, simulate
+from satellite.agent.transport import Transport, Unreachable
+
+TAG = "regid.2024-01.com.example.bench"
+TARGET = 0.60
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _process(args: list[str], env: dict[str, str], url: str, log: Path) -> Iterator[None]:
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        probe = Transport(url, timeout=1)
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"{args[2]} exited: {log.read_text()}")
+            try:
+                probe.request("GET", "/healthz" if "satellite" in args else "/hello")
+                probe.close()
+                break
+            except Unreachable:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{args[2]} did not start: {log.read_text()}") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _satellite(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "satellite", *args], env=env,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"satellite {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def _seed_pool(data_dir: Path) -> None:
+    # The bench stands in for Central: it puts a pool straight into the fresh database.
+    from satellite.accounts.service import find_va
+    from satellite.bootstrap import open_database
+    from satellite.config import load_settings
+    from satellite.licenses.models import LicenseLine
+
+    db = open_database(load_settings(data_dir=data_dir, env={}))
+    with db.uow() as uow:
+        _account, va = find_va(uow.session, "Bench", "Default")
+        uow.session.add(LicenseLine(va_id=va.id, tag=TAG, display_name="bench",
+                                    license_type="PERPETUAL", quantity=10**9,
+                                    origin_id="bench"))
+        uow.commit()
+    db.dispose()
+
+
+def _hello(url: str, opened: list[Transport]) -> Callable[[int], Callable[[], None]]:
+    def make(_index: int) -> Callable[[], None]:
+        transport = Transport(url)
+        opened.append(transport)
+
+        def call() -> None:
+            reply = transport.request("GET", "/hello")
+            if reply.status != 200:
+                raise RuntimeError(f"hello answered {reply.status}")
+
+        return call
+
+    return make
+
+
+def run(duration: float, concurrency: int, devices: int, threads: int,
+        workdir: Path) -> tuple[LoadResult, SimulationResult]:
+    data_dir = workdir / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE_")}
+    env.update(SATELLITE_DATA_DIR=str(data_dir), SATELLITE_THREADS=str(threads),
+               SATELLITE_LOG_LEVEL="WARNING")
+    _satellite(env, "init")
+    _satellite(env, "account", "create", "Bench", "--domain", "bench.example.com")
+    _seed_pool(data_dir)
+    token = _satellite(env, "token", "create", "Bench", "Default", "--expires-days", "1")
+
+    hello_port = _free_port()
+    hello_url = f"http://127.0.0.1:{hello_port}"
+    with _process([sys.executable, "-m", "bench.hello", "--port", str(hello_port),
+                   "--threads", str(threads)], env, hello_url, workdir / "hello.log"):
+        opened: list[Transport] = []
+        drive(_hello(hello_url, opened), min(1.0, duration), concurrency)  # warm-up
+        baseline = drive(_hello(hello_url, opened), duration, concurrency)
+        for transport in opened:
+            transport.close()
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with _process([sys.executable, "-m", "satellite", "serve", "--port", str(port)], env, url,
+                  workdir / "serve.log"):
+        checkins = simulate(url, token, devices, duration, concurrency, {TAG: 1})
+    return baseline, checkins
+
+
+def report(baseline: LoadResult, sim: SimulationResult, command: str, quick: bool) -> str:
+    checkin = sim.reports
+    ratio = checkin.throughput / baseline.throughput if baseline.throughput else 0.0
+    verdict = "meets" if ratio >= TARGET else "does NOT meet"
+    rows = [("hello baseline (GET /hello)", baseline), ("device check-in (signed usage report)",
+                                                      checkin)]
+    lines = [
+        "# Benchmarks", "",
+        "## Device check-in vs. bare Flask+waitress hello", "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, SQLite"
+        + (" (quick mode: numbers are a smoke test only)" if quick else "") + ".", "",
+        f"Command: `{command}`", "",
+        "| endpoint | requests | errors | throughput (req/s) | p50 (ms) | p99 (ms) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in rows:
+        lines.append(f"| {name} | {r.requests} | {r.errors} | {r.throughput:.1f} | "
+                     f"{r.percentile(50):.2f} | {r.percentile(99):.2f} |")
+    lines += [
+        "",
+        f"Check-in throughput is **{ratio:.0%}** of the baseline; the target is "
+        f"{TARGET:.0%}: it {verdict} the target.", "",
+        f"{sim.devices} simulated devices registered in {sim.registration_seconds:.2f} s; each "
+        "check-in is one signed usage report: Ed25519 verification, nonce recorded, usage and "
+        "counters updated in one transaction, answer signed by the satellite.",
+        "The load generator (closed loop, keep-alive connections, one thread per connection) "
+        "runs on the same machine as the server, for both measurements.", "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a few seconds, to prove it works")
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads for both servers")
+    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.concurrency, args.devices = 1.0, 2, 4
+    with tempfile.TemporaryDirectory(prefix="satellite-bench-") as tmp:
+        baseline, sim = run(args.duration, args.concurrency, args.devices, args.threads, Path(tmp))
+    command = "python -m bench.checkin " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    text = report(baseline, sim, command.strip(), args.quick)
+    args.out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
