@@ -1,0 +1,3 @@
+from satellite.agent.cli import main
+
+main()
