@@ -17,7 +17,7 @@ from satellite.crypto.keys import (
     public_key_of,
     raw_public_bytes,
 )
-from satellite.devices.messages import encode, signature_headers
+from satellite.devices.messages import PROTOCOL, encode, signature_headers
 from satellite.keystore import open_keystore
 
 
@@ -55,7 +55,7 @@ class DeviceAuthority:
 
     def answer(self, document: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         """Encode an answer and sign its exact bytes."""
-        raw = encode(document)
+        raw = encode({"protocol": PROTOCOL, **document})
         return raw, signature_headers(signing.sign(self._identity, raw))
 
 
