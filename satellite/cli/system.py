@@ -8,6 +8,7 @@ import click
 
 from satellite.bootstrap import initialise, status
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.keystore import read_central_key_file
 
 
 def _read_secret_file(path: str, what: str) -> str:
@@ -28,7 +29,9 @@ def _read_secret_file(path: str, what: str) -> str:
 def init_cmd(ctx: CliContext, central_key: str | None, admin_password_file: str | None) -> None:
     """Initialise or upgrade the data dir; idempotent, never destroys data."""
     password = _read_secret_file(admin_password_file, "admin password") if admin_password_file else None
-    report = initialise(ctx.settings, ctx.raw_db, ctx.actor, admin_password=password)
+    anchor = read_central_key_file(central_key) if central_key else None
+    report = initialise(ctx.settings, ctx.raw_db, ctx.actor, admin_password=password,
+                        central_key=anchor)
     verb = "Initialised" if report.created else "Checked"
     click.echo(f"{verb} satellite {report.satellite_id} in {ctx.settings.data_dir}")
     for note in report.notes:
