@@ -21,6 +21,13 @@ def generate_private_key() -> PrivateKey:
     return Ed25519PrivateKey.generate()
 
 
+def private_key_from_raw(data: bytes) -> PrivateKey:
+    """A key from its 32-byte seed (RFC 8032 test vectors, deterministic fixtures)."""
+    if len(data) != 32:
+        raise InvalidInput(f"an Ed25519 private key is 32 bytes, not {len(data)}")
+    return Ed25519PrivateKey.from_private_bytes(data)
+
+
 def public_key_of(private: PrivateKey) -> PublicKey:
     return private.public_key()
 
