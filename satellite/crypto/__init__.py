@@ -1,0 +1,1 @@
+"""All of Satellite's cryptography: keys, signatures and certificates, one module each."""
