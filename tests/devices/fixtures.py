@@ -8,11 +8,8 @@ import pytest
 from flask import Flask
 
 from satellite.actor import Actor
-from satellite.bootstrap import require_initialised
-from satellite.clock import FixedClock
 from satellite.config import Settings
 from satellite.devices.authority import DeviceAuthority, load_authority
-from satellite.keystore import open_keystore
 from satellite.tokens.sealing import TokenSealer
 from satellite.uow import Database
 from satellite.web import create_app
@@ -20,8 +17,8 @@ from tests.devices.helpers import FlaskTransport, Site, make_site
 
 
 @pytest.fixture
-def authority(db: Database, settings: Settings, clock: FixedClock) -> DeviceAuthority:
-    open_keystore(settings).ensure_keys(require_initialised(db), clock.now())
+def authority(db: Database, settings: Settings) -> DeviceAuthority:
+    """The keys `satellite init` made (the db fixture initialises the data dir)."""
     return load_authority(settings)
 
 
