@@ -28,7 +28,7 @@ from satellite.devices.verification import DeviceSession
 from satellite.errors import InvalidInput
 from satellite.licenses.counters import va_counters
 from satellite.licenses.models import LicenseLine
-from satellite.licenses.usage import set_usage
+from satellite.licenses.usage import owner_usage, set_usage
 from satellite.uow import UnitOfWork
 
 MAX_TAGS = 500
@@ -98,8 +98,11 @@ def report_usage(uow: UnitOfWork, settings: Settings, device: DeviceSession,
     facts = _tag_facts(session, device.va_id, tags)
     refusals = {tag: why for tag in tags if (why := _refusal(tag, facts, device))}
     allowed = [tag for tag in tags if tag not in refusals]
-    set_usage(session, f"device:{device.id}", "in_use",
-              {(device.va_id, tag): usage[tag] for tag in allowed})
+    owner = f"device:{device.id}"
+    consumption = {(device.va_id, tag): usage[tag] for tag in allowed if usage[tag]}
+    # Most reports repeat the last one: reading it back is cheaper than rewriting it.
+    if owner_usage(session, owner, "in_use") != consumption:
+        set_usage(session, owner, "in_use", consumption)
     counters = va_counters(session, device.va_id, now.date(), allowed) if allowed else {}
     answers: list[dict[str, Any]] = []
     for tag in tags:
