@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
-from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.config import Settings
 from satellite.db import UTCDateTime
@@ -24,6 +23,7 @@ from satellite.devices.messages import (
 from satellite.devices.models import AUTHORIZED as DEVICE_AUTHORIZED
 from satellite.devices.models import OUT_OF_COMPLIANCE as DEVICE_OUT_OF_COMPLIANCE
 from satellite.devices.models import Device
+from satellite.devices.registration import device_actor
 from satellite.devices.verification import DeviceSession
 from satellite.errors import InvalidInput
 from satellite.licenses.counters import va_counters
@@ -135,6 +135,6 @@ def _touch(uow: UnitOfWork, device: DeviceSession, status: str, now: datetime,
         {"device_id": device.id, "status": status, "now": now, "expires": expires})
     if status != device.status:
         # Only transitions are audited: a steady stream of identical reports is not news.
-        record(uow, Actor("device", str(device.id)), "device.status",
+        record(uow, device_actor(device.id), "device.status",
                f"device:{device.id}", account_id=device.account_id,
                details={"before": device.status, "after": status})

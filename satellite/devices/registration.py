@@ -6,7 +6,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -205,6 +205,3 @@ def deregister(uow: UnitOfWork, who: DeviceSession, message: SignedMessage) -> d
     return {"type": "deregistration", "deviceId": device.id, "requestNonce": message.nonce,
             "timestamp": format_time(now), "status": "DEREGISTERED"}
 
-
-def next_call(now: datetime, settings: Settings) -> datetime:
-    return now + timedelta(days=settings.authorization_renew_days)

@@ -90,3 +90,4 @@ def init_app(app: Flask, settings: Settings, db: Database,
         return respond({"type": "ca", "caChain": keys().ca_chain})
 
     app.register_blueprint(bp)
+
