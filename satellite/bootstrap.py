@@ -20,7 +20,7 @@ from satellite.uow import Database
 from satellite.users.passwords import generate_password
 from satellite.users.service import count_users, create_user
 
-ADMIN_PASSWORD_FILE = "initial-admin-password"
+ADMIN_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 - a file name, not a secret
 
 
 def open_database(settings: Settings, clock: Clock | None = None) -> Database:
@@ -30,7 +30,8 @@ def open_database(settings: Settings, clock: Clock | None = None) -> Database:
 def require_initialised(db: Database) -> str:
     """Return the satellite id. Raises ConfigError when `satellite init` has not been run."""
     if schema_revision(db.engine) != head_revisions():
-        raise ConfigError("this data dir is not initialised or needs migrating: run `satellite init`")
+        raise ConfigError(
+            "this data dir is not initialised or needs migrating: run `satellite init`")
     with db.reader() as uow:
         satellite_id = get_state(uow.session, "satellite_id")
     if satellite_id is None:

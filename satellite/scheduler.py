@@ -36,7 +36,8 @@ def _run(job: Job, db: Database, settings: Settings) -> None:
         log.exception("scheduled job %s failed", job.name)
 
 
-def build_scheduler(db: Database, settings: Settings, jobs: list[Job] | None = None) -> BackgroundScheduler:
+def build_scheduler(db: Database, settings: Settings,
+                    jobs: list[Job] | None = None) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     for job in all_jobs(settings) if jobs is None else jobs:
         scheduler.add_job(_run, "interval", seconds=job.interval_seconds, args=(job, db, settings),

@@ -1,13 +1,14 @@
 """foundation
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 import satellite.db
 
 revision: str = '0001'
