@@ -82,9 +82,9 @@ def cli(ctx: click.Context, data_dir: str | None, config_file: str | None) -> No
 
 
 def _register() -> None:
-    from satellite.cli import accounts, audit, licenses, sync, system
+    from satellite.cli import accounts, audit, licenses, reservation, sync, system
 
-    for module in (system, accounts, licenses, audit, sync):
+    for module in (system, accounts, licenses, audit, sync, reservation):
         for command in module.COMMANDS:
             cli.add_command(command)
 
