@@ -5,6 +5,7 @@ from satellite.audit.models import AuditEvent, AuditHead
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.reservation.models import Reservation, ReservationLine
 from satellite.state import StateEntry
 from satellite.tokens.models import RegistrationToken
 from satellite.users.models import User
@@ -19,6 +20,8 @@ __all__ = [
     "LicenseLine",
     "LicenseUsage",
     "RegistrationToken",
+    "Reservation",
+    "ReservationLine",
     "RevokedCertificate",
     "StateEntry",
     "UsageTotal",

@@ -27,8 +27,9 @@ class Job:
 def all_jobs(settings: Settings) -> list[Job]:
     """Every periodic job of the appliance."""
     from satellite.devices.aging import aging_job
+    from satellite.reservation import jobs as reservation_jobs
 
-    return [Job("age-devices", aging_job, 3600)]
+    return [*reservation_jobs.jobs(), Job("age-devices", aging_job, 3600)]
 
 
 def _run(job: Job, db: Database, settings: Settings) -> None:

@@ -20,6 +20,7 @@ from satellite.audit.service import record
 from satellite.devices.models import Device
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.models import RegistrationToken
 from satellite.uow import UnitOfWork
 
@@ -230,6 +231,9 @@ def va_contents(session: Session, va_id: int) -> dict[str, int]:
         "license consumers": session.scalar(
             select(func.count(func.distinct(LicenseUsage.owner)))
             .where(LicenseUsage.va_id == va_id)) or 0,
+        "open reservations": session.scalar(
+            select(func.count()).select_from(Reservation).where(
+                Reservation.va_id == va_id, Reservation.status == RESERVED)) or 0,
         # Deregistered devices count too: they are the VA's history.
         "devices": session.scalar(
             select(func.count()).select_from(Device).where(Device.va_id == va_id)) or 0,

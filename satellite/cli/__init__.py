@@ -82,9 +82,18 @@ def cli(ctx: click.Context, data_dir: str | None, config_file: str | None) -> No
 
 
 def _register() -> None:
-    from satellite.cli import accounts, devices, sync, system, tokens
+    from satellite.cli import (
+        accounts,
+        audit,
+        devices,
+        licenses,
+        reservation,
+        sync,
+        system,
+        tokens,
+    )
 
-    for module in (system, accounts, sync, tokens, devices):
+    for module in (system, accounts, licenses, audit, sync, reservation, tokens, devices):
         for command in module.COMMANDS:
             cli.add_command(command)
 
