@@ -15,7 +15,6 @@ from satellite.clock import SystemClock
 from satellite.config import Settings
 from satellite.crypto import keys, signing
 from satellite.devices.messages import build_request
-from satellite.licenses.counters import counter
 from satellite.tokens.sealing import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import SECRET_TAG, TAG, add_lines, make_token, va_id
@@ -63,10 +62,9 @@ def test_devices_register_report_comply_and_deregister_over_http(
     assert cli("token", "revoke", "Acme", "Lab", str(revoked_id)).code == 0
 
     def in_use() -> tuple[int, int, str]:
-        live = Database(db.engine, SystemClock())
-        with live.reader() as uow:
-            c = counter(uow.session, lab, TAG, SystemClock().now().date())
-            return c.quantity, c.in_use, c.status
+        listed = cli("license", "list", "--account", "Acme", "--va", "Lab", "--tag", TAG, "--json")
+        [row] = json.loads(listed.out)["licenses"]
+        return row["quantity"], row["inUse"], row["status"]
 
     env = satellite_env(settings.data_dir, settings.database_url)
     with serving(env, tmp_path) as server:
