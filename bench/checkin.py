@@ -163,6 +163,7 @@ def report(baseline: LoadResult, sim: SimulationResult, command: str, quick: boo
         "counters updated in one transaction, answer signed by the satellite.",
         "The load generator (closed loop, keep-alive connections, one thread per connection) "
         "runs on the same machine as the server, for both measurements.", "",
+        "Where the time goes, and what is done about it: docs/devices.md, section Benchmark.", "",
     ]
     return "\n".join(lines)
 
