@@ -10,6 +10,7 @@ from waitress import create_server
 
 from satellite.bootstrap import open_database, require_initialised
 from satellite.config import Settings
+from satellite.leader import leadership_for
 from satellite.scheduler import build_scheduler
 from satellite.web import create_app
 
@@ -21,7 +22,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     require_initialised(db)
     app = create_app(settings, db)
     server = create_server(app, host=host, port=port, threads=settings.threads, ident="satellite")
-    scheduler = build_scheduler(db, settings)
+    leadership = leadership_for(db.engine)
+    scheduler = build_scheduler(db, settings, leadership)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("received signal %d, stopping", signum)
@@ -38,5 +40,6 @@ def serve(settings: Settings, host: str, port: int) -> None:
         pass
     finally:
         scheduler.shutdown(wait=False)
+        leadership.close()
         db.dispose()
         log.info("stopped")

@@ -82,9 +82,9 @@ def cli(ctx: click.Context, data_dir: str | None, config_file: str | None) -> No
 
 
 def _register() -> None:
-    from satellite.cli import accounts, system
+    from satellite.cli import accounts, backup, system, tls
 
-    for module in (system, accounts):
+    for module in (system, accounts, tls, backup):
         for command in module.COMMANDS:
             cli.add_command(command)
 
