@@ -21,7 +21,13 @@ def serve(settings: Settings, host: str, port: int) -> None:
     db = open_database(settings)
     require_initialised(db)
     app = create_app(settings, db)
-    server = create_server(app, host=host, port=port, threads=settings.threads, ident="satellite")
+    proxy: dict[str, object] = {}
+    if settings.trusted_proxy:
+        proxy = {"trusted_proxy": settings.trusted_proxy, "trusted_proxy_count": 1,
+                 "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+                                           "x-forwarded-port"},
+                 "clear_untrusted_proxy_headers": True}
+    server = create_server(app, host=host, port=port, threads=settings.threads, ident="satellite", **proxy)
     leadership = leadership_for(db.engine)
     scheduler = build_scheduler(db, settings, leadership)
 
