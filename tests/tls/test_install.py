@@ -88,7 +88,7 @@ def test_a_wildcard_covers_one_label_and_ip_urls_need_an_ip_name(settings: Setti
     wildcard = ca.leaf(host="*.example.internal")
     tls.install(settings, wildcard.cert, wildcard.key, ca.chain, NOW)
     by_ip = load_settings(data_dir=tmp_path / "ip", env={}, overrides={"device_url": "https://10.0.0.5/"})
-    with pytest.raises(InvalidInput, match="do not cover 10.0.0.5"):
+    with pytest.raises(InvalidInput, match=r"do not cover 10\.0\.0\.5"):
         tls.install(by_ip, wildcard.cert, wildcard.key, ca.chain, NOW)
 
 
