@@ -163,7 +163,7 @@ def test_a_quiet_backup_restores_the_same_counts_and_refuses_bad_input(
         restore(target, damaged, PASSPHRASE, clock, actor)
     truncated = tmp_path / "truncated.satbak"
     truncated.write_bytes(out.read_bytes()[:-10])
-    with pytest.raises(VerificationFailed, match="truncated|damaged"):
+    with pytest.raises(VerificationFailed, match=r"truncated|damaged"):
         restore(target, truncated, PASSPHRASE, clock, actor)
     assert not target.data_dir.exists()
     with pytest.raises(Conflict, match="not empty"):
@@ -190,7 +190,7 @@ def test_a_backup_from_a_newer_schema_is_refused_before_anything_is_written(
     # This Satellite "knows" only an older revision than the backup's.
     monkeypatch.setattr("satellite.backup.service.known_revisions", lambda: {"0000_older"})
     target = load_settings(data_dir=tmp_path / "target", env={})
-    with pytest.raises(InvalidInput, match="comes from a newer Satellite .* install that version or newer"):
+    with pytest.raises(InvalidInput, match=r"comes from a newer Satellite .* install that version or newer"):
         restore(target, out, PASSPHRASE, clock, actor)
     assert not target.data_dir.exists()
 
