@@ -187,6 +187,32 @@ def _owner_only(root: Path) -> None:
         os.chmod(path, 0o700 if path.is_dir() else 0o600)
 
 
+def _check_target(manifest: dict[str, Any], url: str) -> None:
+    unknown = set(manifest["schema_revision"]) - known_revisions()
+    if unknown:
+        raise InvalidInput(f"the backup comes from a newer Satellite ({manifest['satellite_version']}, "
+                           f"schema {', '.join(sorted(unknown))}); install that version or newer first")
+    kind = database.engine_kind(url)
+    if manifest["database"] != kind:
+        raise InvalidInput(f"the backup holds a {manifest['database']} database but this data dir uses "
+                           f"{kind}; set database_url to match")
+    if kind == "postgresql" and manifest["pg_schema"] != database.pg_schema(url):
+        raise InvalidInput(f"the backup's tables belong to PostgreSQL schema {manifest['pg_schema']!r}, "
+                           f"but database_url points at schema {database.pg_schema(url)!r}")
+    database.ensure_empty(url)
+
+
+def _put_in_place(manifest: dict[str, Any], unpacked: Path, data_dir: Path, url: str) -> None:
+    os.chmod(data_dir, 0o700)
+    for name in CARRIED_DIRS:
+        if (unpacked / name).is_dir():
+            shutil.copytree(unpacked / name, data_dir / name)
+            _owner_only(data_dir / name)
+    if (unpacked / "settings").is_dir():
+        shutil.copytree(unpacked / "settings", data_dir / "settings-from-backup")
+    database.load(url, unpacked / manifest["database_file"])
+
+
 def restore(settings: Settings, source: Path, passphrase: str, clock: Clock, actor: Actor) -> RestoreReport:
     """Restore a backup into an empty data dir (and empty database), migrating an older schema.
 
@@ -197,31 +223,20 @@ def restore(settings: Settings, source: Path, passphrase: str, clock: Clock, act
     if data_dir.exists() and any(data_dir.iterdir()):
         raise Conflict(f"the data dir {data_dir} is not empty; restore only into an empty data dir")
     url = settings.effective_database_url
-    with _staging(data_dir.resolve().parent) as staging:
-        manifest = _unseal(source, passphrase, staging)
-        unpacked = staging / "unpacked"
-        unknown = set(manifest["schema_revision"]) - known_revisions()
-        if unknown:
-            raise InvalidInput(f"the backup comes from a newer Satellite ({manifest['satellite_version']}, "
-                               f"schema {', '.join(sorted(unknown))}); install that version or newer first")
-        kind = database.engine_kind(url)
-        if manifest["database"] != kind:
-            raise InvalidInput(f"the backup holds a {manifest['database']} database but this data dir uses "
-                               f"{kind}; set database_url to match")
-        if kind == "postgresql" and manifest["pg_schema"] != database.pg_schema(url):
-            raise InvalidInput(f"the backup's tables belong to PostgreSQL schema {manifest['pg_schema']!r}, "
-                               f"but database_url points at schema {database.pg_schema(url)!r}")
-        database.ensure_empty(url)
-        # Everything checked: from here on, write.
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(data_dir, 0o700)
-        for name in CARRIED_DIRS:
-            if (unpacked / name).is_dir():
-                shutil.copytree(unpacked / name, data_dir / name)
-                _owner_only(data_dir / name)
-        if (unpacked / "settings").is_dir():
-            shutil.copytree(unpacked / "settings", data_dir / "settings-from-backup")
-        database.load(url, unpacked / manifest["database_file"])
+    # Staging lives inside the (empty) target, where the service user may write and the final
+    # moves stay on one filesystem; it is removed whatever happens.
+    created = not data_dir.exists()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        with _staging(data_dir) as staging:
+            manifest = _unseal(source, passphrase, staging)
+            _check_target(manifest, url)
+            # Everything checked: from here on, write.
+            created = False
+            _put_in_place(manifest, staging / "unpacked", data_dir, url)
+    finally:
+        if created:
+            shutil.rmtree(data_dir, ignore_errors=True)
     db = open_database(settings, clock)
     try:
         migrate(db.engine)
