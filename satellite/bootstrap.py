@@ -11,16 +11,19 @@ from sqlalchemy import func, select
 
 from satellite import __version__
 from satellite.actor import Actor
+from satellite.audit.service import record
 from satellite.clock import Clock
+from satellite.cloudsync import LAST_SERIAL_KEY
 from satellite.config import Settings
 from satellite.db import head_revisions, make_engine, migrate, schema_revision
 from satellite.errors import ConfigError, InvalidInput
+from satellite.keystore import CentralKey, open_keystore
 from satellite.state import get_state, set_state
 from satellite.uow import Database
 from satellite.users.passwords import generate_password
 from satellite.users.service import count_users, create_user
 
-ADMIN_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 (a file name)
+ADMIN_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 (a file name, not a password)
 
 
 def open_database(settings: Settings, clock: Clock | None = None) -> Database:
@@ -30,7 +33,8 @@ def open_database(settings: Settings, clock: Clock | None = None) -> Database:
 def require_initialised(db: Database) -> str:
     """Return the satellite id. Raises ConfigError when `satellite init` has not been run."""
     if schema_revision(db.engine) != head_revisions():
-        raise ConfigError("this data dir is not initialised or needs migrating: run `satellite init`")
+        raise ConfigError(
+            "this data dir is not initialised or needs migrating: run `satellite init`")
     with db.reader() as uow:
         satellite_id = get_state(uow.session, "satellite_id")
     if satellite_id is None:
@@ -55,8 +59,16 @@ class InitReport:
 
 
 def initialise(settings: Settings, db: Database, actor: Actor,
-               admin_password: str | None = None) -> InitReport:
-    """Create or upgrade the appliance in the data dir; never destroys data."""
+               admin_password: str | None = None,
+               central_key: CentralKey | None = None) -> InitReport:
+    """Create or upgrade the appliance in the data dir; never destroys data.
+
+    Creates missing keys and records `central_key` as the trust anchor.
+    Raises Conflict (before changing anything) if a different anchor is recorded.
+    """
+    keystore = open_keystore(settings)
+    if central_key is not None:
+        keystore.check_central_key(central_key)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.data_dir, 0o700)
     migrate(db.engine)
@@ -82,6 +94,15 @@ def initialise(settings: Settings, db: Database, actor: Actor,
                 write_secret_file(path, password + "\n")
                 report.admin_password_file = path
             report.notes.append("created the first system administrator, user 'admin'")
+        created_keys = keystore.ensure_keys(satellite_id, uow.clock.now())
+        if created_keys:
+            record(uow, actor, "keys.create", f"satellite:{satellite_id}",
+                   details={"identity_key_id": keystore.identity_key_id(), "created": created_keys})
+            report.notes.extend(created_keys)
+        if central_key is not None and keystore.record_central_key(central_key):
+            record(uow, actor, "trust.central_key", f"satellite:{satellite_id}",
+                   details={"central_key_id": central_key.key_id})
+            report.notes.append(f"recorded Central's key {central_key.key_id} as the trust anchor")
         uow.commit()
     return report
 
@@ -93,6 +114,7 @@ def status(settings: Settings, db: Database) -> dict[str, object]:
     from satellite.users.models import User
 
     satellite_id = require_initialised(db)
+    keystore = open_keystore(settings)
     with db.reader() as uow:
         s = uow.session
 
@@ -106,6 +128,8 @@ def status(settings: Settings, db: Database) -> dict[str, object]:
             "database": db.engine.dialect.name,
             "schema_revision": ",".join(schema_revision(db.engine)),
             "data_dir": str(settings.data_dir.resolve()),
+            "keys": keystore.describe(),
+            "sync": {"last_response_serial": get_state(s, LAST_SERIAL_KEY)},
             "counts": {
                 "accounts": count(Account),
                 "virtual_accounts": count(VirtualAccount),

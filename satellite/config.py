@@ -64,7 +64,8 @@ def _coerce(key: str, value: Any, expected: Any) -> Any:
     if kind is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        words = ("1", "true", "yes", "on", "0", "false", "no", "off")
+        if isinstance(value, str) and value.lower() in words:
             return value.lower() in ("1", "true", "yes", "on")
         raise ConfigError(f"setting {key}: expected true or false, got {value!r}")
     if kind is int:
@@ -90,19 +91,22 @@ def _validate(s: Settings) -> None:
     if s.threads < 1:
         raise ConfigError("setting threads: must be at least 1")
     if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"setting log_level: {s.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
+        raise ConfigError(
+            f"setting log_level: {s.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
     for key in ("device_url", "central_url", "proxy_url"):
         value = getattr(s, key)
         if value and urlsplit(value).scheme not in ("http", "https"):
             raise ConfigError(f"setting {key}: {value!r} is not an http(s) URL")
     if s.database_url and not s.database_url.startswith(("sqlite", "postgresql")):
-        raise ConfigError(f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
+        raise ConfigError(
+            f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
     for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
                 "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days"):
         if getattr(s, key) < 1:
             raise ConfigError(f"setting {key}: must be at least 1")
     if s.authorization_renew_days >= s.authorization_valid_days:
-        raise ConfigError("setting authorization_renew_days: must be less than authorization_valid_days")
+        raise ConfigError(
+            "setting authorization_renew_days: must be less than authorization_valid_days")
     if s.certificate_renew_days >= s.certificate_days:
         raise ConfigError("setting certificate_renew_days: must be less than certificate_days")
     if s.trusted_proxy:

@@ -29,5 +29,5 @@ def set_state(session: Session, key: str, value: str) -> None:
 
 
 def lock_state(session: Session, key: str) -> str | None:
-    """Read a value while holding its row lock (PostgreSQL); SQLite writers are serialised already."""
+    """Read a value holding its row lock (PostgreSQL); SQLite writers are serialised already."""
     return session.scalar(select(StateEntry.value).where(StateEntry.key == key).with_for_update())

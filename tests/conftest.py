@@ -75,7 +75,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return load_settings(data_dir=tmp_path / "data", env={}, overrides={"database_url": database_url})
+    return load_settings(data_dir=tmp_path / "data", env={},
+                         overrides={"database_url": database_url})
 
 
 @pytest.fixture

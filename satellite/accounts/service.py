@@ -22,7 +22,7 @@ from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
 from satellite.uow import UnitOfWork
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
-_DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
+_DOMAIN = re.compile(rf"^(?=.{{1,253}}$)({_LABEL})(\.{_LABEL})+$")
 
 
 def _clean_name(value: str, what: str) -> str:
@@ -62,17 +62,20 @@ def create_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Acc
     session = uow.session
     name = _clean_name(name, "account name")
     domain = normalise_domain(domain)
-    taken = session.scalar(select(Account).where(or_(Account.name == name, Account.domain == domain)))
+    taken = session.scalar(
+        select(Account).where(or_(Account.name == name, Account.domain == domain)))
     if taken is not None:
         which = "name" if taken.name == name else "domain"
-        raise Conflict(f"an account with {which} {name if which == 'name' else domain!r} already exists")
+        value = name if which == "name" else domain
+        raise Conflict(f"an account with {which} {value!r} already exists")
     now = uow.clock.now()
     account = Account(name=name, domain=domain, reservation_mode="none", created_at=now)
     session.add(account)
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict(f"an account with name {name!r} or domain {domain!r} already exists") from None
+        raise Conflict(
+            f"an account with name {name!r} or domain {domain!r} already exists") from None
     session.add(VirtualAccount(account_id=account.id, name=DEFAULT_VA, depth=1, is_default=True,
                                description="Default virtual account", created_at=now))
     record(uow, actor, "account.create", f"account:{domain}", account_id=account.id,
@@ -82,7 +85,8 @@ def create_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Acc
 
 def set_reservation_mode(uow: UnitOfWork, actor: Actor, account_ref: str, mode: str) -> Account:
     if mode not in RESERVATION_MODES:
-        raise InvalidInput(f"reservation mode {mode!r} is not one of {', '.join(RESERVATION_MODES)}")
+        raise InvalidInput(
+            f"reservation mode {mode!r} is not one of {', '.join(RESERVATION_MODES)}")
     account = get_account(uow.session, account_ref)
     before = account.reservation_mode
     account.reservation_mode = mode
@@ -93,7 +97,8 @@ def set_reservation_mode(uow: UnitOfWork, actor: Actor, account_ref: str, mode: 
 
 def get_va(session: Session, account: Account, name: str) -> VirtualAccount:
     va = session.scalar(
-        select(VirtualAccount).where(VirtualAccount.account_id == account.id, VirtualAccount.name == name)
+        select(VirtualAccount)
+        .where(VirtualAccount.account_id == account.id, VirtualAccount.name == name)
     )
     if va is None:
         raise NotFound(f"account {account.name!r} has no virtual account named {name!r}")
@@ -107,7 +112,9 @@ def find_va(session: Session, account_ref: str, va_name: str) -> tuple[Account, 
 
 def list_vas(session: Session, account: Account) -> list[VirtualAccount]:
     return list(session.scalars(
-        select(VirtualAccount).where(VirtualAccount.account_id == account.id).order_by(VirtualAccount.name)
+        select(VirtualAccount)
+        .where(VirtualAccount.account_id == account.id)
+        .order_by(VirtualAccount.name)
     ))
 
 
@@ -139,7 +146,8 @@ def create_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
         depth = parent_va.depth + 1
         if depth > MAX_VA_DEPTH:
             raise InvalidInput(
-                f"virtual accounts nest at most {MAX_VA_DEPTH} levels; {parent!r} is already at level "
+                f"virtual accounts nest at most {MAX_VA_DEPTH} levels; "
+                f"{parent!r} is already at level "
                 f"{parent_va.depth}"
             )
     va = VirtualAccount(account_id=account.id, parent_id=parent_va.id if parent_va else None,
@@ -156,13 +164,15 @@ def _subtree(session: Session, va: VirtualAccount) -> list[VirtualAccount]:
     found = [va]
     frontier = [va.id]
     while frontier:
-        children = list(session.scalars(select(VirtualAccount).where(VirtualAccount.parent_id.in_(frontier))))
+        children = list(session.scalars(
+            select(VirtualAccount).where(VirtualAccount.parent_id.in_(frontier))))
         found.extend(children)
         frontier = [c.id for c in children]
     return found
 
 
-def rename_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str, new_name: str) -> VirtualAccount:
+def rename_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
+              new_name: str) -> VirtualAccount:
     session = uow.session
     account, va = find_va(session, account_ref, name)
     new_name = _clean_name(new_name, "virtual account name")
@@ -188,7 +198,8 @@ def move_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
     if new_parent:
         target = get_va(session, account, new_parent)
         if target.id in {v.id for v in subtree}:
-            raise InvalidInput(f"cannot move {name!r} under {new_parent!r}: that is inside {name!r}")
+            raise InvalidInput(
+                f"cannot move {name!r} under {new_parent!r}: that is inside {name!r}")
         target_depth = target.depth + 1
         target_id = target.id
     shift = target_depth - va.depth
@@ -215,7 +226,8 @@ def va_contents(session: Session, va_id: int) -> dict[str, int]:
         "license lines": session.scalar(
             select(func.count()).select_from(LicenseLine).where(LicenseLine.va_id == va_id)) or 0,
         "license consumers": session.scalar(
-            select(func.count(func.distinct(LicenseUsage.owner))).where(LicenseUsage.va_id == va_id)) or 0,
+            select(func.count(func.distinct(LicenseUsage.owner)))
+            .where(LicenseUsage.va_id == va_id)) or 0,
     }
     return {kind: n for kind, n in counts.items() if n}
 

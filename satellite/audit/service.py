@@ -77,7 +77,8 @@ def verify(session: Session) -> ChainReport:
     prev_hash = GENESIS
     expected_id = 1
     count = 0
-    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=2000))
+    rows = session.scalars(
+        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=2000))
     for event in rows:
         if event.id != expected_id:
             return ChainReport(count, expected_id, f"event {expected_id} is missing")

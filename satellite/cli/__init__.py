@@ -82,9 +82,9 @@ def cli(ctx: click.Context, data_dir: str | None, config_file: str | None) -> No
 
 
 def _register() -> None:
-    from satellite.cli import accounts, backup, system, tls
+    from satellite.cli import accounts, backup, sync, system, tls
 
-    for module in (system, accounts, tls, backup):
+    for module in (system, accounts, sync, tls, backup):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -94,7 +94,9 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        cli.main(args=argv, prog_name="satellite", standalone_mode=False)
+        # Outside standalone mode click returns an Exit's code (e.g. from fail()) instead of
+        # raising it; anything else a command returns is not an exit code.
+        result = cli.main(args=argv, prog_name="satellite", standalone_mode=False)
     except SatelliteError as exc:
         sys.exit(_print_error(exc.message, exc.exit_code))
     except click.exceptions.Exit as exc:
@@ -103,4 +105,4 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_print_error("aborted", 1))
     except click.ClickException as exc:
         sys.exit(_print_error(exc.format_message(), exc.exit_code))
-    sys.exit(0)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -65,7 +65,8 @@ def va() -> None:
 @click.option("--parent", default=None, help="Nest under this virtual account.")
 @click.option("--description", default="")
 @pass_ctx
-def va_create(ctx: CliContext, account_ref: str, name: str, parent: str | None, description: str) -> None:
+def va_create(ctx: CliContext, account_ref: str, name: str, parent: str | None,
+              description: str) -> None:
     """Create a virtual account."""
     with ctx.db.uow() as uow:
         service.create_va(uow, ctx.actor, account_ref, name, parent=parent, description=description)
@@ -84,7 +85,8 @@ def va_list(ctx: CliContext, account_ref: str, as_json: bool) -> None:
         vas = service.list_vas(uow.session, acc)
         by_id = {v.id: v for v in vas}
         rows = [{"name": v.name, "parent": by_id[v.parent_id].name if v.parent_id else None,
-                 "depth": v.depth, "description": v.description, "default": v.is_default} for v in vas]
+                 "depth": v.depth, "description": v.description, "default": v.is_default}
+                for v in vas]
     if as_json:
         emit_json({"virtualAccounts": rows})
         return

@@ -1,1 +1,1 @@
-"""Every call into `cryptography` lives in this package, one small module per concern."""
+"""All of Satellite's cryptography: keys, signatures and certificates, one module each."""

@@ -20,7 +20,8 @@ def create_app(settings: Settings, db: Database) -> Flask:
 
     @app.errorhandler(SatelliteError)
     def _domain_error(exc: SatelliteError) -> Any:
-        return jsonify(status="ERROR", statusMessage=exc.message, error=exc.message), exc.http_status
+        body = jsonify(status="ERROR", statusMessage=exc.message, error=exc.message)
+        return body, exc.http_status
 
     @app.get("/healthz")
     def healthz() -> Any:

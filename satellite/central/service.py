@@ -1,0 +1,161 @@
+"""Central's operations: its root key, entitlement lines, and signed responses to satellites."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from satellite.accounts.service import normalise_domain
+from satellite.central import store
+from satellite.cloudsync.envelope import Header, write_bundle
+from satellite.cloudsync.records import CENTRAL_RESPONSE, Entitlement
+from satellite.cloudsync.service import SNAPSHOT
+from satellite.crypto import keys
+from satellite.errors import InvalidInput, NotFound
+
+KEY_FILE = "central.key"
+PUB_FILE = "central.pub"
+PASSPHRASE_ENV = "SATELLITE_CENTRAL_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
+_SATELLITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class CentralInfo:
+    central_id: str
+    key_id: str
+    public_key_file: Path
+
+
+def _passphrase(env: Mapping[str, str] | None) -> bytes | None:
+    value = (os.environ if env is None else env).get(PASSPHRASE_ENV, "")
+    return value.encode() if value else None
+
+
+def init_central(directory: Path, now: datetime) -> tuple[CentralInfo, bool]:
+    """Create the root key, the public key file and the state; keep whatever exists.
+
+    Returns the central's description and whether anything was created.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    created = False
+    if not (directory / KEY_FILE).exists():
+        root = keys.generate_private_key()
+        keys.save_private_key(directory / KEY_FILE, root, _passphrase(None))
+        created = True
+    if not (directory / PUB_FILE).exists():
+        root = keys.load_private_key(directory / KEY_FILE, _passphrase(None))
+        keys.save_public_key(directory / PUB_FILE, keys.public_key_of(root))
+    store.create(directory)
+    with store.transaction(directory) as conn:
+        if conn.execute("SELECT value FROM central WHERE key = 'central_id'").fetchone() is None:
+            conn.execute("INSERT INTO central VALUES ('central_id', ?)", (str(uuid.uuid4()),))
+            conn.execute("INSERT INTO central VALUES ('created_at', ?)", (now.isoformat(),))
+            created = True
+    return describe(directory), created
+
+
+def describe(directory: Path) -> CentralInfo:
+    with store.transaction(directory) as conn:
+        row = conn.execute("SELECT value FROM central WHERE key = 'central_id'").fetchone()
+    public = keys.load_public_key(directory / PUB_FILE)
+    return CentralInfo(row["value"], keys.key_id(public), directory / PUB_FILE)
+
+
+def entitle(directory: Path, now: datetime, *, account: str, va: str | None, tag: str,
+            quantity: int, license_type: str, start_date: date | None = None,
+            end_date: date | None = None, display_name: str = "", subscription_id: str = "",
+            export_controlled: bool = False) -> Entitlement:
+    """Record a new entitlement line with a generated line id. Raises InvalidInput."""
+    line = Entitlement(
+        line_id=uuid.uuid4().hex, account=normalise_domain(account),
+        va=va.strip() if va is not None else None, tag=tag.strip(),
+        display_name=display_name or tag.strip(), license_type=license_type.upper(),
+        quantity=quantity, start_date=start_date, end_date=end_date,
+        subscription_id=subscription_id, export_controlled=export_controlled,
+    )
+    if quantity < 1:
+        raise InvalidInput("an entitlement needs a quantity of at least 1")
+    with store.transaction(directory) as conn:
+        conn.execute(
+            "INSERT INTO entitlements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (line.line_id, line.account, line.va, line.tag, line.display_name, line.license_type,
+             line.quantity, _iso(line.start_date), _iso(line.end_date), line.subscription_id,
+             int(line.export_controlled), now.isoformat()))
+    return line
+
+
+def set_quantity(directory: Path, line_id: str, quantity: int) -> Entitlement:
+    """Change a line's quantity (an order amended). Raises NotFound or InvalidInput."""
+    if quantity < 0:
+        raise InvalidInput("a quantity cannot be negative")
+    with store.transaction(directory) as conn:
+        if conn.execute("UPDATE entitlements SET quantity = ? WHERE line_id = ?",
+                        (quantity, line_id)).rowcount == 0:
+            raise NotFound(f"no entitlement line {line_id}")
+        row = conn.execute("SELECT * FROM entitlements WHERE line_id = ?", (line_id,)).fetchone()
+    return _from_row(row)
+
+
+def unentitle(directory: Path, line_id: str) -> None:
+    """Remove an entitlement line (a cancelled order). Raises NotFound."""
+    with store.transaction(directory) as conn:
+        if conn.execute("DELETE FROM entitlements WHERE line_id = ?", (line_id,)).rowcount == 0:
+            raise NotFound(f"no entitlement line {line_id}")
+
+
+def list_entitlements(directory: Path) -> list[Entitlement]:
+    with store.transaction(directory) as conn:
+        rows = conn.execute("SELECT * FROM entitlements ORDER BY account, created_at, line_id")
+        return [_from_row(row) for row in rows]
+
+
+def respond(directory: Path, satellite_id: str, out: Path, now: datetime,
+            env: Mapping[str, str] | None = None) -> Header:
+    """Write a signed response for one satellite carrying the full entitlement snapshot.
+
+    Each response gets the next serial for that satellite; the serial is kept only if the
+    file was written completely.
+    """
+    if not _SATELLITE_ID.match(satellite_id or ""):
+        raise InvalidInput(
+            f"{satellite_id!r} is not a satellite id (see `satellite status --json`)")
+    root = keys.load_private_key(directory / KEY_FILE, _passphrase(env))
+    with store.transaction(directory) as conn:
+        central_id = conn.execute(
+            "SELECT value FROM central WHERE key = 'central_id'").fetchone()[0]
+        row = conn.execute("SELECT last_serial FROM satellites WHERE satellite_id = ?",
+                           (satellite_id,)).fetchone()
+        serial = (row[0] if row else 0) + 1
+        conn.execute("INSERT INTO satellites VALUES (?, ?) ON CONFLICT (satellite_id) "
+                     "DO UPDATE SET last_serial = excluded.last_serial", (satellite_id, serial))
+        return write_bundle(
+            out, kind=CENTRAL_RESPONSE, sender=central_id, recipient=satellite_id, serial=serial,
+            created_at=now, signing_key=root, records=_snapshot(conn),
+            fields={"entitlements": SNAPSHOT})
+
+
+def _snapshot(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+    for row in conn.execute("SELECT * FROM entitlements ORDER BY line_id"):
+        yield _from_row(row).to_record()
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _from_row(row: sqlite3.Row) -> Entitlement:
+    return Entitlement(
+        line_id=row["line_id"], account=row["account"], va=row["va"], tag=row["tag"],
+        display_name=row["display_name"], license_type=row["license_type"],
+        quantity=row["quantity"],
+        start_date=date.fromisoformat(row["start_date"]) if row["start_date"] else None,
+        end_date=date.fromisoformat(row["end_date"]) if row["end_date"] else None,
+        subscription_id=row["subscription_id"], export_controlled=bool(row["export_controlled"]),
+    )

@@ -1,0 +1,60 @@
+"""Central's state: one SQLite file (stdlib sqlite3) in its directory."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from satellite.errors import ConfigError
+
+DB_FILE = "central.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS central (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entitlements (
+    line_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    va TEXT,
+    tag TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    license_type TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    start_date TEXT,
+    end_date TEXT,
+    subscription_id TEXT NOT NULL,
+    export_controlled INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS satellites (
+    satellite_id TEXT PRIMARY KEY,
+    last_serial INTEGER NOT NULL
+);
+"""
+
+
+def create(directory: Path) -> None:
+    with closing(sqlite3.connect(directory / DB_FILE)) as conn:
+        conn.executescript(_SCHEMA)
+        conn.commit()
+
+
+@contextmanager
+def transaction(directory: Path) -> Iterator[sqlite3.Connection]:
+    """A connection inside one write transaction: committed on success, else rolled back."""
+    path = directory / DB_FILE
+    if not path.exists():
+        raise ConfigError(f"{directory} is not a central directory: run `satellite-central init`")
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.row_factory = sqlite3.Row
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")

@@ -1,0 +1,95 @@
+"""Records carried in bundle payloads, with the checks both ends agree on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from satellite.errors import InvalidInput
+from satellite.licenses.models import LICENSE_TYPES
+
+# Header kind of what Central sends back; its `fields` say what it carries.
+CENTRAL_RESPONSE = "central-response"
+ENTITLEMENT = "entitlement"
+_ENTITLEMENT_KEYS = {"type", "line_id", "account", "va", "tag", "display_name", "license_type",
+                     "quantity", "start_date", "end_date", "subscription_id", "export_controlled"}
+
+
+def _date(value: object, name: str, where: str) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{where}: {name} is not a date")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{where}: {name} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    """One order line of Central's entitlement snapshot."""
+
+    line_id: str
+    account: str  # the account's domain identifier
+    va: str | None  # the VA the order names, else the account's Default VA
+    tag: str
+    display_name: str
+    license_type: str
+    quantity: int
+    start_date: date | None = None
+    end_date: date | None = None
+    subscription_id: str = ""
+    export_controlled: bool = False
+
+    def __post_init__(self) -> None:
+        where = f"entitlement line {self.line_id or '?'}"
+        if not self.line_id or len(self.line_id) > 64:
+            raise InvalidInput("an entitlement line id must have 1 to 64 characters")
+        if not self.account or not self.tag or len(self.tag) > 255:
+            raise InvalidInput(
+                f"{where}: the account and a tag of at most 255 characters are needed")
+        if self.va is not None and not self.va.strip():
+            raise InvalidInput(f"{where}: the virtual account name is empty")
+        if self.license_type not in LICENSE_TYPES:
+            raise InvalidInput(f"{where}: type {self.license_type!r} is not one of "
+                               f"{', '.join(LICENSE_TYPES)}")
+        if type(self.quantity) is not int or self.quantity < 0:
+            raise InvalidInput(f"{where}: quantity must be a whole number, 0 or more")
+        if self.license_type == "TERM" and (self.start_date is None or self.end_date is None):
+            raise InvalidInput(f"{where}: a TERM license needs a start and an end date")
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise InvalidInput(f"{where}: the end date is before the start date")
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "type": ENTITLEMENT, "line_id": self.line_id, "account": self.account, "va": self.va,
+            "tag": self.tag, "display_name": self.display_name,
+            "license_type": self.license_type, "quantity": self.quantity,
+            "start_date": self.start_date.isoformat() if self.start_date else None,
+            "end_date": self.end_date.isoformat() if self.end_date else None,
+            "subscription_id": self.subscription_id, "export_controlled": self.export_controlled,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], number: int) -> Entitlement:
+        """Raises InvalidInput naming the record when it is not a well-formed entitlement."""
+        where = f"record {number}"
+        if set(record) != _ENTITLEMENT_KEYS:
+            raise InvalidInput(f"{where}: an entitlement has the fields "
+                               f"{', '.join(sorted(_ENTITLEMENT_KEYS))}")
+        text = ("line_id", "account", "tag", "display_name", "license_type", "subscription_id")
+        if (any(not isinstance(record[k], str) for k in text)
+                or not isinstance(record["va"], str | None)
+                or not isinstance(record["export_controlled"], bool)):
+            raise InvalidInput(f"{where}: an entitlement field has the wrong type")
+        return cls(
+            line_id=record["line_id"], account=record["account"], va=record["va"],
+            tag=record["tag"], display_name=record["display_name"],
+            license_type=record["license_type"], quantity=record["quantity"],
+            start_date=_date(record["start_date"], "start_date", where),
+            end_date=_date(record["end_date"], "end_date", where),
+            subscription_id=record["subscription_id"],
+            export_controlled=record["export_controlled"],
+        )

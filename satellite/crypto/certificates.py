@@ -1,0 +1,150 @@
+"""X.509 for the device CA: a self-signed Ed25519 CA and the leaf certificates it issues."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from satellite.clock import as_utc
+from satellite.crypto.keys import PrivateKey, PublicKey, key_id, public_key_of
+from satellite.errors import InvalidInput, VerificationFailed
+
+# Certificates start slightly in the past so a device with a lagging clock accepts them.
+BACKDATE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    subject: str
+    issuer: str
+    serial: int
+    not_before: datetime
+    not_after: datetime
+    is_ca: bool
+    public_key_id: str
+
+
+def _name(common_name: str, organization: str | None = None) -> x509.Name:
+    if not common_name:
+        raise InvalidInput("a certificate needs a common name")
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    return x509.Name(attributes)
+
+
+def _load(pem: bytes) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        raise InvalidInput("not a PEM X.509 certificate") from None
+
+
+def create_ca_certificate(ca_key: PrivateKey, common_name: str, now: datetime,
+                          days: int = 7300, organization: str | None = None) -> bytes:
+    """Return a self-signed CA certificate (PEM) that may issue leaf certificates only."""
+    public = public_key_of(ca_key)
+    name = _name(common_name, organization)
+    start = as_utc(now) - BACKDATE
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(
+            digital_signature=False, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+            encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+    )
+    return builder.sign(ca_key, None).public_bytes(serialization.Encoding.PEM)
+
+
+def issue_certificate(ca_key: PrivateKey, ca_certificate: bytes, subject_key: PublicKey, *,
+                      common_name: str, now: datetime, days: int,
+                      serial: int | None = None, organization: str | None = None) -> bytes:
+    """Issue a client (leaf) certificate for `subject_key`, valid `days` from `now`.
+
+    Returns the PEM certificate. Raises InvalidInput if the CA key does not match its certificate.
+    """
+    ca_cert = _load(ca_certificate)
+    if key_id(public_key_of(ca_key)) != key_id(ca_cert.public_key()):  # type: ignore[arg-type]
+        raise InvalidInput("the CA private key does not belong to the CA certificate")
+    if days < 1:
+        raise InvalidInput("a certificate must be valid for at least one day")
+    start = as_utc(now) - BACKDATE
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name, organization))
+        .issuer_name(ca_cert.subject)
+        .public_key(subject_key)
+        .serial_number(serial if serial is not None else _random_serial())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+            encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
+                       critical=False)
+    )
+    return builder.sign(ca_key, None).public_bytes(serialization.Encoding.PEM)
+
+
+def _random_serial() -> int:
+    # Positive, at most 159 bits, as RFC 5280 asks.
+    return secrets.randbits(159) | 1
+
+
+def describe(pem: bytes) -> CertificateInfo:
+    cert = _load(pem)
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    public = cert.public_key()
+    if not isinstance(public, PublicKey):
+        raise InvalidInput("the certificate's key is not an Ed25519 key")
+    return CertificateInfo(
+        subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
+        serial=cert.serial_number, not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc, is_ca=is_ca, public_key_id=key_id(public),
+    )
+
+
+def verify_issued(ca_certificate: bytes, certificate: bytes, at: datetime) -> CertificateInfo:
+    """Check that `certificate` was issued by the CA and is valid at `at`.
+
+    Returns its description. Raises VerificationFailed naming what is wrong.
+    """
+    ca_cert = _load(ca_certificate)
+    cert = _load(certificate)
+    try:
+        cert.verify_directly_issued_by(ca_cert)
+    except (ValueError, TypeError) as exc:
+        raise VerificationFailed(f"the certificate was not issued by this CA: {exc}") from None
+    except InvalidSignature:
+        raise VerificationFailed(
+            "the certificate's signature does not verify with this CA") from None
+    info = describe(certificate)
+    at = as_utc(at)
+    if at < info.not_before:
+        raise VerificationFailed(
+            f"the certificate is not valid before {info.not_before.isoformat()}")
+    if at >= info.not_after:
+        raise VerificationFailed(f"the certificate expired at {info.not_after.isoformat()}")
+    return info
