@@ -32,8 +32,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
     scheduler = build_scheduler(db, settings, leadership)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
+        # waitress ends its loop on SystemExit and lets running requests finish.
         log.info("received signal %d, stopping", signum)
-        server.close()
+        raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -41,10 +42,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     print(f"Satellite listening on http://{host}:{server.effective_port}", flush=True)
     try:
         server.run()
-    except OSError:
-        # closing the listening socket from the signal handler ends the loop this way
-        pass
     finally:
+        server.close()
         scheduler.shutdown(wait=False)
         leadership.close()
         db.dispose()

@@ -8,6 +8,7 @@ import click
 
 from satellite.bootstrap import initialise, status
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.keystore import read_central_key_file
 
 
 def _read_secret_file(path: str, what: str) -> str:
@@ -21,20 +22,25 @@ def _read_secret_file(path: str, what: str) -> str:
 
 
 @click.command("init")
-@click.option("--central-key", type=click.Path(dir_okay=False), help="Central's public key (trust anchor).")
+@click.option("--central-key", type=click.Path(dir_okay=False),
+              help="Central's public key (trust anchor).")
 @click.option("--admin-password-file", type=click.Path(dir_okay=False),
               help="Password for the first administrator (else a random one is generated).")
 @pass_ctx
 def init_cmd(ctx: CliContext, central_key: str | None, admin_password_file: str | None) -> None:
     """Initialise or upgrade the data dir; idempotent, never destroys data."""
-    password = _read_secret_file(admin_password_file, "admin password") if admin_password_file else None
-    report = initialise(ctx.settings, ctx.raw_db, ctx.actor, admin_password=password)
+    password = (_read_secret_file(admin_password_file, "admin password")
+                if admin_password_file else None)
+    anchor = read_central_key_file(central_key) if central_key else None
+    report = initialise(ctx.settings, ctx.raw_db, ctx.actor, admin_password=password,
+                        central_key=anchor)
     verb = "Initialised" if report.created else "Checked"
     click.echo(f"{verb} satellite {report.satellite_id} in {ctx.settings.data_dir}")
     for note in report.notes:
         click.echo(f"  {note}")
     if report.admin_password_file:
-        click.echo(f"  the password for 'admin' is in {report.admin_password_file} (readable by you only); "
+        click.echo(f"  the password for 'admin' is in {report.admin_password_file} "
+                   "(readable by you only); "
                    "change it after the first sign-in")
 
 
@@ -71,6 +77,7 @@ def serve_cmd(ctx: CliContext, host: str | None, port: int | None) -> None:
     from satellite.server import serve
 
     configure_logging(ctx.settings)
+    _ = ctx.db  # refuse to serve an uninitialised data dir, with the usual one-line error
     serve(ctx.settings, host or ctx.settings.host, port if port is not None else ctx.settings.port)
 
 
