@@ -95,8 +95,9 @@ def _drop(settings: Settings, schema: str) -> None:
 def test_backup_taken_while_writing_restores_a_consistent_satellite(
         db: Database, settings: Settings, actor: Actor, clock: FixedClock, tmp_path: Path) -> None:
     keys = settings.data_dir / "keys"
-    keys.mkdir()
-    (keys / "identity.pem").write_text("private key material")
+    keys.mkdir(exist_ok=True)
+    (keys / "identity-extra.pem").write_text("private key material")
+    key_files = {p.name: p.read_bytes() for p in keys.iterdir() if p.is_file()}
     out = tmp_path / "during.satbak"
     with _writers(db, actor):
         time.sleep(0.3)
@@ -124,8 +125,9 @@ def test_backup_taken_while_writing_restores_a_consistent_satellite(
             assert report.satellite_id
         finally:
             restored.dispose()
-        assert (target.data_dir / "keys" / "identity.pem").read_text() == "private key material"
-        assert stat.S_IMODE((target.data_dir / "keys" / "identity.pem").stat().st_mode) == 0o600
+        restored_keys = target.data_dir / "keys"
+        assert {p.name: p.read_bytes() for p in restored_keys.iterdir() if p.is_file()} == key_files
+        assert stat.S_IMODE((restored_keys / "identity-extra.pem").stat().st_mode) == 0o600
     finally:
         if aside:
             _drop(settings, aside)
