@@ -4,6 +4,7 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.audit.models import AuditEvent, AuditHead
 from satellite.db import Base
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.reservation.models import Reservation, ReservationLine
 from satellite.state import StateEntry
 from satellite.users.models import User
 
@@ -14,6 +15,8 @@ __all__ = [
     "Base",
     "LicenseLine",
     "LicenseUsage",
+    "Reservation",
+    "ReservationLine",
     "StateEntry",
     "UsageTotal",
     "User",

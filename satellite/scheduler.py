@@ -27,7 +27,9 @@ class Job:
 
 def all_jobs(settings: Settings) -> list[Job]:
     """Every periodic job of the appliance."""
-    return []
+    from satellite.reservation import jobs as reservation_jobs
+
+    return [*reservation_jobs.jobs()]
 
 
 def _run(job: Job, db: Database, settings: Settings, leadership: Leadership) -> None:

@@ -6,15 +6,19 @@ from typing import Any
 from sqlalchemy import text
 
 from satellite.actor import Actor
+from satellite.audit.service import count_events
 from satellite.uow import Database
 from tests.licenses.helpers import make_account
 
 
 def test_audit_verify_reports_an_intact_chain(db: Database, actor: Actor, cli: Any) -> None:
     make_account(db, actor)
+    with db.reader() as uow:
+        events = count_events(uow.session)
+    assert events >= 3
     result = cli("audit", "verify")
     assert result.code == 0, result.err
-    assert result.out.strip() == "audit chain intact: 4 events"
+    assert result.out.strip() == f"audit chain intact: {events} events"
 
 
 def test_audit_verify_names_the_first_broken_event(db: Database, actor: Actor,
