@@ -87,7 +87,7 @@ def session_factories(engine: Engine) -> tuple[sessionmaker[Any], sessionmaker[A
     return writer, reader
 
 
-def _alembic_config(engine: Engine) -> Any:
+def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 
     cfg = Config()
@@ -100,7 +100,7 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (creating it on an empty database)."""
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), "heads")
+    command.upgrade(alembic_config(engine), "heads")
 
 
 def schema_revision(engine: Engine) -> tuple[str, ...]:
@@ -115,3 +115,11 @@ def head_revisions() -> tuple[str, ...]:
 
     script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
     return tuple(sorted(script.get_heads()))
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this version of Satellite knows (older ones can be migrated)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
+    return {rev.revision for rev in script.walk_revisions()}

@@ -85,15 +85,18 @@ def _register() -> None:
     from satellite.cli import (
         accounts,
         audit,
+        backup,
         devices,
         licenses,
         reservation,
         sync,
         system,
+        tls,
         tokens,
     )
 
-    for module in (system, accounts, licenses, audit, sync, reservation, tokens, devices):
+    for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
+                   devices):
         for command in module.COMMANDS:
             cli.add_command(command)
 
