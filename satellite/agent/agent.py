@@ -30,12 +30,13 @@ class Agent:
         self._base_delay = base_delay
         self._sleep = sleep
 
-    def _client(self, url: str | None = None) -> DeviceClient:
+    def _client(self, url: str | None = None, ca_file: str | None = None) -> DeviceClient:
         data = self.state.data
         target = url or data.get("url")
         if not target:
             raise NotRegistered()
-        return DeviceClient(Transport(target), self.state.private_key(), data.get("deviceId"),
+        transport = Transport(target, ca_file=ca_file or data.get("caFile"))
+        return DeviceClient(transport, self.state.private_key(), data.get("deviceId"),
                             data.get("satelliteKey"), self._now)
 
     def _call(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -57,14 +58,16 @@ class Agent:
         self.state.save(failures=failures, nextAttemptAt=format_time(self._now() + wait))
 
     def register(self, url: str, token: str, pid: str, sn: str, hostname: str = "",
-                 product_tag: str = "", vid: str = "", uuid: str = "") -> dict[str, Any]:
-        client = self._client(url)
+                 product_tag: str = "", vid: str = "", uuid: str = "",
+                 ca_file: str | None = None) -> dict[str, Any]:
+        """Register; `ca_file` is the CA bundle that vouches for the satellite's TLS certificate."""
+        client = self._client(url, ca_file)
         # A registration is a fresh start: trust the satellite that answers it.
         client.satellite_key = None
         document = self._call(lambda: client.register(token, pid, sn, hostname, product_tag,
                                                       vid, uuid))
         self.state.save(
-            url=url, deviceId=document["deviceId"], udi={"pid": pid, "sn": sn},
+            url=url, caFile=ca_file, deviceId=document["deviceId"], udi={"pid": pid, "sn": sn},
             hostname=hostname, satelliteKey=document["satelliteKey"],
             certificate=document["certificate"],
             certificateExpiresAt=document["certificateExpiresAt"],

@@ -50,12 +50,15 @@ def cli(ctx: click.Context, state_dir: Path, retries: int) -> None:
 @click.option("--product-tag", default="", help="The product's own entitlement tag.")
 @click.option("--vid", default="")
 @click.option("--uuid", "uuid_", default="")
+@click.option("--ca-file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="CA certificate(s) that vouch for the satellite's HTTPS certificate.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def register(agent: Agent, url: str, token: str, pid: str, sn: str, hostname: str,
-             product_tag: str, vid: str, uuid_: str, as_json: bool) -> None:
+             product_tag: str, vid: str, uuid_: str, ca_file: str | None, as_json: bool) -> None:
     """Register this device with a token."""
-    document = agent.register(url, token, pid, sn, hostname, product_tag, vid, uuid_)
+    document = agent.register(url, token, pid, sn, hostname, product_tag, vid, uuid_,
+                              ca_file=ca_file)
     if as_json:
         _emit(document)
         return

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from satellite.errors import VerificationFailed
 
+KEY_DIR = "keys"
 KEY_FILE = "token-seal.key"
 
 
@@ -28,9 +29,14 @@ class TokenSealer:
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> TokenSealer:
-        """Load the data dir's sealing key, creating it (mode 0600) on first use."""
-        path = Path(data_dir) / KEY_FILE
+        """Load the data dir's sealing key, creating it (mode 0600) on first use.
+
+        It lives in `keys/` beside the satellite's own keys, so backups carry it with them.
+        """
+        directory = Path(data_dir) / KEY_DIR
+        path = directory / KEY_FILE
         if not path.exists():
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             # Write beside, then link into place: another process never reads a half-written key.
             tmp = path.with_name(f"{KEY_FILE}.{os.getpid()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -51,13 +51,13 @@ def test_an_unreachable_satellite_keeps_the_last_authorization_until_it_expires(
     with pytest.raises(NotRegistered):
         agent.report({TAG: 1})
     # Talk to the app in-process, then point the agent at a port where nothing listens.
-    monkeypatch.setattr(agent_module, "Transport", lambda _url: transport)
+    monkeypatch.setattr(agent_module, "Transport", lambda _url, **_kw: transport)
     agent.register("http://satellite.test", make_token(db, actor, sealer), "C9300", "AG1")
     assert agent.report({TAG: 1})["status"] == "AUTHORIZED"
     assert (state / "device.key").stat().st_mode & 0o777 == 0o600
 
     dead = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setattr(agent_module, "Transport", lambda _url: Transport(dead, timeout=1))
+    monkeypatch.setattr(agent_module, "Transport", lambda _url, **_kw: Transport(dead, timeout=1))
     clock.advance(timedelta(days=31))
     with pytest.raises(Unreachable):
         agent.report({TAG: 1})

@@ -37,7 +37,7 @@ def test_a_database_dump_does_not_reveal_a_token_but_the_list_shows_it_again(
     assert secret not in dump
     assert [(v.secret, v.description, v.max_uses, v.uses) for v in views] == [
         (secret, "lab switches", 3, 0)]
-    assert (settings.data_dir / "token-seal.key").stat().st_mode & 0o777 == 0o600
+    assert (settings.data_dir / "keys" / "token-seal.key").stat().st_mode & 0o777 == 0o600
     other_dir = settings.data_dir.parent / "elsewhere"
     other_dir.mkdir()
     with db.reader() as uow, pytest.raises(VerificationFailed):
