@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Date,
     Select,
     and_,
+    bindparam,
     case,
     func,
     or_,
@@ -35,7 +39,7 @@ from satellite.licenses.models import (
 STATUSES = (IN_COMPLIANCE, OUT_OF_COMPLIANCE)
 
 
-def active_on(on: date) -> ColumnElement[bool]:
+def active_on(on: date | BindParameter[date]) -> ColumnElement[bool]:
     """SQL condition: the line counts on `on` (PERPETUAL always; others within their dates)."""
     return or_(
         LicenseLine.license_type == "PERPETUAL",
@@ -89,15 +93,21 @@ class CounterPage:
     rows: list[AccountCounter]
 
 
-def _counter_rows(on: date, va_ids: Select[int] | list[int],
-                  tags: Sequence[str] | None) -> Select[int, str, int, int, int]:
-    """(va_id, tag, quantity, in_use, reserved) for every tag with lines or usage in the VAs."""
+def _counter_rows(on: date | BindParameter[date],
+                  va_ids: Select[int] | list[int] | BindParameter[list[int]],
+                  tags: Sequence[str] | BindParameter[list[str]] | None,
+                  ) -> Select[int, str, int, int, int]:
+    """(va_id, tag, quantity, in_use, reserved) for every tag with lines or usage in the VAs.
+
+    Values may be bind parameters, for a statement built once and run many times.
+    """
     line_filter = [LicenseLine.va_id.in_(va_ids)]
     usage_filter = [UsageTotal.va_id.in_(va_ids),
                     or_(UsageTotal.in_use != 0, UsageTotal.reserved != 0)]
     if tags is not None:
-        line_filter.append(LicenseLine.tag.in_(list(tags)))
-        usage_filter.append(UsageTotal.tag.in_(list(tags)))
+        wanted = tags if isinstance(tags, BindParameter) else list(tags)
+        line_filter.append(LicenseLine.tag.in_(wanted))
+        usage_filter.append(UsageTotal.tag.in_(wanted))
     keys = union(
         select(LicenseLine.va_id, LicenseLine.tag).where(*line_filter),
         select(UsageTotal.va_id, UsageTotal.tag).where(*usage_filter),
@@ -127,10 +137,24 @@ def _counter_rows(on: date, va_ids: Select[int] | list[int],
     )
 
 
+@cache
+def _tag_counters_statement() -> Select[int, str, int, int, int]:
+    # Every device check-in asks for its tags' counters: building this statement costs more
+    # than running it, so it is built once per process and takes its values as binds.
+    return _counter_rows(bindparam("on", type_=Date()), bindparam("va_ids", expanding=True),
+                         bindparam("tags", expanding=True))
+
+
 def va_counters(session: Session, va_id: int, on: date,
                 tags: Sequence[str] | None = None) -> dict[str, Counter]:
     """Counters of one VA by tag; with `tags`, exactly those (a tag it never saw counts 0)."""
-    rows = session.execute(_counter_rows(on, [va_id], tags))
+    if tags is None:
+        rows = session.execute(_counter_rows(on, [va_id], None))
+    elif not tags:
+        return {}
+    else:
+        rows = session.execute(_tag_counters_statement(),
+                               {"on": on, "va_ids": [va_id], "tags": list(tags)})
     found = {tag: Counter(va_id, tag, q, u, r) for _, tag, q, u, r in rows}
     if tags is None:
         return found
