@@ -8,9 +8,10 @@ transaction, also when many writers meet on one pool on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,13 +22,17 @@ UsageKey = tuple[int, str]
 """(va_id, tag)"""
 
 
+@cache
+def _owner_usage_statement() -> Select[int, str, int]:
+    # Read on every device check-in: built once per process, values bound at run time.
+    return (select(LicenseUsage.va_id, LicenseUsage.tag, LicenseUsage.quantity)
+            .where(LicenseUsage.owner == bindparam("owner"), LicenseUsage.kind == bindparam("kind")))
+
+
 def owner_usage(session: Session, owner: str, kind: str) -> dict[UsageKey, int]:
     """What an owner consumes of one kind, by (va_id, tag)."""
     _check_kind(kind)
-    rows = session.execute(
-        select(LicenseUsage.va_id, LicenseUsage.tag, LicenseUsage.quantity)
-        .where(LicenseUsage.owner == owner, LicenseUsage.kind == kind)
-    )
+    rows = session.execute(_owner_usage_statement(), {"owner": owner, "kind": kind})
     return {(va_id, tag): quantity for va_id, tag, quantity in rows}
 
 
