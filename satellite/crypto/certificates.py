@@ -148,3 +148,26 @@ def verify_issued(ca_certificate: bytes, certificate: bytes, at: datetime) -> Ce
     if at >= info.not_after:
         raise VerificationFailed(f"the certificate expired at {info.not_after.isoformat()}")
     return info
+
+
+def create_csr(private: PrivateKey, common_name: str) -> bytes:
+    """A PEM certificate signing request for `private`'s public key."""
+    request = x509.CertificateSigningRequestBuilder().subject_name(_name(common_name))
+    return request.sign(private, None).public_bytes(serialization.Encoding.PEM)
+
+
+def csr_public_key(pem: bytes) -> PublicKey:
+    """The Ed25519 key of a certificate signing request, once its self-signature checks out.
+
+    Raises InvalidInput for anything that is not a validly signed Ed25519 CSR.
+    """
+    try:
+        request = x509.load_pem_x509_csr(pem)
+    except ValueError:
+        raise InvalidInput("the CSR is not a PEM certificate signing request") from None
+    public = request.public_key()
+    if not isinstance(public, PublicKey):
+        raise InvalidInput("the CSR's key is not an Ed25519 key")
+    if not request.is_signature_valid:
+        raise InvalidInput("the CSR's signature does not verify with its own key")
+    return public

@@ -16,7 +16,8 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.config import Settings
-from satellite.crypto.keys import key_id
+from satellite.crypto import certificates
+from satellite.crypto.keys import key_id, raw_public_bytes
 from satellite.devices.authority import DeviceAuthority, device_public_key
 from satellite.devices.messages import SignedMessage, format_time
 from satellite.devices.models import DEREGISTERED, REGISTERED, Device, RevokedCertificate
@@ -70,13 +71,18 @@ def parse_udi(body: Mapping[str, Any]) -> Udi:
 
 
 def _public_key(body: Mapping[str, Any]) -> bytes:
+    """The raw key a device registers: from `publicKey`, or from a PKCS#10 `csr`."""
+    csr = body.get("csr")
+    if "publicKey" not in body and isinstance(csr, str):
+        return raw_public_bytes(certificates.csr_public_key(csr.encode()))
     value = body.get("publicKey")
     try:
         raw = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
-        raise InvalidInput("publicKey must be the base64 of the device's raw 32-byte Ed25519 key")
+        raise InvalidInput("publicKey must be the base64 of the device's raw 32-byte Ed25519 key "
+                           "(or send csr, a PEM certificate signing request)")
     return raw
 
 

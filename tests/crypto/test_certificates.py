@@ -75,3 +75,17 @@ def test_random_serials_are_positive_and_distinct(ca: tuple[keys.PrivateKey, byt
     serials = {certificates.describe(certificates.issue_certificate(
         ca_key, ca_pem, device, common_name="d", now=NOW, days=30)).serial for _ in range(5)}
     assert len(serials) == 5 and min(serials) > 0
+
+
+def test_a_csr_yields_its_key_only_when_its_signature_holds() -> None:
+    private = keys.generate_private_key()
+    pem = certificates.create_csr(private, "PID:P,SN:S")
+    assert keys.key_id(certificates.csr_public_key(pem)) == keys.key_id(keys.public_key_of(private))
+    body = pem.decode().splitlines()
+    # Flip one character inside the base64 body: the self-signature no longer verifies.
+    line = body[3]
+    body[3] = line[:10] + ("A" if line[10] != "A" else "B") + line[11:]
+    with pytest.raises(InvalidInput):
+        certificates.csr_public_key("\n".join(body).encode())
+    with pytest.raises(InvalidInput, match="not a PEM"):
+        certificates.csr_public_key(b"hello")

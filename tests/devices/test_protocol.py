@@ -197,3 +197,28 @@ def test_renew_issues_a_new_certificate_and_revokes_the_old_one(
     assert new.not_after > old.not_after
     with db.reader() as uow:
         assert uow.session.get(RevokedCertificate, format(old.serial, "x")) is not None
+
+
+def test_a_device_may_register_with_a_csr_instead_of_a_bare_public_key(
+        db: Database, actor: Actor, sealer: TokenSealer, site: Site, clock: FixedClock,
+        transport: FlaskTransport, authority: DeviceAuthority) -> None:
+    private = keys.generate_private_key()
+    csr = certificates.create_csr(private, "PID:C9300-24T,SN:CSR1").decode()
+    raw, headers = build_request(
+        "register", None, {"token": make_token(db, actor, sealer),
+                           "udi": {"pid": "C9300-24T", "sn": "CSR1"}, "csr": csr},
+        clock.now(), lambda data: signing.sign(private, data))
+    answer = transport.client.post("/api/device/v1/register", data=raw, headers=headers)
+    assert answer.status_code == 200, answer.get_json()
+    info = certificates.verify_issued(authority.ca_certificate,
+                                      answer.get_json()["certificate"].encode(), clock.now())
+    assert info.public_key_id == keys.key_id(keys.public_key_of(private))
+
+    other = keys.generate_private_key()
+    raw, headers = build_request(
+        "register", None, {"token": make_token(db, actor, sealer),
+                           "udi": {"pid": "C9300-24T", "sn": "CSR2"}, "csr": csr},
+        clock.now(), lambda data: signing.sign(other, data))
+    refused = transport.client.post("/api/device/v1/register", data=raw, headers=headers)
+    assert refused.status_code == 401
+    assert "signed by the key it registers" in refused.get_json()["error"]
