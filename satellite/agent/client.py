@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from satellite.agent.transport import Transport, Unreachable
+from satellite.agent.transport import HttpTransport, Unreachable
 from satellite.crypto import keys, signing
 from satellite.devices.messages import (
     MESSAGE_TYPES,
@@ -45,7 +45,7 @@ class BadAnswer(Exception):
 
 
 class DeviceClient:
-    def __init__(self, transport: Transport, private_key: keys.PrivateKey,
+    def __init__(self, transport: HttpTransport, private_key: keys.PrivateKey,
                  device_id: int | None = None, satellite_key: str | None = None,
                  now: Now = utcnow) -> None:
         self.transport = transport

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import ssl
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 
@@ -17,6 +18,13 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+class HttpTransport(Protocol):
+    """What a DeviceClient sends through: this module's Transport, or a test double."""
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> Reply: ...
 
 
 class Transport:

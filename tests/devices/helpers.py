@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from satellite.accounts.models import VirtualAccount
 from satellite.accounts.service import create_account, create_va, find_va
 from satellite.actor import Actor
 from satellite.agent.client import DeviceClient
@@ -58,12 +56,9 @@ def make_site(db: Database, actor: Actor, quantity: int = 5) -> Site:
         return Site("Acme", "Lab", va.id)
 
 
-def add_lines(session: object, va_id: int, tag: str, quantity: int,
+def add_lines(session: Session, va_id: int, tag: str, quantity: int,
               export_controlled: bool = False) -> None:
     # Test data: in production, lines arrive only through signed sync from Central.
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
     session.add(LicenseLine(va_id=va_id, tag=tag, display_name=tag, license_type="PERPETUAL",
                             quantity=quantity, start_date=None, end_date=None,
                             export_controlled=export_controlled,
@@ -83,14 +78,6 @@ def make_token(db: Database, actor: Actor, sealer: TokenSealer, va: str = "Lab",
         return view.secret
 
 
-def device(transport: object, clock: Clock) -> DeviceClient:
-    return DeviceClient(transport, keys.generate_private_key(), now=clock.now)  # type: ignore[arg-type]
+def device(transport: FlaskTransport, clock: Clock) -> DeviceClient:
+    return DeviceClient(transport, keys.generate_private_key(), now=clock.now)
 
-
-def all_vas(db: Database) -> list[str]:
-    with db.reader() as uow:
-        return list(uow.session.scalars(select(VirtualAccount.name)))
-
-
-def today(clock: Clock) -> date:
-    return clock.now().date()

@@ -128,7 +128,7 @@ def test_replayed_forged_stale_and_unknown_messages_are_refused_with_json_errors
     assert bad.status_code == 401
     assert "does not verify" in bad.get_json()["error"]
 
-    stranger = DeviceClient(transport, keys.generate_private_key(), client.device_id,  # type: ignore[arg-type]
+    stranger = DeviceClient(transport, keys.generate_private_key(), client.device_id,
                             now=clock.now)
     with pytest.raises(Refused) as wrong_key:
         stranger.report({TAG: 1})
@@ -140,7 +140,7 @@ def test_replayed_forged_stale_and_unknown_messages_are_refused_with_json_errors
     assert stale.status_code == 401
     assert "check the device clock" in stale.get_json()["error"]
 
-    unknown = DeviceClient(transport, client.private_key, 999_999, now=clock.now)  # type: ignore[arg-type]
+    unknown = DeviceClient(transport, client.private_key, 999_999, now=clock.now)
     with pytest.raises(Refused) as missing:
         unknown.report({})
     assert missing.value.status == 401
