@@ -72,6 +72,12 @@ def list_devices(session: Session, *, account: str | None = None, va: str | None
     return DevicePage(total, [_row(d, a, v) for d, a, v in page])
 
 
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many devices are in each state (every state listed, zeros included)."""
+    found = dict(session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
+    return {state: int(found.get(state, 0)) for state in DEVICE_STATES}
+
+
 def find_device(session: Session, udi: str) -> Device:
     """Find a device by its UDI, `PID:<pid>,SN:<serial>`, or by a serial number alone."""
     parts = dict(p.split(":", 1) for p in udi.split(",") if ":" in p)

@@ -36,8 +36,9 @@ def create_app(settings: Settings, db: Database) -> Flask:
             return jsonify(status="unavailable", database=type(exc).__name__), 503
         return jsonify(status="ok", database="ok")
 
-    from satellite.web import device_api
+    from satellite.web import device_api, metrics
 
+    metrics.init_app(app, settings, db)
     device_api.init_app(app, settings, db)
     return app
 

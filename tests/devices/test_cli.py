@@ -49,3 +49,18 @@ def test_operators_list_show_transfer_and_remove_devices(
     blocked = cli("va", "delete", "Acme", "Spare")
     assert blocked.code != 0
     assert "devices" in blocked.err
+
+
+def test_metrics_count_devices_by_state(
+        db: Database, actor: Actor, sealer: TokenSealer, site: Site, clock: FixedClock,
+        transport: FlaskTransport) -> None:
+    token = make_token(db, actor, sealer)
+    for sn in ("M1", "M2"):
+        client = device(transport, clock)
+        client.register(token, "C9300-24T", sn)
+    client.report({TAG: 1})
+    body = transport.client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_data(
+        as_text=True)
+    assert 'satellite_devices{status="Registered"} 1.0' in body
+    assert 'satellite_devices{status="Authorized"} 1.0' in body
+    assert 'satellite_devices{status="Deregistered"} 0.0' in body
