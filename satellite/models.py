@@ -1,7 +1,9 @@
 """Every mapped table, imported in one place so metadata and migrations see them all."""
 
 from satellite.accounts.models import Account, VirtualAccount
+from satellite.alerts.models import Alert
 from satellite.audit.models import AuditEvent, AuditHead
+from satellite.cloudsync.models import OutboundEvent, OutboundHead
 from satellite.db import Base
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
 from satellite.state import StateEntry
@@ -9,11 +11,14 @@ from satellite.users.models import User
 
 __all__ = [
     "Account",
+    "Alert",
     "AuditEvent",
     "AuditHead",
     "Base",
     "LicenseLine",
     "LicenseUsage",
+    "OutboundEvent",
+    "OutboundHead",
     "StateEntry",
     "UsageTotal",
     "User",

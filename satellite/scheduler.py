@@ -26,7 +26,9 @@ class Job:
 
 def all_jobs(settings: Settings) -> list[Job]:
     """Every periodic job of the appliance."""
-    return []
+    from satellite.cloudsync.network import jobs as sync_jobs
+
+    return [*sync_jobs(settings)]
 
 
 def _run(job: Job, db: Database, settings: Settings) -> None:
