@@ -87,7 +87,7 @@ def session_factories(engine: Engine) -> tuple[sessionmaker[Any], sessionmaker[A
     return writer, reader
 
 
-def _alembic_config(engine: Engine) -> Any:
+def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 
     cfg = Config()
@@ -100,7 +100,7 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (creating it on an empty database)."""
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), "heads")
+    command.upgrade(alembic_config(engine), "heads")
 
 
 def schema_revision(engine: Engine) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from satellite.audit.models import AuditEvent, AuditHead
 from satellite.cloudsync.models import OutboundEvent, OutboundHead
 from satellite.db import Base
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.reservation.models import Reservation, ReservationLine
 from satellite.state import StateEntry
 from satellite.users.models import User
 
@@ -19,6 +20,8 @@ __all__ = [
     "LicenseUsage",
     "OutboundEvent",
     "OutboundHead",
+    "Reservation",
+    "ReservationLine",
     "StateEntry",
     "UsageTotal",
     "User",

@@ -27,8 +27,9 @@ class Job:
 def all_jobs(settings: Settings) -> list[Job]:
     """Every periodic job of the appliance."""
     from satellite.cloudsync.network import jobs as sync_jobs
+    from satellite.reservation import jobs as reservation_jobs
 
-    return [*sync_jobs(settings)]
+    return [*reservation_jobs.jobs(), *sync_jobs(settings)]
 
 
 def _run(job: Job, db: Database, settings: Settings) -> None:

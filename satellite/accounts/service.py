@@ -19,6 +19,7 @@ from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.reservation.models import RESERVED, Reservation
 from satellite.uow import UnitOfWork
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
@@ -228,6 +229,9 @@ def va_contents(session: Session, va_id: int) -> dict[str, int]:
         "license consumers": session.scalar(
             select(func.count(func.distinct(LicenseUsage.owner)))
             .where(LicenseUsage.va_id == va_id)) or 0,
+        "open reservations": session.scalar(
+            select(func.count()).select_from(Reservation).where(
+                Reservation.va_id == va_id, Reservation.status == RESERVED)) or 0,
     }
     return {kind: n for kind, n in counts.items() if n}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,11 +74,19 @@ class ChainReport:
 
 def verify(session: Session) -> ChainReport:
     """Walk the whole chain; name the first event that does not link or does not hash."""
+    rows = session.scalars(
+        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=2000))
+    try:
+        return _walk(session, rows)
+    finally:
+        # Stopping at a broken event leaves PostgreSQL's server-side cursor open otherwise.
+        rows.close()
+
+
+def _walk(session: Session, rows: Iterable[AuditEvent]) -> ChainReport:
     prev_hash = GENESIS
     expected_id = 1
     count = 0
-    rows = session.scalars(
-        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=2000))
     for event in rows:
         if event.id != expected_id:
             return ChainReport(count, expected_id, f"event {expected_id} is missing")

@@ -282,30 +282,39 @@ def _line_text(rec: dict[str, Any]) -> str:
 
 def _header_lines(file: str, header: Header, status: SignatureStatus,
                   local: LocalView | None) -> list[str]:
-    lines = [f"{file} holds {_KINDS.get(header.kind, f'a {header.kind!r} bundle')}",
-             f"line 1: SATELLITE-BUNDLE/{header.format} ({_FIELD_WORDS['format']} "
-             f"{header.format})",
-             "line 2: the header, canonical JSON:"]
+    lines = [f"{file} holds {_KINDS.get(header.kind, f'a {header.kind!r} bundle')} "
+             f"(bundle format version {header.format})",
+             f"  from: {header.sender}",
+             f"  to: {header.recipient}"]
+    if header.kind == CENTRAL_RESPONSE:
+        lines[-1] = f"  to: satellite {header.recipient}"
+    if local is not None and header.kind == CENTRAL_RESPONSE:
+        lines[-1] += (" (this satellite)" if header.recipient == local.satellite_id
+                      else f" (NOT this satellite, which is {local.satellite_id})")
+    lines.append(f"  serial: {header.serial}")
+    if local is not None and header.kind == CENTRAL_RESPONSE:
+        lines[-1] += (f" (newer than the last applied here, {local.last_serial})"
+                      if header.serial > local.last_serial
+                      else f" (NOT newer than the last applied here, {local.last_serial}: "
+                      "import would refuse it)")
+    lines.append(f"  created: {created_text(header.created_at)}")
+    lines.append("  signature: " + ("NOT VALID: " if status.valid is False else "")
+                 + status.detail)
+    lines.append(f"  payload: {header.payload_records} records, SHA-256 {header.payload_sha256}")
+    lines.append("Every part of the file, in order:")
+    lines.append(f"  line 1: SATELLITE-BUNDLE/{header.format}  <- magic and "
+                 f"{_FIELD_WORDS['format']}")
+    lines.append("  line 2: the header, one line of canonical JSON:")
     for name, value in describe_header(header).items():
-        if name == "fields":
-            continue
-        lines.append(f"  {name}: {_value_text(value)}  <- "
-                     f"{_FIELD_WORDS.get(name, _FIELD_WORDS['payload_records'])}")
-    if local is not None:
-        mine = header.recipient == local.satellite_id or header.sender == local.satellite_id
-        lines.append("  (this satellite is " + local.satellite_id
-                     + ("" if mine else ": the bundle is NOT addressed to it") + ")")
-        if header.kind == CENTRAL_RESPONSE:
-            lines.append(f"  (last response applied here: {local.last_serial}; this one is "
-                         + ("newer)" if header.serial > local.last_serial
-                            else "NOT newer: import would refuse it)"))
+        if name != "fields":
+            lines.append(f"    {name}: {_value_text(value)}  <- "
+                         f"{_FIELD_WORDS.get(name, _FIELD_WORDS['payload_records'])}")
     for name, value in header.fields.items():
-        lines.append(f"  fields.{name}: {_value_text(value)}  <- "
+        lines.append(f"    fields.{name}: {_value_text(value)}  <- "
                      f"{_FIELD_WORDS.get(name, 'a field of this kind of bundle')}")
-    lines.append("line 3: the signature over lines 1 and 2: "
-                 + ("NOT VALID: " if status.valid is False else "") + status.detail)
-    lines.append(f"rest: the payload, gzip-compressed JSON lines, {header.payload_records} "
-                 "records:")
+    lines.append(f"  line 3: Ed25519 signature over lines 1 and 2 by key {header.key_id}")
+    lines.append(f"  the rest: the payload, gzip-compressed JSON lines, "
+                 f"{header.payload_records} records:")
     return lines
 
 

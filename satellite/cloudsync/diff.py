@@ -6,30 +6,25 @@ exactly what the real import would do and then rolls back.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.licenses.models import (
-    IN_COMPLIANCE,
-    OUT_OF_COMPLIANCE,
-    LicenseLine,
-    LicenseUsage,
-    UsageTotal,
-)
+from satellite.licenses.counters import list_counters
+from satellite.licenses.models import IN_COMPLIANCE, OUT_OF_COMPLIANCE, LicenseLine, LicenseUsage
 
 PoolKey = tuple[int, str]  # (va_id, tag)
 _DEVICES_SHOWN = 20
+_PAGE = 5000
 
 
 @dataclass(frozen=True)
 class Pools:
     lines: dict[tuple[int, str], tuple[object, ...]]
-    status: dict[PoolKey, str]
+    out_of_compliance: set[PoolKey]
 
 
 @dataclass
@@ -74,25 +69,18 @@ def capture(session: Session, on: date) -> Pools:
         value = (line.tag, line.license_type, line.quantity, line.start_date, line.end_date,
                  line.subscription_id, line.export_controlled, line.display_name)
         lines[key] = (*lines[key], *value) if key in lines else value
-    return Pools(lines, _status(session, on))
+    return Pools(lines, _out_of_compliance(session, on))
 
 
-def _status(session: Session, on: date) -> dict[PoolKey, str]:
-    active = or_(LicenseLine.license_type == "PERPETUAL",
-                 and_(or_(LicenseLine.start_date.is_(None), LicenseLine.start_date <= on),
-                      or_(LicenseLine.end_date.is_(None), LicenseLine.end_date >= on)))
-    quantity: dict[PoolKey, int] = defaultdict(int)
-    for va_id, tag, total in session.execute(
-            select(LicenseLine.va_id, LicenseLine.tag,
-                   func.sum(case((active, LicenseLine.quantity), else_=0)))
-            .group_by(LicenseLine.va_id, LicenseLine.tag)):
-        quantity[(va_id, tag)] = int(total or 0)
-    used: dict[PoolKey, int] = {
-        (va_id, tag): int(in_use + reserved)
-        for va_id, tag, in_use, reserved in session.execute(
-            select(UsageTotal.va_id, UsageTotal.tag, UsageTotal.in_use, UsageTotal.reserved))}
-    return {key: OUT_OF_COMPLIANCE if quantity.get(key, 0) < used.get(key, 0) else IN_COMPLIANCE
-            for key in set(quantity) | set(used)}
+def _out_of_compliance(session: Session, on: date) -> set[PoolKey]:
+    found: set[PoolKey] = set()
+    offset = 0
+    while True:
+        page = list_counters(session, on, status=OUT_OF_COMPLIANCE, limit=_PAGE, offset=offset)
+        found.update((row.counter.va_id, row.counter.tag) for row in page.rows)
+        offset += _PAGE
+        if offset >= page.total:
+            return found
 
 
 def compare(session: Session, before: Pools, on: date) -> ImportDiff:
@@ -115,9 +103,9 @@ def compare(session: Session, before: Pools, on: date) -> ImportDiff:
         elif old != new:
             change(key[0]).changed += 1
     diff = ImportDiff(vas=sorted(per_va.values(), key=lambda v: (v.account, v.va)))
-    for key in sorted(before.status.keys() | after.status.keys()):
-        was = before.status.get(key, IN_COMPLIANCE)
-        now = after.status.get(key, IN_COMPLIANCE)
+    for key in sorted(before.out_of_compliance ^ after.out_of_compliance):
+        was, now = ((OUT_OF_COMPLIANCE, IN_COMPLIANCE) if key in before.out_of_compliance
+                    else (IN_COMPLIANCE, OUT_OF_COMPLIANCE))
         if was != now:
             account, va, account_id = names.get(key[0], ("?", "?", 0))
             devices = list(session.scalars(

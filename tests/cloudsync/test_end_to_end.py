@@ -9,12 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from satellite.accounts.models import VirtualAccount
 from satellite.config import Settings
 from satellite.db import make_engine
-from satellite.licenses.models import LicenseLine
 from satellite.uow import Database
 from tests.cloudsync.conftest import dump
 
@@ -53,16 +50,13 @@ def test_entitlements_travel_from_central_to_the_satellite(
     imported = run(settings, "satellite", "sync", "import", str(bundle))
     assert "1 added" in imported.stdout
 
-    # Follow-up on merge: assert through `satellite license list --json` (quantity 10,
-    # available 10, In Compliance) once satellite/cli/licenses.py is in this tree.
+    listed = json.loads(run(settings, "satellite", "license", "list", "--json").stdout)
+    assert listed["totalRecords"] == 1
+    (pool,) = listed["licenses"]
+    assert (pool["license"], pool["virtualAccount"]) == (TAG, "Lab")
+    assert (pool["quantity"], pool["available"], pool["status"]) == (10, 10, "In Compliance")
     db = Database(make_engine(settings.effective_database_url))
     try:
-        with db.reader() as uow:
-            rows = uow.session.execute(
-                select(VirtualAccount.name, LicenseLine.tag, LicenseLine.quantity,
-                       LicenseLine.license_type)
-                .join(VirtualAccount, VirtualAccount.id == LicenseLine.va_id)).all()
-        assert [tuple(r) for r in rows] == [("Lab", TAG, 10, "PERPETUAL")]
         before = dump(db)
 
         again = run(settings, "satellite", "sync", "import", str(bundle), ok=False)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 import satellite.models
 from satellite.accounts import service
@@ -10,7 +10,7 @@ from satellite.accounts.models import Account
 from satellite.actor import Actor
 from satellite.bootstrap import initialise
 from satellite.config import Settings
-from satellite.db import head_revisions, migrate, schema_revision
+from satellite.db import alembic_config, head_revisions, make_engine, schema_revision
 from satellite.uow import Database
 
 
@@ -22,11 +22,27 @@ def test_migrations_build_exactly_the_models(db: Database) -> None:
     assert schema_revision(db.engine) == head_revisions()
 
 
-def test_upgrade_in_place_keeps_data(db: Database, settings: Settings, actor: Actor) -> None:
-    with db.uow() as uow:
-        service.create_account(uow, actor, "Acme", "acme.example.com")
-        uow.commit()
-    migrate(db.engine)
-    initialise(settings, db, Actor.system())
-    with db.reader() as uow:
-        assert [a.name for a in uow.session.scalars(select(Account))] == ["Acme"]
+def test_upgrade_from_the_first_revision_keeps_data(settings: Settings) -> None:
+    """An appliance installed at the first schema is upgraded in place by `satellite init`."""
+    from alembic import command
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0001")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO accounts (id, name, domain, reservation_mode, created_at) "
+                "VALUES (1, 'Acme', 'acme.example.com', 'none', '2025-01-01 00:00:00')"))
+            conn.execute(text(
+                "INSERT INTO virtual_accounts (id, account_id, name, description, depth, is_default,"
+                " created_at) VALUES (1, 1, 'Default', '', 1, true, '2025-01-01 00:00:00')"))
+        assert schema_revision(engine) == ("0001",)
+        db = Database(engine)
+        initialise(settings, db, Actor.system())
+        assert schema_revision(engine) == head_revisions()
+        with db.reader() as uow:
+            account = uow.session.scalars(select(Account)).one()
+            assert (account.name, account.domain) == ("Acme", "acme.example.com")
+            assert [va.name for va in service.list_vas(uow.session, account)] == ["Default"]
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""The device side of the device protocol: a library for vendors and the `satellite-agent` CLI."""

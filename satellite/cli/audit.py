@@ -1,0 +1,59 @@
+"""`satellite audit verify|list`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from satellite.accounts.service import get_account
+from satellite.audit.service import list_events, verify
+from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.errors import VerificationFailed
+
+
+@click.group("audit")
+def audit() -> None:
+    """The audit trail (a hash chain of every state change)."""
+
+
+@audit.command("verify")
+@pass_ctx
+def audit_verify(ctx: CliContext) -> None:
+    """Check every event's hash and link; name the first broken one."""
+    with ctx.db.reader() as uow:
+        report = verify(uow.session)
+    if not report.ok:
+        raise VerificationFailed(
+            f"audit chain broken at event {report.broken_at}: {report.reason} "
+            f"({report.events} events before it are intact)"
+        )
+    click.echo(f"audit chain intact: {report.events} events")
+
+
+@audit.command("list")
+@click.option("--account", "account_ref", default=None, help="Only events of this account.")
+@click.option("--action", default=None, help="Only actions starting with this, e.g. license.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def audit_list(ctx: CliContext, account_ref: str | None, action: str | None, limit: int,
+               as_json: bool) -> None:
+    """Show the newest events first."""
+    with ctx.db.reader() as uow:
+        account_id = get_account(uow.session, account_ref).id if account_ref else None
+        events = [
+            {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+             "target": e.target, "accountId": e.account_id, "details": json.loads(e.details),
+             "hash": e.hash}
+            for e in list_events(uow.session, account_id=account_id, action=action, limit=limit)
+        ]
+    if as_json:
+        emit_json({"events": events})
+        return
+    for e in events:
+        details = json.dumps(e["details"], sort_keys=True, separators=(",", ":"))
+        click.echo(f"{e['id']}\t{e['at']}\t{e['actor']}\t{e['action']}\t{e['target']}\t{details}")
+
+
+COMMANDS = [audit]

@@ -1,0 +1,94 @@
+"""`satellite license ...` and `satellite transfer`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+from satellite.accounts.service import get_account
+from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.licenses.counters import STATUSES, list_counters
+from satellite.licenses.schemas import page_json
+from satellite.licenses.transfers import transfer, transfer_between_accounts
+
+
+def _tag_counts(ctx: click.Context, param: click.Parameter,
+                values: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """TAG=N, as in `--license regid.2024-01.com.example.router=3`."""
+    parsed = []
+    for value in values:
+        tag, sep, count = value.rpartition("=")
+        if not sep or not tag.strip() or not count.strip().isdigit():
+            raise click.BadParameter(f"{value!r} is not TAG=N (a license tag and a whole number)",
+                                     ctx, param)
+        parsed.append((tag.strip(), int(count)))
+    return tuple(parsed)
+
+
+@click.group("license")
+def license_group() -> None:
+    """License pools and their counters."""
+
+
+@license_group.command("list")
+@click.option("--account", "account_ref", default=None, help="Account name or domain.")
+@click.option("--va", "va_names", multiple=True, help="Virtual account name (repeatable).")
+@click.option("--tag", default=None, help="Only this license tag.")
+@click.option("--status", type=click.Choice(STATUSES, case_sensitive=False), default=None)
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Count TERM and DEMO lines as on this date (YYYY-MM-DD; default today).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=1000, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def license_list(ctx: CliContext, account_ref: str | None, va_names: tuple[str, ...],
+                 tag: str | None, status: str | None, as_of: datetime | None, limit: int,
+                 offset: int, as_json: bool) -> None:
+    """Show counters per account, virtual account and license tag."""
+    db = ctx.db
+    on: date = as_of.date() if as_of else db.clock.now().date()
+    wanted = next((s for s in STATUSES if status and s.lower() == status.lower()), None)
+    with db.reader() as uow:
+        account_id = get_account(uow.session, account_ref).id if account_ref else None
+        page = list_counters(uow.session, on, account_id=account_id, va_names=va_names,
+                             tag=tag, status=wanted, limit=limit, offset=offset)
+    if as_json:
+        emit_json(page_json(page))
+        return
+    click.echo(f"Licenses as of {on}: {page.total}")
+    for row in page.rows:
+        c = row.counter
+        click.echo(f"{row.account}\t{row.virtual_account}\t{c.tag}\tquantity={c.quantity}\t"
+                   f"inUse={c.in_use}\treserved={c.reserved}\tavailable={c.available}\t"
+                   f"{c.status}")
+
+
+@click.command("transfer")
+@click.argument("account_ref", metavar="ACCOUNT")
+@click.option("--from", "source", required=True, help="Virtual account giving the licenses.")
+@click.option("--to", "target", required=True, help="Virtual account receiving them.")
+@click.option("--license", "licenses", multiple=True, required=True, callback=_tag_counts,
+              metavar="TAG=N",
+              help="TAG=N to move (repeatable; all or nothing).")
+@click.option("--to-account", default=None,
+              help="Receiving account, for a transfer between accounts.")
+@pass_ctx
+def transfer_cmd(ctx: CliContext, account_ref: str, source: str, target: str,
+                 licenses: tuple[tuple[str, int], ...], to_account: str | None) -> None:
+    """Move license quantity between virtual accounts, keeping each line's dates."""
+    with ctx.db.uow() as uow:
+        done = [
+            transfer_between_accounts(uow, ctx.actor, account_ref, source, to_account, target,
+                                      tag, n)
+            if to_account else transfer(uow, ctx.actor, account_ref, source, target, tag, n)
+            for tag, n in licenses
+        ]
+        uow.commit()
+    for t in done:
+        click.echo(f"Transferred {t.quantity} of {t.tag} from {source} to {target}: "
+                   f"{source} has {t.source_after.available} available, "
+                   f"{target} has {t.target_after.available}")
+
+
+COMMANDS = [license_group, transfer_cmd]

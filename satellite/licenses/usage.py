@@ -1,0 +1,109 @@
+"""Consumption: the only code that writes LicenseUsage rows and their UsageTotal sums.
+
+Devices report what they use (`in_use`) and reservations hold what they reserve
+(`reserved`); both go through `set_usage`, which keeps UsageTotal exact in the same
+transaction, also when many writers meet on one pool on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from satellite.errors import InvalidInput
+from satellite.licenses.models import USAGE_KINDS, LicenseUsage, UsageTotal
+
+UsageKey = tuple[int, str]
+"""(va_id, tag)"""
+
+
+def owner_usage(session: Session, owner: str, kind: str) -> dict[UsageKey, int]:
+    """What an owner consumes of one kind, by (va_id, tag)."""
+    _check_kind(kind)
+    rows = session.execute(
+        select(LicenseUsage.va_id, LicenseUsage.tag, LicenseUsage.quantity)
+        .where(LicenseUsage.owner == owner, LicenseUsage.kind == kind)
+    )
+    return {(va_id, tag): quantity for va_id, tag, quantity in rows}
+
+
+def set_usage(session: Session, owner: str, kind: str, usage: Mapping[UsageKey, int]) -> None:
+    """Replace what `owner` consumes of `kind` ("in_use" or "reserved") with `usage`.
+
+    Keys missing from `usage` (or mapped to 0) are released. Raises InvalidInput for an
+    unknown kind, an empty owner or a negative count; nothing is written then.
+    """
+    _check_kind(kind)
+    if not owner or len(owner) > 100:
+        raise InvalidInput("a usage owner is a non-empty name of at most 100 characters")
+    wanted = {key: count for key, count in usage.items() if _checked_count(key, count)}
+
+    # Lock the owner's rows so two reports from one owner apply one after the other.
+    current = {
+        (row.va_id, row.tag): row
+        for row in session.scalars(
+            select(LicenseUsage)
+            .where(LicenseUsage.owner == owner, LicenseUsage.kind == kind)
+            .order_by(LicenseUsage.id)
+            .with_for_update()
+        )
+    }
+    deltas: dict[UsageKey, int] = {}
+    for key, row in current.items():
+        count = wanted.get(key, 0)
+        if count == row.quantity:
+            continue
+        deltas[key] = count - row.quantity
+        if count == 0:
+            session.delete(row)
+        else:
+            row.quantity = count
+    for key, count in wanted.items():
+        if key not in current:
+            deltas[key] = count
+            session.add(LicenseUsage(owner=owner, va_id=key[0], tag=key[1], kind=kind,
+                                     quantity=count))
+    session.flush()
+    _add_to_totals(session, kind, deltas)
+
+
+def release(session: Session, owner: str) -> None:
+    """Drop everything `owner` consumes or reserves; its VAs' pools get it back."""
+    for kind in USAGE_KINDS:
+        set_usage(session, owner, kind, {})
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in USAGE_KINDS:
+        raise InvalidInput(f"usage kind {kind!r} is not one of {', '.join(USAGE_KINDS)}")
+
+
+def _checked_count(key: UsageKey, count: int) -> bool:
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise InvalidInput(f"usage of {key[1]!r} must be a whole number, got {count!r}")
+    if count < 0:
+        raise InvalidInput(f"usage of {key[1]!r} cannot be negative (got {count})")
+    return count > 0
+
+
+def _add_to_totals(session: Session, kind: str, deltas: Mapping[UsageKey, int]) -> None:
+    """Add deltas to UsageTotal with one atomic upsert, so concurrent writers never lose counts."""
+    changed = sorted((key, delta) for key, delta in deltas.items() if delta)
+    if not changed:
+        return
+    column = UsageTotal.in_use if kind == "in_use" else UsageTotal.reserved
+    other = "reserved" if kind == "in_use" else "in_use"
+    values = [{"va_id": va_id, "tag": tag, column.key: delta, other: 0}
+              for (va_id, tag), delta in changed]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt: Any = insert(UsageTotal).values(values)
+    # Rows are sorted by key so concurrent upserts lock them in the same order (no deadlock).
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[UsageTotal.va_id, UsageTotal.tag],
+        set_={column.key: column + getattr(stmt.excluded, column.key)},
+    )
+    session.execute(stmt)
