@@ -80,17 +80,17 @@ def events(session: Session, after: int, through: int) -> Iterator[Event]:
     """Events with after < seq <= through, in order, read in chunks (memory stays flat)."""
     cursor = after
     while cursor < through:
-        rows = session.scalars(
-            select(OutboundEvent)
+        # Plain rows, not ORM objects: nothing accumulates in the session's identity map.
+        rows = session.execute(
+            select(OutboundEvent.seq, OutboundEvent.kind, OutboundEvent.at, OutboundEvent.payload)
             .where(OutboundEvent.seq > cursor, OutboundEvent.seq <= through)
             .order_by(OutboundEvent.seq).limit(_READ_CHUNK)
         ).all()
         if not rows:
             return
-        for row in rows:
-            yield Event(row.seq, row.kind, row.at, json.loads(row.payload))
+        for seq, kind, at, payload in rows:
+            yield Event(seq, kind, at, json.loads(payload))
         cursor = rows[-1].seq
-        session.expunge_all()
 
 
 def acknowledge(session: Session, through: int) -> int:
