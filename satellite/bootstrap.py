@@ -14,6 +14,7 @@ from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.clock import Clock
 from satellite.cloudsync import LAST_SERIAL_KEY
+from satellite.cloudsync.outbound import pending_count
 from satellite.config import Settings
 from satellite.db import head_revisions, make_engine, migrate, schema_revision
 from satellite.errors import ConfigError, InvalidInput
@@ -23,6 +24,12 @@ from satellite.uow import Database
 from satellite.users.passwords import generate_password
 from satellite.users.service import count_users, create_user
 
+_REGISTRATION_NOTES = {
+    "unregistered": "not registered with Central: run `satellite sync register --out FILE`, "
+                    "carry the file to Central and import its answer",
+    "pending": "registration requested; import Central's answer to complete it",
+    "registered": "registered with Central",
+}
 ADMIN_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 (a file name, not a password)
 
 
@@ -125,11 +132,14 @@ def status(settings: Settings, db: Database) -> dict[str, object]:
             "satellite_id": satellite_id,
             "version": __version__,
             "registration": get_state(s, "registration_state", "unregistered"),
+            "registration_note": _REGISTRATION_NOTES.get(
+                get_state(s, "registration_state", "unregistered") or ""),
             "database": db.engine.dialect.name,
             "schema_revision": ",".join(schema_revision(db.engine)),
             "data_dir": str(settings.data_dir.resolve()),
             "keys": keystore.describe(),
-            "sync": {"last_response_serial": get_state(s, LAST_SERIAL_KEY)},
+            "sync": {"last_response_serial": get_state(s, LAST_SERIAL_KEY),
+                     "pending_events": pending_count(s)},
             "counts": {
                 "accounts": count(Account),
                 "virtual_accounts": count(VirtualAccount),

@@ -44,6 +44,10 @@ class Settings:
     central_url: str = ""
     sync_interval_hours: float = 8.0
     sync_overdue_days: int = 30
+    # First retry delay after a failed network sync; doubled per failure, capped at the interval.
+    sync_retry_seconds: float = 60.0
+    # Raise the "Central unreachable" alert after this many failed attempts in a row.
+    sync_alert_failures: int = 3
     proxy_url: str = ""
     # Address of the reverse proxy whose X-Forwarded-* headers are believed (empty: none are).
     trusted_proxy: str = ""
@@ -103,7 +107,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError(
             f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
     for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
-                "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days"):
+                "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days",
+                "sync_alert_failures"):
         if getattr(s, key) < 1:
             raise ConfigError(f"setting {key}: must be at least 1")
     if s.authorization_renew_days >= s.authorization_valid_days:
@@ -123,6 +128,8 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"setting trusted_proxy: {s.trusted_proxy!r} is not an IP address") from None
     if s.sync_interval_hours <= 0:
         raise ConfigError("setting sync_interval_hours: must be positive")
+    if s.sync_retry_seconds <= 0:
+        raise ConfigError("setting sync_retry_seconds: must be positive")
 
 
 def load_settings(

@@ -22,6 +22,7 @@ IDENTITY_PUB = "identity.pub"
 DEVICE_CA_KEY = "device-ca.key"
 DEVICE_CA_CERT = "device-ca.crt"
 CENTRAL_PUB = "central.pub"
+SATELLITE_CERT = "satellite.crt"
 DEVICE_CA_DAYS = 7300
 
 
@@ -136,6 +137,19 @@ class Keystore:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         keys.save_public_key(self._path(CENTRAL_PUB), candidate.public)
         return True
+
+    def satellite_certificate(self) -> bytes | None:
+        """The certificate Central issued for the identity key, once registered."""
+        path = self._path(SATELLITE_CERT)
+        return path.read_bytes() if path.exists() else None
+
+    def record_satellite_certificate(self, pem: bytes) -> None:
+        """Keep the newest certificate Central issued (replaced whole, never half-written)."""
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = self._path(SATELLITE_CERT + ".part")
+        partial.unlink(missing_ok=True)
+        keys.write_new_file(partial, pem, 0o644)
+        os.replace(partial, self._path(SATELLITE_CERT))
 
     def describe(self) -> dict[str, object]:
         """Key ids and presence, readable without the passphrase (for `satellite status`)."""

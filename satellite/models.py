@@ -1,7 +1,9 @@
 """Every mapped table, imported in one place so metadata and migrations see them all."""
 
 from satellite.accounts.models import Account, VirtualAccount
+from satellite.alerts.models import Alert
 from satellite.audit.models import AuditEvent, AuditHead
+from satellite.cloudsync.models import OutboundEvent, OutboundHead
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
@@ -12,6 +14,7 @@ from satellite.users.models import User
 
 __all__ = [
     "Account",
+    "Alert",
     "AuditEvent",
     "AuditHead",
     "Base",
@@ -19,6 +22,8 @@ __all__ = [
     "DeviceNonce",
     "LicenseLine",
     "LicenseUsage",
+    "OutboundEvent",
+    "OutboundHead",
     "RegistrationToken",
     "Reservation",
     "ReservationLine",

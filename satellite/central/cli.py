@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from satellite.central import service
-from satellite.cloudsync.records import Entitlement
+from satellite.central.ingest import IngestReport, ingest, satellites
+from satellite.cloudsync.records import REGISTRATION_REQUEST, Entitlement
 from satellite.errors import SatelliteError
 from satellite.licenses.models import LICENSE_TYPES
 
@@ -111,6 +112,81 @@ def respond_cmd(directory: str, satellite_id: str, out: str) -> None:
     header = service.respond(Path(directory), satellite_id, Path(out), _now())
     click.echo(f"wrote response {header.serial} for satellite {satellite_id} to {out} "
                f"({header.payload_records} entitlement lines)")
+
+
+@cli.command("ingest")
+@_DIR
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def ingest_cmd(directory: str, file: str, as_json: bool) -> None:
+    """Take in a satellite's registration request or usage batch (verified, deduplicated)."""
+    report = ingest(Path(directory), Path(file), _now(), service.load_root(Path(directory)))
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+        return
+    for line in ingest_text(report):
+        click.echo(line)
+
+
+def ingest_text(report: IngestReport) -> list[str]:
+    if report.kind == REGISTRATION_REQUEST:
+        return [f"satellite {report.satellite_id}: {report.notes[0]} "
+                f"({report.records} accounts); `respond` sends its certificate"]
+    span = (f"events {report.first_sequence}-{report.last_sequence}" if report.records
+            else "no events")
+    lines = [f"batch {report.batch_id} (serial {report.serial}) from satellite "
+             f"{report.satellite_id}: {report.records} records, {span}",
+             f"  new: {report.new}, duplicates (already received, counted once): "
+             f"{report.duplicates}"]
+    lines += [f"  GAP: events {a}-{b} are missing; nothing after {a - 1} is acknowledged "
+              "until they arrive" for a, b in report.missing]
+    lines += [f"  note: {note}" for note in report.notes]
+    lines.append(f"  acknowledged through {report.acked_through}")
+    return lines
+
+
+@cli.command("satellites")
+@_DIR
+@click.option("--json", "as_json", is_flag=True)
+def satellites_cmd(directory: str, as_json: bool) -> None:
+    """List registered satellites, their acknowledged sequence and current usage."""
+    rows = satellites(Path(directory))
+    if as_json:
+        click.echo(json.dumps({"satellites": rows}, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['satellite_id']}\tkey {row['key_id']}\tacked through "
+                   f"{row['acked_through']}\t{row['events']} events\t"
+                   f"{len(row['usage'])} usage rows")
+
+
+@cli.command("policy")
+@_DIR
+@click.option("--sync-overdue-days", type=int, default=None)
+@click.option("--sync-interval-hours", type=float, default=None)
+def policy_cmd(directory: str, sync_overdue_days: int | None,
+               sync_interval_hours: float | None) -> None:
+    """Set policy values that every later response carries."""
+    values = {k: v for k, v in (("sync_overdue_days", sync_overdue_days),
+                                ("sync_interval_hours", sync_interval_hours)) if v is not None}
+    for key, value in service.set_policy(Path(directory), values).items():
+        click.echo(f"policy {key} = {value}")
+
+
+@cli.command("serve")
+@_DIR
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, type=int, show_default=True)
+@click.option("--fail-first", default=0, type=int,
+              help="Lab rehearsal: answer 503 to the first N sync requests.")
+@click.option("--delay", "delay_seconds", default=0.0, type=float,
+              help="Lab rehearsal: wait this long between taking a bundle in and answering.")
+def serve_cmd(directory: str, host: str, port: int, fail_first: int,
+              delay_seconds: float) -> None:
+    """Network mode: satellites POST bundles to /api/v1/sync and get the response back."""
+    from satellite.central.server import serve
+
+    serve(Path(directory), host, port, _now, fail_first, delay_seconds)
 
 
 def main(argv: list[str] | None = None) -> None:

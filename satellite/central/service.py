@@ -14,9 +14,10 @@ from typing import Any
 
 from satellite.accounts.service import normalise_domain
 from satellite.central import store
+from satellite.central.ingest import ca_certificate
 from satellite.cloudsync.envelope import Header, write_bundle
 from satellite.cloudsync.records import CENTRAL_RESPONSE, Entitlement
-from satellite.cloudsync.service import SNAPSHOT
+from satellite.cloudsync.service import POLICY_KEYS, POLICY_PREFIX, SNAPSHOT
 from satellite.crypto import keys
 from satellite.errors import InvalidInput, NotFound
 
@@ -126,7 +127,7 @@ def respond(directory: Path, satellite_id: str, out: Path, now: datetime,
     if not _SATELLITE_ID.match(satellite_id or ""):
         raise InvalidInput(
             f"{satellite_id!r} is not a satellite id (see `satellite status --json`)")
-    root = keys.load_private_key(directory / KEY_FILE, _passphrase(env))
+    root = load_root(directory, env)
     with store.transaction(directory) as conn:
         central_id = conn.execute(
             "SELECT value FROM central WHERE key = 'central_id'").fetchone()[0]
@@ -135,10 +136,38 @@ def respond(directory: Path, satellite_id: str, out: Path, now: datetime,
         serial = (row[0] if row else 0) + 1
         conn.execute("INSERT INTO satellites VALUES (?, ?) ON CONFLICT (satellite_id) "
                      "DO UPDATE SET last_serial = excluded.last_serial", (satellite_id, serial))
+        fields: dict[str, Any] = {"entitlements": SNAPSHOT}
+        registration = conn.execute(
+            "SELECT certificate, acked_through FROM registrations WHERE satellite_id = ?",
+            (satellite_id,)).fetchone()
+        if registration is not None:
+            fields["ack_through"] = registration["acked_through"]
+            fields["certificate"] = registration["certificate"]
+            fields["issuer_certificate"] = ca_certificate(
+                directory, root, central_id, now).decode("ascii")
+        policy = {row["key"].removeprefix(POLICY_PREFIX): float(row["value"]) for row in
+                  conn.execute("SELECT key, value FROM central WHERE key LIKE 'policy.%'")}
+        if policy:
+            fields["policy"] = {k: int(v) if v.is_integer() else v for k, v in policy.items()}
         return write_bundle(
             out, kind=CENTRAL_RESPONSE, sender=central_id, recipient=satellite_id, serial=serial,
-            created_at=now, signing_key=root, records=_snapshot(conn),
-            fields={"entitlements": SNAPSHOT})
+            created_at=now, signing_key=root, records=_snapshot(conn), fields=fields)
+
+
+def set_policy(directory: Path, values: Mapping[str, float]) -> dict[str, float]:
+    """Record policy values sent with every later response. Raises InvalidInput."""
+    with store.transaction(directory) as conn:
+        for key, value in values.items():
+            if key not in POLICY_KEYS or value <= 0:
+                raise InvalidInput(f"policy {key} must be one of {', '.join(POLICY_KEYS)} "
+                                   "with a positive value")
+            conn.execute("INSERT INTO central VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                         "value = excluded.value", (POLICY_PREFIX + key, str(value)))
+    return dict(values)
+
+
+def load_root(directory: Path, env: Mapping[str, str] | None = None) -> keys.PrivateKey:
+    return keys.load_private_key(directory / KEY_FILE, _passphrase(env))
 
 
 def _snapshot(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:

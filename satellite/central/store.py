@@ -34,6 +34,44 @@ CREATE TABLE IF NOT EXISTS satellites (
     satellite_id TEXT PRIMARY KEY,
     last_serial INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS registrations (
+    satellite_id TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    accounts TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    acked_through INTEGER NOT NULL DEFAULT 0,
+    last_batch_serial INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+    satellite_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (satellite_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS usage (
+    satellite_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    account TEXT NOT NULL,
+    va TEXT,
+    count INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (satellite_id, device, tag)
+);
+CREATE TABLE IF NOT EXISTS ingests (
+    id INTEGER PRIMARY KEY,
+    satellite_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    serial INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
 """
 
 
@@ -49,8 +87,10 @@ def transaction(directory: Path) -> Iterator[sqlite3.Connection]:
     path = directory / DB_FILE
     if not path.exists():
         raise ConfigError(f"{directory} is not a central directory: run `satellite-central init`")
-    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+    with closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as conn:
         conn.row_factory = sqlite3.Row
+        # Directories made by an older version get the newer tables here.
+        conn.executescript(_SCHEMA)
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn

@@ -84,6 +84,7 @@ def cli(ctx: click.Context, data_dir: str | None, config_file: str | None) -> No
 def _register() -> None:
     from satellite.cli import (
         accounts,
+        alerts,
         audit,
         backup,
         devices,
@@ -96,7 +97,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices):
+                   devices, alerts):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -11,7 +11,15 @@ from satellite.licenses.models import LICENSE_TYPES
 
 # Header kind of what Central sends back; its `fields` say what it carries.
 CENTRAL_RESPONSE = "central-response"
+# Header kinds of what a satellite sends.
+REGISTRATION_REQUEST = "registration-request"
+USAGE_BATCH = "usage-batch"
+# Record types.
 ENTITLEMENT = "entitlement"
+ACCOUNT = "account"
+EVENT = "event"
+# Recipient named by a satellite that has not heard from Central yet.
+ANY_CENTRAL = "central"
 _ENTITLEMENT_KEYS = {"type", "line_id", "account", "va", "tag", "display_name", "license_type",
                      "quantity", "start_date", "end_date", "subscription_id", "export_controlled"}
 

@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from satellite.actor import Actor
+from satellite.alerts import service as alerts
+from satellite.alerts.models import OUT_OF_COMPLIANCE as OUT_OF_COMPLIANCE_ALERT
 from satellite.audit.service import record
-from satellite.cloudsync import LAST_SERIAL_KEY
+from satellite.cloudsync import LAST_SERIAL_KEY, outbound
+from satellite.cloudsync.diff import ImportDiff, capture, compare
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
 from satellite.cloudsync.envelope import BundleReader, Header, read_bundle
+from satellite.cloudsync.export import Progress
 from satellite.cloudsync.records import CENTRAL_RESPONSE, ENTITLEMENT, Entitlement
+from satellite.cloudsync.registration import check_certificate, mark_registered
+from satellite.config import Settings
 from satellite.crypto.keys import PublicKey, key_id
 from satellite.errors import ConfigError, InvalidInput, SatelliteError, VerificationFailed
+from satellite.keystore import Keystore
+from satellite.licenses.models import OUT_OF_COMPLIANCE
 from satellite.state import get_state, lock_state, set_state
 from satellite.uow import Database, UnitOfWork
 
 # A response's header field `entitlements` is "snapshot" when its records list every line.
 SNAPSHOT = "snapshot"
+# Settings Central may set for this satellite; kept as satellite_state "policy.<name>".
+POLICY_KEYS = ("sync_overdue_days", "sync_interval_hours")
+POLICY_PREFIX = "policy."
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,12 @@ class ImportReport:
     signer_key_id: str
     previous_serial: int
     snapshot: SnapshotReport | None
+    diff: ImportDiff
+    ack_through: int | None = None
+    newly_acked: int = 0
+    registered: bool = False
+    policy: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
 
 
 def _entitlements(records: Iterator[dict[str, Any]]) -> Iterator[Entitlement]:
@@ -43,12 +62,43 @@ def _last_serial(value: str | None) -> int:
     return int(value) if value is not None else 0
 
 
-def import_bundle(db: Database, anchor: PublicKey | None, actor: Actor, path: Path) -> ImportReport:
-    """Verify a response from Central and apply it in one transaction.
+def _ack(fields: Mapping[str, Any]) -> int | None:
+    value = fields.get("ack_through")
+    if value is not None and (type(value) is not int or value < 0):
+        raise InvalidInput("the response's ack_through is not a sequence number")
+    return value
 
-    Raises ConfigError (no anchor), VerificationFailed (modified, wrong signer, addressed to
-    another satellite, replay or rollback) or InvalidInput; nothing is changed then.
+
+def _policy(fields: Mapping[str, Any]) -> dict[str, Any]:
+    policy = fields.get("policy") or {}
+    if not isinstance(policy, dict):
+        raise InvalidInput("the response's policy is not a JSON object")
+    for key, value in policy.items():
+        if key not in POLICY_KEYS:
+            raise InvalidInput(f"the response sets policy {key!r}, which this satellite does "
+                               f"not know (it knows {', '.join(POLICY_KEYS)})")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise InvalidInput(f"the response's policy {key} is not a positive number")
+    return dict(policy)
+
+
+def policy_value(session: Session, key: str, default: float) -> float:
+    """A policy value Central set, else the local setting `default`."""
+    value = get_state(session, POLICY_PREFIX + key)
+    return float(value) if value is not None else default
+
+
+def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
+                  dry_run: bool = False, progress: Progress | None = None,
+                  overdue_days: int = Settings.sync_overdue_days) -> ImportReport:
+    """Verify a response from Central and apply it in one transaction (or, dry, roll it back).
+
+    Applies the entitlement snapshot, the acknowledgement of logged events, the satellite
+    certificate and policy. Raises ConfigError (no anchor), VerificationFailed (modified, wrong
+    signer, addressed to another satellite, replay or rollback) or InvalidInput; nothing is
+    changed then.
     """
+    anchor = keystore.central_key()
     if anchor is None:
         raise ConfigError("no Central key is configured: run `satellite init --central-key FILE`")
     with read_bundle(path) as bundle:
@@ -56,9 +106,11 @@ def import_bundle(db: Database, anchor: PublicKey | None, actor: Actor, path: Pa
         header = bundle.header
         if header.kind != CENTRAL_RESPONSE:
             raise InvalidInput(f"{path} is a {header.kind!r} bundle, not a response from Central")
+        ack, policy = _ack(header.fields), _policy(header.fields)
         with db.uow() as uow:
             session = uow.session
-            satellite_id = get_state(session, "satellite_id")
+            now = uow.clock.now()
+            satellite_id = get_state(session, "satellite_id") or ""
             if header.recipient != satellite_id:
                 raise VerificationFailed(f"{path} is addressed to satellite {header.recipient}, "
                                          f"not to this one ({satellite_id})")
@@ -67,20 +119,54 @@ def import_bundle(db: Database, anchor: PublicKey | None, actor: Actor, path: Pa
                 raise VerificationFailed(
                     f"{path} has serial {header.serial}, not newer than the last response applied "
                     f"({previous}): it is a replay or a rollback")
-            snapshot = _apply(uow, actor, bundle)
+            certificate = check_certificate(header.fields, keystore, anchor, satellite_id, now)
+            before = capture(session, now.date())
+            snapshot = _apply(uow, actor, bundle, progress)
+            newly_acked = outbound.acknowledge(session, ack) if ack is not None else 0
+            changes = compare(session, before, now.date())
+            report = ImportReport(header, key_id(signer), previous, snapshot, changes, ack,
+                                  newly_acked, certificate is not None, policy, dry_run)
+            if dry_run:
+                return report
             set_state(session, LAST_SERIAL_KEY, str(header.serial))
             set_state(session, "sync.last_response_created_at", header.created_at.isoformat())
-            set_state(session, "sync.last_import_at", uow.clock.now().isoformat())
+            set_state(session, "sync.last_import_at", now.isoformat())
+            if certificate is not None:
+                mark_registered(session, header.sender)
+            for key, value in policy.items():
+                set_state(session, POLICY_PREFIX + key, str(value))
+            _compliance_alerts(session, changes, now)
+            alerts.evaluate(session, now, int(policy_value(
+                session, "sync_overdue_days", overdue_days)))
             record(uow, actor, "sync.import", f"central:{header.sender}/{header.serial}",
                    details={"serial": header.serial, "previous_serial": previous,
                             "key_id": header.key_id, "payload_sha256": header.payload_sha256,
-                            "entitlements": snapshot.summary() if snapshot else None})
+                            "entitlements": snapshot.summary() if snapshot else None,
+                            "ack_through": ack, "newly_acked": newly_acked,
+                            "registered": certificate is not None, "policy": policy})
             uow.commit()
-    return ImportReport(header, key_id(signer), previous, snapshot)
+    if certificate is not None:
+        keystore.record_satellite_certificate(certificate)
+    return report
 
 
-def _apply(uow: UnitOfWork, actor: Actor, bundle: BundleReader) -> SnapshotReport | None:
-    records = bundle.records()
+def _compliance_alerts(session: Session, changes: ImportDiff, now: datetime) -> None:
+    for change in changes.compliance:
+        key = alerts.compliance_key(change.va_id, change.tag)
+        if change.after == OUT_OF_COMPLIANCE:
+            devices = f"; {change.device_count} device(s) or reservation(s) use it" \
+                if change.device_count else ""
+            alerts.raise_alert(session, key, OUT_OF_COMPLIANCE_ALERT,
+                               f"{change.tag} in {change.account}/{change.va} is Out Of "
+                               f"Compliance after Central's snapshot{devices}", now,
+                               change.account_id)
+        else:
+            alerts.clear_alert(session, key, now)
+
+
+def _apply(uow: UnitOfWork, actor: Actor, bundle: BundleReader,
+           progress: Progress | None) -> SnapshotReport | None:
+    records = _counted(bundle.records(), progress)
     if bundle.header.fields.get("entitlements") == SNAPSHOT:
         return apply_entitlements(uow, actor, _entitlements(records))
     # Reading to the end still checks the hash; a response without a snapshot carries no lines.
@@ -91,21 +177,30 @@ def _apply(uow: UnitOfWork, actor: Actor, bundle: BundleReader) -> SnapshotRepor
     return None
 
 
+def _counted(records: Iterator[dict[str, Any]],
+             progress: Progress | None) -> Iterator[dict[str, Any]]:
+    for rec in records:
+        yield rec
+        if progress is not None:
+            progress(1)
+
+
 @dataclass(frozen=True)
 class SignatureStatus:
     valid: bool | None  # None: not checked, no anchor configured
     detail: str
 
 
-def check_signature(bundle: BundleReader, anchor: PublicKey | None) -> SignatureStatus:
-    """Say whether the bundle verifies against the anchor, without raising."""
-    if anchor is None:
-        return SignatureStatus(None, "not checked: no Central key is configured")
+def check_signature(bundle: BundleReader, trusted: PublicKey | None, whose: str = "Central's",
+                    missing: str = "no Central key is configured") -> SignatureStatus:
+    """Say whether the bundle verifies against `trusted`, without raising."""
+    if trusted is None:
+        return SignatureStatus(None, f"not checked: {missing}")
     try:
-        signer = bundle.verify(anchor)
+        signer = bundle.verify(trusted)
     except SatelliteError as exc:
         return SignatureStatus(False, exc.message)
-    return SignatureStatus(True, f"valid, signed by Central's key {key_id(signer)}")
+    return SignatureStatus(True, f"valid, signed by {whose} key {key_id(signer)}")
 
 
 @dataclass(frozen=True)

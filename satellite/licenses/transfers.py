@@ -19,6 +19,7 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import find_va
 from satellite.actor import Actor
 from satellite.audit.service import record
+from satellite.cloudsync import outbound
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.licenses.counters import Counter, active_on, counter
 from satellite.licenses.models import LicenseLine
@@ -170,6 +171,12 @@ def _audit(uow: UnitOfWork, actor: Actor, action: str, source_account: Account,
         "before": {"from": _summary(done.source_before), "to": _summary(done.target_before)},
         "after": {"from": _summary(done.source_after), "to": _summary(done.target_after)},
     })
+    outbound.append(uow.session, outbound.TRANSFER, {
+        "tag": done.tag, "quantity": done.quantity,
+        "from": {"account": source_account.domain, "va": source.name},
+        "to": {"account": target_account.domain, "va": target.name},
+        "pieces": [{"origin_id": origin, "quantity": n} for origin, n in done.pieces]},
+        uow.clock.now())
 
 
 def _summary(c: Counter) -> dict[str, int]:

@@ -17,6 +17,7 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import find_va
 from satellite.actor import Actor
 from satellite.audit.service import record
+from satellite.cloudsync import outbound
 from satellite.crypto import keys
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, VerificationFailed
 from satellite.licenses import usage
@@ -241,6 +242,9 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
     issued = _issue(uow, reservation, signer)
     record(uow, actor, "reservation.authorize", f"reservation:{request.udi}", account_id=account.id,
            details={"kind": kind, "va": va.name, "serial": 1, "licenses": wanted})
+    outbound.append(session, outbound.RESERVATION_AUTHORIZED, {
+        "account": account.domain, "va": va.name, "udi": str(request.udi), "kind": kind,
+        "serial": 1, "licenses": wanted}, now)
     return issued
 
 
@@ -287,6 +291,10 @@ def update(uow: UnitOfWork, actor: Actor, udi_text: str, licenses: Mapping[str, 
     record(uow, actor, "reservation.update", f"reservation:{udi_of(reservation)}",
            account_id=account.id, details={"serial": reservation.serial, "licenses": wanted,
                                            "before": held})
+    outbound.append(session, outbound.RESERVATION_AUTHORIZED, {
+        "account": account.domain, "va": va.name, "udi": str(udi_of(reservation)),
+        "kind": reservation.kind, "serial": reservation.serial, "licenses": wanted},
+        uow.clock.now())
     return issued
 
 
@@ -365,6 +373,13 @@ def _close(uow: UnitOfWork, actor: Actor, reservation: Reservation, status: str,
     record(uow, actor, action, f"reservation:{udi_of(reservation)}",
            account_id=reservation.account_id,
            details={"kind": reservation.kind, "released": held, "reason": reason})
+    account = uow.session.get(Account, reservation.account_id)
+    # The operator's reason stays on site: only licensing facts go to Central.
+    outbound.append(uow.session, outbound.RESERVATION_RETURNED if status == RETURNED
+                    else outbound.RESERVATION_REMOVED, {
+                        "account": account.domain if account else None,
+                        "udi": str(udi_of(reservation)), "kind": reservation.kind,
+                        "released": held}, reservation.closed_at)
     return reservation
 
 

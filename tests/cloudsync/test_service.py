@@ -36,7 +36,7 @@ def site(anchored: Database, actor: Actor) -> Database:
 
 
 def do_import(settings: Settings, db: Database, actor: Actor, path: Path) -> object:
-    return import_bundle(db, open_keystore(settings).central_key(), actor, path)
+    return import_bundle(db, open_keystore(settings), actor, path)
 
 
 def test_a_valid_response_is_applied_recorded_and_audited(
@@ -115,10 +115,10 @@ def test_refused_imports_change_nothing(
 
 
 def test_without_a_trust_anchor_nothing_is_imported(
-        db: Database, actor: Actor, response: ResponseWriter) -> None:
+        db: Database, settings: Settings, actor: Actor, response: ResponseWriter) -> None:
     before = dump(db)
     with pytest.raises(ConfigError, match="no Central key is configured"):
-        import_bundle(db, None, actor, response(snapshot(), serial=1))
+        import_bundle(db, open_keystore(settings), actor, response(snapshot(), serial=1))
     assert dump(db) == before
 
 

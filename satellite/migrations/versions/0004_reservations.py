@@ -1,7 +1,7 @@
 """offline reservations (SLR and PLR)
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import satellite.db
 
 revision: str = '0004'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

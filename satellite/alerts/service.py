@@ -1,0 +1,119 @@
+"""Raising, clearing, evaluating and listing alerts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from satellite.accounts.models import Account, VirtualAccount
+from satellite.accounts.service import get_account
+from satellite.alerts.models import (
+    CENTRAL_UNREACHABLE,
+    ENTITLEMENT_EXPIRING,
+    OUT_OF_COMPLIANCE,
+    SYNC_OVERDUE,
+    Alert,
+)
+from satellite.licenses.models import LicenseLine
+from satellite.state import get_state
+
+EXPIRY_WINDOWS = (30, 60, 90)
+
+
+def raise_alert(session: Session, key: str, kind: str, message: str, at: datetime,
+                account_id: int | None = None) -> Alert:
+    """Open the alert for `key`, or refresh its message if it is open already."""
+    alert = session.scalar(select(Alert).where(Alert.key == key))
+    if alert is None:
+        alert = Alert(key=key, kind=kind, account_id=account_id, message=message, raised_at=at,
+                      updated_at=at, cleared_at=None)
+        session.add(alert)
+    else:
+        if alert.cleared_at is not None:
+            alert.raised_at, alert.cleared_at = at, None
+        alert.message, alert.updated_at, alert.account_id = message, at, account_id
+    return alert
+
+
+def clear_alert(session: Session, key: str, at: datetime) -> None:
+    alert = session.scalar(select(Alert).where(Alert.key == key, Alert.cleared_at.is_(None)))
+    if alert is not None:
+        alert.cleared_at = alert.updated_at = at
+
+
+def compliance_key(va_id: int, tag: str) -> str:
+    return f"{OUT_OF_COMPLIANCE}:{va_id}:{tag}"
+
+
+def unreachable(session: Session, failures: int, threshold: int, reason: str,
+                at: datetime) -> None:
+    """Raise the alert once `threshold` attempts in a row failed; clear it on success (0)."""
+    if failures == 0:
+        clear_alert(session, CENTRAL_UNREACHABLE, at)
+    elif failures >= threshold:
+        raise_alert(session, CENTRAL_UNREACHABLE, CENTRAL_UNREACHABLE,
+                    f"Central could not be reached in the last {failures} attempts: {reason}", at)
+
+
+def evaluate(session: Session, now: datetime, overdue_days: int) -> None:
+    """Re-check the time-based alerts: sync overdue and entitlements expiring in 30/60/90 days."""
+    _sync_overdue(session, now, overdue_days)
+    _expiring(session, now.date(), now)
+
+
+def _sync_overdue(session: Session, now: datetime, overdue_days: int) -> None:
+    last = get_state(session, "sync.last_import_at") or get_state(session, "created_at")
+    if last is None:
+        return
+    since = now - datetime.fromisoformat(last)
+    if since > timedelta(days=overdue_days):
+        raise_alert(session, SYNC_OVERDUE, SYNC_OVERDUE,
+                    f"no response from Central has been applied for {since.days} days "
+                    f"(allowed: {overdue_days}); export usage and import Central's answer", now)
+    else:
+        clear_alert(session, SYNC_OVERDUE, now)
+
+
+def _expiring(session: Session, today: date, now: datetime) -> None:
+    horizon = today + timedelta(days=EXPIRY_WINDOWS[-1])
+    rows = session.execute(
+        select(LicenseLine.origin_id, LicenseLine.tag, LicenseLine.end_date,
+               LicenseLine.quantity, VirtualAccount.name, Account.domain, Account.id)
+        .join(VirtualAccount, VirtualAccount.id == LicenseLine.va_id)
+        .join(Account, Account.id == VirtualAccount.account_id)
+        .where(LicenseLine.end_date.is_not(None), LicenseLine.end_date >= today,
+               LicenseLine.end_date <= horizon))
+    wanted: set[str] = set()
+    for origin, tag, end, quantity, va, domain, account_id in rows:
+        assert end is not None
+        days = (end - today).days
+        window = next(w for w in EXPIRY_WINDOWS if days <= w)
+        key = f"{ENTITLEMENT_EXPIRING}:{origin}:{va}:{domain}"
+        wanted.add(key)
+        raise_alert(session, key, ENTITLEMENT_EXPIRING,
+                    f"{quantity} x {tag} in {domain}/{va} expire on {end.isoformat()} "
+                    f"(within {window} days)", now, account_id)
+    for alert in session.scalars(select(Alert).where(Alert.kind == ENTITLEMENT_EXPIRING,
+                                                     Alert.cleared_at.is_(None))):
+        if alert.key not in wanted:
+            alert.cleared_at = alert.updated_at = now
+
+
+def list_alerts(session: Session, account: str | None = None,
+                include_cleared: bool = False) -> list[Alert]:
+    """Open alerts (newest first), optionally of one account (name or domain). Raises NotFound."""
+    query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc())
+    if not include_cleared:
+        query = query.where(Alert.cleared_at.is_(None))
+    if account is not None:
+        query = query.where(Alert.account_id == get_account(session, account).id)
+    return list(session.scalars(query))
+
+
+def to_json(alert: Alert) -> dict[str, object]:
+    return {"id": alert.id, "kind": alert.kind, "key": alert.key, "message": alert.message,
+            "account_id": alert.account_id, "raised_at": alert.raised_at.isoformat(),
+            "updated_at": alert.updated_at.isoformat(),
+            "cleared_at": alert.cleared_at.isoformat() if alert.cleared_at else None}

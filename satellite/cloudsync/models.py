@@ -1,0 +1,31 @@
+"""The outbound log: every fact Central needs, in order, written with the change that caused it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from satellite.db import Base
+
+
+class OutboundEvent(Base):
+    """One logged fact. Rows are only ever added; acknowledgement is a watermark, not a flag."""
+
+    __tablename__ = "sync_outbound"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime]
+    # Canonical JSON of the event's licensing data.
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class OutboundHead(Base):
+    """The single counter row: locked by every append, so sequences are dense and ordered."""
+
+    __tablename__ = "sync_outbound_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger)

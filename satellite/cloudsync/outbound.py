@@ -1,0 +1,115 @@
+"""The outbound log's public face: producers append, the exporter reads, responses acknowledge.
+
+`append` is the one call other domains make (transfers, devices, reservations, usage), inside
+their own transaction, so a fact is logged exactly when the change that caused it commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from satellite.cloudsync.models import OutboundEvent, OutboundHead
+from satellite.errors import InvalidInput
+from satellite.state import get_state, set_state
+
+USAGE = "usage"
+DEVICE_REGISTERED = "device.registered"
+DEVICE_DEREGISTERED = "device.deregistered"
+RESERVATION_AUTHORIZED = "reservation.authorized"
+RESERVATION_RETURNED = "reservation.returned"
+RESERVATION_REMOVED = "reservation.removed"
+TRANSFER = "transfer"
+# Only licensing facts leave the site; anything else is refused at the door.
+KINDS = (USAGE, DEVICE_REGISTERED, DEVICE_DEREGISTERED, RESERVATION_AUTHORIZED,
+         RESERVATION_RETURNED, RESERVATION_REMOVED, TRANSFER)
+ACKED_KEY = "sync.acked_through"
+_READ_CHUNK = 5000
+
+
+def append(session: Session, kind: str, payload: Mapping[str, Any], at: datetime) -> int:
+    """Log one fact in the caller's transaction. Returns its sequence number.
+
+    The counter row stays locked until the caller commits, so on PostgreSQL concurrent writers
+    queue and sequences are dense and in commit order. Raises InvalidInput for an unknown kind
+    or a payload that is not plain JSON data.
+    """
+    if kind not in KINDS:
+        raise InvalidInput(f"{kind!r} is not a kind of fact sent to Central "
+                           f"(one of {', '.join(KINDS)})")
+    try:
+        text = json.dumps(dict(payload), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"a {kind} fact must be plain JSON data: {exc}") from None
+    seq = session.execute(
+        update(OutboundHead).where(OutboundHead.id == 1)
+        .values(last_seq=OutboundHead.last_seq + 1).returning(OutboundHead.last_seq)
+    ).scalar_one()
+    session.add(OutboundEvent(seq=seq, kind=kind, at=at, payload=text))
+    return int(seq)
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    kind: str
+    at: datetime
+    data: dict[str, Any]
+
+
+def last_sequence(session: Session) -> int:
+    return int(session.scalar(select(OutboundHead.last_seq).where(OutboundHead.id == 1)) or 0)
+
+
+def acked_through(session: Session) -> int:
+    return int(get_state(session, ACKED_KEY) or 0)
+
+
+def pending_count(session: Session) -> int:
+    return max(last_sequence(session) - acked_through(session), 0)
+
+
+def events(session: Session, after: int, through: int) -> Iterator[Event]:
+    """Events with after < seq <= through, in order, read in chunks (memory stays flat)."""
+    cursor = after
+    while cursor < through:
+        # Plain rows, not ORM objects: nothing accumulates in the session's identity map.
+        rows = session.execute(
+            select(OutboundEvent.seq, OutboundEvent.kind, OutboundEvent.at, OutboundEvent.payload)
+            .where(OutboundEvent.seq > cursor, OutboundEvent.seq <= through)
+            .order_by(OutboundEvent.seq).limit(_READ_CHUNK)
+        ).all()
+        if not rows:
+            return
+        for seq, kind, at, payload in rows:
+            yield Event(seq, kind, at, json.loads(payload))
+        cursor = rows[-1].seq
+
+
+def acknowledge(session: Session, through: int) -> int:
+    """Move the acknowledgement watermark forward (never back). Returns how many were newly acked.
+
+    Raises InvalidInput when Central acknowledges events this satellite never logged.
+    """
+    last = last_sequence(session)
+    if through > last:
+        raise InvalidInput(f"the response acknowledges events up to {through}, but this satellite "
+                           f"has logged only {last}: it does not belong to this database")
+    current = acked_through(session)
+    if through <= current:
+        return 0
+    set_state(session, ACKED_KEY, str(through))
+    return through - current
+
+
+def count_kinds(session: Session, after: int) -> dict[str, int]:
+    rows = session.execute(select(OutboundEvent.kind, func.count())
+                           .where(OutboundEvent.seq > after).group_by(OutboundEvent.kind))
+    return {kind: int(n) for kind, n in rows}
