@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 
-.PHONY: run test lint typecheck unit venv clean
+.PHONY: run test test-packaging bundle lint typecheck unit venv clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ unit: venv
 	$(BIN)/python -m pytest -q
 
 test: lint unit
+
+# Builds the offline bundle and installs it into a temp root with no index (slow; CI runs it).
+test-packaging: venv
+	SATELLITE_TEST_PACKAGING=1 $(BIN)/python -m pytest -q tests/packaging
+
+bundle:
+	packaging/build-offline-bundle --out dist
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -110,6 +110,7 @@ def initialise(settings: Settings, db: Database, actor: Actor,
 def status(settings: Settings, db: Database) -> dict[str, object]:
     from satellite.accounts.models import Account, VirtualAccount
     from satellite.licenses.models import LicenseLine
+    from satellite.tls import warnings as tls_warnings
     from satellite.users.models import User
 
     satellite_id = require_initialised(db)
@@ -135,4 +136,5 @@ def status(settings: Settings, db: Database) -> dict[str, object]:
                 "license_lines": count(LicenseLine),
                 "users": count(User),
             },
+            "warnings": tls_warnings(settings, uow.clock.now()),
         }

@@ -6,6 +6,7 @@ Validated once at start: an unknown key or a bad value raises ConfigError naming
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -44,6 +45,8 @@ class Settings:
     sync_interval_hours: float = 8.0
     sync_overdue_days: int = 30
     proxy_url: str = ""
+    # Address of the reverse proxy whose X-Forwarded-* headers are believed (empty: none are).
+    trusted_proxy: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -106,6 +109,11 @@ def _validate(s: Settings) -> None:
             "setting authorization_renew_days: must be less than authorization_valid_days")
     if s.certificate_renew_days >= s.certificate_days:
         raise ConfigError("setting certificate_renew_days: must be less than certificate_days")
+    if s.trusted_proxy:
+        try:
+            ipaddress.ip_address(s.trusted_proxy)
+        except ValueError:
+            raise ConfigError(f"setting trusted_proxy: {s.trusted_proxy!r} is not an IP address") from None
     if s.sync_interval_hours <= 0:
         raise ConfigError("setting sync_interval_hours: must be positive")
 

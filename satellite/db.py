@@ -115,3 +115,11 @@ def head_revisions() -> tuple[str, ...]:
 
     script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
     return tuple(sorted(script.get_heads()))
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this version of Satellite knows (older ones can be migrated)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
+    return {rev.revision for rev in script.walk_revisions()}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from satellite.config import Settings
+from satellite.leader import Leadership
 from satellite.uow import Database
 
 log = logging.getLogger(__name__)
@@ -31,17 +32,20 @@ def all_jobs(settings: Settings) -> list[Job]:
     return [*reservation_jobs.jobs()]
 
 
-def _run(job: Job, db: Database, settings: Settings) -> None:
+def _run(job: Job, db: Database, settings: Settings, leadership: Leadership) -> None:
+    # Every node ticks; only the leader works, so each interval's run happens once across nodes.
+    if not leadership.is_leader():
+        return
     try:
         job.func(db, settings)
     except Exception:
         log.exception("scheduled job %s failed", job.name)
 
 
-def build_scheduler(db: Database, settings: Settings,
+def build_scheduler(db: Database, settings: Settings, leadership: Leadership,
                     jobs: list[Job] | None = None) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     for job in all_jobs(settings) if jobs is None else jobs:
-        scheduler.add_job(_run, "interval", seconds=job.interval_seconds, args=(job, db, settings),
-                          id=job.name, max_instances=1, coalesce=True)
+        scheduler.add_job(_run, "interval", seconds=job.interval_seconds,
+                          args=(job, db, settings, leadership), id=job.name, max_instances=1, coalesce=True)
     return scheduler

@@ -10,6 +10,7 @@ from waitress import create_server
 
 from satellite.bootstrap import open_database, require_initialised
 from satellite.config import Settings
+from satellite.leader import leadership_for
 from satellite.scheduler import build_scheduler
 from satellite.web import create_app
 
@@ -20,8 +21,15 @@ def serve(settings: Settings, host: str, port: int) -> None:
     db = open_database(settings)
     require_initialised(db)
     app = create_app(settings, db)
-    server = create_server(app, host=host, port=port, threads=settings.threads, ident="satellite")
-    scheduler = build_scheduler(db, settings)
+    proxy: dict[str, object] = {}
+    if settings.trusted_proxy:
+        proxy = {"trusted_proxy": settings.trusted_proxy, "trusted_proxy_count": 1,
+                 "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+                                           "x-forwarded-port"},
+                 "clear_untrusted_proxy_headers": True}
+    server = create_server(app, host=host, port=port, threads=settings.threads, ident="satellite", **proxy)
+    leadership = leadership_for(db.engine)
+    scheduler = build_scheduler(db, settings, leadership)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         # waitress ends its loop on SystemExit and lets running requests finish.
@@ -37,5 +45,6 @@ def serve(settings: Settings, host: str, port: int) -> None:
     finally:
         server.close()
         scheduler.shutdown(wait=False)
+        leadership.close()
         db.dispose()
         log.info("stopped")

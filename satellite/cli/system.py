@@ -54,12 +54,17 @@ def status_cmd(ctx: CliContext, as_json: bool) -> None:
         emit_json(info)
         return
     for key, value in info.items():
+        if key == "warnings":
+            continue
         if isinstance(value, dict):
             click.echo(f"{key}:")
             for k, v in value.items():
                 click.echo(f"  {k}: {v}")
         else:
             click.echo(f"{key}: {value}")
+    warnings = info["warnings"]
+    for warning in warnings if isinstance(warnings, list) else []:
+        click.echo(f"warning: {warning}")
 
 
 @click.command("serve")

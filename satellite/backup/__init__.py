@@ -1,0 +1,1 @@
+"""Backup and restore of a whole satellite: database, keys, certificates and settings."""

@@ -1,0 +1,103 @@
+"""Which node runs scheduled jobs: a PostgreSQL advisory lock elects one leader among nodes.
+
+The leader holds a session-level `pg_try_advisory_lock` on a dedicated connection; when its
+process dies the connection closes, the server releases the lock, and another node takes it at
+its next tick. On SQLite a single node is assumed, so it always leads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger(__name__)
+
+# A fixed 64-bit key naming "the Satellite scheduler" in pg_locks (ASCII of "SATSCHED").
+LEADER_LOCK_KEY = 0x5341545343484544
+
+
+class Leadership(Protocol):
+    def is_leader(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class SingleNode:
+    """SQLite: one node serves the data dir, so it runs every job."""
+
+    def is_leader(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        return None
+
+
+class AdvisoryLockLeader:
+    def __init__(self, engine: Engine, key: int = LEADER_LOCK_KEY) -> None:
+        self._engine = engine
+        self._key = key
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+
+    def is_leader(self) -> bool:
+        """Keep or try to take the lock; never raises (a database outage means "not leader")."""
+        with self._lock:
+            if self._conn is not None:
+                if self._alive(self._conn):
+                    return True
+                log.warning("lost the scheduler leader lock (database connection broken)")
+                self._discard()
+            return self._try_acquire()
+
+    def _alive(self, conn: Connection) -> bool:
+        try:
+            conn.execute(text("SELECT 1"))
+        except DBAPIError:
+            return False
+        return True
+
+    def _try_acquire(self) -> bool:
+        try:
+            conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except DBAPIError:
+            return False
+        try:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}).scalar())
+        except DBAPIError:
+            conn.invalidate()
+            conn.close()
+            return False
+        if not got:
+            conn.close()
+            return False
+        self._conn = conn
+        log.info("this node now leads scheduled jobs")
+        return True
+
+    def _discard(self) -> None:
+        if self._conn is not None:
+            self._conn.invalidate()
+            self._conn.close()
+            self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is None:
+                return
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
+                self._conn.close()
+            except DBAPIError:
+                self._conn.invalidate()
+            self._conn = None
+
+
+def leadership_for(engine: Engine) -> Leadership:
+    if engine.dialect.name == "postgresql":
+        return AdvisoryLockLeader(engine)
+    log.info("SQLite database: a single node is assumed, and it runs every scheduled job")
+    return SingleNode()
