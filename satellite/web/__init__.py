@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from satellite import __version__
 from satellite.config import Settings
-from satellite.errors import SatelliteError
+from satellite.errors import SatelliteError, TooManyRequests, Unauthenticated
 from satellite.uow import Database
 
 
@@ -21,7 +21,12 @@ def create_app(settings: Settings, db: Database) -> Flask:
     @app.errorhandler(SatelliteError)
     def _domain_error(exc: SatelliteError) -> Any:
         body = jsonify(status="ERROR", statusMessage=exc.message, error=exc.message)
-        return body, exc.http_status
+        headers = {}
+        if isinstance(exc, Unauthenticated):
+            headers["WWW-Authenticate"] = 'Bearer realm="satellite"'
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
+        return body, exc.http_status, headers
 
     @app.get("/healthz")
     def healthz() -> Any:
@@ -36,6 +41,10 @@ def create_app(settings: Settings, db: Database) -> Flask:
             return jsonify(status="unavailable", database=type(exc).__name__), 503
         return jsonify(status="ok", database="ok")
 
+    from satellite.web import api, oauth, openapi
+
+    for module in (oauth, api, openapi):
+        module.init_app(app)
     return app
 
 
