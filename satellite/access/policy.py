@@ -47,7 +47,6 @@ class Rule:
 PERMISSIONS: dict[str, Rule] = {
     "account.create": Rule("create accounts", "system", _NOBODY),
     "user.manage": Rule("manage users", "system", _NOBODY),
-    "account_request.list_all": Rule("see every account request", "system", _NOBODY),
     "reservation.remove": Rule("force-remove reservations", "system", _NOBODY),
     "audit.list_all": Rule("read the whole audit trail", "system", _NOBODY),
     "account.view": Rule("see this account", "account", _EVERYONE, per_va=True),

@@ -88,8 +88,11 @@ def va_list(ctx: CliContext, account_ref: str, as_json: bool) -> None:
         emit_json({"virtualAccounts": rows})
         return
     children: dict[str | None, list[dict[str, object]]] = {}
+    shown = {row["name"] for row in rows}
     for row in rows:
-        children.setdefault(row["parent"], []).append(row)
+        # A VA whose parent the user may not see is shown at the top.
+        parent = row["parent"] if row["parent"] in shown else None
+        children.setdefault(parent, []).append(row)
 
     def show(parent: str | None, indent: int) -> None:
         for row in children.get(parent, []):
