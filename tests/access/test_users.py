@@ -41,7 +41,9 @@ def test_failed_sign_ins_slow_down_then_lock_and_are_audited(
     with pytest.raises(TooManyRequests, match="try again in"):
         _login(db, PASSWORD)  # even the right password waits its turn
     clock.advance(timedelta(seconds=2))
-    for failures in range(users.FREE_FAILURES + 1, users.LOCKOUT_FAILURES + 1):
+    failures = users.FREE_FAILURES
+    while failures < users.LOCKOUT_FAILURES:
+        failures += 1
         with pytest.raises(Unauthenticated):
             _login(db, "wrong password!!")
         clock.advance(timedelta(seconds=61))
@@ -60,9 +62,8 @@ def test_failed_sign_ins_slow_down_then_lock_and_are_audited(
 
 def test_unknown_user_and_disabled_user_cannot_sign_in(db: Database, actor: Actor,
                                                        alice: None) -> None:
-    with pytest.raises(Unauthenticated):
-        with db.uow() as uow:
-            users.login(uow, "mallory", PASSWORD)
+    with pytest.raises(Unauthenticated), db.uow() as uow:
+        users.login(uow, "mallory", PASSWORD)
     with db.uow() as uow:
         users.set_disabled(uow, actor, "alice", True)
         uow.commit()

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from satellite.central.cli import main as central_main
 from satellite.config import Settings
 from satellite.reservation import codes
-from satellite.central.cli import main as central_main
 from tests.conftest import CliResult
 from tests.serving import satellite_env, serving
 from tests.web.conftest import conforms
