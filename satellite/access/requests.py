@@ -6,6 +6,8 @@ An account request for a domain under an existing account's domain (`abc.xyz.com
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -16,15 +18,25 @@ from satellite.accounts.models import Account
 from satellite.accounts.service import account_for, add_account, get_account, normalise_domain
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.errors import Conflict, InvalidInput, NotFound
+from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
+
+R = TypeVar("R", AccessRequest, AccountRequest)
+
+
+def _get(session: Session, model: type[R], request_id: int, missing: str) -> R:
+    # Ids past the database's integer range cannot exist (and would not bind).
+    found = session.get(model, request_id) if 0 < request_id < 2**63 else None
+    if found is None:
+        raise NotFound(missing)
+    return found
 
 
 def _requester(session: Session, actor: Actor) -> User:
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None:
-        raise InvalidInput("only a signed-in user can make a request")
+        raise PermissionDenied("only a signed-in user can make a request")
     return user
 
 
@@ -59,10 +71,8 @@ def list_access_requests(session: Session, actor: Actor, account_ref: str) -> li
 def decide_access(uow: UnitOfWork, actor: Actor, request_id: int, approve: bool) -> AccessRequest:
     """Approve (granting the role) or deny a pending access request."""
     session = uow.session
-    req = session.get(AccessRequest, request_id)
     missing = f"no access request {request_id}"
-    if req is None:
-        raise NotFound(missing)
+    req = _get(session, AccessRequest, request_id, missing)
     require(session, actor, "access_request.decide", account_id=req.account_id, not_found=missing)
     _decide(req, actor, approve, uow)
     account = session.get(Account, req.account_id)
@@ -130,10 +140,8 @@ def decide_account(uow: UnitOfWork, actor: Actor, request_id: int,
                    approve: bool) -> AccountRequest:
     """Approve (creating the account, its requester becoming its admin) or deny."""
     session = uow.session
-    req = session.get(AccountRequest, request_id)
     missing = f"no account request {request_id}"
-    if req is None:
-        raise NotFound(missing)
+    req = _get(session, AccountRequest, request_id, missing)
     if req.parent_account_id is None:
         require(session, actor, "account.create")
     else:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
 
 from satellite import __version__
 from satellite.config import Settings
 from satellite.errors import SatelliteError, TooManyRequests, Unauthenticated
 from satellite.uow import Database
+
+_JSON_PATHS = ("/api/", "/oauth/", "/backend/")
 
 
 def create_app(settings: Settings, db: Database) -> Flask:
@@ -27,6 +30,15 @@ def create_app(settings: Settings, db: Database) -> Flask:
         if isinstance(exc, TooManyRequests):
             headers["Retry-After"] = str(exc.retry_after)
         return body, exc.http_status, headers
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        # API callers get JSON errors too for what Flask itself refuses (404, 405, 415 ...).
+        if not request.path.startswith(_JSON_PATHS):
+            return exc
+        body = jsonify(status="ERROR", statusMessage=exc.description or exc.name,
+                       error=exc.description or exc.name)
+        return body, exc.code or 500
 
     @app.get("/healthz")
     def healthz() -> Any:

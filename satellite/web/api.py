@@ -14,7 +14,7 @@ from satellite.access.models import AccessRequest, AccountRequest, ApiClient
 from satellite.accounts import service as accounts
 from satellite.accounts.schemas import account_json, va_json
 from satellite.audit.service import iter_details, read_events
-from satellite.errors import InvalidInput
+from satellite.errors import InvalidInput, PermissionDenied
 from satellite.keystore import open_keystore
 from satellite.licenses.schemas import page_json
 from satellite.licenses.service import list_licenses, list_subscriptions
@@ -70,7 +70,7 @@ def _vas(uow: UnitOfWork, account: str) -> list[dict[str, Any]]:
 @bp.route(ACCOUNT + "/virtual-accounts", methods=["GET", "POST"])
 def va_list_or_create(account: str) -> Any:
     data = body()
-    if not data.get("name"):
+    if "name" not in data:
         return jsonify(virtualAccounts=read(lambda uow: _vas(uow, account)))
 
     def create(uow: UnitOfWork) -> dict[str, Any]:
@@ -216,7 +216,7 @@ def password_change() -> Any:
     data = body()
     me = actor()
     if me.user_id is None:
-        raise InvalidInput("only a user (password grant) has a password to change")
+        raise PermissionDenied("only a user (password grant) has a password to change")
     write(lambda uow: users.change_password(uow, me.name, field(data, "oldPassword"),
                                             field(data, "newPassword")))
     return jsonify(status="SUCCESS")
@@ -231,7 +231,7 @@ def whoami() -> Any:
 @bp.route(ACCOUNT + "/users", methods=["GET", "POST"])
 def grant_list_or_add(account: str) -> Any:
     data = body()
-    if data.get("userName"):
+    if "userName" in data:
         write(lambda uow: grants.grant(uow, actor(), field(data, "userName"), field(data, "role"),
                                        account, field(data, "virtualAccount", required=False)
                                        or None))
@@ -262,7 +262,7 @@ def _request_json(req: AccessRequest | AccountRequest) -> dict[str, Any]:
 @bp.route(ACCOUNT + "/access-requests", methods=["GET", "POST"])
 def access_requests(account: str) -> Any:
     data = body()
-    if data.get("role"):
+    if "role" in data:
         made = write(lambda uow: _request_json(requests.request_access(
             uow, actor(), account, field(data, "role"), field(data, "note", required=False))))
         return jsonify(accessRequests=[made]), 201
@@ -281,7 +281,7 @@ def access_decide(request_id: int, approve: bool) -> Any:
 @bp.route("/account-requests", methods=["GET", "POST"])
 def account_requests() -> Any:
     data = body()
-    if data.get("domain"):
+    if "domain" in data:
         made = write(lambda uow: _request_json(requests.request_account(
             uow, actor(), field(data, "name"), field(data, "domain"),
             field(data, "note", required=False))))
@@ -307,7 +307,7 @@ def _client_json(client: ApiClient) -> dict[str, Any]:
 @bp.route(ACCOUNT + "/api-clients", methods=["GET", "POST"])
 def api_clients(account: str) -> Any:
     data = body()
-    if data.get("role") or data.get("description"):
+    if "role" in data:
         def create(uow: UnitOfWork) -> dict[str, Any]:
             client, secret = apiclients.create_client(
                 uow, actor(), account, field(data, "role", required=False) or "account_admin",

@@ -28,6 +28,7 @@ def _list_of(key: str, item: str) -> dict[str, Any]:
 
 STR = {"type": "string"}
 INT = {"type": "integer"}
+ID = {"type": "integer", "format": "int64", "minimum": 1}
 BOOL = {"type": "boolean"}
 DATE = {"type": ["string", "null"], "format": "date"}
 NSTR = {"type": ["string", "null"]}
@@ -113,7 +114,7 @@ SCHEMAS: dict[str, Any] = {
                       description=STR, createdBy=STR, createdAt=STR, revoked=BOOL,
                       clientSecret={"type": "string", "description": "only when created"}),
     "ApiClients": _list_of("apiClients", "ApiClient"),
-    "ApiClientCreate": _obj([], role={"enum": ["account_admin", "account_user",
+    "ApiClientCreate": _obj(["role"], role={"enum": ["account_admin", "account_user",
                                                "account_viewer"]}, description=STR),
     "Event": _obj(["id", "at", "actor", "action", "target", "details", "hash"], id=INT, at=STR,
                   actor=STR, action=STR, target=STR, details={"type": "object"}, hash=STR),
@@ -122,15 +123,20 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _op(summary: str, response: str, request: str | None = None, status: str = "200",
-        auth: bool = True, query: tuple[str, ...] = ()) -> dict[str, Any]:
+        auth: bool = True, query: tuple[str, ...] = (), lists: bool = False) -> dict[str, Any]:
+    """One operation; `lists`: a POST that lists (200) when the body names nothing to create."""
     errors = {code: {"description": text, "content": {"application/json": {
         "schema": _ref("Error")}}} for code, text in (
         ("400", "bad input"), ("401", "no or bad bearer token"),
         ("403", "not allowed"), ("404", "not found (or not visible to the caller)"),
-        ("409", "conflict"), ("429", "too many requests"))}
+        ("409", "conflict"), ("422", "a code or signature does not verify"),
+        ("429", "too many requests"))}
     op: dict[str, Any] = {"summary": summary, "responses": {
         status: {"description": "success",
                  "content": {"application/json": {"schema": _ref(response)}}}, **errors}}
+    if lists:
+        op["responses"]["200"] = {"description": "the list (nothing to create was named)",
+                                  "content": {"application/json": {"schema": _ref(response)}}}
     if request is not None:
         content = {"application/json": {"schema": _ref(request)}}
         if not auth:
@@ -164,7 +170,7 @@ PATHS: dict[str, dict[str, Any]] = {
     A + "/virtual-accounts": {
         "get": _op("Virtual accounts the caller may see", "VirtualAccounts"),
         "post": _op("Create a virtual account (201), or list them when no name is given",
-                    "VirtualAccounts", "VirtualAccountCreate", "201")},
+                    "VirtualAccounts", "VirtualAccountCreate", "201", lists=True)},
     V + "/delete": {"post": _op("Delete an empty virtual account", "Status")},
     A + "/licenses": {"get": _LICENSES, "post": _LICENSES},
     A + "/license-subscriptions": {"get": _SUBS, "post": _SUBS},
@@ -183,19 +189,21 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/me/password": {"post": _op("Change one's own password", "Status",
                                         "PasswordChange")},
     A + "/users": {"get": _op("Who holds which role in the account", "Grants"),
-                   "post": _op("Grant a role", "Grants", "GrantRequest")},
+                   "post": _op("Grant a role (without userName: list)", "Grants",
+                               "GrantRequest")},
     A + "/users/revoke": {"post": _op("Revoke a role", "Status", "GrantRequest")},
     A + "/access-requests": {
         "get": _op("Access requests of the account (its admins)", "AccessRequests"),
-        "post": _op("Ask for a role on the account", "AccessRequests", "AccessRequestCreate",
-                    "201")},
+        "post": _op("Ask for a role on the account (without a role: list)", "AccessRequests",
+                    "AccessRequestCreate", "201", lists=True)},
     "/api/v1/access-requests/{request_id}/approve": {
         "post": _op("Approve an access request", "AccessRequests")},
     "/api/v1/access-requests/{request_id}/deny": {
         "post": _op("Deny an access request", "AccessRequests")},
     "/api/v1/account-requests": {
         "get": _op("Account requests the caller made or may decide", "AccountRequests"),
-        "post": _op("Ask for a new account", "AccountRequests", "AccountRequestCreate", "201")},
+        "post": _op("Ask for a new account (without a domain: list)", "AccountRequests",
+                    "AccountRequestCreate", "201", lists=True)},
     "/api/v1/account-requests/{request_id}/approve": {
         "post": _op("Approve an account request (creates the account)", "AccountRequests")},
     "/api/v1/account-requests/{request_id}/deny": {
@@ -203,7 +211,7 @@ PATHS: dict[str, dict[str, Any]] = {
     A + "/api-clients": {
         "get": _op("API clients of the account", "ApiClients"),
         "post": _op("Create an API client (its secret is shown only now)", "ApiClients",
-                    "ApiClientCreate", "201")},
+                    "ApiClientCreate", "201", lists=True)},
     A + "/api-clients/{client_id}/revoke": {
         "post": _op("Revoke an API client and its tokens", "ApiClients")},
     "/api/v1/audit": {"get": _op("Audit events, newest first", "Events",
@@ -216,7 +224,7 @@ def _with_path_parameters(paths: dict[str, dict[str, Any]]) -> dict[str, dict[st
     for path, ops in paths.items():
         names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
         params = [{"name": n, "in": "path", "required": True,
-                   "schema": INT if n == "request_id" else STR} for n in names]
+                   "schema": ID if n == "request_id" else STR} for n in names]
         out[path] = {**({"parameters": params} if params else {}), **ops}
     return out
 
