@@ -53,8 +53,9 @@ def create_app(settings: Settings, db: Database) -> Flask:
             return jsonify(status="unavailable", database=type(exc).__name__), 503
         return jsonify(status="ok", database="ok")
 
-    from satellite.web import api, oauth, openapi
+    from satellite.web import api, metrics, oauth, openapi
 
+    metrics.init_app(app, settings, db)
     for module in (oauth, api, openapi):
         module.init_app(app)
     return app
