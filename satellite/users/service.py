@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from satellite.access.models import ApiToken
 from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.audit.service import record
@@ -88,6 +89,7 @@ def reset_password(uow: UnitOfWork, actor: Actor, username: str, password: str) 
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
+    _end_tokens(uow, user)
     record(uow, actor, "user.reset_password", f"user:{username}")
     return user
 
@@ -100,8 +102,16 @@ def change_password(uow: UnitOfWork, username: str, old: str, new: str) -> User:
     check_policy(new, username)
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    _end_tokens(uow, user)
     record(uow, user_actor(user), "user.change_password", f"user:{username}")
     return user
+
+
+def _end_tokens(uow: UnitOfWork, user: User) -> None:
+    """A new password ends the bearer tokens obtained with the old one."""
+    uow.session.execute(update(ApiToken).where(ApiToken.user_id == user.id,
+                                               ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=uow.clock.now()))
 
 
 def login(uow: UnitOfWork, username: str, password: str, source: str = "") -> User:

@@ -122,6 +122,9 @@ def test_users_grants_and_requests(db: Database, actor: Actor, client: FlaskClie
                           json={"oldPassword": "first-passw0rd-c4",
                                 "newPassword": "second-passw0rd-c4"})
     assert changed.status_code == 200
+    # The new password ends the tokens obtained with the old one.
+    assert client.get("/api/v1/me", headers=carol).status_code == 401
+    carol = _token(client, creds, "carol", "second-passw0rd-c4")
     # Carol has no role yet: she asks Globex's admins for one; bob is made its admin.
     asked = client.post("/api/v1/accounts/Globex/access-requests", headers=carol,
                         json={"role": "account_user", "note": "plant operator"})
