@@ -53,10 +53,10 @@ def create_app(settings: Settings, db: Database) -> Flask:
             return jsonify(status="unavailable", database=type(exc).__name__), 503
         return jsonify(status="ok", database="ok")
 
-    from satellite.web import api, metrics, oauth, openapi
+    from satellite.web import api_access, api_accounts, metrics, oauth, openapi
 
     metrics.init_app(app, settings, db)
-    for module in (oauth, api, openapi):
+    for module in (oauth, api_accounts, api_access, openapi):
         module.init_app(app)
     return app
 

@@ -13,6 +13,8 @@ from satellite.errors import InvalidInput, Unauthenticated
 from satellite.uow import Database, UnitOfWork
 
 T = TypeVar("T")
+ACCOUNT = "/accounts/<account>"
+VA = ACCOUNT + "/virtual-accounts/<va>"
 
 
 def db() -> Database:
