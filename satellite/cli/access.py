@@ -56,22 +56,22 @@ def user_create(ctx: CliContext, username: str, system_admin: bool,
 def user_list(ctx: CliContext, as_json: bool) -> None:
     """List users with their roles."""
     with ctx.db.reader() as uow:
-        rows = [{"userName": u.username, "systemAdmin": u.is_system_admin,
-                 "disabled": u.disabled,
-                 "roles": [{"account": g.account, "virtualAccount": g.virtual_account,
-                            "role": g.role} for g in grants.user_grants(uow.session, u.id)]}
-                for u in users.list_users(uow.session, ctx.actor)]
+        # Rows are read inside the unit of work: leaving it expires the loaded users.
+        found = [(u.username, u.is_system_admin, u.disabled,
+                  grants.user_grants(uow.session, u.id))
+                 for u in users.list_users(uow.session, ctx.actor)]
     if as_json:
-        emit_json({"users": rows})
+        emit_json({"users": [
+            {"userName": name, "systemAdmin": admin, "disabled": disabled,
+             "roles": [{"account": g.account, "virtualAccount": g.virtual_account,
+                        "role": g.role} for g in held]} for name, admin, disabled, held in found]})
         return
-    for row in rows:
-        roles = [f"{r['role']}@{r['account']}" + (f"/{r['virtualAccount']}"
-                                                  if r["virtualAccount"] else "")
-                 for r in row["roles"]]  # type: ignore[attr-defined]
-        if row["systemAdmin"]:
-            roles.insert(0, "system_admin")
-        state = "disabled" if row["disabled"] else "active"
-        click.echo(f"{row['userName']}\t{state}\t{', '.join(roles) or '-'}")
+    for name, admin, disabled, held in found:
+        roles = ["system_admin"] if admin else []
+        roles += [f"{g.role}@{g.account}" + (f"/{g.virtual_account}" if g.virtual_account else "")
+                  for g in held]
+        state = "disabled" if disabled else "active"
+        click.echo(f"{name}\t{state}\t{', '.join(roles) or '-'}")
 
 
 @user.command("disable")

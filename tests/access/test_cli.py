@@ -26,6 +26,7 @@ def test_users_roles_and_acting_as_a_user(cli: Callable[..., CliResult], db: Dat
     listed = json.loads(cli("user", "list", "--json").out)["users"]
     bob = next(u for u in listed if u["userName"] == "bob")
     assert bob["roles"] == [{"account": "Acme", "virtualAccount": "Lab", "role": "va_viewer"}]
+    assert "bob\tactive\tva_viewer@Acme/Lab\n" in cli("user", "list").out
 
     as_bob = cli("--as-user", "bob", "va", "list", "Acme", "--json")
     assert [v["name"] for v in json.loads(as_bob.out)["virtualAccounts"]] == ["Lab"]
