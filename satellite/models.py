@@ -1,5 +1,13 @@
 """Every mapped table, imported in one place so metadata and migrations see them all."""
 
+from satellite.access.models import (
+    AccessRequest,
+    AccountRequest,
+    ApiClient,
+    ApiToken,
+    Grant,
+    RateBucket,
+)
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.alerts.models import Alert
 from satellite.audit.models import AuditEvent, AuditHead
@@ -13,17 +21,23 @@ from satellite.tokens.models import RegistrationToken
 from satellite.users.models import User
 
 __all__ = [
+    "AccessRequest",
     "Account",
+    "AccountRequest",
     "Alert",
+    "ApiClient",
+    "ApiToken",
     "AuditEvent",
     "AuditHead",
     "Base",
     "Device",
     "DeviceNonce",
+    "Grant",
     "LicenseLine",
     "LicenseUsage",
     "OutboundEvent",
     "OutboundHead",
+    "RateBucket",
     "RegistrationToken",
     "Reservation",
     "ReservationLine",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import click
@@ -15,7 +15,7 @@ import click
 from satellite.actor import Actor
 from satellite.bootstrap import open_database, require_initialised
 from satellite.config import Settings, load_settings
-from satellite.errors import SatelliteError
+from satellite.errors import PermissionDenied, SatelliteError
 from satellite.uow import Database
 
 
@@ -23,9 +23,10 @@ from satellite.uow import Database
 class CliContext:
     data_dir: str | None
     config_file: str | None
+    as_user: str | None = None
     _settings: Settings | None = None
     _db: Database | None = None
-    actor: Actor = field(default_factory=Actor.local_operator)
+    _actor: Actor | None = None
 
     @property
     def settings(self) -> Settings:
@@ -46,6 +47,22 @@ class CliContext:
         db = self.raw_db
         require_initialised(db)
         return db
+
+    @property
+    def actor(self) -> Actor:
+        """The console operator (a system administrator), or the user named by --as-user."""
+        if self._actor is None:
+            if self.as_user is None:
+                self._actor = Actor.local_operator()
+            else:
+                from satellite.users.service import get_user, user_actor
+
+                with self.db.reader() as uow:
+                    user = get_user(uow.session, self.as_user)
+                    if user.disabled:
+                        raise PermissionDenied(f"user {self.as_user!r} is disabled")
+                    self._actor = user_actor(user)
+        return self._actor
 
     def close(self) -> None:
         if self._db is not None:
@@ -73,16 +90,20 @@ def _print_error(message: str, code: int) -> int:
               help="Data directory (default: $SATELLITE_DATA_DIR, then ./var).")
 @click.option("--config", "config_file", envvar="SATELLITE_CONFIG", default=None, metavar="FILE",
               help="Settings file (TOML); see config/satellite.toml.")
+@click.option("--as-user", default=None, metavar="USER",
+              help="Act with this user's rights instead of as the console administrator.")
 @click.version_option(package_name="satellite")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: str | None, config_file: str | None) -> None:
+def cli(ctx: click.Context, data_dir: str | None, config_file: str | None,
+        as_user: str | None) -> None:
     """Satellite: on-premises license manager."""
-    ctx.obj = CliContext(data_dir, config_file)
+    ctx.obj = CliContext(data_dir, config_file, as_user)
     ctx.call_on_close(ctx.obj.close)
 
 
 def _register() -> None:
     from satellite.cli import (
+        access,
         accounts,
         alerts,
         audit,
@@ -97,7 +118,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts):
+                   devices, alerts, access):
         for command in module.COMMANDS:
             cli.add_command(command)
 

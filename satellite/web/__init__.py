@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
 
 from satellite import __version__
 from satellite.config import Settings
-from satellite.errors import SatelliteError
+from satellite.errors import SatelliteError, TooManyRequests, Unauthenticated
 from satellite.uow import Database
+
+_JSON_PATHS = ("/api/", "/oauth/", "/backend/")
 
 
 def create_app(settings: Settings, db: Database) -> Flask:
@@ -21,7 +24,21 @@ def create_app(settings: Settings, db: Database) -> Flask:
     @app.errorhandler(SatelliteError)
     def _domain_error(exc: SatelliteError) -> Any:
         body = jsonify(status="ERROR", statusMessage=exc.message, error=exc.message)
-        return body, exc.http_status
+        headers = {}
+        if isinstance(exc, Unauthenticated):
+            headers["WWW-Authenticate"] = 'Bearer realm="satellite"'
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
+        return body, exc.http_status, headers
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        # API callers get JSON errors too for what Flask itself refuses (404, 405, 415 ...).
+        if not request.path.startswith(_JSON_PATHS):
+            return exc
+        body = jsonify(status="ERROR", statusMessage=exc.description or exc.name,
+                       error=exc.description or exc.name)
+        return body, exc.code or 500
 
     @app.get("/healthz")
     def healthz() -> Any:
@@ -36,10 +53,12 @@ def create_app(settings: Settings, db: Database) -> Flask:
             return jsonify(status="unavailable", database=type(exc).__name__), 503
         return jsonify(status="ok", database="ok")
 
-    from satellite.web import device_api, metrics
+    from satellite.web import api_access, api_accounts, device_api, metrics, oauth, openapi
 
     metrics.init_app(app, settings, db)
     device_api.init_app(app, settings, db)
+    for module in (oauth, api_accounts, api_access, openapi):
+        module.init_app(app)
     return app
 
 

@@ -1,0 +1,93 @@
+"""Small helpers the web adapters share: the database, the request body, the caller, pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+
+from satellite.access.apiclients import authenticate
+from satellite.actor import Actor
+from satellite.errors import InvalidInput, Unauthenticated
+from satellite.uow import Database, UnitOfWork
+
+T = TypeVar("T")
+ACCOUNT = "/accounts/<account>"
+VA = ACCOUNT + "/virtual-accounts/<va>"
+
+
+def db() -> Database:
+    database: Database = current_app.extensions["satellite.db"]
+    return database
+
+
+def body() -> dict[str, Any]:
+    """The request's JSON object or form fields (both are accepted everywhere)."""
+    if request.mimetype == "application/json" or (request.data and not request.form):
+        data = request.get_json(silent=True)
+        if data is None and request.data:
+            raise InvalidInput("the request body is not valid JSON")
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise InvalidInput("the request body must be a JSON object")
+        return data
+    return request.form.to_dict()
+
+
+def field(data: dict[str, Any], name: str, *, required: bool = True) -> str:
+    value = data.get(name)
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"{name!r} is required")
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name!r} must be a string")
+    return value
+
+
+def authenticate_request() -> None:
+    """Set the caller from the bearer token. Raises Unauthenticated."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("this call needs a bearer token (POST /oauth/token to get one)")
+    database = db()
+    with database.reader() as uow:
+        g.actor = authenticate(uow.session, token.strip(), database.clock.now())
+
+
+def actor() -> Actor:
+    found: Actor = g.actor
+    return found
+
+
+def write(fn: Callable[[UnitOfWork], T]) -> T:
+    """Run a state change in one transaction, committed when it succeeds."""
+    with db().uow() as uow:
+        result = fn(uow)
+        uow.commit()
+        return result
+
+
+def read(fn: Callable[[UnitOfWork], T]) -> T:
+    with db().reader() as uow:
+        return fn(uow)
+
+
+def page(data: dict[str, Any]) -> tuple[int | None, int]:
+    """(limit, offset) from the body or query string; limit -1 means everything."""
+    def number(name: str, default: int) -> int:
+        raw = data.get(name, request.args.get(name, default))
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"{name!r} must be a whole number") from None
+
+    limit, offset = number("limit", 100), number("offset", 0)
+    if limit == -1:
+        return None, offset
+    if limit < 1 or offset < 0:
+        raise InvalidInput("limit must be -1 or at least 1, and offset at least 0")
+    return limit, offset

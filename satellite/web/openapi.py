@@ -1,0 +1,251 @@
+"""The OpenAPI 3.1 document of the REST API, served at /api/openapi.json.
+
+Tests check that it names exactly the routes the app serves and that real answers match it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify
+
+from satellite import __version__
+
+bp = Blueprint("openapi", __name__)
+
+
+def _obj(required: list[str], **props: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": props}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _list_of(key: str, item: str) -> dict[str, Any]:
+    return _obj([key], **{key: {"type": "array", "items": _ref(item)}})
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+ID = {"type": "integer", "format": "int64", "minimum": 1}
+BOOL = {"type": "boolean"}
+DATE = {"type": ["string", "null"], "format": "date"}
+NSTR = {"type": ["string", "null"]}
+ROLE = {"type": "string", "enum": ["system_admin", "account_admin", "account_user",
+                                   "account_viewer", "va_admin", "va_user", "va_viewer"]}
+PAGE = {"limit": {"type": "integer", "description": "-1 means all", "minimum": -1},
+        "offset": {"type": "integer", "minimum": 0}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj(["status", "statusMessage"], status={"const": "ERROR"}, statusMessage=STR),
+    "Status": _obj(["status"], status=STR, statusMessage=STR),
+    "TokenRequest": _obj(["grant_type"], grant_type={"enum": ["client_credentials", "password"]},
+                         client_id=STR, client_secret=STR, username=STR, password=STR),
+    "Token": _obj(["access_token", "token_type", "expires_in"], access_token=STR,
+                  token_type={"const": "bearer"}, expires_in=INT),
+    "RevokeToken": _obj(["token"], token=STR),
+    "Account": _obj(["name", "domain"], name=STR, domain=STR, reservation=STR),
+    "Accounts": _list_of("accounts", "Account"),
+    "AccountCreate": _obj(["name", "domain"], name=STR, domain=STR),
+    "VirtualAccount": _obj(["name", "description", "parent"], name=STR, description=STR,
+                           parent=NSTR, depth=INT, default=BOOL),
+    "VirtualAccounts": _list_of("virtualAccounts", "VirtualAccount"),
+    "VirtualAccountCreate": _obj(["name"], name=STR, description=STR, parent=STR),
+    "LicenseQuery": _obj([], virtualAccounts={"type": "array", "items": STR}, **PAGE),
+    "LicenseDetail": _obj(["licenseType", "quantity", "startDate", "endDate", "subscriptionId"],
+                          licenseType=STR, quantity=INT, startDate=DATE, endDate=DATE,
+                          subscriptionId=STR, active=BOOL),
+    "License": _obj(["license", "virtualAccount", "quantity", "inUse", "reserved", "available",
+                     "status", "licenseDetails"],
+                    license=STR, account=STR, virtualAccount=STR, quantity=INT, inUse=INT,
+                    reserved=INT, available=INT,
+                    status={"enum": ["In Compliance", "Out Of Compliance"]},
+                    licenseDetails={"type": "array", "items": _ref("LicenseDetail")}),
+    "Licenses": _obj(["totalRecords", "licenses"], totalRecords=INT,
+                     licenses={"type": "array", "items": _ref("License")}),
+    "Subscription": _obj(["license", "virtualAccount", "licenseType", "quantity", "startDate",
+                          "endDate", "subscriptionId", "status"],
+                         license=STR, virtualAccount=STR, licenseType=STR, quantity=INT,
+                         startDate=DATE, endDate=DATE, subscriptionId=STR,
+                         status={"enum": ["ACTIVE", "INACTIVE"]}),
+    "Subscriptions": _obj(["totalRecords", "licenseSubscriptions"], totalRecords=INT,
+                          licenseSubscriptions={"type": "array", "items": _ref("Subscription")}),
+    "TransferRequest": _obj(["licenses"], licenses={"type": "array", "items": _obj(
+        ["license", "quantity", "targetVirtualAccount"], license=STR, quantity=INT,
+        targetVirtualAccount=STR, precedence=STR)}),
+    "TransferResult": _obj(["status", "licenses"], status=STR, licenses={
+        "type": "array", "items": _obj(["license", "quantity", "virtualAccount",
+                                        "targetVirtualAccount", "available"],
+                                       license=STR, quantity=INT, virtualAccount=STR,
+                                       targetVirtualAccount=STR, available=INT)}),
+    "ReserveRequest": _obj(["reservationRequests"], reservationRequests={
+        "type": "array", "items": _obj(
+            ["reservationCode"], reservationCode=STR,
+            reservationType={"enum": ["SPECIFIC", "UNIVERSAL"]},
+            licenses={"type": "array", "items": _obj(["entitlementTag", "quantity"],
+                                                     entitlementTag=STR, quantity=INT,
+                                                     precedence=STR)})}),
+    "ReserveResult": _obj(["status", "authorizationCodes"], status=STR, authorizationCodes={
+        "type": "array", "items": _obj(["authorizationCode", "reservationCode", "status"],
+                                       authorizationCode=STR, reservationCode=STR, status=STR)}),
+    "User": _obj(["userName", "systemAdmin", "disabled", "roles"], userName=STR,
+                 systemAdmin=BOOL, disabled=BOOL, mustChangePassword=BOOL,
+                 roles={"type": "array", "items": _obj(["account", "role"], account=STR,
+                                                       virtualAccount=NSTR, role=ROLE)}),
+    "Users": _list_of("users", "User"),
+    "UserCreate": _obj(["userName", "password"], userName=STR, password=STR, systemAdmin=BOOL),
+    "PasswordReset": _obj(["password"], password=STR),
+    "PasswordChange": _obj(["oldPassword", "newPassword"], oldPassword=STR, newPassword=STR),
+    "Me": _obj(["kind", "name", "systemAdmin"], kind=STR, name=STR, systemAdmin=BOOL),
+    "Grant": _obj(["userName", "role", "virtualAccount"], userName=STR, role=ROLE,
+                  virtualAccount=NSTR),
+    "Grants": _list_of("users", "Grant"),
+    "GrantRequest": _obj(["userName", "role"], userName=STR, role=ROLE, virtualAccount=STR),
+    "Request": _obj(["id", "status", "createdAt"], id=INT,
+                    status={"enum": ["PENDING", "APPROVED", "DENIED"]}, note=STR,
+                    createdAt=STR, decidedBy=NSTR, role=STR, name=STR, domain=STR),
+    "AccessRequests": _list_of("accessRequests", "Request"),
+    "AccessRequestCreate": _obj(["role"], role={"enum": ["account_admin", "account_user",
+                                                         "account_viewer"]}, note=STR),
+    "AccountRequests": _list_of("accountRequests", "Request"),
+    "AccountRequestCreate": _obj(["name", "domain"], name=STR, domain=STR, note=STR),
+    "ApiClient": _obj(["clientId", "role", "revoked"], clientId=STR, role=ROLE,
+                      description=STR, createdBy=STR, createdAt=STR, revoked=BOOL,
+                      clientSecret={"type": "string", "description": "only when created"}),
+    "ApiClients": _list_of("apiClients", "ApiClient"),
+    "ApiClientCreate": _obj(["role"], role={"enum": ["account_admin", "account_user",
+                                               "account_viewer"]}, description=STR),
+    "Event": _obj(["id", "at", "actor", "action", "target", "details", "hash"], id=INT, at=STR,
+                  actor=STR, action=STR, target=STR, details={"type": "object"}, hash=STR),
+    "Events": _list_of("events", "Event"),
+}
+
+
+def _op(summary: str, response: str, request: str | None = None, status: str = "200",
+        auth: bool = True, query: tuple[str, ...] = (), lists: bool = False) -> dict[str, Any]:
+    """One operation; `lists`: a POST that lists (200) when the body names nothing to create."""
+    errors = {code: {"description": text, "content": {"application/json": {
+        "schema": _ref("Error")}}} for code, text in (
+        ("400", "bad input"), ("401", "no or bad bearer token"),
+        ("403", "not allowed"), ("404", "not found (or not visible to the caller)"),
+        ("409", "conflict"), ("422", "a code or signature does not verify"),
+        ("429", "too many requests"))}
+    op: dict[str, Any] = {"summary": summary, "responses": {
+        status: {"description": "success",
+                 "content": {"application/json": {"schema": _ref(response)}}}, **errors}}
+    if lists:
+        op["responses"]["200"] = {"description": "the list (nothing to create was named)",
+                                  "content": {"application/json": {"schema": _ref(response)}}}
+    if request is not None:
+        content = {"application/json": {"schema": _ref(request)}}
+        if not auth:
+            content["application/x-www-form-urlencoded"] = {"schema": _ref(request)}
+        op["requestBody"] = {"required": False, "content": content}
+    if not auth:
+        op["security"] = []
+    if query:
+        op["parameters"] = [{"name": q, "in": "query", "required": False,
+                             "schema": INT if q in ("limit", "offset", "before") else STR}
+                            for q in query]
+    return op
+
+
+A = "/api/v1/accounts/{account}"
+V = A + "/virtual-accounts/{va}"
+_TOKEN = _op("Get a bearer token (client_credentials or password grant)", "Token",
+             "TokenRequest", auth=False)
+_ACCOUNTS = _op("Accounts the caller may see", "Accounts")
+_LICENSES = _op("License counters of the account (limit -1: all)", "Licenses", "LicenseQuery",
+                query=("limit", "offset"))
+_SUBS = _op("License lines (subscriptions) of the account", "Subscriptions", "LicenseQuery",
+            query=("limit", "offset"))
+PATHS: dict[str, dict[str, Any]] = {
+    "/oauth/token": {"post": _TOKEN},
+    "/backend/oauth/token": {"post": _TOKEN},
+    "/oauth/revoke": {"post": _op("Revoke a bearer token", "Status", "RevokeToken", auth=False)},
+    "/api/v1/accounts": {"get": _ACCOUNTS,
+                         "post": _op("Create an account", "Accounts", "AccountCreate", "201")},
+    "/api/v1/upstream_satellites/accounts": {"post": _ACCOUNTS},
+    A + "/virtual-accounts": {
+        "get": _op("Virtual accounts the caller may see", "VirtualAccounts"),
+        "post": _op("Create a virtual account (201), or list them when no name is given",
+                    "VirtualAccounts", "VirtualAccountCreate", "201", lists=True)},
+    V + "/delete": {"post": _op("Delete an empty virtual account", "Status")},
+    A + "/licenses": {"get": _LICENSES, "post": _LICENSES},
+    A + "/license-subscriptions": {"get": _SUBS, "post": _SUBS},
+    V + "/licenses/transfer": {"post": _op("Transfer licenses to other virtual accounts",
+                                           "TransferResult", "TransferRequest")},
+    V + "/reserve-licenses": {"post": _op("Reserve licenses for offline devices (SLR/PLR)",
+                                          "ReserveResult", "ReserveRequest")},
+    "/api/v1/users": {"get": _op("Users (system administrators)", "Users"),
+                      "post": _op("Create a user", "Users", "UserCreate", "201")},
+    "/api/v1/users/{username}/disable": {"post": _op("Disable a user", "Users")},
+    "/api/v1/users/{username}/enable": {"post": _op("Enable a user", "Users")},
+    "/api/v1/users/{username}/reset-password": {
+        "post": _op("Set a user's password (to be changed at sign-in)", "Users",
+                    "PasswordReset")},
+    "/api/v1/me": {"get": _op("Who the bearer token acts as", "Me")},
+    "/api/v1/me/password": {"post": _op("Change one's own password", "Status",
+                                        "PasswordChange")},
+    A + "/users": {"get": _op("Who holds which role in the account", "Grants"),
+                   "post": _op("Grant a role (without userName: list)", "Grants",
+                               "GrantRequest")},
+    A + "/users/revoke": {"post": _op("Revoke a role", "Status", "GrantRequest")},
+    A + "/access-requests": {
+        "get": _op("Access requests of the account (its admins)", "AccessRequests"),
+        "post": _op("Ask for a role on the account (without a role: list)", "AccessRequests",
+                    "AccessRequestCreate", "201", lists=True)},
+    "/api/v1/access-requests/{request_id}/approve": {
+        "post": _op("Approve an access request", "AccessRequests")},
+    "/api/v1/access-requests/{request_id}/deny": {
+        "post": _op("Deny an access request", "AccessRequests")},
+    "/api/v1/account-requests": {
+        "get": _op("Account requests the caller made or may decide", "AccountRequests"),
+        "post": _op("Ask for a new account (without a domain: list)", "AccountRequests",
+                    "AccountRequestCreate", "201", lists=True)},
+    "/api/v1/account-requests/{request_id}/approve": {
+        "post": _op("Approve an account request (creates the account)", "AccountRequests")},
+    "/api/v1/account-requests/{request_id}/deny": {
+        "post": _op("Deny an account request", "AccountRequests")},
+    A + "/api-clients": {
+        "get": _op("API clients of the account", "ApiClients"),
+        "post": _op("Create an API client (its secret is shown only now)", "ApiClients",
+                    "ApiClientCreate", "201", lists=True)},
+    A + "/api-clients/{client_id}/revoke": {
+        "post": _op("Revoke an API client and its tokens", "ApiClients")},
+    "/api/v1/audit": {"get": _op("Audit events, newest first", "Events",
+                                 query=("account", "action", "limit", "before"))},
+}
+
+
+def _with_path_parameters(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for path, ops in paths.items():
+        names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+        params = [{"name": n, "in": "path", "required": True,
+                   "schema": ID if n == "request_id" else STR} for n in names]
+        out[path] = {**({"parameters": params} if params else {}), **ops}
+    return out
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Satellite management API", "version": __version__,
+                 "description": "On-Prem compatible REST API; see docs/api.md."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": _with_path_parameters(PATHS),
+        "components": {"schemas": SCHEMAS, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+@bp.get("/api/openapi.json")
+def openapi_json() -> Any:
+    return jsonify(document())
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

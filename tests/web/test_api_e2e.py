@@ -1,0 +1,108 @@
+"""The REST API through a real `satellite serve` (waitress), as automation would use it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import requests
+
+from satellite.central.cli import main as central_main
+from satellite.config import Settings
+from satellite.reservation import codes
+from tests.conftest import CliResult
+from tests.serving import satellite_env, serving
+from tests.web.conftest import conforms
+
+pytestmark = pytest.mark.e2e
+TAG = "regid.2024-01.com.example.router-advantage"
+PASSWORD = "violet-kestrel-42-river"
+
+
+def test_api_client_tokens_accounts_vas_and_licenses_over_http(
+        settings: Settings, tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    env = satellite_env(settings.data_dir, settings.database_url)
+    central = tmp_path / "central"
+
+    def central_cli(*args: str) -> None:
+        with pytest.raises(SystemExit) as done:
+            central_main(list(args))
+        assert done.value.code in (0, None)
+
+    def run_satellite(*args: str) -> CliResult:
+        # Set-up runs in-process (fast); the server below is a real process.
+        result = cli(*args)
+        assert result.code == 0, result.err
+        return result
+
+    central_cli("init", "--dir", str(central))
+    run_satellite("init", "--central-key", str(central / "central.pub"))
+    satellite_id = json.loads(run_satellite("status", "--json").out)["satellite_id"]
+    run_satellite("account", "create", "ABC", "--domain", "abc.xyz.com")
+    run_satellite("account", "set", "ABC", "--reservation", "specific")
+    central_cli("entitle", "--dir", str(central), "--account", "abc.xyz.com", "--va", "Lab",
+                "--tag", TAG, "--quantity", "10", "--type", "PERPETUAL")
+    bundle = tmp_path / "response.bundle"
+    central_cli("respond", "--dir", str(central), "--satellite", satellite_id, "--out",
+                str(bundle))
+    run_satellite("sync", "import", str(bundle))
+    password_file = tmp_path / "alice.pw"
+    password_file.write_text(PASSWORD)
+    run_satellite("user", "create", "alice", "--password-file", str(password_file))
+    run_satellite("user", "grant", "alice", "account_user", "--account", "abc.xyz.com")
+    made = json.loads(run_satellite("apiclient", "create", "ABC", "--json").out)
+    creds = {"client_id": made["client_id"], "client_secret": made["client_secret"]}
+
+    with serving(env, tmp_path) as server:
+        url = server.url
+        by_json = requests.post(url + "/oauth/token", timeout=10,
+                                json={"grant_type": "client_credentials", **creds})
+        assert by_json.status_code == 200
+        conforms(by_json.json(), "/oauth/token", "post", 200)
+        by_form = requests.post(url + "/backend/oauth/token", timeout=10, data={
+            "grant_type": "password", "username": "alice", "password": PASSWORD, **creds})
+        assert by_form.status_code == 200
+        app = {"Authorization": f"Bearer {by_json.json()['access_token']}"}
+        alice = {"Authorization": f"Bearer {by_form.json()['access_token']}"}
+
+        assert requests.get(url + "/api/v1/accounts", timeout=10).status_code == 401
+        accounts = requests.get(url + "/api/v1/accounts", headers=app, timeout=10).json()
+        assert [a["domain"] for a in accounts["accounts"]] == ["abc.xyz.com"]
+
+        created = requests.post(url + "/api/v1/accounts/abc.xyz.com/virtual-accounts",
+                                headers=app, timeout=10,
+                                json={"name": "Field Kits", "description": "carried out"})
+        assert created.status_code == 201
+        # alice is an account user: she sees the new VA but may not create one.
+        names = [v["name"] for v in requests.get(
+            url + "/api/v1/accounts/ABC/virtual-accounts", headers=alice,
+            timeout=10).json()["virtualAccounts"]]
+        assert "Field Kits" in names
+        refused = requests.post(url + "/api/v1/accounts/ABC/virtual-accounts", headers=alice,
+                                json={"name": "Mine"}, timeout=10)
+        assert refused.status_code == 403 and refused.json()["status"] == "ERROR"
+
+        def pool() -> dict[str, int]:
+            answer = requests.post(url + "/api/v1/accounts/ABC/licenses", headers=alice,
+                                   json={"limit": -1}, timeout=10).json()
+            conforms(answer, "/api/v1/accounts/{account}/licenses", "post", 200)
+            (row,) = [r for r in answer["licenses"] if r["virtualAccount"] == "Lab"]
+            return {k: row[k] for k in ("quantity", "inUse", "reserved", "available")}
+
+        assert pool() == {"quantity": 10, "inUse": 0, "reserved": 0, "available": 10}
+        code = codes.RequestCode.for_device(bytes(32), codes.Udi("C9300", "FX1"),
+                                            bytes(8)).encode()
+        reserved = requests.post(
+            url + "/api/v1/accounts/ABC/virtual-accounts/Lab/reserve-licenses", headers=alice,
+            timeout=10, json={"reservationRequests": [{
+                "reservationCode": code, "reservationType": "SPECIFIC",
+                "licenses": [{"entitlementTag": TAG, "quantity": 3}]}]})
+        assert reserved.status_code == 200, reserved.text
+        assert pool() == {"quantity": 10, "inUse": 0, "reserved": 3, "available": 7}
+
+    audit = json.loads(run_satellite("audit", "list", "--account", "ABC", "--json").out)
+    actors = {(e["action"], e["actor"]) for e in audit["events"]}
+    assert ("va.create", f"apiclient:{made['client_id']}") in actors
+    assert ("reservation.authorize", f"user:alice via apiclient:{made['client_id']}") in actors
