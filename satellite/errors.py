@@ -39,6 +39,17 @@ class PermissionDenied(SatelliteError):
     exit_code = 5
 
 
+class TooManyRequests(SatelliteError):
+    """Too many attempts (logins, token requests): the caller must wait and retry."""
+
+    http_status = 429
+    exit_code = 5
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class VerificationFailed(SatelliteError):
     """A signature, checksum or integrity check failed: nothing was applied."""
 

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from satellite.access.policy import require, visible_account_ids, visible_va_ids
 from satellite.accounts.models import (
     DEFAULT_VA,
     MAX_VA_DEPTH,
@@ -44,22 +45,58 @@ def normalise_domain(domain: str) -> str:
     return value
 
 
+def _no_account(ref: str) -> str:
+    return f"no account named {ref!r} (give its name or domain identifier)"
+
+
+def _no_va(account: Account, name: str) -> str:
+    return f"account {account.name!r} has no virtual account named {name!r}"
+
+
 def get_account(session: Session, ref: str) -> Account:
     """Find an account by its name or its domain identifier. Raises NotFound."""
     account = session.scalar(
         select(Account).where(or_(Account.name == ref, Account.domain == ref.strip().lower()))
     )
     if account is None:
-        raise NotFound(f"no account named {ref!r} (give its name or domain identifier)")
+        raise NotFound(_no_account(ref))
     return account
 
 
-def list_accounts(session: Session) -> list[Account]:
-    return list(session.scalars(select(Account).order_by(Account.name)))
+def account_for(session: Session, actor: Actor, ref: str, operation: str) -> Account:
+    """The account, if the actor may do `operation` on it; NotFound as if absent otherwise."""
+    account = get_account(session, ref)
+    require(session, actor, operation, account_id=account.id, not_found=_no_account(ref))
+    return account
+
+
+def va_for(session: Session, actor: Actor, account_ref: str, va_name: str,
+           operation: str) -> tuple[Account, VirtualAccount]:
+    """The account and VA, if the actor may do `operation` on the VA."""
+    account = account_for(session, actor, account_ref, "account.view")
+    va = get_va(session, account, va_name)
+    require(session, actor, operation, account_id=account.id, va_id=va.id,
+            not_found=_no_va(account, va_name))
+    return account, va
+
+
+def list_accounts(session: Session, actor: Actor) -> list[Account]:
+    """The accounts the actor holds a role in (all of them for system administrators)."""
+    query = select(Account).order_by(Account.name)
+    visible = visible_account_ids(session, actor)
+    if visible is not None:
+        query = query.where(Account.id.in_(visible))
+    return list(session.scalars(query))
 
 
 def create_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Account:
     """Create an account and its Default VA. Raises Conflict if the name or domain is taken."""
+    require(uow.session, actor, "account.create")
+    return add_account(uow, actor, name, domain)
+
+
+def add_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Account:
+    """Create an account once the caller has decided the actor may (e.g. an approved request)."""
     session = uow.session
     name = _clean_name(name, "account name")
     domain = normalise_domain(domain)
@@ -88,7 +125,7 @@ def set_reservation_mode(uow: UnitOfWork, actor: Actor, account_ref: str, mode: 
     if mode not in RESERVATION_MODES:
         raise InvalidInput(
             f"reservation mode {mode!r} is not one of {', '.join(RESERVATION_MODES)}")
-    account = get_account(uow.session, account_ref)
+    account = account_for(uow.session, actor, account_ref, "account.update")
     before = account.reservation_mode
     account.reservation_mode = mode
     record(uow, actor, "account.set_reservation", f"account:{account.domain}",
@@ -102,7 +139,7 @@ def get_va(session: Session, account: Account, name: str) -> VirtualAccount:
         .where(VirtualAccount.account_id == account.id, VirtualAccount.name == name)
     )
     if va is None:
-        raise NotFound(f"account {account.name!r} has no virtual account named {name!r}")
+        raise NotFound(_no_va(account, name))
     return va
 
 
@@ -111,12 +148,21 @@ def find_va(session: Session, account_ref: str, va_name: str) -> tuple[Account, 
     return account, get_va(session, account, va_name)
 
 
-def list_vas(session: Session, account: Account) -> list[VirtualAccount]:
-    return list(session.scalars(
-        select(VirtualAccount)
-        .where(VirtualAccount.account_id == account.id)
-        .order_by(VirtualAccount.name)
-    ))
+def list_vas(session: Session, actor: Actor, account_ref: str) -> tuple[Account, list[VirtualAccount]]:
+    """The account's VAs the actor may see, by name."""
+    account = account_for(session, actor, account_ref, "va.view")
+    query = select(VirtualAccount).where(VirtualAccount.account_id == account.id)
+    visible = visible_va_ids(session, actor, "va.view", account.id)
+    if visible is not None:
+        query = query.where(VirtualAccount.id.in_(visible))
+    return account, list(session.scalars(query.order_by(VirtualAccount.name)))
+
+
+def va_names(session: Session, account_id: int) -> dict[int, str]:
+    """Every VA name of the account by id (to name parents the actor may not see)."""
+    rows = session.execute(select(VirtualAccount.id, VirtualAccount.name)
+                           .where(VirtualAccount.account_id == account_id))
+    return {va_id: name for va_id, name in rows}
 
 
 def va_path(session: Session, va: VirtualAccount) -> list[str]:
@@ -135,15 +181,16 @@ def create_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
               parent: str | None = None, description: str = "") -> VirtualAccount:
     """Create a VA, optionally nested under another. Raises Conflict / InvalidInput / NotFound."""
     session = uow.session
-    account = get_account(session, account_ref)
+    account = account_for(session, actor, account_ref, "account.view")
     name = _clean_name(name, "virtual account name")
     if session.scalar(select(VirtualAccount.id).where(
             VirtualAccount.account_id == account.id, VirtualAccount.name == name)) is not None:
         raise Conflict(f"account {account.name!r} already has a virtual account named {name!r}")
     depth = 1
-    parent_va = None
-    if parent:
-        parent_va = get_va(session, account, parent)
+    parent_va = get_va(session, account, parent) if parent else None
+    require(session, actor, "va.create", account_id=account.id,
+            va_id=parent_va.id if parent_va else None, not_found=_no_va(account, parent or ""))
+    if parent_va is not None:
         depth = parent_va.depth + 1
         if depth > MAX_VA_DEPTH:
             raise InvalidInput(
@@ -175,7 +222,7 @@ def _subtree(session: Session, va: VirtualAccount) -> list[VirtualAccount]:
 def rename_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
               new_name: str) -> VirtualAccount:
     session = uow.session
-    account, va = find_va(session, account_ref, name)
+    account, va = va_for(session, actor, account_ref, name, "va.update")
     new_name = _clean_name(new_name, "virtual account name")
     if va.is_default:
         raise InvalidInput(f"the {DEFAULT_VA} virtual account cannot be renamed")
@@ -192,12 +239,12 @@ def move_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
             new_parent: str | None) -> VirtualAccount:
     """Move a VA (and what is nested under it) under another VA, or to the top with None."""
     session = uow.session
-    account, va = find_va(session, account_ref, name)
+    account, va = va_for(session, actor, account_ref, name, "va.update")
     subtree = _subtree(session, va)
     target_depth = 1
     target_id = None
     if new_parent:
-        target = get_va(session, account, new_parent)
+        target = va_for(session, actor, account_ref, new_parent, "va.update")[1]
         if target.id in {v.id for v in subtree}:
             raise InvalidInput(
                 f"cannot move {name!r} under {new_parent!r}: that is inside {name!r}")
@@ -239,7 +286,7 @@ def va_contents(session: Session, va_id: int) -> dict[str, int]:
 def delete_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str) -> None:
     """Delete an empty VA. Raises Conflict naming what is left in it."""
     session = uow.session
-    account, va = find_va(session, account_ref, name)
+    account, va = va_for(session, actor, account_ref, name, "va.delete")
     if va.is_default:
         raise Conflict(f"the {DEFAULT_VA} virtual account cannot be deleted")
     left = va_contents(session, va.id)

@@ -124,6 +124,18 @@ def list_events(
     return list(session.scalars(query))
 
 
+def read_events(session: Session, actor: Actor, *, account_id: int | None = None,
+                action: str | None = None, limit: int = 100,
+                before_id: int | None = None) -> list[AuditEvent]:
+    """Events the actor may read: one account's (its admins), or all (system administrators)."""
+    from satellite.access.policy import require
+
+    require(session, actor, "audit.list" if account_id is not None else "audit.list_all",
+            account_id=account_id)
+    return list_events(session, account_id=account_id, action=action, limit=limit,
+                       before_id=before_id)
+
+
 def count_events(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
 

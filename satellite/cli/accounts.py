@@ -6,6 +6,7 @@ import click
 
 from satellite.accounts import service
 from satellite.accounts.models import RESERVATION_MODES
+from satellite.accounts.schemas import account_json, va_json
 from satellite.cli import CliContext, emit_json, pass_ctx
 
 
@@ -32,8 +33,7 @@ def account_create(ctx: CliContext, name: str, domain: str) -> None:
 def account_list(ctx: CliContext, as_json: bool) -> None:
     """List accounts."""
     with ctx.db.reader() as uow:
-        rows = [{"name": a.name, "domain": a.domain, "reservation": a.reservation_mode}
-                for a in service.list_accounts(uow.session)]
+        rows = [account_json(a) for a in service.list_accounts(uow.session, ctx.actor)]
     if as_json:
         emit_json({"accounts": rows})
         return
@@ -81,18 +81,15 @@ def va_create(ctx: CliContext, account_ref: str, name: str, parent: str | None,
 def va_list(ctx: CliContext, account_ref: str, as_json: bool) -> None:
     """List an account's virtual accounts as a tree."""
     with ctx.db.reader() as uow:
-        acc = service.get_account(uow.session, account_ref)
-        vas = service.list_vas(uow.session, acc)
-        by_id = {v.id: v for v in vas}
-        rows = [{"name": v.name, "parent": by_id[v.parent_id].name if v.parent_id else None,
-                 "depth": v.depth, "description": v.description, "default": v.is_default}
-                for v in vas]
+        acc, vas = service.list_vas(uow.session, ctx.actor, account_ref)
+        names = service.va_names(uow.session, acc.id)
+        rows = [va_json(v, names) for v in vas]
     if as_json:
         emit_json({"virtualAccounts": rows})
         return
     children: dict[str | None, list[dict[str, object]]] = {}
     for row in rows:
-        children.setdefault(row["parent"], []).append(row)  # type: ignore[arg-type]
+        children.setdefault(row["parent"], []).append(row)
 
     def show(parent: str | None, indent: int) -> None:
         for row in children.get(parent, []):

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from satellite.accounts.service import get_account
-from satellite.audit.service import list_events, verify
+from satellite.accounts.service import account_for
+from satellite.audit.service import read_events, verify
 from satellite.cli import CliContext, emit_json, pass_ctx
 from satellite.errors import VerificationFailed
 
@@ -41,12 +41,14 @@ def audit_list(ctx: CliContext, account_ref: str | None, action: str | None, lim
                as_json: bool) -> None:
     """Show the newest events first."""
     with ctx.db.reader() as uow:
-        account_id = get_account(uow.session, account_ref).id if account_ref else None
+        account_id = (account_for(uow.session, ctx.actor, account_ref, "audit.list").id
+                      if account_ref else None)
         events = [
             {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
              "target": e.target, "accountId": e.account_id, "details": json.loads(e.details),
              "hash": e.hash}
-            for e in list_events(uow.session, account_id=account_id, action=action, limit=limit)
+            for e in read_events(uow.session, ctx.actor, account_id=account_id, action=action,
+                                 limit=limit)
         ]
     if as_json:
         emit_json({"events": events})

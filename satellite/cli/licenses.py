@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 import click
 
-from satellite.accounts.service import get_account
 from satellite.cli import CliContext, emit_json, pass_ctx
-from satellite.licenses.counters import STATUSES, list_counters
+from satellite.licenses.counters import STATUSES
 from satellite.licenses.schemas import page_json
+from satellite.licenses.service import list_licenses
 from satellite.licenses.transfers import transfer, transfer_between_accounts
 
 
@@ -50,8 +50,7 @@ def license_list(ctx: CliContext, account_ref: str | None, va_names: tuple[str, 
     on: date = as_of.date() if as_of else db.clock.now().date()
     wanted = next((s for s in STATUSES if status and s.lower() == status.lower()), None)
     with db.reader() as uow:
-        account_id = get_account(uow.session, account_ref).id if account_ref else None
-        page = list_counters(uow.session, on, account_id=account_id, va_names=va_names,
+        page = list_licenses(uow.session, ctx.actor, on, account_ref, va_names=va_names,
                              tag=tag, status=wanted, limit=limit, offset=offset)
     if as_json:
         emit_json(page_json(page))

@@ -9,7 +9,7 @@ import click
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import get_account
+from satellite.accounts.service import account_for
 from satellite.cli import CliContext, emit_json, pass_ctx
 from satellite.crypto import keys
 from satellite.errors import InvalidInput
@@ -146,9 +146,10 @@ def return_cmd(ctx: CliContext, code: str) -> None:
 def list_cmd(ctx: CliContext, account_ref: str | None, status: str | None, as_json: bool) -> None:
     """List reservations."""
     with ctx.db.reader() as uow:
-        account_id = get_account(uow.session, account_ref).id if account_ref else None
+        account_id = (account_for(uow.session, ctx.actor, account_ref, "reservation.view").id
+                      if account_ref else None)
         rows = [_row(uow.session, r)
-                for r in service.list_reservations(uow.session, account_id, status)]
+                for r in service.list_reservations(uow.session, ctx.actor, account_id, status)]
     if as_json:
         emit_json({"reservations": rows})
         return
@@ -188,7 +189,7 @@ def remove_cmd(ctx: CliContext, udi: str, reason: str) -> None:
     """Force-remove a reservation (system administrator; failed or RMA'd device)."""
     # The console operator is the appliance's system administrator.
     with ctx.db.uow() as uow:
-        r = service.remove(uow, ctx.actor, udi, reason, system_admin=True)
+        r = service.remove(uow, ctx.actor, udi, reason)
         uow.commit()
     click.echo(f"Removed the {r.kind} reservation of {service.udi_of(r)}: {reason}")
 

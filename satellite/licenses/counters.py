@@ -6,7 +6,7 @@ lines or devices, so pages stay fast on large appliances.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -148,25 +148,29 @@ def list_counters(
     *,
     account_id: int | None = None,
     va_names: Sequence[str] = (),
+    va_ids: Collection[int] | None = None,
     tag: str | None = None,
     status: str | None = None,
-    limit: int = 100,
+    limit: int | None = 100,
     offset: int = 0,
 ) -> CounterPage:
     """One page of counters, ordered by account, VA and tag, with the lines behind each.
 
-    Filters: one account, VA names, a tag, a status. Returns the page and the total count.
+    Filters: one account, VA names or ids, a tag, a status; `limit` None means the whole
+    list. Returns the page and the total count.
     Raises InvalidInput for an unknown status or a bad page.
     """
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status {status!r} is not one of {', '.join(STATUSES)}")
-    if limit < 1 or offset < 0:
+    if (limit is not None and limit < 1) or offset < 0:
         raise InvalidInput(f"a page needs limit >= 1 and offset >= 0 (got {limit}, {offset})")
     vas = select(VirtualAccount.id)
     if account_id is not None:
         vas = vas.where(VirtualAccount.account_id == account_id)
     if va_names:
         vas = vas.where(VirtualAccount.name.in_(list(va_names)))
+    if va_ids is not None:
+        vas = vas.where(VirtualAccount.id.in_(list(va_ids)))
     rows = _counter_rows(on, vas, None if tag is None else [tag]).subquery("counters")
     if status is not None:
         available = rows.c.quantity - rows.c.in_use - rows.c.reserved

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import find_va
+from satellite.accounts.service import account_for, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound
@@ -47,8 +47,8 @@ def transfer(uow: UnitOfWork, actor: Actor, account_ref: str, source_va: str, ta
     source has fewer free than asked as of today).
     """
     session = uow.session
-    account, source = find_va(session, account_ref, source_va)
-    target = find_va(session, account.domain, target_va)[1]
+    account, source = va_for(session, actor, account_ref, source_va, "license.transfer")
+    target = va_for(session, actor, account.domain, target_va, "license.transfer")[1]
     if source.id == target.id:
         raise InvalidInput(f"cannot transfer from virtual account {source.name!r} to itself")
     done = _move(session, uow.clock.now().date(), account, source, account, target, tag, quantity)
@@ -65,8 +65,12 @@ def transfer_between_accounts(uow: UnitOfWork, actor: Actor, source_account_ref:
     InvalidInput when both VAs are in the same account.
     """
     session = uow.session
-    source_account, source = find_va(session, source_account_ref, source_va)
-    target_account, target = find_va(session, target_account_ref, target_va)
+    source_account, source = va_for(session, actor, source_account_ref, source_va,
+                                    "license.transfer")
+    target_account, target = va_for(session, actor, target_account_ref, target_va,
+                                    "license.transfer")
+    for ref in (source_account_ref, target_account_ref):
+        account_for(session, actor, ref, "license.transfer_account")
     if source_account.id == target_account.id:
         raise InvalidInput(f"both virtual accounts are in account {source_account.name!r}: "
                            "transfer within the account instead")

@@ -13,8 +13,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from satellite.access.policy import require, visible_va_ids
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import find_va
+from satellite.accounts.service import va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.crypto import keys
@@ -84,11 +85,16 @@ def lines(session: Session, reservation: Reservation) -> list[ReservationLine]:
         ReservationLine.reservation_id == reservation.id).order_by(ReservationLine.id)))
 
 
-def list_reservations(session: Session, account_id: int | None = None,
+def list_reservations(session: Session, actor: Actor, account_id: int | None = None,
                       status: str | None = None) -> list[Reservation]:
+    """Reservations of one account (or all, for system administrators) the actor may see."""
+    require(session, actor, "reservation.view", account_id=account_id)
     query = select(Reservation).order_by(Reservation.id)
     if account_id is not None:
         query = query.where(Reservation.account_id == account_id)
+        visible = visible_va_ids(session, actor, "reservation.view", account_id)
+        if visible is not None:
+            query = query.where(Reservation.va_id.in_(visible))
     if status is not None:
         query = query.where(Reservation.status == status)
     return list(session.scalars(query))
@@ -207,7 +213,7 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
     """
     session = uow.session
     request = codes.RequestCode.decode(request_code)
-    account, va = find_va(session, account_ref, va_name)
+    account, va = va_for(session, actor, account_ref, va_name, "reservation.manage")
     kind = PLR if licenses is None else SLR
     _check_enabled(account, kind)
     wanted = {} if licenses is None else _check_counts(licenses)
@@ -250,7 +256,7 @@ def update(uow: UnitOfWork, actor: Actor, udi_text: str, licenses: Mapping[str, 
     decreases are released only by the device's confirmation code.
     """
     session = uow.session
-    reservation = get_open(session, udi_text)
+    reservation = _manageable(session, actor, get_open(session, udi_text))
     if reservation.kind == PLR:
         raise InvalidInput(f"UDI {udi_of(reservation)} holds a permanent reservation (PLR), "
                            "which unlocks everything and has no counts to update")
@@ -290,6 +296,12 @@ def update(uow: UnitOfWork, actor: Actor, udi_text: str, licenses: Mapping[str, 
     return issued
 
 
+def _manageable(session: Session, actor: Actor, reservation: Reservation) -> Reservation:
+    require(session, actor, "reservation.manage", account_id=reservation.account_id,
+            va_id=reservation.va_id, not_found=f"UDI {udi_of(reservation)} has no open reservation")
+    return reservation
+
+
 def awaiting_confirmation(reservation: Reservation) -> bool:
     return reservation.confirmed_serial < reservation.serial
 
@@ -297,7 +309,7 @@ def awaiting_confirmation(reservation: Reservation) -> bool:
 def confirm(uow: UnitOfWork, actor: Actor, udi_text: str, code: str) -> Reservation:
     """Accept the device's confirmation of the current serial; release what it gave up."""
     session = uow.session
-    reservation = get_open(session, udi_text)
+    reservation = _manageable(session, actor, get_open(session, udi_text))
     parsed = codes.ConfirmationCode.decode(code)
     udi = udi_of(reservation)
     if not awaiting_confirmation(reservation):
@@ -337,17 +349,16 @@ def return_reservation(uow: UnitOfWork, actor: Actor, code: str) -> Reservation:
         raise Conflict(f"the reservation of UDI {udi_of(reservation)} this return code closes was "
                        f"already closed ({reservation.status.lower()})")
     if reservation is not None:
+        _manageable(session, actor, reservation)
         return _close(uow, actor, reservation, RETURNED, "returned by the device",
                       "reservation.return")
     raise VerificationFailed("no open reservation matches this return code: it was made by "
                              "another device, for a reservation already closed, or mistyped")
 
 
-def remove(uow: UnitOfWork, actor: Actor, udi_text: str, reason: str, *,
-           system_admin: bool) -> Reservation:
+def remove(uow: UnitOfWork, actor: Actor, udi_text: str, reason: str) -> Reservation:
     """Force-remove a reservation whose device can never return it (failed, RMA'd)."""
-    if not system_admin:
-        raise PermissionDenied("only a system administrator may force-remove a reservation")
+    require(uow.session, actor, "reservation.remove")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("a forced removal needs a reason (--reason TEXT)")

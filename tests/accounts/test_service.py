@@ -23,7 +23,7 @@ def test_account_gets_a_default_va_and_is_found_by_name_or_domain(db: Database, 
         by_name = service.get_account(uow.session, "Acme")
         by_domain = service.get_account(uow.session, "ACME.example.com")
         assert by_name.id == by_domain.id
-        names = [va.name for va in service.list_vas(uow.session, by_name)]
+        names = [va.name for va in service.list_vas(uow.session, actor, "Acme")[1]]
     assert names == ["Default"]
 
 

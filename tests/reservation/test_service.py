@@ -68,5 +68,5 @@ def test_one_open_reservation_per_udi_and_removal_is_for_system_admins(
     with db.uow() as uow, pytest.raises(Conflict, match="already holds a reservation"):
         service.authorize(uow, actor, "Acme", "Lab", request("A1"), {TAG: 1}, signer)
     with db.uow() as uow, pytest.raises(PermissionDenied, match="only a system administrator"):
-        service.remove(uow, actor, "C9300:A1", "RMA", system_admin=False)
+        service.remove(uow, Actor("user", "alice", user_id=1), "C9300:A1", "RMA")
     assert reserved(db, lab) == 1

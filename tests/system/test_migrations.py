@@ -43,6 +43,6 @@ def test_upgrade_from_the_first_revision_keeps_data(settings: Settings) -> None:
         with db.reader() as uow:
             account = uow.session.scalars(select(Account)).one()
             assert (account.name, account.domain) == ("Acme", "acme.example.com")
-            assert [va.name for va in service.list_vas(uow.session, account)] == ["Default"]
+            assert [va.name for va in service.list_vas(uow.session, Actor.system(), "Acme")[1]] == ["Default"]
     finally:
         engine.dispose()

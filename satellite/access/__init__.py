@@ -1,0 +1,1 @@
+"""Who may do what: roles, grants, API clients, bearer tokens and access requests."""

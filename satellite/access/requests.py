@@ -1,0 +1,150 @@
+"""Access requests (a user asks for a role on an account) and account creation requests.
+
+An account request for a domain under an existing account's domain (`abc.xyz.com` under
+`xyz.com`) may be decided by that account's admins; any other by a system administrator.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from satellite.access.grants import add_grant
+from satellite.access.models import APPROVED, DENIED, PENDING, AccessRequest, AccountRequest, Grant
+from satellite.access.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES, require
+from satellite.accounts.models import Account
+from satellite.accounts.service import account_for, add_account, get_account, normalise_domain
+from satellite.actor import Actor
+from satellite.audit.service import record
+from satellite.errors import Conflict, InvalidInput, NotFound
+from satellite.uow import UnitOfWork
+from satellite.users.models import User
+
+
+def _requester(session: Session, actor: Actor) -> User:
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise InvalidInput("only a signed-in user can make a request")
+    return user
+
+
+def request_access(uow: UnitOfWork, actor: Actor, account_ref: str, role: str,
+                   note: str = "") -> AccessRequest:
+    """Ask the account's admins for an account role."""
+    if role not in ACCOUNT_ROLES:
+        raise InvalidInput(f"ask for one of {', '.join(ACCOUNT_ROLES)}")
+    session = uow.session
+    user = _requester(session, actor)
+    account = get_account(session, account_ref)
+    pending = session.scalar(select(AccessRequest.id).where(
+        AccessRequest.user_id == user.id, AccessRequest.account_id == account.id,
+        AccessRequest.status == PENDING))
+    if pending is not None:
+        raise Conflict(f"you already have a pending request ({pending}) for {account.name!r}")
+    req = AccessRequest(user_id=user.id, account_id=account.id, role=role, note=note,
+                        status=PENDING, created_at=uow.clock.now())
+    session.add(req)
+    session.flush()
+    record(uow, actor, "access_request.create", f"account:{account.domain}",
+           account_id=account.id, details={"request": req.id, "role": role})
+    return req
+
+
+def list_access_requests(session: Session, actor: Actor, account_ref: str) -> list[AccessRequest]:
+    account = account_for(session, actor, account_ref, "access_request.decide")
+    return list(session.scalars(select(AccessRequest).where(
+        AccessRequest.account_id == account.id).order_by(AccessRequest.id)))
+
+
+def decide_access(uow: UnitOfWork, actor: Actor, request_id: int, approve: bool) -> AccessRequest:
+    """Approve (granting the role) or deny a pending access request."""
+    session = uow.session
+    req = session.get(AccessRequest, request_id)
+    missing = f"no access request {request_id}"
+    if req is None:
+        raise NotFound(missing)
+    require(session, actor, "access_request.decide", account_id=req.account_id, not_found=missing)
+    _decide(req, actor, approve, uow)
+    account = session.get(Account, req.account_id)
+    user = session.get(User, req.user_id)
+    assert account is not None and user is not None
+    if approve:
+        add_grant(uow, actor, user, req.role, account, None)
+    record(uow, actor, f"access_request.{req.status.lower()}", f"user:{user.username}",
+           account_id=account.id, details={"request": req.id, "role": req.role})
+    return req
+
+
+def _decide(req: AccessRequest | AccountRequest, actor: Actor, approve: bool,
+            uow: UnitOfWork) -> None:
+    if req.status != PENDING:
+        raise Conflict(f"request {req.id} was already {req.status.lower()}")
+    req.status = APPROVED if approve else DENIED
+    req.decided_by = actor.label
+    req.decided_at = uow.clock.now()
+
+
+def parent_account(session: Session, domain: str) -> Account | None:
+    """The existing account with the longest domain that `domain` sits under."""
+    labels = domain.split(".")
+    suffixes = [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
+    if not suffixes:
+        return None
+    found = list(session.scalars(select(Account).where(Account.domain.in_(suffixes))))
+    return max(found, key=lambda a: len(a.domain), default=None)
+
+
+def request_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
+                    note: str = "") -> AccountRequest:
+    """Ask for a new account; the request names who may decide it."""
+    session = uow.session
+    user = _requester(session, actor)
+    domain = normalise_domain(domain)
+    if session.scalar(select(Account.id).where(or_(Account.domain == domain,
+                                                   Account.name == name))) is not None:
+        raise Conflict(f"an account named {name!r} or with domain {domain!r} already exists")
+    parent = parent_account(session, domain)
+    req = AccountRequest(user_id=user.id, name=name, domain=domain, note=note, status=PENDING,
+                         parent_account_id=parent.id if parent else None,
+                         created_at=uow.clock.now())
+    session.add(req)
+    session.flush()
+    record(uow, actor, "account_request.create", f"account:{domain}",
+           account_id=parent.id if parent else None, details={"request": req.id, "name": name})
+    return req
+
+
+def list_account_requests(session: Session, actor: Actor) -> list[AccountRequest]:
+    """Requests the actor may decide, and the actor's own."""
+    query = select(AccountRequest).order_by(AccountRequest.id)
+    if not actor.is_system_admin:
+        admin_of = select(Grant.account_id).where(Grant.user_id == actor.user_id,
+                                                  Grant.role == ACCOUNT_ADMIN,
+                                                  Grant.va_id.is_(None))
+        query = query.where(or_(AccountRequest.user_id == actor.user_id,
+                                AccountRequest.parent_account_id.in_(admin_of)))
+    return list(session.scalars(query))
+
+
+def decide_account(uow: UnitOfWork, actor: Actor, request_id: int,
+                   approve: bool) -> AccountRequest:
+    """Approve (creating the account, its requester becoming its admin) or deny."""
+    session = uow.session
+    req = session.get(AccountRequest, request_id)
+    missing = f"no account request {request_id}"
+    if req is None:
+        raise NotFound(missing)
+    if req.parent_account_id is None:
+        require(session, actor, "account.create")
+    else:
+        require(session, actor, "account_request.decide", account_id=req.parent_account_id,
+                not_found=missing)
+    _decide(req, actor, approve, uow)
+    record(uow, actor, f"account_request.{req.status.lower()}", f"account:{req.domain}",
+           account_id=req.parent_account_id, details={"request": req.id})
+    if approve:
+        account = add_account(uow, actor, req.name, req.domain)
+        user = session.get(User, req.user_id)
+        assert user is not None
+        add_grant(uow, actor, user, ACCOUNT_ADMIN, account, None)
+    return req

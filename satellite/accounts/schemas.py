@@ -1,0 +1,20 @@
+"""Accounts and VAs as the On-Prem API shapes them (shared by the CLI and the REST API)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from satellite.accounts.models import Account, VirtualAccount
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    return {"name": account.name, "domain": account.domain,
+            "reservation": account.reservation_mode}
+
+
+def va_json(va: VirtualAccount, names: Mapping[int, str]) -> dict[str, Any]:
+    """`names`: VA names by id, to name the parent."""
+    return {"name": va.name, "description": va.description,
+            "parent": names.get(va.parent_id) if va.parent_id else None,
+            "depth": va.depth, "default": va.is_default}
