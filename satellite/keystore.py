@@ -6,6 +6,7 @@ else `SATELLITE_KEY_PASSPHRASE`) or, without one, stored unencrypted; always mod
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ DEVICE_CA_KEY = "device-ca.key"
 DEVICE_CA_CERT = "device-ca.crt"
 CENTRAL_PUB = "central.pub"
 # Signs the web UI's session cookies; not a key of the signing hierarchy.
-SESSION_SECRET = "session.secret"
+SESSION_SECRET = "session.secret"  # noqa: S105 (a file name, not a secret)
 DEVICE_CA_DAYS = 7300
 
 
@@ -96,10 +97,9 @@ class Keystore:
         path = self._path(SESSION_SECRET)
         if not path.exists():
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            try:
+            # Another process may create it first; then theirs is read.
+            with contextlib.suppress(Conflict):
                 keys.write_new_file(path, secrets.token_hex(32).encode() + b"\n", 0o600)
-            except Conflict:
-                pass  # another process created it first; read theirs
         value = path.read_bytes().strip()
         if len(value) < 32:
             raise ConfigError(f"{path} is too short to be a session secret: delete it and run "

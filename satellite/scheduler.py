@@ -5,17 +5,21 @@ Jobs are plain functions taking their dependencies; each domain lists its own in
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.orm import Session
 
 from satellite.config import Settings
 from satellite.leader import Leadership
+from satellite.state import get_state, set_state
 from satellite.uow import Database
 
 log = logging.getLogger(__name__)
+_LAST_RUN = "job_last_run:"
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,37 @@ def _run(job: Job, db: Database, settings: Settings, leadership: Leadership) -> 
     # Every node ticks; only the leader works, so each interval's run happens once across nodes.
     if not leadership.is_leader():
         return
+    outcome = "ok"
     try:
         job.func(db, settings)
     except Exception:
         log.exception("scheduled job %s failed", job.name)
+        outcome = "failed"
+    try:
+        with db.uow() as uow:
+            set_state(uow.session, _LAST_RUN + job.name,
+                      json.dumps({"at": uow.clock.now().isoformat(), "outcome": outcome}))
+            uow.commit()
+    except Exception:
+        log.exception("could not record the run of scheduled job %s", job.name)
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    name: str
+    interval_seconds: float
+    last_run: str | None
+    outcome: str | None
+
+
+def job_statuses(session: Session, settings: Settings) -> list[JobStatus]:
+    """Every periodic job with its interval and its last recorded run (for the health page)."""
+    found = []
+    for job in all_jobs(settings):
+        raw = get_state(session, _LAST_RUN + job.name)
+        last = json.loads(raw) if raw else {}
+        found.append(JobStatus(job.name, job.interval_seconds, last.get("at"), last.get("outcome")))
+    return found
 
 
 def build_scheduler(db: Database, settings: Settings, leadership: Leadership,

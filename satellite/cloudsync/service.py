@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.cloudsync import LAST_SERIAL_KEY
@@ -49,6 +50,8 @@ def import_bundle(db: Database, anchor: PublicKey | None, actor: Actor, path: Pa
     Raises ConfigError (no anchor), VerificationFailed (modified, wrong signer, addressed to
     another satellite, replay or rollback) or InvalidInput; nothing is changed then.
     """
+    with db.reader() as uow:
+        require(uow.session, actor, "sync.import")
     if anchor is None:
         raise ConfigError("no Central key is configured: run `satellite init --central-key FILE`")
     with read_bundle(path) as bundle:

@@ -10,13 +10,18 @@ from sqlalchemy import text
 from satellite import __version__
 from satellite.config import Settings
 from satellite.errors import SatelliteError
+from satellite.keystore import open_keystore
 from satellite.uow import Database
 
 
 def create_app(settings: Settings, db: Database) -> Flask:
+    from satellite.web import security, ui
+
     app = Flask(__name__)
     app.config["SATELLITE_SETTINGS"] = settings
     app.extensions["satellite.db"] = db
+    security.init_app(app, settings, open_keystore(settings).session_secret())
+    ui.init_app(app)
 
     @app.errorhandler(SatelliteError)
     def _domain_error(exc: SatelliteError) -> Any:
