@@ -51,6 +51,8 @@ class Settings:
     # Secure (sent over HTTPS only) when operators reach the UI through the TLS proxy.
     session_idle_minutes: int = 30
     secure_cookies: bool = False
+    # Who may read GET /metrics: comma-separated networks (default: this machine only).
+    metrics_allowed_networks: str = "127.0.0.0/8,::1/128"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -114,6 +116,11 @@ def _validate(s: Settings) -> None:
             "setting authorization_renew_days: must be less than authorization_valid_days")
     if s.certificate_renew_days >= s.certificate_days:
         raise ConfigError("setting certificate_renew_days: must be less than certificate_days")
+    for network in filter(None, (n.strip() for n in s.metrics_allowed_networks.split(","))):
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"setting metrics_allowed_networks: {network!r} is not a network") from None
     if s.trusted_proxy:
         try:
             ipaddress.ip_address(s.trusted_proxy)

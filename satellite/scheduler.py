@@ -8,18 +8,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from satellite.config import Settings
 from satellite.leader import Leadership
-from satellite.state import get_state, set_state
+from satellite.state import StateEntry, get_state, set_state
 from satellite.uow import Database
 
 log = logging.getLogger(__name__)
-_LAST_RUN = "job_last_run:"
 
 
 @dataclass(frozen=True)
@@ -36,41 +36,62 @@ def all_jobs(settings: Settings) -> list[Job]:
     return [*reservation_jobs.jobs()]
 
 
+@dataclass
+class JobRun:
+    """What the last run of a job did; kept in the database so every node can show it."""
+
+    name: str
+    last_started: str = ""
+    last_finished: str = ""
+    last_outcome: str = ""
+    last_error: str = ""
+    runs: int = 0
+    failures: int = 0
+
+
+_PREFIX = "job:"
+
+
+def job_runs(db: Database) -> list[JobRun]:
+    with db.reader() as uow:
+        rows = uow.session.scalars(select(StateEntry).where(StateEntry.key.startswith(_PREFIX)))
+        return sorted((JobRun(**json.loads(r.value)) for r in rows), key=lambda j: j.name)
+
+
+def record_run(db: Database, name: str, started: datetime, error: str = "") -> None:
+    with db.uow() as uow:
+        raw = get_state(uow.session, _PREFIX + name)
+        run = JobRun(**json.loads(raw)) if raw else JobRun(name)
+        run.last_started = started.isoformat()
+        run.last_finished = uow.clock.now().isoformat()
+        run.last_outcome = "failed" if error else "ok"
+        run.last_error = error
+        run.runs += 1
+        run.failures += 1 if error else 0
+        set_state(uow.session, _PREFIX + name, json.dumps(asdict(run)))
+        uow.commit()
+
+
+def run_job(job: Job, db: Database, settings: Settings) -> None:
+    """Run one job now and record how it went; a failure is logged, never raised."""
+    started = db.clock.now()
+    error = ""
+    try:
+        job.func(db, settings)
+    except Exception as exc:
+        log.exception("scheduled job %s failed", job.name)
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    try:
+        record_run(db, job.name, started, error)
+    except Exception:
+        log.exception("could not record the run of job %s", job.name)
+
+
 def _run(job: Job, db: Database, settings: Settings, leadership: Leadership) -> None:
     # Every node ticks; only the leader works, so each interval's run happens once across nodes.
     if not leadership.is_leader():
         return
-    outcome = "ok"
-    try:
-        job.func(db, settings)
-    except Exception:
-        log.exception("scheduled job %s failed", job.name)
-        outcome = "failed"
-    try:
-        with db.uow() as uow:
-            set_state(uow.session, _LAST_RUN + job.name,
-                      json.dumps({"at": uow.clock.now().isoformat(), "outcome": outcome}))
-            uow.commit()
-    except Exception:
-        log.exception("could not record the run of scheduled job %s", job.name)
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    name: str
-    interval_seconds: float
-    last_run: str | None
-    outcome: str | None
-
-
-def job_statuses(session: Session, settings: Settings) -> list[JobStatus]:
-    """Every periodic job with its interval and its last recorded run (for the health page)."""
-    found = []
-    for job in all_jobs(settings):
-        raw = get_state(session, _LAST_RUN + job.name)
-        last = json.loads(raw) if raw else {}
-        found.append(JobStatus(job.name, job.interval_seconds, last.get("at"), last.get("outcome")))
-    return found
+    run_job(job, db, settings)
 
 
 def build_scheduler(db: Database, settings: Settings, leadership: Leadership,

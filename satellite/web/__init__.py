@@ -41,6 +41,9 @@ def create_app(settings: Settings, db: Database) -> Flask:
             return jsonify(status="unavailable", database=type(exc).__name__), 503
         return jsonify(status="ok", database="ok")
 
+    from satellite.web import metrics
+
+    metrics.init_app(app, settings, db)
     return app
 
 

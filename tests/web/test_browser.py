@@ -80,7 +80,7 @@ def test_operator_flow(server: tuple[Server, dict[str, str]], chromium: Any,
     code = ReservationDevice(tmp_path / "device").request("ROUTER-9000", "SN42")
     values = [c for c in code if c != "-"]
     wrong = "1" if values[9] != "1" else "2"
-    typo = checksum.group("".join(values[:9] + [wrong] + values[10:]))
+    typo = checksum.group("".join([*values[:9], wrong, *values[10:]]))
     page.get_by_role("link", name="Reservations").click()
     page.get_by_label("Request code from the device").fill(typo)
     check = page.locator(".code-check")

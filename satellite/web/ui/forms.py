@@ -16,7 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, ValidationError
 
 from satellite.access.policy import ACCOUNT_ROLES, ROLES

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask import current_app, g, render_template
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
 
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.actor import Actor

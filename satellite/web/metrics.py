@@ -1,0 +1,122 @@
+"""GET /metrics in Prometheus format, and one log line per request with a request id.
+
+Request counters live in the process (each node is scraped on its own); everything about
+the appliance's state is read from the database at scrape time, so every node tells the same.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from flask import Flask, Response, abort, g, request
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from satellite.config import Settings
+from satellite.uow import Database
+
+log = logging.getLogger("satellite.requests")
+
+# Each gauge source reads the database and yields metric families; domains add theirs here.
+GaugeSource = Callable[[Database, Settings, datetime], Iterator[Metric]]
+
+
+def _license_gauges(db: Database, settings: Settings, now: datetime) -> Iterator[Metric]:
+    from satellite.licenses.counters import list_counters
+    from satellite.licenses.models import OUT_OF_COMPLIANCE
+
+    with db.reader() as uow:
+        page = list_counters(uow.session, now.date(), status=OUT_OF_COMPLIANCE, limit=1)
+    yield GaugeMetricFamily("satellite_license_pools_out_of_compliance",
+                            "License pools (VA and tag) whose use exceeds their quantity",
+                            value=page.total)
+
+
+def _job_gauges(db: Database, settings: Settings, now: datetime) -> Iterator[Metric]:
+    from satellite.scheduler import job_runs
+
+    runs = GaugeMetricFamily("satellite_job_runs", "Runs of each scheduled job", labels=["job"])
+    failures = GaugeMetricFamily("satellite_job_failures", "Failed runs of each scheduled job",
+                                 labels=["job"])
+    for run in job_runs(db):
+        runs.add_metric([run.name], run.runs)
+        failures.add_metric([run.name], run.failures)
+    yield runs
+    yield failures
+
+
+def _tls_gauges(db: Database, settings: Settings, now: datetime) -> Iterator[Metric]:
+    from satellite.tls import installed
+
+    info = installed(settings)
+    if info is not None:
+        yield GaugeMetricFamily("satellite_tls_certificate_days_left",
+                                "Days until the installed TLS certificate expires",
+                                value=(info.not_after - now).total_seconds() / 86400)
+
+
+GAUGE_SOURCES: list[GaugeSource] = [_license_gauges, _job_gauges, _tls_gauges]
+
+
+class _StateCollector(Collector):
+    def __init__(self, db: Database, settings: Settings, sources: list[GaugeSource]) -> None:
+        self._db = db
+        self._settings = settings
+        self._sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        now = self._db.clock.now()
+        for source in self._sources:
+            try:
+                yield from source(self._db, self._settings, now)
+            except Exception:
+                log.exception("metrics source %s failed", source.__name__)
+
+
+def _allowed(settings: Settings) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(n.strip(), strict=False)
+            for n in settings.metrics_allowed_networks.split(",") if n.strip()]
+
+
+def init_app(app: Flask, settings: Settings, db: Database) -> None:
+    registry = CollectorRegistry()
+    requests_total = Counter("satellite_http_requests", "HTTP requests by route and status",
+                             ["route", "method", "status"], registry=registry)
+    latency = Histogram("satellite_http_request_duration_seconds", "HTTP request latency",
+                        ["route"], registry=registry)
+    registry.register(_StateCollector(db, settings, GAUGE_SOURCES))
+    networks = _allowed(settings)
+
+    @app.before_request
+    def _start() -> None:
+        g.request_started = time.perf_counter()
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
+        route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+        requests_total.labels(route, request.method, str(response.status_code)).inc()
+        latency.labels(route).observe(elapsed)
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        # The path only: query strings and bodies may carry secrets.
+        log.info("%s %s %s %.1fms id=%s from=%s", request.method, request.path, response.status_code,
+                 elapsed * 1000, g.get("request_id", ""), request.remote_addr)
+        return response
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        try:
+            remote = ipaddress.ip_address(request.remote_addr or "")
+        except ValueError:
+            abort(403)
+        if not any(remote in network for network in networks):
+            abort(403)
+        return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4")
