@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 
-.PHONY: run test test-packaging bundle bench lint typecheck unit venv clean
+.PHONY: run test test-packaging bundle bench lint typecheck unit venv clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: lint unit
 # Builds the offline bundle and installs it into a temp root with no index (slow; CI runs it).
 test-packaging: venv
 	SATELLITE_TEST_PACKAGING=1 $(BIN)/python -m pytest -q tests/packaging
+
+# Pictures of the web UI for the README, taken by Debian's chromium.
+screenshots: venv
+	PYTHONPATH=. $(BIN)/python scripts/screenshots.py
 
 bundle:
 	packaging/build-offline-bundle --out dist

@@ -102,6 +102,7 @@ def initialise(settings: Settings, db: Database, actor: Actor,
                 report.admin_password_file = path
             report.notes.append("created the first system administrator, user 'admin'")
         created_keys = keystore.ensure_keys(satellite_id, uow.clock.now())
+        keystore.session_secret()
         if created_keys:
             record(uow, actor, "keys.create", f"satellite:{satellite_id}",
                    details={"identity_key_id": keystore.identity_key_id(), "created": created_keys})

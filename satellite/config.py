@@ -51,6 +51,10 @@ class Settings:
     proxy_url: str = ""
     # Address of the reverse proxy whose X-Forwarded-* headers are believed (empty: none are).
     trusted_proxy: str = ""
+    # Web UI: sign out after this many minutes without a request; mark the session cookie
+    # Secure (sent over HTTPS only) when operators reach the UI through the TLS proxy.
+    session_idle_minutes: int = 30
+    secure_cookies: bool = False
     # Who may read GET /metrics: comma-separated networks (default: this machine only).
     metrics_allowed_networks: str = "127.0.0.0/8,::1/128"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -108,7 +112,7 @@ def _validate(s: Settings) -> None:
             f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
     for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
                 "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days",
-                "sync_alert_failures"):
+                "sync_alert_failures", "session_idle_minutes"):
         if getattr(s, key) < 1:
             raise ConfigError(f"setting {key}: must be at least 1")
     if s.authorization_renew_days >= s.authorization_valid_days:

@@ -6,7 +6,9 @@ else `SATELLITE_KEY_PASSPHRASE`) or, without one, stored unencrypted; always mod
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +25,8 @@ DEVICE_CA_KEY = "device-ca.key"
 DEVICE_CA_CERT = "device-ca.crt"
 CENTRAL_PUB = "central.pub"
 SATELLITE_CERT = "satellite.crt"
+# Signs the web UI's session cookies; not a key of the signing hierarchy.
+SESSION_SECRET = "session.secret"  # noqa: S105 (a file name, not a secret)
 DEVICE_CA_DAYS = 7300
 
 
@@ -88,6 +92,20 @@ class Keystore:
             keys.write_new_file(self._path(DEVICE_CA_CERT), pem, 0o644)
             notes.append(f"created the device CA (key {keys.key_id(keys.public_key_of(ca_key))})")
         return notes
+
+    def session_secret(self) -> bytes:
+        """The web session secret, created (0600) the first time it is asked for."""
+        path = self._path(SESSION_SECRET)
+        if not path.exists():
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Another process may create it first; then theirs is read.
+            with contextlib.suppress(Conflict):
+                keys.write_new_file(path, secrets.token_hex(32).encode() + b"\n", 0o600)
+        value = path.read_bytes().strip()
+        if len(value) < 32:
+            raise ConfigError(f"{path} is too short to be a session secret: delete it and run "
+                              "`satellite init`")
+        return value
 
     def _new_device_ca_key(self) -> keys.PrivateKey:
         ca_key = keys.generate_private_key()

@@ -49,6 +49,7 @@ PERMISSIONS: dict[str, Rule] = {
     "user.manage": Rule("manage users", "system", _NOBODY),
     "reservation.remove": Rule("force-remove reservations", "system", _NOBODY),
     "audit.list_all": Rule("read the whole audit trail", "system", _NOBODY),
+    "sync.import": Rule("apply sync files from Central", "system", _NOBODY),
     "account.view": Rule("see this account", "account", _EVERYONE, per_va=True),
     "account.update": Rule("change this account's settings", "account", frozenset({ACCOUNT_ADMIN})),
     "account_request.decide": Rule("decide requests for accounts under this account's domain",

@@ -136,6 +136,14 @@ def read_events(session: Session, actor: Actor, *, account_id: int | None = None
                        before_id=before_id)
 
 
+def verify_chain(session: Session, actor: Actor) -> ChainReport:
+    """Verify the whole trail, for those who may read all of it (system administrators)."""
+    from satellite.access.policy import require
+
+    require(session, actor, "audit.list_all")
+    return verify(session)
+
+
 def count_events(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
 

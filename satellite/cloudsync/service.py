@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.alerts.models import OUT_OF_COMPLIANCE as OUT_OF_COMPLIANCE_ALERT
@@ -98,6 +99,8 @@ def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
     signer, addressed to another satellite, replay or rollback) or InvalidInput; nothing is
     changed then.
     """
+    with db.reader() as uow:
+        require(uow.session, actor, "sync.import")
     anchor = keystore.central_key()
     if anchor is None:
         raise ConfigError("no Central key is configured: run `satellite init --central-key FILE`")

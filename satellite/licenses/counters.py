@@ -175,12 +175,14 @@ def list_counters(
     va_ids: Collection[int] | None = None,
     tag: str | None = None,
     status: str | None = None,
+    text: str | None = None,
     limit: int | None = 100,
     offset: int = 0,
 ) -> CounterPage:
     """One page of counters, ordered by account, VA and tag, with the lines behind each.
 
-    Filters: one account, VA names or ids, a tag, a status; `limit` None means the whole
+    Filters: one account, VA names or ids, a tag, a status, free text (in the tag, its display
+    name or its search words, any case); `limit` None means the whole
     list. Returns the page and the total count.
     Raises InvalidInput for an unknown status or a bad page.
     """
@@ -200,6 +202,13 @@ def list_counters(
         available = rows.c.quantity - rows.c.in_use - rows.c.reserved
         rows = select(rows).where(available < 0 if status == OUT_OF_COMPLIANCE
                                   else available >= 0).subquery("by_status")
+    if text:
+        pattern = f"%{_escape_like(text.strip().lower())}%"
+        named = select(LicenseLine.tag).where(or_(
+            func.lower(LicenseLine.display_name).like(pattern, escape="\\"),
+            func.lower(LicenseLine.search_tags).like(pattern, escape="\\")))
+        rows = select(rows).where(or_(func.lower(rows.c.tag).like(pattern, escape="\\"),
+                                      rows.c.tag.in_(named))).subquery("by_text")
     total = session.scalar(select(func.count()).select_from(rows)) or 0
     page = session.execute(
         select(Account.name, VirtualAccount.name, rows.c.va_id, rows.c.tag,
@@ -216,6 +225,10 @@ def list_counters(
                        tuple(details.get((va_id, tag_), ())))
         for account, va, va_id, tag_, q, u, r in page
     ])
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def line_details(session: Session, keys: Sequence[tuple[int, str]],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,17 +20,17 @@ from satellite.licenses.models import LicenseLine
 
 def list_licenses(session: Session, actor: Actor, on: date, account_ref: str | None, *,
                   va_names: Sequence[str] = (), tag: str | None = None,
-                  status: str | None = None, limit: int | None = 100,
-                  offset: int = 0) -> CounterPage:
+                  status: str | None = None, text: str | None = None,
+                  limit: int | None = 100, offset: int = 0) -> CounterPage:
     """Counters of one account (or of all, for system administrators) the actor may see."""
     if account_ref is None:
         require(session, actor, "license.view")
-        return list_counters(session, on, va_names=va_names, tag=tag, status=status,
+        return list_counters(session, on, va_names=va_names, tag=tag, status=status, text=text,
                              limit=limit, offset=offset)
     account = account_for(session, actor, account_ref, "license.view")
     return list_counters(session, on, account_id=account.id, va_names=va_names,
                          va_ids=visible_va_ids(session, actor, "license.view", account.id),
-                         tag=tag, status=status, limit=limit, offset=offset)
+                         tag=tag, status=status, text=text, limit=limit, offset=offset)
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,19 @@ def list_subscriptions(session: Session, actor: Actor, on: date, account_ref: st
     rows = session.execute(query.order_by(VirtualAccount.name, LicenseLine.tag, LicenseLine.id)
                            .limit(limit).offset(offset))
     return total, [Subscription(va, line, bool(active)) for va, line, active in rows]
+
+
+def expiring(session: Session, actor: Actor, on: date, account_ref: str, within_days: int = 90,
+             limit: int = 50) -> list[Subscription]:
+    """TERM and DEMO lines of the account still active on `on` that end within `within_days`."""
+    account = account_for(session, actor, account_ref, "license.view")
+    query = (select(VirtualAccount.name, LicenseLine)
+             .join(VirtualAccount, VirtualAccount.id == LicenseLine.va_id)
+             .where(VirtualAccount.account_id == account.id, active_on(on),
+                    LicenseLine.end_date.is_not(None),
+                    LicenseLine.end_date <= on + timedelta(days=within_days)))
+    visible = visible_va_ids(session, actor, "license.view", account.id)
+    if visible is not None:
+        query = query.where(VirtualAccount.id.in_(visible))
+    rows = session.execute(query.order_by(LicenseLine.end_date, LicenseLine.tag).limit(limit))
+    return [Subscription(va, line, True) for va, line in rows]

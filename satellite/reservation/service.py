@@ -81,6 +81,14 @@ def latest(session: Session, udi_text: str) -> Reservation:
     return found
 
 
+def show(session: Session, actor: Actor, udi_text: str) -> Reservation:
+    """A UDI's latest reservation, if the actor may see its VA. Raises NotFound."""
+    reservation = latest(session, udi_text)
+    require(session, actor, "reservation.view", account_id=reservation.account_id,
+            va_id=reservation.va_id, not_found=f"UDI {udi_text} has no reservation")
+    return reservation
+
+
 def lines(session: Session, reservation: Reservation) -> list[ReservationLine]:
     return list(session.scalars(select(ReservationLine).where(
         ReservationLine.reservation_id == reservation.id).order_by(ReservationLine.id)))

@@ -11,15 +11,20 @@ from werkzeug.exceptions import HTTPException
 from satellite import __version__
 from satellite.config import Settings
 from satellite.errors import SatelliteError, TooManyRequests, Unauthenticated
+from satellite.keystore import open_keystore
 from satellite.uow import Database
 
 _JSON_PATHS = ("/api/", "/oauth/", "/backend/")
 
 
 def create_app(settings: Settings, db: Database) -> Flask:
+    from satellite.web import security, ui
+
     app = Flask(__name__)
     app.config["SATELLITE_SETTINGS"] = settings
     app.extensions["satellite.db"] = db
+    security.init_app(app, settings, open_keystore(settings).session_secret())
+    ui.init_app(app)
 
     @app.errorhandler(SatelliteError)
     def _domain_error(exc: SatelliteError) -> Any:

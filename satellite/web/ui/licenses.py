@@ -1,0 +1,70 @@
+"""License pools per account or VA, with filters and the transfer (borrow) form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+
+from satellite.accounts import service as accounts
+from satellite.errors import InvalidInput, SatelliteError
+from satellite.licenses import service as licenses
+from satellite.licenses.counters import STATUSES
+from satellite.licenses.transfers import transfer
+from satellite.web.ui.feedback import report
+from satellite.web.ui.forms import TransferForm
+from satellite.web.ui.pages import actor, database, reading, render, today, va_choices
+from satellite.web.ui.session import allowed
+
+PAGE_SIZE = 50
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        raise InvalidInput("page must be a whole number") from None
+
+
+def licenses_page(account: str, form: TransferForm | None = None, status: int = 200) -> Any:
+    va = request.args.get("va") or None
+    wanted_status = request.args.get("status") or None
+    text = request.args.get("q", "").strip() or None
+    page = _page_number()
+    with reading() as uow:
+        s, who = uow.session, actor()
+        acct, vas = accounts.list_vas(s, who, account)
+        rows = licenses.list_licenses(s, who, today(), account, va_names=[va] if va else (),
+                                      status=wanted_status, text=text, limit=PAGE_SIZE,
+                                      offset=(page - 1) * PAGE_SIZE)
+        may_transfer = any(allowed(s, who, "license.transfer", account_id=acct.id, va_id=v.id)
+                           for v in vas)
+    form = form or TransferForm(formdata=None, source=va or "")
+    form.source.choices = va_choices(vas)
+    form.target.choices = va_choices(vas)
+    pages = max(1, -(-rows.total // PAGE_SIZE))
+    return render("licenses.html", status, account=acct, vas=vas, rows=rows, form=form,
+                  may_transfer=may_transfer, statuses=STATUSES,
+                  filters={"va": va or "", "status": wanted_status or "", "q": text or ""},
+                  page=page, pages=pages)
+
+
+def transfer_licenses(account: str) -> Any:
+    form = TransferForm()
+    with reading() as uow:
+        _, vas = accounts.list_vas(uow.session, actor(), account)
+    form.source.choices = va_choices(vas)
+    form.target.choices = va_choices(vas)
+    if not form.validate_on_submit():
+        return licenses_page(account, form, 400)
+    try:
+        with database().uow() as uow:
+            done = transfer(uow, actor(), account, form.source.data or "", form.target.data or "",
+                            form.tag.data or "", form.quantity.data or 0)
+            uow.commit()
+    except SatelliteError as exc:
+        field = "tag" if "tag" in exc.message or "free" in exc.message else None
+        return licenses_page(account, form, report(exc, form, field))
+    flash(f"Moved {done.quantity} x {done.tag} from {form.source.data} to {form.target.data}.",
+          "info")
+    return redirect(url_for("ui.licenses_page", account=account))

@@ -1,0 +1,167 @@
+"""Offline reservations: authorize a request code, then update, confirm, return or remove."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, flash, redirect, url_for
+
+from satellite.accounts import service as accounts
+from satellite.config import Settings
+from satellite.crypto import keys
+from satellite.errors import SatelliteError
+from satellite.keystore import open_keystore
+from satellite.reservation import codes, service
+from satellite.reservation.models import RESERVED
+from satellite.web.ui.feedback import report
+from satellite.web.ui.forms import (
+    CodeForm,
+    RemoveForm,
+    ReservationForm,
+    ReservationUpdateForm,
+    parse_license_lines,
+)
+from satellite.web.ui.pages import actor, database, reading, render, va_choices
+from satellite.web.ui.session import allowed
+
+
+def _signer() -> keys.PrivateKey:
+    settings: Settings = current_app.config["SATELLITE_SETTINGS"]
+    return open_keystore(settings).identity_key()
+
+
+def reservations_page(account: str, form: ReservationForm | None = None,
+                      returning: CodeForm | None = None, status: int = 200) -> Any:
+    with reading() as uow:
+        s, who = uow.session, actor()
+        acct, vas = accounts.list_vas(s, who, account)
+        rows = service.list_reservations(s, who, acct.id)
+        names = accounts.va_names(s, acct.id)
+        may_manage = [v for v in vas
+                      if allowed(s, who, "reservation.manage", account_id=acct.id, va_id=v.id)]
+    form = form or ReservationForm(formdata=None)
+    form.va.choices = va_choices(may_manage)
+    return render("reservations.html", status, account=acct, rows=rows, names=names, form=form,
+                  returning=returning or CodeForm(formdata=None, prefix="ret"),
+                  may_manage=bool(may_manage), udi_of=service.udi_of)
+
+
+def authorize(account: str) -> Any:
+    form = ReservationForm()
+    with reading() as uow:
+        _, vas = accounts.list_vas(uow.session, actor(), account)
+    form.va.choices = va_choices(vas)
+    if not form.validate_on_submit():
+        return reservations_page(account, form, status=400)
+    wanted = None if form.kind.data == "PLR" else parse_license_lines(form.licenses.data or "")
+    try:
+        signer = _signer()
+        with database().uow() as uow:
+            issued = service.authorize(uow, actor(), account, form.va.data or "",
+                                       form.request_code.data or "", wanted, signer)
+            udi = str(service.udi_of(issued.reservation))
+            uow.commit()
+    except SatelliteError as exc:
+        field = "request_code" if "code" in exc.message else (
+            "licenses" if wanted else None)
+        return reservations_page(account, form, status=report(exc, form, field))
+    flash(f"Reservation authorized for {udi}: give the device the authorization code below.",
+          "info")
+    return redirect(url_for("ui.reservation_page", account=account, udi=udi))
+
+
+def reservation_page(account: str, udi: str, forms: dict[str, Any] | None = None,
+                     status: int = 200) -> Any:
+    with reading() as uow:
+        s, who = uow.session, actor()
+        acct = accounts.account_for(s, who, account, "reservation.view")
+        r = service.show(s, who, udi)
+        lines = service.lines(s, r)
+        va_name = accounts.va_names(s, acct.id).get(r.va_id, "")
+        may_manage = r.status == RESERVED and allowed(
+            s, who, "reservation.manage", account_id=r.account_id, va_id=r.va_id)
+        may_remove = r.status == RESERVED and allowed(s, who, "reservation.remove")
+    forms = forms or {}
+    current = ", ".join(f"{ln.tag}={ln.count}" for ln in lines if ln.count)
+    return render(
+        "reservation.html", status, account=acct, r=r, lines=lines, va_name=va_name,
+        udi=str(service.udi_of(r)), may_manage=may_manage, may_remove=may_remove,
+        awaiting=r.status == RESERVED and service.awaiting_confirmation(r),
+        update=forms.get("update") or ReservationUpdateForm(
+            formdata=None, licenses=current.replace(", ", "\n")),
+        confirm=forms.get("confirm") or CodeForm(formdata=None, prefix="conf"),
+        remove=forms.get("remove") or RemoveForm(formdata=None))
+
+
+def update(account: str, udi: str) -> Any:
+    form = ReservationUpdateForm()
+    if not form.validate_on_submit():
+        return reservation_page(account, udi, {"update": form}, 400)
+    try:
+        signer = _signer()
+        with database().uow() as uow:
+            service.update(uow, actor(), udi, parse_license_lines(form.licenses.data or ""),
+                           signer)
+            uow.commit()
+    except SatelliteError as exc:
+        return reservation_page(account, udi, {"update": form}, report(exc, form, "licenses"))
+    flash("A new authorization code is issued: install it on the device, then enter the "
+          "device's confirmation code.", "info")
+    return redirect(url_for("ui.reservation_page", account=account, udi=udi))
+
+
+def confirm(account: str, udi: str) -> Any:
+    form = CodeForm(prefix="conf")
+    if not form.validate_on_submit():
+        return reservation_page(account, udi, {"confirm": form}, 400)
+    try:
+        with database().uow() as uow:
+            r = service.confirm(uow, actor(), udi, form.code.data or "")
+            uow.commit()
+            serial = r.confirmed_serial
+    except SatelliteError as exc:
+        return reservation_page(account, udi, {"confirm": form}, report(exc, form, "code"))
+    flash(f"Confirmed serial {serial}.", "info")
+    return redirect(url_for("ui.reservation_page", account=account, udi=udi))
+
+
+def return_code(account: str) -> Any:
+    form = CodeForm(prefix="ret")
+    if not form.validate_on_submit():
+        return reservations_page(account, returning=form, status=400)
+    try:
+        with database().uow() as uow:
+            r = service.return_reservation(uow, actor(), form.code.data or "")
+            udi = str(service.udi_of(r))
+            uow.commit()
+    except SatelliteError as exc:
+        return reservations_page(account, returning=form, status=report(exc, form, "code"))
+    flash(f"The reservation of {udi} is returned; its licenses are back in the pool.", "info")
+    return redirect(url_for("ui.reservations_page", account=account))
+
+
+def remove(account: str, udi: str) -> Any:
+    form = RemoveForm()
+    if not form.validate_on_submit():
+        return reservation_page(account, udi, {"remove": form}, 400)
+    try:
+        with database().uow() as uow:
+            service.remove(uow, actor(), udi, form.reason.data or "")
+            uow.commit()
+    except SatelliteError as exc:
+        return reservation_page(account, udi, {"remove": form}, report(exc, form, "reason"))
+    flash(f"The reservation of {udi} is removed.", "info")
+    return redirect(url_for("ui.reservation_page", account=account, udi=udi))
+
+
+def download(account: str, udi: str) -> Any:
+    with reading() as uow:
+        accounts.account_for(uow.session, actor(), account, "reservation.view")
+        r = service.show(uow.session, actor(), udi)
+        code = r.authorization_code
+        the_udi = service.udi_of(r)
+    key_id = codes.AuthorizationCode.decode(code).key_id
+    body = codes.authorization_file(code, the_udi, key_id)
+    name = f"authorization-{the_udi.pid}-{the_udi.sn}.txt".replace("/", "_")
+    return Response(body, mimetype="text/plain",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

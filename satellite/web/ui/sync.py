@@ -1,0 +1,167 @@
+"""Sync files: upload a response from Central, read the preview, then apply it; inspect any
+bundle without applying it."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, flash, redirect, url_for
+from werkzeug.datastructures import FileStorage
+
+from satellite.cloudsync.envelope import Header, read_bundle
+from satellite.cloudsync.service import (
+    LocalView,
+    SignatureStatus,
+    check_signature,
+    import_bundle,
+    local_view,
+)
+from satellite.config import Settings
+from satellite.errors import InvalidInput, SatelliteError
+from satellite.keystore import open_keystore
+from satellite.web.ui.feedback import report
+from satellite.web.ui.forms import ApplyForm, BundleForm
+from satellite.web.ui.pages import actor, database, render
+
+PREVIEW_RECORDS = 500
+UPLOAD_MAX_AGE_SECONDS = 24 * 3600
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass
+class Preview:
+    header: Header
+    signature: SignatureStatus
+    local: LocalView
+    records: list[dict[str, Any]]
+    more: int
+    problem: str | None
+
+    @property
+    def applicable(self) -> bool:
+        return (self.signature.valid is True and self.problem is None
+                and self.header.recipient == self.local.satellite_id
+                and self.header.serial > self.local.last_serial)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SATELLITE_SETTINGS"]
+    return settings
+
+
+def _uploads() -> Path:
+    folder = _settings().data_dir / "uploads"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def _store(upload: FileStorage) -> str:
+    """Keep an uploaded bundle (0600) until it is applied or a day old; returns its id."""
+    folder = _uploads()
+    cutoff = time.time() - UPLOAD_MAX_AGE_SECONDS
+    for old in folder.iterdir():
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    upload_id = secrets.token_hex(16)
+    path = folder / f"{upload_id}.bundle"
+    path.touch(mode=0o600)
+    with path.open("wb") as out:
+        shutil.copyfileobj(upload.stream, out)
+    return upload_id
+
+
+def _stored(upload_id: str) -> Path:
+    path = _uploads() / f"{upload_id}.bundle"
+    if not _UPLOAD_ID.match(upload_id) or not path.exists():
+        raise InvalidInput("that upload is gone (applied already, or older than a day): "
+                           "upload the file again")
+    return path
+
+
+def _preview(path: Path) -> Preview:
+    anchor = open_keystore(_settings()).central_key()
+    records: list[dict[str, Any]] = []
+    more = 0
+    problem = None
+    with read_bundle(path) as bundle:
+        status = check_signature(bundle, anchor)
+        try:
+            for rec in bundle.records():
+                if len(records) < PREVIEW_RECORDS:
+                    records.append(rec)
+                else:
+                    more += 1
+        except SatelliteError as exc:
+            problem = exc.message
+    return Preview(bundle.header, status, local_view(database()), records, more, problem)
+
+
+def sync_page() -> Any:
+    return render("sync.html", upload=BundleForm(formdata=None, prefix="imp"),
+                  inspect=BundleForm(formdata=None, prefix="ins"))
+
+
+def _bundle_posted(prefix: str, template_form: str) -> tuple[BundleForm, Any]:
+    form = BundleForm(prefix=prefix)
+    if not form.validate_on_submit():
+        kwargs = {"upload": BundleForm(formdata=None, prefix="imp"),
+                  "inspect": BundleForm(formdata=None, prefix="ins"), template_form: form}
+        return form, render("sync.html", 400, **kwargs)
+    return form, None
+
+
+def preview() -> Any:
+    form, failed = _bundle_posted("imp", "upload")
+    if failed is not None:
+        return failed
+    upload_id = _store(form.bundle.data)
+    try:
+        shown = _preview(_stored(upload_id))
+    except SatelliteError as exc:
+        _stored(upload_id).unlink(missing_ok=True)
+        return render("sync.html", report(exc, form, "bundle"), upload=form,
+                      inspect=BundleForm(formdata=None, prefix="ins"))
+    return render("sync_preview.html", preview=shown,
+                  apply=ApplyForm(formdata=None, upload=upload_id), applying=True)
+
+
+def inspect() -> Any:
+    form, failed = _bundle_posted("ins", "inspect")
+    if failed is not None:
+        return failed
+    upload_id = _store(form.bundle.data)
+    path = _stored(upload_id)
+    try:
+        shown = _preview(path)
+    except SatelliteError as exc:
+        return render("sync.html", report(exc, form, "bundle"), inspect=form,
+                      upload=BundleForm(formdata=None, prefix="imp"))
+    finally:
+        path.unlink(missing_ok=True)
+    return render("sync_preview.html", preview=shown, apply=None, applying=False)
+
+
+def apply() -> Any:
+    form = ApplyForm()
+    if not form.validate_on_submit():
+        flash("Nothing to apply: upload the file again.", "error")
+        return redirect(url_for("ui.sync_page"))
+    try:
+        path = _stored(form.upload.data or "")
+        anchor = open_keystore(_settings()).central_key()
+        result = import_bundle(database(), anchor, actor(), path)
+    except SatelliteError as exc:
+        return render("sync.html", report(exc), upload=BundleForm(formdata=None, prefix="imp"),
+                      inspect=BundleForm(formdata=None, prefix="ins"))
+    path.unlink(missing_ok=True)
+    snap = result.snapshot
+    detail = (f": {snap.added} lines added, {snap.updated} updated, {snap.unchanged} unchanged, "
+              f"{snap.removed} removed" if snap else "")
+    flash(f"Applied response {result.header.serial} from Central{detail}.", "info")
+    return redirect(url_for("ui.sync_page"))

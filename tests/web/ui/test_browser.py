@@ -1,0 +1,130 @@
+"""The web UI in a real browser against a real `satellite serve`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from satellite.access.grants import grant
+from satellite.actor import Actor
+from satellite.bootstrap import open_database
+from satellite.config import load_settings
+from satellite.reservation import checksum
+from satellite.reservation.device import ReservationDevice
+from satellite.users.service import create_user
+from tests.serving import Server, run_satellite, satellite_env, serving
+from tests.web.ui.browser import ARGS, CHROMIUM, require_chromium
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+PASSWORD = "browser test password 1"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
+    require_chromium()
+    root = tmp_path_factory.mktemp("ui")
+    env = satellite_env(root / "data", "")
+    (root / "pw").write_text(PASSWORD + "\n")
+    run_satellite(env, "init", "--admin-password-file", str(root / "pw"))
+    run_satellite(env, "account", "create", "Acme", "--domain", "acme.example.com")
+    run_satellite(env, "account", "set", "acme.example.com", "--reservation", "both")
+    settings = load_settings(data_dir=root / "data", env={})
+    db = open_database(settings)
+    with db.uow() as uow:
+        setup = Actor("cli", "setup")
+        create_user(uow, setup, "vera", PASSWORD)
+        grant(uow, setup, "vera", "account_viewer", "acme.example.com")
+        uow.commit()
+    db.dispose()
+    with serving(env, root) as running:
+        yield running, env
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+def _sign_in(page: Any, url: str, user: str) -> None:
+    page.goto(url + "/sign-in")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_operator_flow(server: tuple[Server, dict[str, str]], chromium: Any,
+                       tmp_path: Path) -> None:
+    srv, env = server
+    context = chromium.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    _sign_in(page, srv.url, "admin")
+    page.wait_for_url("**/a/acme.example.com/")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Acme")
+
+    page.get_by_role("link", name="Virtual accounts").click()
+    page.get_by_label("Name", exact=True).fill("Plant")
+    page.get_by_role("button", name="Create").click()
+    assert "Virtual account Plant created." in page.locator(".flashes").inner_text()
+
+    # A request code typed with one wrong character: the page names and marks its position.
+    code = ReservationDevice(tmp_path / "device").request("ROUTER-9000", "SN42")
+    values = [c for c in code if c != "-"]
+    wrong = "1" if values[9] != "1" else "2"
+    typo = checksum.group("".join([*values[:9], wrong, *values[10:]]))
+    page.get_by_role("link", name="Reservations").click()
+    page.get_by_label("Request code from the device").fill(typo)
+    check = page.locator(".code-check")
+    assert "position 10 (group 2, character 5)" in check.inner_text()
+    assert check.locator("mark").inner_text() == wrong
+    page.get_by_label("Request code from the device").fill(code)
+    assert check.inner_text() == "Checksum correct."
+    page.get_by_label("Permanent (PLR): everything").check()
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url("**/reservations/ROUTER-9000:SN42")
+    authorization = page.locator("#auth-code").inner_text().strip()
+    assert authorization.startswith("A")
+    page.get_by_role("button", name="Copy").click()
+    assert page.evaluate("navigator.clipboard.readText()") == authorization
+    device = ReservationDevice(tmp_path / "device")
+    pub = Path(env["SATELLITE_DATA_DIR"]) / "keys" / "identity.pub"
+    device.trust(pub.read_bytes(), str(pub))
+    assert device.install(authorization)
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/sign-in")
+    page.goto(srv.url + "/a/acme.example.com/licenses")
+    assert page.url.endswith("/sign-in")
+    context.close()
+
+
+def test_a_viewer_sees_no_forms_and_a_forged_post_is_refused(
+        server: tuple[Server, dict[str, str]], chromium: Any) -> None:
+    srv, _ = server
+    context = chromium.new_context()
+    page = context.new_page()
+    _sign_in(page, srv.url, "vera")
+    page.wait_for_url("**/a/acme.example.com/")
+    page.goto(srv.url + "/a/acme.example.com/virtual-accounts")
+    assert page.locator("main form[method=post]").count() == 0
+    page.goto(srv.url + "/a/acme.example.com/reservations")
+    assert page.locator("main form[method=post]").count() == 0
+    # Posting anyway, with the session's own CSRF token: the service refuses it.
+    token = page.locator("header input[name=csrf_token]").get_attribute("value")
+    answer = page.request.post(srv.url + "/a/acme.example.com/virtual-accounts",
+                               form={"csrf_token": token, "name": "Nope", "parent": ""})
+    assert answer.status in (403, 404)
+    # And without the token the request is refused before any service is asked.
+    answer = page.request.post(srv.url + "/a/acme.example.com/virtual-accounts",
+                               form={"name": "Nope", "parent": ""})
+    assert answer.status == 400
+    context.close()

@@ -1,0 +1,110 @@
+"""Pages through the Flask test client: forms report bad input in place and change nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from satellite.accounts.service import get_account
+from satellite.actor import Actor
+from satellite.uow import Database
+from satellite.users.service import create_user
+from tests.web.ui.conftest import Browser
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+ACME = "/a/acme.example.com"
+
+
+def test_every_page_renders_for_the_system_admin(admin: Browser) -> None:
+    for url in ("/accounts", f"{ACME}/", f"{ACME}/virtual-accounts", f"{ACME}/virtual-accounts/Lab",
+                f"{ACME}/licenses", f"{ACME}/reservations", f"{ACME}/access", "/users", "/sync",
+                "/audit", "/audit/verify", "/system", "/password"):
+        html = admin.get(url)
+        assert "<h1" in html and "Signed in as <strong>admin</strong>" in html
+
+
+def test_wrong_password_is_reported_next_to_the_form(browser: Browser) -> None:
+    browser.get("/sign-in")
+    status, html = browser.post("/sign-in", {"username": "admin", "password": "nope"})
+    assert status == 401 and "wrong user name or password" in html
+    assert 'value="admin"' in html  # what was typed is kept (not the password)
+
+
+def test_lockout_message(browser: Browser) -> None:
+    browser.get("/sign-in")
+    for _ in range(4):
+        status, html = browser.post("/sign-in", {"username": "admin", "password": "nope"})
+    assert status == 429 and "try again in" in html
+
+
+def test_create_rename_move_delete_a_va(admin: Browser) -> None:
+    admin.get(f"{ACME}/virtual-accounts")
+    admin.post(f"{ACME}/virtual-accounts", {"name": "Plant", "parent": "", "description": "x"},
+               status=302)
+    admin.post(f"{ACME}/virtual-accounts", {"name": "Line 1", "parent": "Plant"}, status=302)
+    assert "Line 1" in admin.get(f"{ACME}/virtual-accounts")
+    admin.get(f"{ACME}/virtual-accounts/Plant")
+    admin.post(f"{ACME}/virtual-accounts/Plant/rename", {"new_name": "Factory"}, status=302)
+    admin.get(f"{ACME}/virtual-accounts/Line 1")
+    admin.post(f"{ACME}/virtual-accounts/Line 1/move", {"parent": "Lab"}, status=302)
+    assert "Lab / Line 1" in admin.get(f"{ACME}/virtual-accounts/Line 1")
+    admin.post(f"{ACME}/virtual-accounts/Line 1/delete", status=302)
+    assert "virtual-accounts/Line%201" not in admin.get(f"{ACME}/virtual-accounts")
+
+
+def test_a_duplicate_va_name_is_reported_at_the_field_and_typed_values_stay(
+        admin: Browser) -> None:
+    admin.get(f"{ACME}/virtual-accounts")
+    status, html = admin.post(f"{ACME}/virtual-accounts",
+                              {"name": "Lab", "parent": "", "description": "my words"})
+    assert status == 409
+    assert 'id="name-err"' in html and "already has a virtual account named" in html
+    assert 'value="my words"' in html
+
+
+def test_transfer_shortfall_is_a_form_error(admin: Browser) -> None:
+    admin.get(f"{ACME}/licenses")
+    status, html = admin.post(f"{ACME}/licenses/transfer", {
+        "source": "Default", "target": "Lab", "tag": "regid.x", "quantity": "5"})
+    assert status in (404, 409) and 'role="alert"' in html
+    status, html = admin.post(f"{ACME}/licenses/transfer", {
+        "source": "Default", "target": "Lab", "tag": "regid.x", "quantity": "0"})
+    assert status == 400 and 'id="quantity-err"' in html
+
+
+def test_reservation_request_code_typo_names_the_position(admin: Browser) -> None:
+    admin.get(f"{ACME}/reservations")
+    status, html = admin.post(f"{ACME}/reservations/authorize", {
+        "va": "Default", "request_code": "R0000-00000-00000", "kind": "PLR", "licenses": ""})
+    assert status == 422 and 'id="request_code-err"' in html
+    assert "R0000-00000-00000" in html
+
+
+def test_a_viewer_sees_no_forms_and_posting_anyway_is_refused(
+        app: object, db: Database, browser: Browser) -> None:
+    cli = Actor("cli", "setup")
+    with db.uow() as uow:
+        create_user(uow, cli, "vera", "a long viewer password 1")
+        uow.commit()
+    from satellite.access.grants import grant
+
+    with db.uow() as uow:
+        grant(uow, cli, "vera", "account_viewer", "acme.example.com")
+        uow.commit()
+    browser.sign_in("vera", "a long viewer password 1")
+    browser.get("/password")
+    browser.post("/password", {"current": "a long viewer password 1",
+                               "new": "another long password 2",
+                               "repeat": "another long password 2"}, status=302)
+    for url in (f"{ACME}/virtual-accounts", f"{ACME}/licenses", f"{ACME}/reservations",
+                f"{ACME}/virtual-accounts/Lab", f"{ACME}/access"):
+        html = browser.get(url)
+        assert 'method="post"' not in html.replace(
+            'method="post" action="/sign-out"', ""), url
+    status, _ = browser.post(f"{ACME}/virtual-accounts", {"name": "Nope", "parent": ""})
+    assert status in (403, 404)
+    status, _ = browser.post(f"{ACME}/virtual-accounts/Lab/delete")
+    assert status in (403, 404)
+    with db.reader() as uow:
+        assert get_account(uow.session, "acme.example.com") is not None
+    assert "Nope" not in browser.get(f"{ACME}/virtual-accounts")
+    assert browser.client.get("/users").status_code == 403
