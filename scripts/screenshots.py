@@ -21,7 +21,7 @@ from tests.serving import run_satellite, satellite_env, serving
 from tests.web.ui.browser import ARGS, CHROMIUM
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-PASSWORD = "screenshot password 1"
+PASSWORD = "screenshot password 1"  # noqa: S105 (a throwaway demo appliance)
 PAGES = [("dashboard", "/a/acme.example.com/"),
          ("virtual-accounts", "/a/acme.example.com/virtual-accounts"),
          ("licenses", "/a/acme.example.com/licenses"),

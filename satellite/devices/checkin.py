@@ -24,6 +24,7 @@ from satellite.devices.models import AUTHORIZED as DEVICE_AUTHORIZED
 from satellite.devices.models import OUT_OF_COMPLIANCE as DEVICE_OUT_OF_COMPLIANCE
 from satellite.devices.models import Device
 from satellite.devices.registration import device_actor
+from satellite.devices.upstream import log_usage
 from satellite.devices.verification import DeviceSession
 from satellite.errors import InvalidInput
 from satellite.licenses.counters import va_counters
@@ -101,8 +102,12 @@ def report_usage(uow: UnitOfWork, settings: Settings, device: DeviceSession,
     owner = f"device:{device.id}"
     consumption = {(device.va_id, tag): usage[tag] for tag in allowed if usage[tag]}
     # Most reports repeat the last one: reading it back is cheaper than rewriting it.
-    if owner_usage(session, owner, "in_use") != consumption:
+    previous = owner_usage(session, owner, "in_use")
+    if previous != consumption:
         set_usage(session, owner, "in_use", consumption)
+        changed = {tag for (_va, tag) in previous.keys() | consumption.keys()}
+        log_usage(session, device.id,
+                  {tag: consumption.get((device.va_id, tag), 0) for tag in changed}, now)
     counters = va_counters(session, device.va_id, now.date(), allowed) if allowed else {}
     answers: list[dict[str, Any]] = []
     for tag in tags:

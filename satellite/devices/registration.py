@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.actor import Actor
 from satellite.audit.service import record
+from satellite.cloudsync import outbound
 from satellite.config import Settings
 from satellite.crypto import certificates
 from satellite.crypto.keys import key_id, raw_public_bytes
 from satellite.devices.authority import DeviceAuthority, device_public_key
 from satellite.devices.messages import SignedMessage, format_time
 from satellite.devices.models import DEREGISTERED, REGISTERED, Device, RevokedCertificate
+from satellite.devices.upstream import log_device
 from satellite.devices.verification import (
     DeviceSession,
     check_fresh,
@@ -152,6 +154,7 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     device.authorization_expires_at, device.deregistered_at = None, None
     session.flush()
     remember_nonce(session, device.id, message, settings.message_max_age_seconds)
+    log_device(session, outbound.DEVICE_REGISTERED, device.id, now)
     record(uow, device_actor(device), action, f"device:{udi_label(udi.pid, udi.serial)}",
            account_id=account.id, details=details)
     return {
@@ -197,6 +200,7 @@ def retire(uow: UnitOfWork, actor: Actor, device: Device, account_id: int, actio
     before = device.status
     device.status, device.deregistered_at = DEREGISTERED, now
     device.authorization_expires_at = None
+    log_device(uow.session, outbound.DEVICE_DEREGISTERED, device.id, now)
     record(uow, actor, action, f"device:{udi_label(device.pid, device.serial)}",
            account_id=account_id, details={"before": before, "after": DEREGISTERED,
                                            "reason": reason})

@@ -18,6 +18,7 @@ EXPECTED = {
     "user.manage": "SA",
     "reservation.remove": "SA",
     "audit.list_all": "SA",
+    "sync.import": "SA",
     "account.view": "SA AA AU AV VA VU VV",
     "account.update": "SA AA",
     "account_request.decide": "SA AA",

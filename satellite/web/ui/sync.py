@@ -154,8 +154,7 @@ def apply() -> Any:
         return redirect(url_for("ui.sync_page"))
     try:
         path = _stored(form.upload.data or "")
-        anchor = open_keystore(_settings()).central_key()
-        result = import_bundle(database(), anchor, actor(), path)
+        result = import_bundle(database(), open_keystore(_settings()), actor(), path)
     except SatelliteError as exc:
         return render("sync.html", report(exc), upload=BundleForm(formdata=None, prefix="imp"),
                       inspect=BundleForm(formdata=None, prefix="ins"))

@@ -1,0 +1,39 @@
+"""What Central hears about devices: registrations, deregistrations and usage changes.
+
+Each fact is appended to the outbound log in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from satellite.accounts.models import Account, VirtualAccount
+from satellite.cloudsync import outbound
+from satellite.devices.models import Device
+
+
+def _place(session: Session, device_id: int) -> tuple[str, str, str]:
+    row = session.execute(
+        select(Device.pid, Device.serial, Account.domain, VirtualAccount.name)
+        .join(VirtualAccount, VirtualAccount.id == Device.va_id)
+        .join(Account, Account.id == VirtualAccount.account_id)
+        .where(Device.id == device_id)).one()
+    return f"{row.pid}:{row.serial}", row.domain, row.name
+
+
+def log_device(session: Session, kind: str, device_id: int, at: datetime) -> None:
+    """Log a registration or deregistration (kind from cloudsync.outbound)."""
+    udi, account, va = _place(session, device_id)
+    outbound.append(session, kind, {"udi": udi, "account": account, "va": va}, at)
+
+
+def log_usage(session: Session, device_id: int, counts: Mapping[str, int], at: datetime) -> None:
+    """Log a device's new count for each tag whose count changed (0 when it stopped using it)."""
+    udi, account, va = _place(session, device_id)
+    for tag in sorted(counts):
+        outbound.append(session, outbound.USAGE, {"device": udi, "account": account, "va": va,
+                                                  "tag": tag, "count": counts[tag]}, at)
