@@ -15,7 +15,15 @@ from flask_wtf.csrf import CSRFProtect
 from satellite.config import Settings
 
 # Blueprints authenticated per request by a bearer token or a device signature.
-CSRF_EXEMPT_BLUEPRINTS = frozenset({"api", "oauth", "device_api"})
+# Callers of these authenticate every request themselves (bearer tokens, device signatures) and
+# never with the session cookie, so a forged cross-site request carries nothing to ride on.
+CSRF_EXEMPT_BLUEPRINTS = frozenset({"oauth", "device_api"})
+CSRF_EXEMPT_PREFIX = "api_"
+
+
+def csrf_exempt(blueprint: str | None) -> bool:
+    return blueprint is not None and (blueprint in CSRF_EXEMPT_BLUEPRINTS
+                                      or blueprint.startswith(CSRF_EXEMPT_PREFIX))
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SESSION_COOKIE = "satellite_session"
 # Inline scripts and styles are refused: everything comes from /static.
@@ -47,7 +55,7 @@ def init_app(app: Flask, settings: Settings, secret: bytes) -> None:
 
     @app.before_request
     def _csrf() -> None:
-        if request.method in STATE_CHANGING and request.blueprint not in CSRF_EXEMPT_BLUEPRINTS:
+        if request.method in STATE_CHANGING and not csrf_exempt(request.blueprint):
             csrf.protect()
 
     @app.after_request
