@@ -7,8 +7,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from satellite.access.policy import visible_account_ids
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import get_account
+from satellite.accounts.service import account_for
+from satellite.actor import Actor
 from satellite.alerts.models import (
     CENTRAL_UNREACHABLE,
     ENTITLEMENT_EXPIRING,
@@ -101,14 +103,23 @@ def _expiring(session: Session, today: date, now: datetime) -> None:
             alert.cleared_at = alert.updated_at = now
 
 
-def list_alerts(session: Session, account: str | None = None,
-                include_cleared: bool = False) -> list[Alert]:
-    """Open alerts (newest first), optionally of one account (name or domain). Raises NotFound."""
+def list_alerts(session: Session, actor: Actor, account: str | None = None,
+                include_cleared: bool = False, *, appliance_wide: bool = False) -> list[Alert]:
+    """Open alerts (newest first) the actor may see, optionally of one account (name or
+    domain); `appliance_wide` adds the alerts of no account (sync overdue, Central
+    unreachable) to one account's. Without an account, a caller other than a system
+    administrator sees the alerts of the accounts it holds a role in. Raises NotFound."""
     query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc())
     if not include_cleared:
         query = query.where(Alert.cleared_at.is_(None))
     if account is not None:
-        query = query.where(Alert.account_id == get_account(session, account).id)
+        acc = account_for(session, actor, account, "alert.view")
+        mine = Alert.account_id == acc.id
+        query = query.where(mine | Alert.account_id.is_(None) if appliance_wide else mine)
+    else:
+        visible = visible_account_ids(session, actor)
+        if visible is not None:
+            query = query.where(Alert.account_id.in_(sorted(visible)))
     return list(session.scalars(query))
 
 

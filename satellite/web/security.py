@@ -15,7 +15,9 @@ from flask_wtf.csrf import CSRFProtect
 from satellite.config import Settings
 
 # Blueprints authenticated per request by a bearer token or a device signature.
-CSRF_EXEMPT_BLUEPRINTS = frozenset({"api", "oauth", "device_api"})
+# The bearer-token APIs: no cookie authenticates a call to them, so no cross-site request can.
+CSRF_EXEMPT_BLUEPRINTS = frozenset({"api_accounts", "api_access", "api_devices", "oauth",
+                                    "device_api"})
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SESSION_COOKIE = "satellite_session"
 # Inline scripts and styles are refused: everything comes from /static.

@@ -28,7 +28,7 @@ def _age(db: Database, settings: Settings, clock: FixedClock, dry_run: bool = Fa
 
 def _state(db: Database, site: Site, clock: FixedClock) -> tuple[str, int]:
     with db.reader() as uow:
-        shown = show_device(uow.session, "AGE1")
+        shown = show_device(uow.session, Actor.local_operator(), "AGE1")
         return shown["status"], counter(uow.session, site.va_id, TAG, clock.now().date()).in_use
 
 
