@@ -12,12 +12,15 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.alerts.models import (
+    AUTHORIZATION_EXPIRED,
     CENTRAL_UNREACHABLE,
     ENTITLEMENT_EXPIRING,
     OUT_OF_COMPLIANCE,
     SYNC_OVERDUE,
     Alert,
 )
+from satellite.devices.models import AUTHORIZATION_EXPIRED as DEVICE_AUTHORIZATION_EXPIRED
+from satellite.devices.models import Device
 from satellite.licenses.models import LicenseLine
 from satellite.state import get_state
 
@@ -60,9 +63,32 @@ def unreachable(session: Session, failures: int, threshold: int, reason: str,
 
 
 def evaluate(session: Session, now: datetime, overdue_days: int) -> None:
-    """Re-check the time-based alerts: sync overdue and entitlements expiring in 30/60/90 days."""
+    """Re-check the time-based alerts: sync overdue, entitlements expiring in 30/60/90 days,
+    devices whose authorization expired."""
     _sync_overdue(session, now, overdue_days)
     _expiring(session, now.date(), now)
+    _authorization_expired(session, now)
+
+
+def _authorization_expired(session: Session, now: datetime) -> None:
+    rows = session.execute(
+        select(Device.id, Device.pid, Device.serial, Device.hostname, VirtualAccount.name,
+               Account.domain, Account.id)
+        .join(VirtualAccount, VirtualAccount.id == Device.va_id)
+        .join(Account, Account.id == VirtualAccount.account_id)
+        .where(Device.status == DEVICE_AUTHORIZATION_EXPIRED))
+    wanted: set[str] = set()
+    for device_id, pid, serial, hostname, va, domain, account_id in rows:
+        key = f"{AUTHORIZATION_EXPIRED}:{device_id}"
+        wanted.add(key)
+        name = f" ({hostname})" if hostname else ""
+        raise_alert(session, key, AUTHORIZATION_EXPIRED,
+                    f"device PID:{pid},SN:{serial}{name} in {domain}/{va} has not called in "
+                    "and its authorization expired", now, account_id)
+    for alert in session.scalars(select(Alert).where(Alert.kind == AUTHORIZATION_EXPIRED,
+                                                     Alert.cleared_at.is_(None))):
+        if alert.key not in wanted:
+            alert.cleared_at = alert.updated_at = now
 
 
 def _sync_overdue(session: Session, now: datetime, overdue_days: int) -> None:
