@@ -29,6 +29,7 @@ class Agent:
         self._attempts = attempts
         self._base_delay = base_delay
         self._sleep = sleep
+        self._open: list[Transport] = []
 
     def _client(self, url: str | None = None, ca_file: str | None = None) -> DeviceClient:
         data = self.state.data
@@ -36,6 +37,7 @@ class Agent:
         if not target:
             raise NotRegistered()
         transport = Transport(target, ca_file=ca_file or data.get("caFile"))
+        self._open.append(transport)
         return DeviceClient(transport, self.state.private_key(), data.get("deviceId"),
                             data.get("satelliteKey"), self._now)
 
@@ -48,6 +50,10 @@ class Agent:
         except Unreachable:
             self._note_failure()
             raise
+        finally:
+            # The connection of this call is not kept: an agent runs one command and exits.
+            while self._open:
+                self._open.pop().close()
         self.state.save(failures=0, lastContactAt=format_time(self._now()), nextAttemptAt=None)
         return document
 

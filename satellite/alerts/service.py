@@ -7,15 +7,20 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from satellite.access.policy import visible_account_ids
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import get_account
+from satellite.accounts.service import account_for
+from satellite.actor import Actor
 from satellite.alerts.models import (
+    AUTHORIZATION_EXPIRED,
     CENTRAL_UNREACHABLE,
     ENTITLEMENT_EXPIRING,
     OUT_OF_COMPLIANCE,
     SYNC_OVERDUE,
     Alert,
 )
+from satellite.devices.models import AUTHORIZATION_EXPIRED as DEVICE_AUTHORIZATION_EXPIRED
+from satellite.devices.models import Device
 from satellite.licenses.models import LicenseLine
 from satellite.state import get_state
 
@@ -58,9 +63,32 @@ def unreachable(session: Session, failures: int, threshold: int, reason: str,
 
 
 def evaluate(session: Session, now: datetime, overdue_days: int) -> None:
-    """Re-check the time-based alerts: sync overdue and entitlements expiring in 30/60/90 days."""
+    """Re-check the time-based alerts: sync overdue, entitlements expiring in 30/60/90 days,
+    devices whose authorization expired."""
     _sync_overdue(session, now, overdue_days)
     _expiring(session, now.date(), now)
+    _authorization_expired(session, now)
+
+
+def _authorization_expired(session: Session, now: datetime) -> None:
+    rows = session.execute(
+        select(Device.id, Device.pid, Device.serial, Device.hostname, VirtualAccount.name,
+               Account.domain, Account.id)
+        .join(VirtualAccount, VirtualAccount.id == Device.va_id)
+        .join(Account, Account.id == VirtualAccount.account_id)
+        .where(Device.status == DEVICE_AUTHORIZATION_EXPIRED))
+    wanted: set[str] = set()
+    for device_id, pid, serial, hostname, va, domain, account_id in rows:
+        key = f"{AUTHORIZATION_EXPIRED}:{device_id}"
+        wanted.add(key)
+        name = f" ({hostname})" if hostname else ""
+        raise_alert(session, key, AUTHORIZATION_EXPIRED,
+                    f"device PID:{pid},SN:{serial}{name} in {domain}/{va} has not called in "
+                    "and its authorization expired", now, account_id)
+    for alert in session.scalars(select(Alert).where(Alert.kind == AUTHORIZATION_EXPIRED,
+                                                     Alert.cleared_at.is_(None))):
+        if alert.key not in wanted:
+            alert.cleared_at = alert.updated_at = now
 
 
 def _sync_overdue(session: Session, now: datetime, overdue_days: int) -> None:
@@ -101,14 +129,23 @@ def _expiring(session: Session, today: date, now: datetime) -> None:
             alert.cleared_at = alert.updated_at = now
 
 
-def list_alerts(session: Session, account: str | None = None,
-                include_cleared: bool = False) -> list[Alert]:
-    """Open alerts (newest first), optionally of one account (name or domain). Raises NotFound."""
+def list_alerts(session: Session, actor: Actor, account: str | None = None,
+                include_cleared: bool = False, *, appliance_wide: bool = False) -> list[Alert]:
+    """Open alerts (newest first) the actor may see, optionally of one account (name or
+    domain); `appliance_wide` adds the alerts of no account (sync overdue, Central
+    unreachable) to one account's. Without an account, a caller other than a system
+    administrator sees the alerts of the accounts it holds a role in. Raises NotFound."""
     query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc())
     if not include_cleared:
         query = query.where(Alert.cleared_at.is_(None))
     if account is not None:
-        query = query.where(Alert.account_id == get_account(session, account).id)
+        acc = account_for(session, actor, account, "alert.view")
+        mine = Alert.account_id == acc.id
+        query = query.where(mine | Alert.account_id.is_(None) if appliance_wide else mine)
+    else:
+        visible = visible_account_ids(session, actor)
+        if visible is not None:
+            query = query.where(Alert.account_id.in_(sorted(visible)))
     return list(session.scalars(query))
 
 

@@ -23,7 +23,7 @@ def alert_list(ctx: CliContext, account: str | None, include_cleared: bool,
                as_json: bool) -> None:
     """List open alerts, newest first."""
     with ctx.db.reader() as uow:
-        rows = [to_json(a) for a in list_alerts(uow.session, account, include_cleared)]
+        rows = [to_json(a) for a in list_alerts(uow.session, ctx.actor, account, include_cleared)]
     if as_json:
         emit_json({"alerts": rows})
         return

@@ -31,7 +31,7 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
                 search: str | None, limit: int, offset: int, as_json: bool) -> None:
     """List devices."""
     with ctx.db.reader() as uow:
-        page = service.list_devices(uow.session, account=account, va=va, status=status,
+        page = service.list_devices(uow.session, ctx.actor, account=account, va=va, status=status,
                                     search=search, limit=limit, offset=offset)
     if as_json:
         emit_json({"total": page.total, "devices": page.rows})
@@ -49,7 +49,7 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
 def device_show(ctx: CliContext, udi: str, as_json: bool) -> None:
     """Show one device (UDI as PID:<pid>,SN:<serial>, or a serial number)."""
     with ctx.db.reader() as uow:
-        row = service.show_device(uow.session, udi)
+        row = service.show_device(uow.session, ctx.actor, udi)
     if as_json:
         emit_json(row)
         return

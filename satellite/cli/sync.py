@@ -77,7 +77,7 @@ def sync_register(ctx: CliContext, out: str) -> None:
 @pass_ctx
 def sync_export(ctx: CliContext, out: str, as_json: bool) -> None:
     """Write every event Central has not acknowledged yet into a signed usage batch."""
-    pending = sync_status(ctx.db, ctx.settings)["pending_events"]
+    pending = sync_status(ctx.db, ctx.settings, ctx.actor)["pending_events"]
     with _progress(pending, "exporting") as progress:
         report = export_batch(ctx.db, open_keystore(ctx.settings), Path(out), progress)
     header = report.header
@@ -160,7 +160,7 @@ def _import_lines(report: ImportReport) -> list[str]:
 @pass_ctx
 def sync_status_cmd(ctx: CliContext, as_json: bool) -> None:
     """Registration, last success and failure (and why), pending events, next run."""
-    info = sync_status(ctx.db, ctx.settings)
+    info = sync_status(ctx.db, ctx.settings, ctx.actor)
     if as_json:
         emit_json(info)
         return

@@ -52,7 +52,7 @@ def token_create(ctx: CliContext, account_ref: str, va_name: str, expires_days: 
 def token_list(ctx: CliContext, account_ref: str, va_name: str, as_json: bool) -> None:
     """List a VA's tokens, with their secrets, uses and state."""
     with ctx.db.reader() as uow:
-        views = service.list_tokens(uow.session, _sealer(ctx), account_ref, va_name)
+        views = service.list_tokens(uow.session, ctx.actor, _sealer(ctx), account_ref, va_name)
         now = uow.clock.now()
     if as_json:
         emit_json({"tokens": [v.as_dict(now) for v in views]})

@@ -18,6 +18,8 @@ from typing import Any
 
 import requests
 
+from satellite.access.policy import require
+from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.cloudsync import LAST_SERIAL_KEY, outbound
@@ -185,10 +187,18 @@ def jobs(settings: Settings) -> list[Job]:
     return found
 
 
-def sync_status(db: Database, settings: Settings) -> dict[str, Any]:
-    """Registration, last success and failure (and why), pending events, next run."""
+def sync_status(db: Database, settings: Settings, actor: Actor,
+                account: str | None = None) -> dict[str, Any]:
+    """Registration, last success and failure (and why), pending events, next run.
+
+    System administrators may read it; so may an account's admins, naming their account.
+    """
     with db.reader() as uow:
         s = uow.session
+        if account is None:
+            require(s, actor, "sync.view")
+        else:
+            account_for(s, actor, account, "sync.view")
         return {
             "registration": get_state(s, STATE_KEY) or "unregistered",
             "central_url": settings.central_url or None,

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from satellite.access.policy import require, visible_account_ids, visible_va_ids
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import get_account, get_va
+from satellite.accounts.service import account_for, get_va, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.devices.messages import format_time
@@ -44,20 +45,44 @@ def _row(device: Device, account: Account, va: VirtualAccount) -> dict[str, Any]
     }
 
 
-def list_devices(session: Session, *, account: str | None = None, va: str | None = None,
-                 status: str | None = None, search: str | None = None, limit: int = 100,
-                 offset: int = 0) -> DevicePage:
-    """One page of devices ordered by account, VA and UDI, with the total that matched."""
+def _visible(session: Session, actor: Actor, account_id: int | None) -> Any:
+    """A condition limiting devices to the VAs the actor may see devices of (None: no limit)."""
+    if actor.is_system_admin:
+        return None
+    accounts = visible_account_ids(session, actor) if account_id is None else {account_id}
+    conditions = []
+    for acc_id in sorted(accounts or ()):
+        vas = visible_va_ids(session, actor, "device.view", acc_id)
+        if vas is None:
+            conditions.append(VirtualAccount.account_id == acc_id)
+        elif vas:
+            conditions.append(Device.va_id.in_(sorted(vas)))
+    return or_(*conditions) if conditions else Device.id.is_(None)
+
+
+def list_devices(session: Session, actor: Actor, *, account: str | None = None,
+                 va: str | None = None, status: str | None = None, search: str | None = None,
+                 limit: int | None = 100, offset: int = 0) -> DevicePage:
+    """One page of the devices the actor may see, ordered by account, VA and UDI, with the
+    total that matched (limit None: all)."""
     query = (select(Device, Account, VirtualAccount)
              .join(VirtualAccount, VirtualAccount.id == Device.va_id)
              .join(Account, Account.id == VirtualAccount.account_id))
     if va and not account:
         raise InvalidInput("--va needs --account: VA names are only unique inside an account")
+    account_id = None
     if account:
-        acc = get_account(session, account)
-        query = query.where(VirtualAccount.account_id == acc.id)
         if va:
-            query = query.where(Device.va_id == get_va(session, acc, va).id)
+            acc, place = va_for(session, actor, account, va, "device.view")
+            query = query.where(Device.va_id == place.id)
+        else:
+            acc = account_for(session, actor, account, "account.view")
+            require(session, actor, "device.view", account_id=acc.id)
+        account_id = acc.id
+        query = query.where(VirtualAccount.account_id == acc.id)
+    visible = _visible(session, actor, account_id)
+    if visible is not None:
+        query = query.where(visible)
     if status:
         if status not in DEVICE_STATES:
             raise InvalidInput(f"status {status!r} is not one of {', '.join(DEVICE_STATES)}")
@@ -102,22 +127,36 @@ def _place(session: Session, device: Device) -> tuple[Account, VirtualAccount]:
     return account, va
 
 
-def show_device(session: Session, udi: str) -> dict[str, Any]:
-    """A device with its current consumption by tag."""
+def _checked(session: Session, actor: Actor, udi: str,
+             operation: str) -> tuple[Device, Account, VirtualAccount]:
+    """The device, if the actor may do `operation` on it; NotFound as if absent otherwise."""
     device = find_device(session, udi)
     account, va = _place(session, device)
+    require(session, actor, operation, account_id=account.id, va_id=va.id,
+            not_found=f"no device with UDI {udi!r} (give PID:<pid>,SN:<serial> or a serial number)")
+    return device, account, va
+
+
+def usage_by_tag(session: Session, device_id: int) -> dict[str, int]:
+    usage = owner_usage(session, owner_of(device_id), "in_use")
+    return {tag: n for (_va, tag), n in sorted(usage.items())}
+
+
+def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:
+    """A device with its current consumption by tag."""
+    device, account, va = _checked(session, actor, udi, "device.view")
     row = _row(device, account, va)
-    usage = owner_usage(session, owner_of(device.id), "in_use")
-    row["usage"] = {tag: n for (_va, tag), n in sorted(usage.items())}
+    row["usage"] = usage_by_tag(session, device.id)
     return row
 
 
 def transfer_device(uow: UnitOfWork, actor: Actor, udi: str, to_va: str) -> dict[str, Any]:
     """Move a device, and what it consumes, to another VA of its account."""
     session = uow.session
-    device = find_device(session, udi)
-    account, va = _place(session, device)
+    device, account, va = _checked(session, actor, udi, "device.manage")
     target = get_va(session, account, to_va)
+    require(session, actor, "device.manage", account_id=account.id, va_id=target.id,
+            not_found=f"account {account.name!r} has no virtual account named {to_va!r}")
     if target.id == va.id:
         raise InvalidInput(f"device {udi_label(device.pid, device.serial)} is already in {va.name!r}")
     owner = owner_of(device.id)
@@ -131,7 +170,6 @@ def transfer_device(uow: UnitOfWork, actor: Actor, udi: str, to_va: str) -> dict
 
 def remove_device(uow: UnitOfWork, actor: Actor, udi: str) -> dict[str, Any]:
     """Operator-side removal (e.g. RMA): licenses back to the pool, certificate revoked."""
-    device = find_device(uow.session, udi)
-    account, va = _place(uow.session, device)
+    device, account, va = _checked(uow.session, actor, udi, "device.manage")
     retire(uow, actor, device, account.id, "device.remove", "removed by operator")
     return _row(device, account, va)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import find_va
+from satellite.accounts.service import va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
@@ -81,7 +81,7 @@ def create_token(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref
         raise InvalidInput(f"expiry must be between 1 and {MAX_EXPIRY_DAYS} days, not {expires_days}")
     if max_uses is not None and max_uses < 1:
         raise InvalidInput(f"maximum uses must be at least 1 (or unlimited), not {max_uses}")
-    account, va = find_va(uow.session, account_ref, va_name)
+    account, va = va_for(uow.session, actor, account_ref, va_name, "token.manage")
     secret = secrets.token_urlsafe(32)
     digest = secret_hash(secret)
     now = uow.clock.now()
@@ -100,22 +100,29 @@ def create_token(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref
     return _view(token, account, va, sealer)
 
 
-def list_tokens(session: Session, sealer: TokenSealer, account_ref: str,
+def list_tokens(session: Session, actor: Actor, sealer: TokenSealer, account_ref: str,
                 va_name: str) -> list[TokenView]:
-    account, va = find_va(session, account_ref, va_name)
+    """A VA's tokens with their secrets (shown to anyone who may see the VA's tokens)."""
+    account, va = va_for(session, actor, account_ref, va_name, "token.view")
     tokens = session.scalars(select(RegistrationToken).where(RegistrationToken.va_id == va.id)
                              .order_by(RegistrationToken.id))
     return [_view(t, account, va, sealer) for t in tokens]
 
 
 def revoke_token(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str,
-                 token_id: int) -> None:
-    """Revoke a token: no device registers with it again. Raises NotFound."""
-    account, va = find_va(uow.session, account_ref, va_name)
+                 token_ref: int | str) -> None:
+    """Revoke a token (by its id, or by its secret): no device registers with it again.
+
+    Raises NotFound.
+    """
+    account, va = va_for(uow.session, actor, account_ref, va_name, "token.manage")
+    which = (RegistrationToken.id == token_ref if isinstance(token_ref, int)
+             else RegistrationToken.secret_hash == secret_hash(token_ref.strip()))
     token = uow.session.scalar(select(RegistrationToken).where(
-        RegistrationToken.id == token_id, RegistrationToken.va_id == va.id))
+        which, RegistrationToken.va_id == va.id))
     if token is None:
-        raise NotFound(f"virtual account {va.name!r} has no token {token_id}")
+        shown = token_ref if isinstance(token_ref, int) else "with that value"
+        raise NotFound(f"virtual account {va.name!r} has no token {shown}")
     if token.revoked_at is None:
         token.revoked_at = uow.clock.now()
         token.revoked_by = actor.label

@@ -21,7 +21,7 @@ def lab(db: Database, settings: Settings, actor: Actor, clock: FixedClock,
 
 def _open(db: Database, account: str | None = None) -> list[tuple[str, str]]:
     with db.reader() as uow:
-        return [(a.kind, a.message) for a in list_alerts(uow.session, account)]
+        return [(a.kind, a.message) for a in list_alerts(uow.session, Actor.local_operator(), account)]
 
 
 def test_expiring_entitlements_are_alerted_per_window_and_cleared_when_renewed(

@@ -89,7 +89,7 @@ def test_sync_registers_and_survives_a_central_failing_twice_through_a_proxy(lab
         assert outcome.registered_now and outcome.response.snapshot is not None
         lab.report_usage("PID:A1", _va(lab), 2)
         assert run_sync(lab.db, settings, lab.keystore, lab.actor).sent == 1
-    status = sync_status(lab.db, settings)
+    status = sync_status(lab.db, settings, Actor.local_operator())
     assert status["registration"] == "registered" and status["pending_events"] == 0
     assert status["consecutive_failures"] == 0 and "HTTP 503" in status["last_failure_reason"]
     assert status["last_success_at"] is not None
@@ -102,20 +102,20 @@ def test_failures_back_off_with_jitter_and_raise_the_unreachable_alert(
     settings = _networked(lab, f"http://127.0.0.1:{free_port()}", sync_retry_seconds=60,
                           sync_alert_failures=2)
     sync_job(lab.db, settings)
-    first = sync_status(lab.db, settings)
+    first = sync_status(lab.db, settings, Actor.local_operator())
     assert first["consecutive_failures"] == 1 and "cannot reach Central" in \
         first["last_failure_reason"]
     wait = (time_of(first["next_run_at"]) - clock.now()).total_seconds()
     assert 30 <= wait <= 60
     sync_job(lab.db, settings)  # not due yet: no attempt
-    assert sync_status(lab.db, settings)["consecutive_failures"] == 1
+    assert sync_status(lab.db, settings, Actor.local_operator())["consecutive_failures"] == 1
     clock.advance(timedelta(seconds=61))
     sync_job(lab.db, settings)
-    second = sync_status(lab.db, settings)
+    second = sync_status(lab.db, settings, Actor.local_operator())
     assert second["consecutive_failures"] == 2
     assert 60 <= (time_of(second["next_run_at"]) - clock.now()).total_seconds() <= 120
     with lab.db.reader() as uow:
-        assert [a.kind for a in list_alerts(uow.session)] == ["central_unreachable"]
+        assert [a.kind for a in list_alerts(uow.session, Actor.local_operator())] == ["central_unreachable"]
 
 
 def time_of(text: object) -> datetime:

@@ -190,7 +190,7 @@ def test_dry_run_shows_the_difference_and_changes_nothing(lab: Lab, db: Database
     from satellite.alerts.service import list_alerts
 
     with db.reader() as uow:
-        kinds = [a.kind for a in list_alerts(uow.session)]
+        kinds = [a.kind for a in list_alerts(uow.session, Actor.local_operator())]
     assert kinds == ["out_of_compliance"]
 
 

@@ -35,6 +35,9 @@ class FlaskTransport:
         return Reply(response.status_code, {k.lower(): v for k, v in response.headers.items()},
                      response.get_data())
 
+    def close(self) -> None:
+        """Nothing to close: the agent closes its transport after each call."""
+
 
 @dataclass
 class Site:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from satellite.actor import Actor
+from satellite.alerts.service import evaluate, list_alerts
 from satellite.audit.models import AuditEvent
 from satellite.clock import FixedClock
 from satellite.config import Settings
@@ -28,8 +29,17 @@ def _age(db: Database, settings: Settings, clock: FixedClock, dry_run: bool = Fa
 
 def _state(db: Database, site: Site, clock: FixedClock) -> tuple[str, int]:
     with db.reader() as uow:
-        shown = show_device(uow.session, "AGE1")
+        shown = show_device(uow.session, Actor.local_operator(), "AGE1")
         return shown["status"], counter(uow.session, site.va_id, TAG, clock.now().date()).in_use
+
+
+def _device_alerts(db: Database, clock: FixedClock) -> list[str]:
+    with db.uow() as uow:
+        evaluate(uow.session, clock.now(), overdue_days=10_000)
+        uow.commit()
+    with db.reader() as uow:
+        return [a.message for a in list_alerts(uow.session, Actor.local_operator())
+                if a.kind == "authorization_expired"]
 
 
 def test_silence_expires_the_authorization_and_certificate_expiry_deregisters(
@@ -48,10 +58,13 @@ def test_silence_expires_the_authorization_and_certificate_expiry_deregisters(
     assert _age(db, settings, clock) == ["PID:C9300-24T,SN:AGE1 Authorization Expired"]
     assert _state(db, site, clock) == ("Authorization Expired", 2)
     assert _age(db, settings, clock) == []  # a transition happens once
+    (alert,) = _device_alerts(db, clock)
+    assert "PID:C9300-24T,SN:AGE1" in alert and "authorization expired" in alert
 
     clock.advance(timedelta(days=365 - 91))
     assert _age(db, settings, clock) == ["PID:C9300-24T,SN:AGE1 Deregistered"]
     assert _state(db, site, clock) == ("Deregistered", 0)
+    assert _device_alerts(db, clock) == []
 
     with db.reader() as uow:
         events = [(e.action, json.loads(e.details).get("after")) for e in uow.session.scalars(

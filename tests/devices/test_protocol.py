@@ -60,7 +60,7 @@ def test_registering_the_same_udi_again_keeps_one_device_with_its_history(
     again = registered(transport, clock, token)
     assert again.device_id == first.device_id
     with db.reader() as uow:
-        shown = show_device(uow.session, "PID:C9300-24T,SN:FOC1234X")
+        shown = show_device(uow.session, Actor.local_operator(), "PID:C9300-24T,SN:FOC1234X")
     assert shown["registrations"] == 2
     assert shown["usage"] == {}
     with pytest.raises(Refused) as refused:
@@ -173,7 +173,7 @@ def test_deregister_releases_consumption_revokes_the_certificate_and_keeps_the_d
     assert client.deregister()["status"] == "DEREGISTERED"
     assert in_use(db, site, clock) == 0
     with db.reader() as uow:
-        shown = show_device(uow.session, "FOC1234X")
+        shown = show_device(uow.session, Actor.local_operator(), "FOC1234X")
         assert uow.session.get(RevokedCertificate, shown["certificate_serial"]) is not None
     assert shown["status"] == "Deregistered"
     with pytest.raises(Refused) as after:

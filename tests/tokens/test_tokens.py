@@ -33,7 +33,7 @@ def test_a_database_dump_does_not_reveal_a_token_but_the_list_shows_it_again(
     with db.reader() as uow:
         dump = " ".join(str(v) for row in uow.session.execute(
             text("SELECT * FROM registration_tokens")) for v in row)
-        views = list_tokens(uow.session, sealer, "Acme", "Lab")
+        views = list_tokens(uow.session, actor, sealer, "Acme", "Lab")
     assert secret not in dump
     assert [(v.secret, v.description, v.max_uses, v.uses) for v in views] == [
         (secret, "lab switches", 3, 0)]
@@ -41,7 +41,7 @@ def test_a_database_dump_does_not_reveal_a_token_but_the_list_shows_it_again(
     other_dir = settings.data_dir.parent / "elsewhere"
     other_dir.mkdir()
     with db.reader() as uow, pytest.raises(VerificationFailed):
-        list_tokens(uow.session, TokenSealer.for_data_dir(other_dir), "Acme", "Lab")
+        list_tokens(uow.session, actor, TokenSealer.for_data_dir(other_dir), "Acme", "Lab")
 
 
 def test_token_options_are_checked(db: Database, actor: Actor, sealer: TokenSealer,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
+from satellite.agent.agent import Agent
 from satellite.central.cli import main as central_main
 from satellite.config import Settings
 from satellite.reservation import codes
@@ -18,6 +20,8 @@ from tests.web.conftest import conforms
 
 pytestmark = pytest.mark.e2e
 TAG = "regid.2024-01.com.example.router-advantage"
+TERM_TAG = "regid.2024-01.com.example.router-dna"
+V = "/api/v1/accounts/{account}/virtual-accounts/{va}"
 PASSWORD = "violet-kestrel-42-river"
 
 
@@ -44,10 +48,17 @@ def test_api_client_tokens_accounts_vas_and_licenses_over_http(
     run_satellite("account", "set", "ABC", "--reservation", "specific")
     central_cli("entitle", "--dir", str(central), "--account", "abc.xyz.com", "--va", "Lab",
                 "--tag", TAG, "--quantity", "10", "--type", "PERPETUAL")
+    # A subscription running out within 30 days: an alert once the check has run.
+    today = datetime.now(UTC).date()
+    central_cli("entitle", "--dir", str(central), "--account", "abc.xyz.com", "--va", "Spares",
+                "--tag", TERM_TAG, "--quantity", "4", "--type", "TERM",
+                "--start", (today - timedelta(days=10)).isoformat(),
+                "--end", (today + timedelta(days=20)).isoformat())
     bundle = tmp_path / "response.bundle"
     central_cli("respond", "--dir", str(central), "--satellite", satellite_id, "--out",
                 str(bundle))
     run_satellite("sync", "import", str(bundle))
+    run_satellite("alert", "check")
     password_file = tmp_path / "alice.pw"
     password_file.write_text(PASSWORD)
     run_satellite("user", "create", "alice", "--password-file", str(password_file))
@@ -101,6 +112,54 @@ def test_api_client_tokens_accounts_vas_and_licenses_over_http(
                 "licenses": [{"entitlementTag": TAG, "quantity": 3}]}]})
         assert reserved.status_code == 200, reserved.text
         assert pool() == {"quantity": 10, "inUse": 0, "reserved": 3, "available": 7}
+
+        # A registration token made over the API, and found (with its value) in the list.
+        tokens_url = url + "/api/v1/accounts/ABC/virtual-accounts/Lab/tokens"
+        made_token = requests.post(tokens_url, headers=alice, timeout=10, json={
+            "expiresAfterDays": 7, "description": "lab switches",
+            "exportControlled": "Not Allowed", "numberofUses": 2})
+        assert made_token.status_code == 201, made_token.text
+        conforms(made_token.json(), V + "/tokens", "post", 201)
+        secret = made_token.json()["tokenInfo"]["token"]
+
+        def listed() -> dict[str, object]:
+            answer = requests.get(tokens_url, headers=alice, timeout=10).json()
+            conforms(answer, V + "/tokens", "get", 200)
+            (row,) = [t for t in answer["tokens"] if t["token"] == secret]
+            return dict(row)
+
+        row = listed()
+        assert (row["description"], row["usesRemaining"], row["status"]) == (
+            "lab switches", 2, "ACTIVE")
+        assert row["exportControlled"] == "Not Allowed"
+        assert "alice" in str(row["createdBy"])
+
+        # A device registers with it over the device protocol and reports what it uses.
+        agent = Agent(tmp_path / "agent", attempts=1)
+        registered = agent.register(url, secret, "C9300-24T", "FOC1234X", hostname="sw-lab-1",
+                                    product_tag=TAG)
+        assert registered["virtualAccount"] == "Lab"
+        agent.report({TAG: 2})
+        assert listed()["usesRemaining"] == 1
+        assert pool() == {"quantity": 10, "inUse": 2, "reserved": 3, "available": 5}
+        found = requests.get(url + "/api/v1/accounts/ABC/virtual-accounts/Lab/devices",
+                             headers=alice, params={"limit": -1}, timeout=10).json()
+        conforms(found, V + "/devices", "get", 200)
+        (device,) = found["devices"]
+        assert device["hostName"] == "sw-lab-1"
+        assert device["sudi"]["udiPid"] == "C9300-24T"
+        assert device["sudi"]["udiSerialNumber"] == "FOC1234X"
+        assert device["licenseUsage"] == [{"license": TAG, "quantity": 2}]
+
+        # The expiring subscription is an alert of the account.
+        alerts = requests.post(url + "/api/v1/accounts/ABC/alerts", headers=alice, json={},
+                               timeout=10)
+        assert alerts.status_code == 200, alerts.text
+        conforms(alerts.json(), "/api/v1/accounts/{account}/alerts", "post", 200)
+        expiring = [a for a in alerts.json()["alerts"]
+                    if a["messageType"] == "ENTITLEMENT_EXPIRING"]
+        assert expiring and expiring[0]["severity"] == "Minor"
+        assert TERM_TAG in expiring[0]["message"]
 
     audit = json.loads(run_satellite("audit", "list", "--account", "ABC", "--json").out)
     actors = {(e["action"], e["actor"]) for e in audit["events"]}
