@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, url_for
+from flask import current_app, flash, redirect, url_for
 
 from satellite.accounts import service as accounts
 from satellite.accounts.models import VirtualAccount
+from satellite.alerts.service import list_alerts
+from satellite.cloudsync.network import sync_status
+from satellite.devices import service as devices
+from satellite.devices.models import DEVICE_STATES
 from satellite.errors import SatelliteError
 from satellite.licenses import service as licenses
 from satellite.licenses.models import OUT_OF_COMPLIANCE
@@ -57,7 +61,12 @@ def dashboard(account: str) -> Any:
         out = licenses.list_licenses(s, who, on, account, status=OUT_OF_COMPLIANCE, limit=50)
         pools = licenses.list_licenses(s, who, on, account, limit=200)
         soon = licenses.expiring(s, who, on, account, within_days=90)
+        by_status = {state: devices.list_devices(s, account=acct.domain, status=state,
+                                                 limit=0).total for state in DEVICE_STATES}
+        open_alerts = list_alerts(s, acct.domain)[:10]
+    sync = sync_status(database(), current_app.config["SATELLITE_SETTINGS"])
     return render("dashboard.html", account=acct, out=out, soon=soon, today=on,
+                  devices_by_status=by_status, alerts=open_alerts, sync=sync,
                   chart=usage_bars(pools.rows[:30]),
                   pool_total=pools.total)
 
