@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import flash, redirect, request, url_for
 
+from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
 from satellite.devices import service as devices
 from satellite.devices.models import DEVICE_STATES
@@ -33,10 +34,17 @@ def devices_page(account: str) -> Any:
     with reading() as uow:
         s = uow.session
         acct, vas = accounts.list_vas(s, actor(), account)
+        if va is not None and va not in {v.name for v in vas}:
+            raise NotFound(f"no virtual account {va!r} in {acct.name}")
+        everything = visible_va_ids(s, actor(), "va.view", acct.id) is None
+        if not everything and va is None:
+            # Someone granted some VAs only sees one of them at a time.
+            va = vas[0].name if vas else ""
         rows = devices.list_devices(s, account=acct.domain, va=va, status=status, search=text,
                                     limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-rows.total // PAGE_SIZE))
     return render("devices.html", account=acct, vas=vas, rows=rows, statuses=DEVICE_STATES,
+                  everything=everything,
                   filters={"va": va or "", "status": status or "", "q": text or ""},
                   page=page, pages=pages)
 

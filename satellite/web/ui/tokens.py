@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, flash, redirect, request, url_for
 
 from satellite.accounts import service as accounts
-from satellite.errors import SatelliteError
+from satellite.errors import NotFound, SatelliteError
 from satellite.tokens import service as tokens
 from satellite.tokens.sealing import TokenSealer
 from satellite.web.ui.feedback import report
@@ -24,10 +24,13 @@ def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) 
     with reading() as uow:
         s, who = uow.session, actor()
         acct, vas = accounts.list_vas(s, who, account)
-        chosen = (form.va.data if form is not None else None) or request.args.get("va") or (
-            next((v.name for v in vas if v.is_default), vas[0].name if vas else ""))
-        listed = tokens.list_tokens(s, _sealer(), acct.domain, chosen) if chosen else []
         va_ids = {v.name: v.id for v in vas}
+        posted = form.va.data if form is not None and form.va.data in va_ids else None
+        chosen = posted or request.args.get("va") or (
+            next((v.name for v in vas if v.is_default), vas[0].name if vas else ""))
+        if chosen and chosen not in va_ids:
+            raise NotFound(f"no virtual account {chosen!r} in {acct.name}")
+        listed = tokens.list_tokens(s, _sealer(), acct.domain, chosen) if chosen else []
         may_manage = chosen in va_ids and allowed(s, who, "reservation.manage",
                                                   account_id=acct.id, va_id=va_ids[chosen])
         now = uow.clock.now()
@@ -66,7 +69,9 @@ def revoke(account: str, va: str, token_id: int) -> Any:
     if not form.validate_on_submit():
         return tokens_page(account, None, 400)
     with reading() as uow:
-        accounts.list_vas(uow.session, actor(), account)
+        acct, vas = accounts.list_vas(uow.session, actor(), account)
+    if va not in {v.name for v in vas}:
+        raise NotFound(f"no virtual account {va!r} in {acct.name}")
     try:
         with database().uow() as uow:
             tokens.revoke_token(uow, actor(), account, va, token_id)

@@ -163,3 +163,30 @@ def test_import_preview_shows_the_dry_run_difference_then_applies(
     assert upload
     admin.post("/sync/apply", {"upload": upload.group(1)}, status=302)
     assert TAG in admin.get(f"{ACME}/licenses")
+
+
+def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
+        app: Flask, browser: Browser, db: Database, clock: FixedClock, lab: str) -> None:
+    from satellite.access.grants import grant
+    from satellite.users.service import create_user
+
+    _device(app, clock, lab, "L1")
+    with db.uow() as uow:
+        create_user(uow, SETUP, "vic", "a long viewer password 1")
+        grant(uow, SETUP, "vic", "va_viewer", "acme.example.com", "Spare")
+        uow.commit()
+    browser.sign_in("vic", "a long viewer password 1")
+    browser.get("/password")
+    browser.post("/password", {"current": "a long viewer password 1",
+                               "new": "another long password 2",
+                               "repeat": "another long password 2"}, status=302)
+    html = browser.get(f"{ACME}/devices")
+    assert "0 devices." in html and "SN:L1" not in html and '<option value="">All' not in html
+    browser.get(f"{ACME}/devices?va=Lab", status=404)
+    browser.get(f"{ACME}/devices/PID:C9300-24T,SN:L1", status=404)
+    html = browser.get(f"{ACME}/tokens")
+    assert 'method="post"' not in html.replace('method="post" action="/sign-out"', "")
+    browser.get(f"{ACME}/tokens?va=Lab", status=404)
+    assert lab not in html
+    status, _ = browser.post(f"{ACME}/tokens/Lab/1/revoke")
+    assert status == 404
