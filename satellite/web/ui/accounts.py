@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app, flash, redirect, url_for
 
+from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
 from satellite.accounts.models import VirtualAccount
 from satellite.alerts.service import list_alerts
@@ -61,9 +62,12 @@ def dashboard(account: str) -> Any:
         out = licenses.list_licenses(s, who, on, account, status=OUT_OF_COMPLIANCE, limit=50)
         pools = licenses.list_licenses(s, who, on, account, limit=200)
         soon = licenses.expiring(s, who, on, account, within_days=90)
+        # Account-wide figures go to those who may see the whole account.
+        whole = visible_va_ids(s, who, "va.view", acct.id) is None
         by_status = {state: devices.list_devices(s, account=acct.domain, status=state,
-                                                 limit=0).total for state in DEVICE_STATES}
-        open_alerts = list_alerts(s, acct.domain)[:10]
+                                                 limit=0).total
+                     for state in DEVICE_STATES} if whole else None
+        open_alerts = list_alerts(s, acct.domain)[:10] if whole else None
     sync = sync_status(database(), current_app.config["SATELLITE_SETTINGS"])
     return render("dashboard.html", account=acct, out=out, soon=soon, today=on,
                   devices_by_status=by_status, alerts=open_alerts, sync=sync,
