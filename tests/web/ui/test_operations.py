@@ -190,6 +190,10 @@ def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
     assert lab not in html
     status, _ = browser.post(f"{ACME}/tokens/Lab/1/revoke")
     assert status == 404
+    html = browser.get("/sync")
+    assert "Export and download" not in html
+    status, _ = browser.post("/sync/export", {"exp-csrf_token": browser.token})
+    assert status == 403
     dashboard = browser.get(f"{ACME}/")
     assert "Devices by status" not in dashboard and "Sync with Central" in dashboard
     assert "shown to those who may see all" in browser.get(f"{ACME}/alerts")
