@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 from satellite.config import Settings
 
 # Blueprints authenticated per request by a bearer token or a device signature.
-CSRF_EXEMPT_BLUEPRINTS = frozenset({"api", "oauth", "device_api"})
+CSRF_EXEMPT_BLUEPRINTS = frozenset({"api", "api_access", "api_accounts", "oauth", "device_api"})
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SESSION_COOKIE = "satellite_session"
 # Inline scripts and styles are refused: everything comes from /static.
