@@ -13,10 +13,15 @@ from playwright.sync_api import sync_playwright
 from satellite.accounts.models import VirtualAccount
 from satellite.accounts.service import create_va, get_account
 from satellite.actor import Actor
+from satellite.agent.client import DeviceClient
+from satellite.agent.transport import Transport
 from satellite.bootstrap import open_database
 from satellite.config import load_settings
+from satellite.crypto import keys
 from satellite.licenses.models import LicenseLine
 from satellite.licenses.usage import set_usage
+from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.service import create_token
 from tests.serving import run_satellite, satellite_env, serving
 from tests.web.ui.browser import ARGS, CHROMIUM
 
@@ -25,12 +30,25 @@ PASSWORD = "screenshot password 1"  # noqa: S105 (a throwaway demo appliance)
 PAGES = [("dashboard", "/a/acme.example.com/"),
          ("virtual-accounts", "/a/acme.example.com/virtual-accounts"),
          ("licenses", "/a/acme.example.com/licenses"),
+         ("devices", "/a/acme.example.com/devices"),
+         ("tokens", "/a/acme.example.com/tokens?va=Lab"),
          ("reservations", "/a/acme.example.com/reservations"),
+         ("sync", "/sync"),
          ("audit", "/audit"),
          ("system", "/system")]
 
 
-def _sample(data_dir: Path) -> None:
+def _devices(url: str, token: str) -> None:
+    """A few devices registered through the device protocol, one beyond its pool."""
+    transport = Transport(url)
+    for i, count in enumerate((2, 2, 2)):
+        device = DeviceClient(transport, keys.generate_private_key())
+        device.register(token, "ASA-5506", f"JMX{1000 + i}", hostname=f"fw-{i + 1}.plant")
+        device.report({"regid.2024-01.com.example.firewall-threat": count})
+    transport.close()
+
+
+def _sample(data_dir: Path) -> str:
     db = open_database(load_settings(data_dir=data_dir, env={}))
     setup = Actor("cli", "setup")
     today = date.today()
@@ -54,8 +72,11 @@ def _sample(data_dir: Path) -> None:
         set_usage(uow.session, "device:sample-1", "in_use",
                   {(vas["Default"].id, "regid.2024-01.com.example.router-advantage"): 38,
                    (vas["Line 1"].id, "regid.2024-01.com.example.switch-essentials"): 13})
+        token = create_token(uow, setup, TokenSealer.for_data_dir(data_dir), "acme.example.com",
+                             "Lab", max_uses=50, description="firewalls, building 2")
         uow.commit()
     db.dispose()
+    return token.secret
 
 
 def main() -> int:
@@ -70,8 +91,9 @@ def main() -> int:
         run_satellite(env, "init", "--admin-password-file", str(root / "pw"))
         run_satellite(env, "account", "create", "Acme", "--domain", "acme.example.com")
         run_satellite(env, "account", "set", "acme.example.com", "--reservation", "both")
-        _sample(root / "data")
+        token = _sample(root / "data")
         with serving(env, root) as server, sync_playwright() as p:
+            _devices(server.url, token)
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 860})
             page.goto(server.url + "/sign-in")

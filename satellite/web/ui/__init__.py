@@ -10,7 +10,18 @@ from flask_wtf.csrf import CSRFError
 
 from satellite import __version__
 from satellite.errors import SatelliteError
-from satellite.web.ui import accounts, admin, audit, auth, licenses, reservations, sync
+from satellite.web.ui import (
+    accounts,
+    admin,
+    alerts,
+    audit,
+    auth,
+    devices,
+    licenses,
+    reservations,
+    sync,
+    tokens,
+)
 from satellite.web.ui import session as web_session
 from satellite.web.ui.forms import ActionForm
 from satellite.web.ui.pages import database, render
@@ -35,6 +46,14 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/a/<account>/virtual-accounts/<va>/delete", "va_delete", accounts.va_delete, _POST),
     ("/a/<account>/licenses", "licenses_page", licenses.licenses_page, _GET),
     ("/a/<account>/licenses/transfer", "transfer", licenses.transfer_licenses, _POST),
+    ("/a/<account>/devices", "devices_page", devices.devices_page, _GET),
+    ("/a/<account>/devices/<udi>", "device_page", devices.device_page, _GET),
+    ("/a/<account>/devices/<udi>/transfer", "device_transfer", devices.transfer, _POST),
+    ("/a/<account>/devices/<udi>/remove", "device_remove", devices.remove, _POST),
+    ("/a/<account>/tokens", "tokens_page", tokens.tokens_page, _GET),
+    ("/a/<account>/tokens/create", "token_create", tokens.create, _POST),
+    ("/a/<account>/tokens/<va>/<int:token_id>/revoke", "token_revoke", tokens.revoke, _POST),
+    ("/a/<account>/alerts", "alerts_page", alerts.alerts_page, _GET),
     ("/a/<account>/reservations", "reservations_page", reservations.reservations_page, _GET),
     ("/a/<account>/reservations/authorize", "authorize", reservations.authorize, _POST),
     ("/a/<account>/reservations/return", "reservation_return", reservations.return_code, _POST),
@@ -60,6 +79,7 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/sync/preview", "sync_preview", sync.preview, _POST),
     ("/sync/apply", "sync_apply", sync.apply, _POST),
     ("/sync/inspect", "sync_inspect", sync.inspect, _POST),
+    ("/sync/export", "sync_export", sync.export, _POST),
     ("/audit", "audit_page", audit.audit_page, _GET),
     ("/audit/verify", "audit_verify", audit.audit_verify, _GET),
     ("/audit.csv", "audit_csv", audit.audit_csv, _GET),

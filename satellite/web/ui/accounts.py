@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, url_for
+from flask import current_app, flash, redirect, url_for
 
+from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
 from satellite.accounts.models import VirtualAccount
+from satellite.alerts.service import list_alerts
+from satellite.cloudsync.network import sync_status
+from satellite.devices import service as devices
+from satellite.devices.models import DEVICE_STATES
 from satellite.errors import SatelliteError
 from satellite.licenses import service as licenses
 from satellite.licenses.models import OUT_OF_COMPLIANCE
@@ -57,7 +62,17 @@ def dashboard(account: str) -> Any:
         out = licenses.list_licenses(s, who, on, account, status=OUT_OF_COMPLIANCE, limit=50)
         pools = licenses.list_licenses(s, who, on, account, limit=200)
         soon = licenses.expiring(s, who, on, account, within_days=90)
+        # Account-wide figures go to those who may see the whole account.
+        whole = visible_va_ids(s, who, "va.view", acct.id) is None
+        by_status = {state: devices.list_devices(s, who, account=acct.domain, status=state,
+                                                 limit=0).total
+                     for state in DEVICE_STATES} if whole else None
+        open_alerts = list_alerts(s, who, acct.domain)[:10] if whole else None
+        may_see_sync = allowed(s, who, "sync.view", account_id=acct.id)
+    sync = (sync_status(database(), current_app.config["SATELLITE_SETTINGS"], who, acct.domain)
+            if may_see_sync else None)
     return render("dashboard.html", account=acct, out=out, soon=soon, today=on,
+                  devices_by_status=by_status, alerts=open_alerts, sync=sync,
                   chart=usage_bars(pools.rows[:30]),
                   pool_total=pools.total)
 

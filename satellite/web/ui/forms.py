@@ -17,7 +17,15 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from satellite.access.policy import ACCOUNT_ROLES, ROLES
 
@@ -156,3 +164,17 @@ class GrantForm(FlaskForm):
 class ApiClientForm(FlaskForm):
     role = SelectField("Role", choices=[SelectChoice(r, r.replace("_", " ")) for r in ACCOUNT_ROLES])
     description = StringField("Description", validators=[Length(max=500)])
+
+
+class DeviceTransferForm(FlaskForm):
+    target = SelectField("Move to virtual account", choices=[], validate_choice=True)
+
+
+class TokenForm(FlaskForm):
+    va = SelectField("Virtual account", choices=[], validate_choice=True)
+    description = StringField("Description", validators=[Length(max=500)])
+    expires_days = IntegerField("Expires after (days)", default=30,
+                                validators=[InputRequired(), NumberRange(min=1, max=3650)])
+    max_uses = IntegerField("Maximum uses (empty: unlimited)",
+                            validators=[Optional(), NumberRange(min=1)])
+    export_controlled = BooleanField("Allow export-controlled functionality")

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, flash, redirect, url_for
+from flask import after_this_request, current_app, flash, redirect, send_file, url_for
 from werkzeug.datastructures import FileStorage
 
+from satellite.access.policy import require
+from satellite.cloudsync.diff import ImportDiff
 from satellite.cloudsync.envelope import Header, read_bundle
+from satellite.cloudsync.export import export_batch
+from satellite.cloudsync.network import sync_status
 from satellite.cloudsync.service import (
+    ImportReport,
     LocalView,
     SignatureStatus,
     check_signature,
@@ -26,8 +31,9 @@ from satellite.config import Settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
 from satellite.web.ui.feedback import report
-from satellite.web.ui.forms import ApplyForm, BundleForm
+from satellite.web.ui.forms import ActionForm, ApplyForm, BundleForm
 from satellite.web.ui.pages import actor, database, render
+from satellite.web.ui.session import allowed
 
 PREVIEW_RECORDS = 500
 UPLOAD_MAX_AGE_SECONDS = 24 * 3600
@@ -42,12 +48,19 @@ class Preview:
     records: list[dict[str, Any]]
     more: int
     problem: str | None
+    dry_run: ImportReport | None = None
+    dry_run_problem: str | None = None
+
+    @property
+    def diff(self) -> ImportDiff | None:
+        return self.dry_run.diff if self.dry_run is not None else None
 
     @property
     def applicable(self) -> bool:
         return (self.signature.valid is True and self.problem is None
                 and self.header.recipient == self.local.satellite_id
-                and self.header.serial > self.local.last_serial)
+                and self.header.serial > self.local.last_serial
+                and self.dry_run_problem is None)
 
 
 def _settings() -> Settings:
@@ -102,16 +115,66 @@ def _preview(path: Path) -> Preview:
     return Preview(bundle.header, status, local_view(database()), records, more, problem)
 
 
+def _dry_run(shown: Preview, path: Path) -> Preview:
+    """What applying would change, computed by the import itself and rolled back."""
+    if shown.signature.valid is not True or shown.problem is not None:
+        return shown
+    try:
+        shown.dry_run = import_bundle(database(), open_keystore(_settings()), actor(), path,
+                                      dry_run=True,
+                                      overdue_days=_settings().sync_overdue_days)
+    except SatelliteError as exc:
+        shown.dry_run_problem = exc.message
+    return shown
+
+
+def _page_context() -> dict[str, Any]:
+    with database().reader() as uow:
+        may_sync = allowed(uow.session, actor(), "sync.import")
+    # The appliance-wide status is for system administrators (`sync.view` without an account).
+    sync = sync_status(database(), _settings(), actor()) if may_sync else None
+    return {"sync": sync, "may_sync": may_sync,
+            "export": ActionForm(formdata=None, prefix="exp")}
+
+
 def sync_page() -> Any:
     return render("sync.html", upload=BundleForm(formdata=None, prefix="imp"),
-                  inspect=BundleForm(formdata=None, prefix="ins"))
+                  inspect=BundleForm(formdata=None, prefix="ins"), **_page_context())
+
+
+def export() -> Any:
+    """Write the usage batch (every event Central has not acknowledged) and download it."""
+    form = ActionForm(prefix="exp")
+    if not form.validate_on_submit():
+        flash("The export form had expired: nothing was exported.", "error")
+        return redirect(url_for("ui.sync_page"))
+    path = _uploads() / f"export-{secrets.token_hex(16)}.bundle"
+    try:
+        # export_batch takes no actor yet: the policy is asked here until it does (the
+        # policy has no sync.export operation; sync.import, system administrators, stands in).
+        with database().reader() as uow:
+            require(uow.session, actor(), "sync.import")
+        done = export_batch(database(), open_keystore(_settings()), path)
+    except SatelliteError as exc:
+        path.unlink(missing_ok=True)
+        return render("sync.html", report(exc), upload=BundleForm(formdata=None, prefix="imp"),
+                      inspect=BundleForm(formdata=None, prefix="ins"), **_page_context())
+
+    @after_this_request
+    def _cleanup(response: Any) -> Any:
+        path.unlink(missing_ok=True)
+        return response
+
+    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
+                     download_name=f"usage-batch-{done.header.serial}.bundle", max_age=0)
 
 
 def _bundle_posted(prefix: str, template_form: str) -> tuple[BundleForm, Any]:
     form = BundleForm(prefix=prefix)
     if not form.validate_on_submit():
         kwargs = {"upload": BundleForm(formdata=None, prefix="imp"),
-                  "inspect": BundleForm(formdata=None, prefix="ins"), template_form: form}
+                  "inspect": BundleForm(formdata=None, prefix="ins"), **_page_context(),
+                  template_form: form}
         return form, render("sync.html", 400, **kwargs)
     return form, None
 
@@ -122,11 +185,11 @@ def preview() -> Any:
         return failed
     upload_id = _store(form.bundle.data)
     try:
-        shown = _preview(_stored(upload_id))
+        shown = _dry_run(_preview(_stored(upload_id)), _stored(upload_id))
     except SatelliteError as exc:
         _stored(upload_id).unlink(missing_ok=True)
         return render("sync.html", report(exc, form, "bundle"), upload=form,
-                      inspect=BundleForm(formdata=None, prefix="ins"))
+                      inspect=BundleForm(formdata=None, prefix="ins"), **_page_context())
     return render("sync_preview.html", preview=shown,
                   apply=ApplyForm(formdata=None, upload=upload_id), applying=True)
 
@@ -141,7 +204,7 @@ def inspect() -> Any:
         shown = _preview(path)
     except SatelliteError as exc:
         return render("sync.html", report(exc, form, "bundle"), inspect=form,
-                      upload=BundleForm(formdata=None, prefix="imp"))
+                      upload=BundleForm(formdata=None, prefix="imp"), **_page_context())
     finally:
         path.unlink(missing_ok=True)
     return render("sync_preview.html", preview=shown, apply=None, applying=False)
@@ -154,10 +217,11 @@ def apply() -> Any:
         return redirect(url_for("ui.sync_page"))
     try:
         path = _stored(form.upload.data or "")
-        result = import_bundle(database(), open_keystore(_settings()), actor(), path)
+        result = import_bundle(database(), open_keystore(_settings()), actor(), path,
+                               overdue_days=_settings().sync_overdue_days)
     except SatelliteError as exc:
         return render("sync.html", report(exc), upload=BundleForm(formdata=None, prefix="imp"),
-                      inspect=BundleForm(formdata=None, prefix="ins"))
+                      inspect=BundleForm(formdata=None, prefix="ins"), **_page_context())
     path.unlink(missing_ok=True)
     snap = result.snapshot
     detail = (f": {snap.added} lines added, {snap.updated} updated, {snap.unchanged} unchanged, "

@@ -9,12 +9,17 @@ from typing import Any
 import pytest
 
 from satellite.access.grants import grant
+from satellite.accounts.service import create_va
 from satellite.actor import Actor
+from satellite.agent.client import DeviceClient
+from satellite.agent.transport import Transport
 from satellite.bootstrap import open_database
 from satellite.config import load_settings
+from satellite.crypto import keys
 from satellite.reservation import checksum
 from satellite.reservation.device import ReservationDevice
 from satellite.users.service import create_user
+from tests.devices.helpers import TAG, add_lines
 from tests.serving import Server, run_satellite, satellite_env, serving
 from tests.web.ui.browser import ARGS, CHROMIUM, require_chromium
 
@@ -37,6 +42,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, d
         setup = Actor("cli", "setup")
         create_user(uow, setup, "vera", PASSWORD)
         grant(uow, setup, "vera", "account_viewer", "acme.example.com")
+        # Test data: in production, lines arrive only through signed sync from Central.
+        lab = create_va(uow, setup, "acme.example.com", "Lab")
+        spare = create_va(uow, setup, "acme.example.com", "Spare")
+        uow.session.flush()
+        add_lines(uow.session, lab.id, TAG, 1)
+        add_lines(uow.session, spare.id, TAG, 5)
         uow.commit()
     db.dispose()
     with serving(env, root) as running:
@@ -118,6 +129,8 @@ def test_a_viewer_sees_no_forms_and_a_forged_post_is_refused(
     assert page.locator("main form[method=post]").count() == 0
     page.goto(srv.url + "/a/acme.example.com/reservations")
     assert page.locator("main form[method=post]").count() == 0
+    page.goto(srv.url + "/a/acme.example.com/tokens")
+    assert page.locator("main form[method=post]").count() == 0
     # Posting anyway, with the session's own CSRF token: the service refuses it.
     token = page.locator("header input[name=csrf_token]").get_attribute("value")
     answer = page.request.post(srv.url + "/a/acme.example.com/virtual-accounts",
@@ -127,4 +140,47 @@ def test_a_viewer_sees_no_forms_and_a_forged_post_is_refused(
     answer = page.request.post(srv.url + "/a/acme.example.com/virtual-accounts",
                                form={"name": "Nope", "parent": ""})
     assert answer.status == 400
+    context.close()
+
+
+def test_a_token_is_created_and_copied_and_a_device_goes_out_of_compliance_and_back(
+        server: tuple[Server, dict[str, str]], chromium: Any) -> None:
+    srv, _ = server
+    context = chromium.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    _sign_in(page, srv.url, "admin")
+    page.wait_for_url("**/a/acme.example.com/")
+    page.get_by_role("link", name="Tokens").click()
+    create = page.locator("#create-token")
+    create.get_by_label("Virtual account").select_option("Lab")
+    create.get_by_label("Description").fill("rack 4")
+    create.get_by_label("Maximum uses (empty: unlimited)").fill("5")
+    create.get_by_role("button", name="Create token").click()
+    assert "Created token" in page.locator(".flashes").inner_text()
+    row = page.get_by_role("row").filter(has_text="rack 4")
+    secret = row.locator("code.token-secret").inner_text().strip()
+    row.get_by_role("button", name="Copy").click()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+
+    # A device registers with the copied token and uses 2 where Lab holds 1.
+    transport = Transport(srv.url)
+    device = DeviceClient(transport, keys.generate_private_key())
+    device.register(secret, "C9300-24T", "BRWS1", hostname="sw-browser")
+    assert device.report({TAG: 2})["status"] == "OUT_OF_COMPLIANCE"
+    page.get_by_role("link", name="Devices").click()
+    page.get_by_label("UDI, hostname or tag").fill("sw-browser")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="PID:C9300-24T,SN:BRWS1").click()
+    assert page.locator("#device-status").inner_text() == "Out Of Compliance"
+
+    # Transferred to Spare, which holds 5: at its next report the device is authorized.
+    page.get_by_label("Move to virtual account").select_option("Spare")
+    page.get_by_role("button", name="Transfer").click()
+    assert "Moved PID:C9300-24T,SN:BRWS1 to Spare." in page.locator(".flashes").inner_text()
+    assert page.locator("#device-va").inner_text() == "Spare"
+    assert device.report({TAG: 2})["status"] == "AUTHORIZED"
+    page.reload()
+    assert page.locator("#device-status").inner_text() == "Authorized"
+    transport.close()
     context.close()

@@ -17,6 +17,7 @@ ACME = "/a/acme.example.com"
 def test_every_page_renders_for_the_system_admin(admin: Browser) -> None:
     for url in ("/accounts", f"{ACME}/", f"{ACME}/virtual-accounts", f"{ACME}/virtual-accounts/Lab",
                 f"{ACME}/licenses", f"{ACME}/reservations", f"{ACME}/access", "/users", "/sync",
+                f"{ACME}/devices", f"{ACME}/tokens", f"{ACME}/alerts",
                 "/audit", "/audit/verify", "/system", "/password"):
         html = admin.get(url)
         assert "<h1" in html and "Signed in as <strong>admin</strong>" in html

@@ -1,0 +1,104 @@
+"""Product instances of an account: search, filter, page through; detail; transfer and remove."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+
+from satellite.access.policy import visible_va_ids
+from satellite.accounts import service as accounts
+from satellite.devices import service as devices
+from satellite.devices.models import DEVICE_STATES
+from satellite.errors import InvalidInput, NotFound, SatelliteError
+from satellite.web.ui.feedback import report
+from satellite.web.ui.forms import ActionForm, DeviceTransferForm
+from satellite.web.ui.pages import actor, database, reading, render, va_choices
+from satellite.web.ui.session import allowed
+
+PAGE_SIZE = 50
+
+
+def page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        raise InvalidInput("page must be a whole number") from None
+
+
+def devices_page(account: str) -> Any:
+    va = request.args.get("va") or None
+    status = request.args.get("status") or None
+    text = request.args.get("q", "").strip() or None
+    page = page_number()
+    with reading() as uow:
+        s = uow.session
+        acct, vas = accounts.list_vas(s, actor(), account)
+        if va is not None and va not in {v.name for v in vas}:
+            raise NotFound(f"no virtual account {va!r} in {acct.name}")
+        everything = visible_va_ids(s, actor(), "va.view", acct.id) is None
+        if not everything and va is None:
+            # Someone granted some VAs only sees one of them at a time.
+            va = vas[0].name if vas else ""
+        rows = devices.list_devices(s, actor(), account=acct.domain, va=va, status=status, search=text,
+                                    limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    pages = max(1, -(-rows.total // PAGE_SIZE))
+    return render("devices.html", account=acct, vas=vas, rows=rows, statuses=DEVICE_STATES,
+                  everything=everything,
+                  filters={"va": va or "", "status": status or "", "q": text or ""},
+                  page=page, pages=pages)
+
+
+def _device_of(s: Any, account: str, udi: str) -> tuple[Any, list[Any], dict[str, Any]]:
+    acct, vas = accounts.list_vas(s, actor(), account)
+    shown = devices.show_device(s, actor(), udi)
+    if shown["account"] != acct.name or shown["va"] not in {v.name for v in vas}:
+        raise NotFound(f"no device with UDI {udi!r} in {acct.name}")
+    return acct, vas, shown
+
+
+def device_page(account: str, udi: str, form: DeviceTransferForm | None = None,
+                status: int = 200) -> Any:
+    with reading() as uow:
+        s, who = uow.session, actor()
+        acct, vas, shown = _device_of(s, account, udi)
+        may_change = any(allowed(s, who, "device.manage", account_id=acct.id, va_id=v.id)
+                         for v in vas)
+    form = form or DeviceTransferForm(formdata=None)
+    form.target.choices = va_choices([v for v in vas if v.name != shown["va"]])
+    return render("device.html", status, account=acct, device=shown, form=form,
+                  remove=ActionForm(formdata=None), may_change=may_change and
+                  shown["deregistered_at"] is None)
+
+
+def transfer(account: str, udi: str) -> Any:
+    form = DeviceTransferForm()
+    with reading() as uow:
+        _, vas, _shown = _device_of(uow.session, account, udi)
+    form.target.choices = va_choices(vas)
+    if not form.validate_on_submit():
+        return device_page(account, udi, form, 400)
+    try:
+        with database().uow() as uow:
+            moved = devices.transfer_device(uow, actor(), udi, form.target.data or "")
+            uow.commit()
+    except SatelliteError as exc:
+        return device_page(account, udi, form, report(exc, form, "target"))
+    flash(f"Moved {moved['udi']} to {moved['va']}.", "info")
+    return redirect(url_for("ui.device_page", account=account, udi=udi))
+
+
+def remove(account: str, udi: str) -> Any:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return device_page(account, udi, None, 400)
+    with reading() as uow:
+        _device_of(uow.session, account, udi)
+    try:
+        with database().uow() as uow:
+            gone = devices.remove_device(uow, actor(), udi)
+            uow.commit()
+    except SatelliteError as exc:
+        return device_page(account, udi, None, report(exc))
+    flash(f"Removed {gone['udi']}: its licenses went back to the pool.", "info")
+    return redirect(url_for("ui.devices_page", account=account))

@@ -1,0 +1,83 @@
+"""Registration tokens of a VA: create (expiry, uses, export control), list with copy, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, request, url_for
+
+from satellite.accounts import service as accounts
+from satellite.errors import NotFound, SatelliteError
+from satellite.tokens import service as tokens
+from satellite.tokens.sealing import TokenSealer
+from satellite.web.ui.feedback import report
+from satellite.web.ui.forms import ActionForm, TokenForm
+from satellite.web.ui.pages import actor, database, reading, render, va_choices
+from satellite.web.ui.session import allowed
+
+
+def _sealer() -> TokenSealer:
+    return TokenSealer.for_data_dir(current_app.config["SATELLITE_SETTINGS"].data_dir)
+
+
+def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) -> Any:
+    with reading() as uow:
+        s, who = uow.session, actor()
+        acct, vas = accounts.list_vas(s, who, account)
+        va_ids = {v.name: v.id for v in vas}
+        posted = form.va.data if form is not None and form.va.data in va_ids else None
+        chosen = posted or request.args.get("va") or (
+            next((v.name for v in vas if v.is_default), vas[0].name if vas else ""))
+        if chosen and chosen not in va_ids:
+            raise NotFound(f"no virtual account {chosen!r} in {acct.name}")
+        listed = tokens.list_tokens(s, who, _sealer(), acct.domain, chosen) if chosen else []
+        may_manage = chosen in va_ids and allowed(s, who, "token.manage",
+                                                  account_id=acct.id, va_id=va_ids[chosen])
+        now = uow.clock.now()
+    form = form or TokenForm(formdata=None, va=chosen)
+    form.va.choices = va_choices(vas)
+    return render("tokens.html", status, account=acct, vas=vas, chosen=chosen, tokens=listed,
+                  now=now, form=form, revoke=ActionForm(formdata=None), may_manage=may_manage)
+
+
+def create(account: str) -> Any:
+    form = TokenForm()
+    with reading() as uow:
+        _, vas = accounts.list_vas(uow.session, actor(), account)
+    form.va.choices = va_choices(vas)
+    if not form.validate_on_submit():
+        return tokens_page(account, form, 400)
+    try:
+        with database().uow() as uow:
+            made = tokens.create_token(
+                uow, actor(), _sealer(), account, form.va.data or "",
+                expires_days=form.expires_days.data or 0, max_uses=form.max_uses.data,
+                export_controlled=bool(form.export_controlled.data),
+                description=form.description.data or "")
+            uow.commit()
+    except SatelliteError as exc:
+        field = ("expires_days" if "expiry" in exc.message
+                 else "max_uses" if "uses" in exc.message else None)
+        return tokens_page(account, form, report(exc, form, field))
+    flash(f"Created token {made.id} for {made.va}; it expires on "
+          f"{made.expires_at:%Y-%m-%d}.", "info")
+    return redirect(url_for("ui.tokens_page", account=account, va=made.va))
+
+
+def revoke(account: str, va: str, token_id: int) -> Any:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return tokens_page(account, None, 400)
+    with reading() as uow:
+        acct, vas = accounts.list_vas(uow.session, actor(), account)
+    if va not in {v.name for v in vas}:
+        raise NotFound(f"no virtual account {va!r} in {acct.name}")
+    try:
+        with database().uow() as uow:
+            tokens.revoke_token(uow, actor(), account, va, token_id)
+            uow.commit()
+    except SatelliteError as exc:
+        report(exc)
+        return redirect(url_for("ui.tokens_page", account=account, va=va))
+    flash(f"Revoked token {token_id}: no device registers with it again.", "info")
+    return redirect(url_for("ui.tokens_page", account=account, va=va))
