@@ -11,6 +11,7 @@ import click
 
 from satellite.agent.agent import Agent, NotRegistered
 from satellite.agent.client import BadAnswer, Refused
+from satellite.agent.reservation_cli import reservation
 from satellite.agent.simulate import simulate
 from satellite.agent.transport import Unreachable
 
@@ -136,6 +137,9 @@ def simulate_cmd(url: str, token: str, devices: int, duration: float, concurrenc
                f"p50 {r.percentile(50):.2f} ms, p90 {r.percentile(90):.2f} ms, "
                f"p99 {r.percentile(99):.2f} ms; errors {r.errors}"
                + (f" (first: {r.first_error})" if r.errors else ""))
+
+
+cli.add_command(reservation)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,8 +29,9 @@ from satellite.devices.verification import (
     check_signature,
     remember_nonce,
 )
-from satellite.errors import InvalidInput, Unauthenticated
+from satellite.errors import Conflict, InvalidInput, Unauthenticated
 from satellite.licenses.usage import release
+from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.service import spend_token
 from satellite.uow import UnitOfWork
 
@@ -125,6 +126,12 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     token_secret = body.get("token")
     if not isinstance(token_secret, str) or not token_secret.strip():
         raise InvalidInput("token is required: the registration token from the satellite")
+    reserved = session.scalar(select(Reservation.kind).where(
+        Reservation.pid == udi.pid, Reservation.serial_number == udi.serial,
+        Reservation.status == RESERVED))
+    if reserved is not None:
+        raise Conflict(f"UDI {udi.pid}:{udi.serial} holds an offline reservation ({reserved}); "
+                       "return it before registering the device over the network")
     token = spend_token(session, token_secret, now)
     va = session.get(VirtualAccount, token.va_id)
     assert va is not None

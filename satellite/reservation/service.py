@@ -20,6 +20,7 @@ from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.cloudsync import outbound
 from satellite.crypto import keys
+from satellite.devices.models import DEREGISTERED, Device
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, VerificationFailed
 from satellite.licenses import usage
 from satellite.licenses.counters import active_on, va_counters
@@ -226,6 +227,11 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
     kind = PLR if licenses is None else SLR
     _check_enabled(account, kind)
     wanted = {} if licenses is None else _check_counts(licenses)
+    registered = session.scalar(select(Device.status).where(
+        Device.pid == request.udi.pid, Device.serial == request.udi.sn, Device.status != DEREGISTERED))
+    if registered is not None:
+        raise Conflict(f"UDI {request.udi} is registered over the network ({registered}); "
+                       "deregister it before reserving licenses for it")
     existing = open_reservation(session, request.udi)
     if existing is not None:
         raise Conflict(f"UDI {request.udi} already holds a reservation ({existing.kind}, serial "
