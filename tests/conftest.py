@@ -26,8 +26,19 @@ ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The suite's PostgreSQL schemas are named after the process so that parallel runs never meet.
     config.addinivalue_line("markers", "sqlite_only: a test that runs on SQLite only")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked sqlite_only keeps its SQLite variant only (no skipped PostgreSQL twin)."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_pg = callspec is not None and callspec.params.get("database_url") == "postgresql"
+        (dropped if on_pg and item.get_closest_marker("sqlite_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture

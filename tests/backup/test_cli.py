@@ -10,8 +10,6 @@ from satellite.config import Settings
 @pytest.mark.sqlite_only
 def test_backup_and_restore_commands(cli, settings: Settings, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    if settings.database_url.startswith("postgresql"):
-        pytest.skip("the PostgreSQL path is covered by the service tests")
     passphrase = tmp_path / "pass"
     passphrase.write_text("a long backup passphrase\n")
     assert cli("init").code == 0
