@@ -79,7 +79,7 @@ def sync_export(ctx: CliContext, out: str, as_json: bool) -> None:
     """Write every event Central has not acknowledged yet into a signed usage batch."""
     pending = sync_status(ctx.db, ctx.settings, ctx.actor)["pending_events"]
     with _progress(pending, "exporting") as progress:
-        report = export_batch(ctx.db, open_keystore(ctx.settings), Path(out), progress)
+        report = export_batch(ctx.db, open_keystore(ctx.settings), ctx.actor, Path(out), progress)
     header = report.header
     if as_json:
         emit_json({"file": out, "header": describe_header(header)})

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from satellite.access.policy import require
+from satellite.actor import Actor
 from satellite.clock import as_utc
 from satellite.cloudsync import outbound
 from satellite.cloudsync.envelope import Header, write_bundle
@@ -31,16 +33,18 @@ class ExportReport:
     count: int
 
 
-def export_batch(db: Database, keystore: Keystore, out: Path,
+def export_batch(db: Database, keystore: Keystore, actor: Actor, out: Path,
                  progress: Progress | None = None) -> ExportReport:
     """Write every event after the acknowledgement watermark to `out`.
 
     Exporting again before Central acknowledges covers the same events plus new ones, so a lost
-    file loses nothing. Raises ConfigError while the satellite is not registered.
+    file loses nothing. Raises PermissionDenied for a caller who may not sync (the sync.import
+    rule: carrying data out and in is the same trust), ConfigError while not registered.
     """
     signing_key = keystore.identity_key()
     with db.uow() as uow:
         session = uow.session
+        require(session, actor, "sync.import")
         if get_state(session, STATE_KEY) != REGISTERED:
             raise ConfigError("this satellite is not registered with Central yet: run "
                               "`satellite sync register --out FILE` and import Central's answer")

@@ -105,7 +105,7 @@ def sync_once(db: Database, settings: Settings, keystore: Keystore, actor: Actor
         _exchange(http, settings, outgoing, answer)
         import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days)
         registered_now = registration_state(db) == REGISTERED
-    batch = export_batch(db, keystore, outgoing)
+    batch = export_batch(db, keystore, actor, outgoing)
     _exchange(http, settings, outgoing, answer)
     report = import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days)
     return SyncOutcome(registered_now, batch.count, report)

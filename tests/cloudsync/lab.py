@@ -53,7 +53,7 @@ class Lab:
 
     def export(self) -> tuple[Path, ExportReport]:
         path = self.file("batch")
-        return path, export_batch(self.db, self.keystore, path)
+        return path, export_batch(self.db, self.keystore, self.actor, path)
 
     def ingest(self, path: Path) -> IngestReport:
         return ingest(self.central_dir, path, self.now(), central.load_root(self.central_dir))
