@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -68,40 +69,67 @@ def _nonce_insert(dialect: str) -> Any:
             .values(device_id=bindparam("device_id"), nonce=bindparam("nonce"),
                     expires_at=bindparam("expires_at", type_=UTCDateTime()))
             .on_conflict_do_nothing()
-            .returning(table.c.nonce))
+            .returning(table.c.device_id, table.c.nonce))
 
 
 @cache
-def _device_query() -> Any:
+def _devices_query() -> Any:
     return (select(Device.id, Device.va_id, VirtualAccount.account_id, Device.status,
                    Device.export_controlled, Device.certificate_expires_at,
                    Device.authorization_expires_at, Device.public_key)
             .join(VirtualAccount, VirtualAccount.id == Device.va_id)
-            .where(Device.id == bindparam("device_id")))
+            .where(Device.id.in_(bindparam("device_ids", expanding=True))))
+
+
+def remember_nonces(session: Session, messages: Sequence[tuple[int, SignedMessage]],
+                    max_age_seconds: int) -> set[tuple[int, str]]:
+    """Record the nonces of (device id, message) pairs in one statement.
+
+    Returns the pairs (device id, nonce) that were new; the others were seen before, on this
+    node or another: every node shares the table. The pairs must be distinct.
+    """
+    if not messages:
+        return set()
+    # A message is stale once its timestamp is max_age away, so its nonce may be forgotten then.
+    rows = [{"device_id": device_id, "nonce": message.nonce,
+             "expires_at": message.timestamp + timedelta(seconds=max_age_seconds)}
+            for device_id, message in messages]
+    statement = _nonce_insert(session.get_bind().dialect.name)
+    connection = session.connection()
+    if len(rows) == 1:
+        found = connection.execute(statement, rows[0]).all()
+    else:
+        found = connection.execute(statement, rows).all()
+    return {(device_id, nonce) for device_id, nonce in found}
+
+
+def replayed() -> ReplayedMessage:
+    return ReplayedMessage("this message was already received (its nonce was used): "
+                           "send a new message with a new nonce")
 
 
 def remember_nonce(session: Session, device_id: int, message: SignedMessage,
                    max_age_seconds: int) -> None:
     """Record the nonce; refuse a message whose nonce was seen. Every node shares the table."""
-    # A message is stale once its timestamp is max_age away, so its nonce may be forgotten then.
-    expires = message.timestamp + timedelta(seconds=max_age_seconds)
-    inserted = session.connection().execute(
-        _nonce_insert(session.get_bind().dialect.name),
-        {"device_id": device_id, "nonce": message.nonce, "expires_at": expires}).scalar()
-    if inserted is None:
-        raise ReplayedMessage("this message was already received (its nonce was used): "
-                              "send a new message with a new nonce")
+    if not remember_nonces(session, [(device_id, message)], max_age_seconds):
+        raise replayed()
 
 
-def authenticate(session: Session, message: SignedMessage, now: datetime,
+def load_devices(session: Session, device_ids: Collection[int]) -> dict[int, Any]:
+    """The rows `check_device` needs, by device id, in one query (unknown ids are absent)."""
+    if not device_ids:
+        return {}
+    rows = session.connection().execute(_devices_query(), {"device_ids": sorted(device_ids)})
+    return {row.id: row for row in rows}
+
+
+def check_device(row: Any, message: SignedMessage, now: datetime,
                  max_age_seconds: int) -> DeviceSession:
-    """Check a signed message from a registered device.
+    """Check a signed message against its device's row (from load_devices; None if unknown).
 
     Returns the device. Raises Unauthenticated (unknown or deregistered device, bad signature,
-    stale timestamp) or ReplayedMessage.
+    stale timestamp, expired ID certificate). The nonce is checked by remember_nonces.
     """
-    row = session.connection().execute(
-        _device_query(), {"device_id": message.device_id}).one_or_none()
     if row is None:
         raise Unauthenticated(f"device {message.device_id} is not registered with this satellite")
     if row.status == DEREGISTERED:
@@ -111,9 +139,22 @@ def authenticate(session: Session, message: SignedMessage, now: datetime,
     if row.certificate_expires_at <= now:
         raise Unauthenticated(f"device {row.id}'s ID certificate expired on "
                               f"{row.certificate_expires_at:%Y-%m-%d}: register it again")
-    remember_nonce(session, row.id, message, max_age_seconds)
     return DeviceSession(row.id, row.va_id, row.account_id, row.status, row.export_controlled,
                          row.certificate_expires_at, row.authorization_expires_at)
+
+
+def authenticate(session: Session, message: SignedMessage, now: datetime,
+                 max_age_seconds: int) -> DeviceSession:
+    """Check a signed message from a registered device and record its nonce.
+
+    Returns the device. Raises Unauthenticated (unknown or deregistered device, bad signature,
+    stale timestamp) or ReplayedMessage.
+    """
+    assert message.device_id is not None
+    rows = load_devices(session, [message.device_id])
+    device = check_device(rows.get(message.device_id), message, now, max_age_seconds)
+    remember_nonce(session, device.id, message, max_age_seconds)
+    return device
 
 
 def purge_nonces(session: Session, now: datetime) -> int:
