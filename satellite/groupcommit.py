@@ -1,9 +1,10 @@
 """Group commit: concurrent callers' items recorded together, one transaction per batch.
 
-A caller queues its item and waits for the writer's turn. Whoever gets the turn takes every
-queued item (at most `max_batch`, at most one per key) and runs them as one batch; the
-others find their item done when their turn comes and return at once. Each caller gets its
-outcome only after the batch's transaction committed, so an answer never outruns its data.
+A caller queues its item. If no batch is being written, it leads: it takes every queued item
+(at most `max_batch`, at most one per key), runs them as one batch, wakes their callers, and
+goes on until its own item is recorded; then the oldest waiting caller leads. The others
+just wait to be woken. Each caller gets its outcome only after the batch's transaction
+committed, so an answer never outruns its data.
 
 If a batch fails as a whole (a database error, a deadlock, a bug), none of it was committed:
 each of its items is then run alone, so one bad item costs the others nothing.
@@ -21,13 +22,15 @@ Result = TypeVar("Result")
 
 
 class _Slot(Generic[Item, Result]):
-    __slots__ = ("done", "item", "key", "outcome")
+    __slots__ = ("done", "item", "key", "lead", "outcome", "woken")
 
     def __init__(self, item: Item, key: Hashable) -> None:
         self.item = item
         self.key = key
         self.outcome: Result | Exception | None = None
         self.done = False
+        self.lead = False
+        self.woken = threading.Event()
 
 
 class GroupCommit(Generic[Item, Result]):
@@ -40,8 +43,8 @@ class GroupCommit(Generic[Item, Result]):
         self._key = key
         self._max_batch = max_batch
         self._queue: deque[_Slot[Item, Result]] = deque()
-        self._queue_lock = threading.Lock()
-        self._turn = threading.Lock()
+        self._lock = threading.Lock()
+        self._leading = False
         self.batches = 0
         self.items = 0
 
@@ -52,22 +55,42 @@ class GroupCommit(Generic[Item, Result]):
         refuses the item (raised here, to its caller only; it does not abort the batch).
         """
         slot: _Slot[Item, Result] = _Slot(item, self._key(item))
-        with self._queue_lock:
+        with self._lock:
             self._queue.append(slot)
-        with self._turn:
-            while not slot.done:
-                self._run_batch(self._take())
+            slot.lead = not self._leading
+            self._leading = True
+        if not slot.lead:
+            # Woken when a batch recorded the item, or to lead the next batches.
+            slot.woken.wait()
+        if slot.lead:
+            self._lead(slot)
         outcome = slot.outcome
         if isinstance(outcome, Exception):
             raise outcome
         return outcome  # type: ignore[return-value]
+
+    def _lead(self, own: _Slot[Item, Result]) -> None:
+        """Run batches until `own` is recorded, then pass the lead to the oldest waiting item.
+
+        One leader at a time; callers whose item was recorded return without taking a turn.
+        """
+        try:
+            while not own.done:
+                self._run_batch(self._take())
+        finally:
+            with self._lock:
+                following = self._queue[0] if self._queue else None
+                self._leading = following is not None
+            if following is not None:
+                following.lead = True
+                following.woken.set()
 
     def _take(self) -> list[_Slot[Item, Result]]:
         """The oldest queued items with distinct keys; the rest wait for the next batch."""
         batch: list[_Slot[Item, Result]] = []
         keys: set[Hashable] = set()
         later: list[_Slot[Item, Result]] = []
-        with self._queue_lock:
+        with self._lock:
             while self._queue and len(batch) < self._max_batch:
                 slot = self._queue.popleft()
                 (later if slot.key in keys else batch).append(slot)
@@ -87,6 +110,7 @@ class GroupCommit(Generic[Item, Result]):
                 # Interrupted: nobody waits for an item that will never be run.
                 for slot in batch:
                     slot.outcome, slot.done = RuntimeError("interrupted"), True
+                    slot.woken.set()
                 raise
             if len(batch) == 1:
                 outcomes = [exc]
@@ -97,3 +121,4 @@ class GroupCommit(Generic[Item, Result]):
                 return
         for slot, outcome in zip(batch, outcomes, strict=True):
             slot.outcome, slot.done = outcome, True
+            slot.woken.set()

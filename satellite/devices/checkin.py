@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, update
 
 from satellite.audit.service import record
 from satellite.config import Settings
@@ -35,8 +34,7 @@ from satellite.devices.verification import (
 )
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.groupcommit import GroupCommit
-from satellite.licenses.counters import va_counters
-from satellite.licenses.models import LicenseLine
+from satellite.licenses.counters import TagPool, tag_pools
 from satellite.licenses.usage import owners_usage, set_usage
 from satellite.uow import Database, UnitOfWork
 
@@ -61,14 +59,6 @@ def parse_usage(body: Mapping[str, Any]) -> dict[str, int]:
 
 
 @cache
-def _tag_facts_query() -> Any:
-    return (select(LicenseLine.tag, func.max(case((LicenseLine.export_controlled, 1), else_=0)))
-            .where(LicenseLine.va_id == bindparam("va_id"),
-                   LicenseLine.tag.in_(bindparam("tags", expanding=True)))
-            .group_by(LicenseLine.tag))
-
-
-@cache
 def _touch_statement() -> Any:
     table = Device.__table__
     assert isinstance(table, Table)
@@ -78,18 +68,10 @@ def _touch_statement() -> Any:
                     authorization_expires_at=bindparam("expires", type_=UTCDateTime())))
 
 
-def _tag_facts(session: Session, va_id: int, tags: list[str]) -> dict[str, bool]:
-    """Tags the VA has lines for, each with whether it is export-controlled."""
-    if not tags:
-        return {}
-    rows = session.connection().execute(_tag_facts_query(), {"va_id": va_id, "tags": tags})
-    return {tag: bool(flag) for tag, flag in rows}
-
-
-def _refusal(tag: str, facts: Mapping[str, bool], device: DeviceSession) -> str | None:
-    if tag not in facts:
+def _refusal(tag: str, pools: Mapping[str, TagPool], device: DeviceSession) -> str | None:
+    if tag not in pools:
         return "the virtual account has no license for this tag"
-    if facts[tag] and not device.export_controlled:
+    if pools[tag].export_controlled and not device.export_controlled:
         return "export-controlled: the device's registration token does not allow it"
     return None
 
@@ -149,27 +131,28 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
     wanted: dict[int, set[str]] = {}
     for report in reports:
         wanted.setdefault(report.device.va_id, set()).update(report.usage)
-    facts = {va_id: _tag_facts(session, va_id, sorted(tags)) for va_id, tags in wanted.items()}
+    pools = {va_id: tag_pools(session, va_id, now.date(), sorted(tags))
+             for va_id, tags in wanted.items()}
     # Most reports repeat the last one: reading it back is cheaper than rewriting it.
     previous = owners_usage(session, [owner_of(r.device.id) for r in reports], "in_use")
     refused: list[dict[str, str]] = []
-    allowed: dict[int, set[str]] = {}
+    changed_vas = set()
     for report in reports:
         device, usage = report.device, report.usage
-        refusals = {tag: why for tag in usage if (why := _refusal(tag, facts[device.va_id], device))}
+        refusals = {tag: why for tag in usage if (why := _refusal(tag, pools[device.va_id], device))}
         refused.append(refusals)
         consumption = {(device.va_id, tag): count for tag, count in usage.items()
                        if count and tag not in refusals}
-        allowed.setdefault(device.va_id, set()).update(t for t in usage if t not in refusals)
         owner = owner_of(device.id)
         if previous[owner] != consumption:
             set_usage(session, owner, "in_use", consumption)
             changed = {tag for (_va, tag) in previous[owner].keys() | consumption.keys()}
             log_usage(session, device.id,
                       {tag: consumption.get((device.va_id, tag), 0) for tag in changed}, now)
-    # Counters are read after every change of the batch: each answer tells the committed state.
-    counters = {va_id: va_counters(session, va_id, now.date(), sorted(tags))
-                for va_id, tags in allowed.items() if tags}
+            changed_vas.add(device.va_id)
+    # Each answer tells the counters as committed: read again where the batch changed usage.
+    for va_id in changed_vas:
+        pools[va_id] = tag_pools(session, va_id, now.date(), sorted(wanted[va_id]))
     expires = now + timedelta(days=settings.authorization_valid_days)
     next_call = format_time(now + timedelta(days=settings.authorization_renew_days))
     timestamp, expires_text = format_time(now), format_time(expires)
@@ -181,7 +164,7 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
             if tag in refusals:
                 entry.update(status=NOT_AUTHORIZED, reason=refusals[tag])
             else:
-                c = counters[report.device.va_id][tag]
+                c = pools[report.device.va_id][tag].counter
                 entry["status"] = AUTHORIZED if c.available >= 0 else OUT_OF_COMPLIANCE
                 entry.update(quantity=c.quantity, inUse=c.in_use, available=c.available)
             answers.append(entry)
