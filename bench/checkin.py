@@ -131,7 +131,7 @@ def run(duration: float, concurrency: int, devices: int, threads: int,
     url = f"http://127.0.0.1:{port}"
     with _process([sys.executable, "-m", "satellite", "serve", "--port", str(port)], env, url,
                   workdir / "serve.log"):
-        checkins = simulate(url, token, devices, duration, concurrency, {TAG: 1})
+        checkins = simulate(url, token, devices, duration, concurrency, {TAG: 1}, warm_up=True)
     return baseline, checkins
 
 
