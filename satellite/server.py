@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import sys
 from types import FrameType
 
 from waitress import create_server
@@ -18,14 +16,8 @@ from satellite.web import create_app
 
 log = logging.getLogger(__name__)
 
-# SQLite lets go of the GIL in every statement, and a thread that wants it back waits for the
-# switch interval (5 ms by default) while request threads run. The thread writing a batch of
-# check-ins runs several statements per batch: a short interval keeps it from queueing.
-SWITCH_INTERVAL_SECONDS = 0.0005
-
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    sys.setswitchinterval(float(os.environ.get("SWI", SWITCH_INTERVAL_SECONDS)))
     db = open_database(settings)
     require_initialised(db)
     app = create_app(settings, db)
