@@ -12,7 +12,7 @@ from sqlalchemy import Table, bindparam, update
 
 from satellite.audit.service import record
 from satellite.config import Settings
-from satellite.db import UTCDateTime
+from satellite.db import UTCDateTime, bind_list, list_params
 from satellite.devices.messages import (
     AUTHORIZED,
     NOT_AUTHORIZED,
@@ -59,10 +59,10 @@ def parse_usage(body: Mapping[str, Any]) -> dict[str, int]:
 
 
 @cache
-def _touch_statement() -> Any:
+def _touch_statement(count: int) -> Any:
     table = Device.__table__
     assert isinstance(table, Table)
-    return (update(table).where(table.c.id.in_(bindparam("device_ids", expanding=True)))
+    return (update(table).where(table.c.id.in_(bind_list("device_id", count)))
             .values(status=bindparam("status"),
                     last_contact_at=bindparam("now", type_=UTCDateTime()),
                     authorization_expires_at=bindparam("expires", type_=UTCDateTime())))
@@ -189,8 +189,8 @@ def _touch(uow: UnitOfWork, devices: Sequence[DeviceSession], statuses: Sequence
         by_status.setdefault(status, []).append(device.id)
     for status, ids in sorted(by_status.items()):
         uow.session.connection().execute(
-            _touch_statement(),
-            {"device_ids": ids, "status": status, "now": now, "expires": expires})
+            _touch_statement(len(ids)),
+            {**list_params("device_id", ids), "status": status, "now": now, "expires": expires})
     for device, status in zip(devices, statuses, strict=True):
         if status != device.status:
             # Only transitions are audited: a steady stream of identical reports is not news.

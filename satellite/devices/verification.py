@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import VirtualAccount
 from satellite.crypto import signing
 from satellite.crypto.keys import PublicKey
-from satellite.db import UTCDateTime
+from satellite.db import UTCDateTime, bind_list, list_params
 from satellite.devices.authority import device_public_key
 from satellite.devices.messages import SignedMessage
 from satellite.devices.models import DEREGISTERED, Device, DeviceNonce
@@ -61,24 +61,26 @@ def check_fresh(message: SignedMessage, now: datetime, max_age_seconds: int) -> 
 
 
 @cache
-def _nonce_insert(dialect: str) -> Any:
+def _nonce_insert(dialect: str, count: int) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = DeviceNonce.__table__
     assert isinstance(table, Table)
-    return (insert(table)
-            .values(device_id=bindparam("device_id"), nonce=bindparam("nonce"),
-                    expires_at=bindparam("expires_at", type_=UTCDateTime()))
+    rows = [{"device_id": device_id, "nonce": nonce, "expires_at": expires}
+            for device_id, nonce, expires in zip(
+                bind_list("device_id", count), bind_list("nonce", count),
+                bind_list("expires_at", count, UTCDateTime()), strict=True)]
+    return (insert(table).values(rows)
             .on_conflict_do_nothing()
             .returning(table.c.device_id, table.c.nonce))
 
 
 @cache
-def _devices_query() -> Any:
+def _devices_query(count: int) -> Any:
     return (select(Device.id, Device.va_id, VirtualAccount.account_id, Device.status,
                    Device.export_controlled, Device.certificate_expires_at,
                    Device.authorization_expires_at, Device.public_key)
             .join(VirtualAccount, VirtualAccount.id == Device.va_id)
-            .where(Device.id.in_(bindparam("device_ids", expanding=True))))
+            .where(Device.id.in_(bind_list("device_id", count))))
 
 
 def remember_nonces(session: Session, messages: Sequence[tuple[int, SignedMessage]],
@@ -91,15 +93,12 @@ def remember_nonces(session: Session, messages: Sequence[tuple[int, SignedMessag
     if not messages:
         return set()
     # A message is stale once its timestamp is max_age away, so its nonce may be forgotten then.
-    rows = [{"device_id": device_id, "nonce": message.nonce,
-             "expires_at": message.timestamp + timedelta(seconds=max_age_seconds)}
-            for device_id, message in messages]
-    statement = _nonce_insert(session.get_bind().dialect.name)
-    connection = session.connection()
-    if len(rows) == 1:
-        found = connection.execute(statement, rows[0]).all()
-    else:
-        found = connection.execute(statement, rows).all()
+    statement = _nonce_insert(session.get_bind().dialect.name, len(messages))
+    params = {**list_params("device_id", [device_id for device_id, _m in messages]),
+              **list_params("nonce", [message.nonce for _d, message in messages]),
+              **list_params("expires_at", [message.timestamp + timedelta(seconds=max_age_seconds)
+                                           for _d, message in messages])}
+    found = session.connection().execute(statement, params).all()
     return {(device_id, nonce) for device_id, nonce in found}
 
 
@@ -119,7 +118,8 @@ def load_devices(session: Session, device_ids: Collection[int]) -> dict[int, Any
     """The rows `check_device` needs, by device id, in one query (unknown ids are absent)."""
     if not device_ids:
         return {}
-    rows = session.connection().execute(_devices_query(), {"device_ids": sorted(device_ids)})
+    ids = sorted(device_ids)
+    rows = session.connection().execute(_devices_query(len(ids)), list_params("device_id", ids))
     return {row.id: row for row in rows}
 
 

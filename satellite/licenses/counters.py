@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
+from satellite.db import bind_list, list_params
 from satellite.errors import InvalidInput
 from satellite.licenses.models import (
     IN_COMPLIANCE,
@@ -171,7 +172,7 @@ class TagPool:
 
 
 @cache
-def _tag_pools_statement() -> Select[str, int, int, int, int]:
+def _tag_pools_statement(count: int) -> Select[str, int, int, int, int]:
     # Device check-ins ask this for their tags: built once per process, values bound.
     on, va_id = bindparam("on", type_=Date()), bindparam("va_id", type_=Integer())
     lines = (
@@ -179,7 +180,7 @@ def _tag_pools_statement() -> Select[str, int, int, int, int]:
                func.max(case((LicenseLine.export_controlled, 1), else_=0)).label("export"),
                func.sum(case((active_on(on), LicenseLine.quantity), else_=0)).label("quantity"))
         .where(LicenseLine.va_id == va_id,
-               LicenseLine.tag.in_(bindparam("tags", expanding=True)))
+               LicenseLine.tag.in_(bind_list("tag", count)))
         .group_by(LicenseLine.tag)
         .subquery("lines")
     )
@@ -198,8 +199,8 @@ def tag_pools(session: Session, va_id: int, on: date, tags: Sequence[str]) -> di
     """
     if not tags:
         return {}
-    rows = session.connection().execute(_tag_pools_statement(),
-                                        {"on": on, "va_id": va_id, "tags": list(tags)})
+    rows = session.connection().execute(_tag_pools_statement(len(tags)),
+                                        {"on": on, "va_id": va_id, **list_params("tag", tags)})
     return {tag: TagPool(Counter(va_id, tag, int(q), int(u), int(r)), bool(export))
             for tag, export, q, u, r in rows}
 

@@ -15,6 +15,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from satellite.db import bind_list, list_params
 from satellite.errors import InvalidInput
 from satellite.licenses.models import USAGE_KINDS, LicenseUsage, UsageTotal
 
@@ -23,10 +24,10 @@ UsageKey = tuple[int, str]
 
 
 @cache
-def _owners_usage_statement() -> Select[str, int, str, int]:
-    # Read on every device check-in: built once per process, values bound at run time.
+def _owners_usage_statement(count: int) -> Select[str, int, str, int]:
+    # Read on every device check-in: built once per process (and count), values bound.
     return (select(LicenseUsage.owner, LicenseUsage.va_id, LicenseUsage.tag, LicenseUsage.quantity)
-            .where(LicenseUsage.owner.in_(bindparam("owners", expanding=True)),
+            .where(LicenseUsage.owner.in_(bind_list("owner", count)),
                    LicenseUsage.kind == bindparam("kind")))
 
 
@@ -37,8 +38,9 @@ def owners_usage(session: Session, owners: Collection[str],
     found: dict[str, dict[UsageKey, int]] = {owner: {} for owner in owners}
     if not owners:
         return found
-    rows = session.connection().execute(_owners_usage_statement(),
-                                        {"owners": sorted(owners), "kind": kind})
+    names = sorted(owners)
+    rows = session.connection().execute(_owners_usage_statement(len(names)),
+                                        {**list_params("owner", names), "kind": kind})
     for owner, va_id, tag, quantity in rows:
         found[owner][(va_id, tag)] = quantity
     return found
