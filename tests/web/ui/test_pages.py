@@ -6,8 +6,12 @@ import pytest
 
 from satellite.accounts.service import get_account
 from satellite.actor import Actor
+from satellite.clock import FixedClock
+from satellite.config import Settings
+from satellite.keystore import open_keystore
 from satellite.uow import Database
 from satellite.users.service import create_user
+from tests.reservation.certify import certify
 from tests.web.ui.conftest import Browser
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -78,6 +82,18 @@ def test_reservation_request_code_typo_names_the_position(admin: Browser) -> Non
         "va": "Default", "request_code": "R0000-00000-00000", "kind": "PLR", "licenses": ""})
     assert status == 422 and 'id="request_code-err"' in html
     assert "R0000-00000-00000" in html
+
+
+def test_the_certificate_chain_download_needs_a_registered_satellite(
+        admin: Browser, settings: Settings, clock: FixedClock) -> None:
+    admin.get(f"{ACME}/reservations")
+    response = admin.client.get(f"{ACME}/reservations/satellite-chain.pem")
+    assert response.status_code == 302
+    assert "satellite sync register" in admin.get(f"{ACME}/reservations")
+    certify(settings, clock.now())
+    response = admin.client.get(f"{ACME}/reservations/satellite-chain.pem")
+    assert response.status_code == 200
+    assert response.get_data() == open_keystore(settings).satellite_certificate()
 
 
 def test_a_viewer_sees_no_forms_and_posting_anyway_is_refused(
