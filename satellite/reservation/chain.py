@@ -29,7 +29,7 @@ class CertifiedKey:
     subject: str
     not_before: datetime
     not_after: datetime
-    certificate: bytes  # PEM, the satellite certificate alone
+    chain: bytes  # PEM, the satellite certificate first: what is kept and checked again
 
     def check_valid(self, at: datetime) -> None:
         """Raises VerificationFailed unless the certificate is valid at `at`."""
@@ -98,6 +98,6 @@ def verify_chain(chain: bytes | Sequence[bytes], anchors: Sequence[keys.PublicKe
                                      f"at {at.isoformat()} (valid {info.not_before.isoformat()} "
                                      f"to {info.not_after.isoformat()})")
     certified = CertifiedKey(leaf.public_key_id, certificates.certified_key(pems[0]),
-                             leaf.subject, leaf.not_before, leaf.not_after, pems[0])
+                             leaf.subject, leaf.not_before, leaf.not_after, b"".join(pems))
     certified.check_valid(at)
     return certified

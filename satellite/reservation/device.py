@@ -2,7 +2,7 @@
 
 Everything lives under `<state>/reservation/`: the device secret (`device.secret`, 0600)
 that only this device ever knows, Central's keys it trusts as anchors (`anchors/<key id>.pem`),
-the satellite certificates it verified against them (`certificates/<key id>.pem`, one per
+the satellite certificate chains it verified against them (`certificates/<key id>.pem`, one per
 satellite key, kept so codes signed by an older key still verify while its certificate is
 valid) and `state.json` (the pending request and the installed authorization).
 """
@@ -101,7 +101,7 @@ class ReservationDevice:
         current = self._stored(path)
         # A renewed certificate for the same key replaces one that ends sooner.
         if current is None or current.not_after <= certified.not_after:
-            path.write_bytes(certified.certificate)
+            path.write_bytes(certified.chain)
 
     def _stored(self, path: Path) -> CertifiedKey | None:
         """A kept certificate, checked against the anchors again (none, or lapsed: None)."""

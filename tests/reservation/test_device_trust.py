@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from satellite.clock import FixedClock
-from satellite.crypto import keys
+from satellite.crypto import certificates, keys
 from satellite.errors import VerificationFailed
 from satellite.reservation import codes, files
 from satellite.reservation.device import ReservationDevice
@@ -139,3 +139,15 @@ def test_a_renewed_certificate_replaces_the_one_that_ends_sooner(
     clock.advance(timedelta(days=19))
     request = device.request("C9300", "A1")
     assert device.install(satellite.code(request, 1, AT + timedelta(days=39))).authorization
+
+
+def test_a_chain_with_an_intermediate_is_kept_whole(device: ReservationDevice,
+                                                   central: keys.PrivateKey) -> None:
+    satellite = Satellite(central)
+    intermediate = certificates.create_ca_certificate(central, "Central intermediate", AT)
+    satellite.chain = certificates.issue_certificate(
+        central, intermediate, keys.public_key_of(satellite.key), common_name="sat", now=AT,
+        days=30) + intermediate
+    device.add_chain(satellite.chain)
+    request = device.request("C9300", "A1")
+    assert device.install(satellite.code(request, 1)).authorization.serial == 1

@@ -8,7 +8,7 @@ from flask import Response, current_app, flash, redirect, url_for
 
 from satellite.accounts import service as accounts
 from satellite.config import Settings
-from satellite.errors import SatelliteError
+from satellite.errors import Conflict, SatelliteError
 from satellite.keystore import Keystore, open_keystore
 from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVED
@@ -66,8 +66,9 @@ def authorize(account: str) -> Any:
             udi = str(service.udi_of(issued.reservation))
             uow.commit()
     except SatelliteError as exc:
-        field = "request_code" if "code" in exc.message else (
-            "licenses" if wanted else None)
+        field = "request_code" if "request code" in exc.message else (
+            "licenses" if wanted and isinstance(exc, Conflict) and "missing" in exc.message
+            else None)
         return reservations_page(account, form, status=report(exc, form, field))
     flash(f"Reservation authorized for {udi}: give the device the authorization code below.",
           "info")
