@@ -72,7 +72,8 @@ def chain_cmd(ctx: click.Context, chain_file: str) -> None:
 @click.argument("code_or_file")
 @click.pass_context
 def install_cmd(ctx: click.Context, code_or_file: str) -> None:
-    """Verify and install an authorization code (the code itself, or its file)."""
+    """Verify and install an authorization code (the code itself, or its file, which also
+    carries the satellite's certificate chain)."""
     try:
         is_file = Path(code_or_file).is_file()
     except OSError:  # a long code is not a usable file name
