@@ -152,7 +152,7 @@ def _record(db: Database, settings: Settings, item: _Outgoing, error: str,
         return outcome
 
 
-def test_channel(db: Database, settings: Settings, actor: Actor, account_ref: str | None,
+def send_test(db: Database, settings: Settings, actor: Actor, account_ref: str | None,
                  name: str) -> None:
     """Send a test notice through the channel now, and audit the outcome. Raises
     DeliveryFailed (with the transport's reason), NotFound, PermissionDenied."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from satellite.alerts.models import (
+    DELIVERY_STATES,
     FAILED,
     PENDING,
     SENT,
@@ -93,3 +94,12 @@ def requeue(delivery: AlertDelivery, now: datetime) -> None:
     """Give a failed delivery a fresh set of attempts, starting now."""
     delivery.state, delivery.attempts, delivery.next_attempt_at = PENDING, 0, now
     delivery.finished_at = None
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    """Deliveries per state (every state present, zero when none)."""
+    counts = dict.fromkeys(DELIVERY_STATES, 0)
+    for state, n in session.execute(select(AlertDelivery.state, func.count())
+                                    .group_by(AlertDelivery.state)):
+        counts[state] = n
+    return counts
