@@ -235,3 +235,22 @@ def retry_delivery(uow: UnitOfWork, actor: Actor, delivery_id: int) -> None:
            account_id=channel.account_id,
            details={"delivery": delivery.id, "alert_key": delivery.alert_key})
 
+
+
+def delivery_states(session: Session, alert_ids: list[int],
+                    account_id: int) -> dict[int, list[str]]:
+    """Per alert, "<channel> (<kind>): <state>" of its latest delivery to each of the
+    account's channels, for the alerts page."""
+    found: dict[int, dict[int, str]] = {}
+    if not alert_ids:
+        return {}
+    rows = session.execute(
+        select(AlertDelivery.alert_id, AlertDelivery.channel_id, AlertDelivery.state,
+               AlertDelivery.attempts, AlertChannel.name, AlertChannel.kind)
+        .join(AlertChannel, AlertChannel.id == AlertDelivery.channel_id)
+        .where(AlertDelivery.alert_id.in_(alert_ids), AlertChannel.account_id == account_id)
+        .order_by(AlertDelivery.id))
+    for alert_id, channel_id, state, attempts, name, kind in rows:
+        retrying = f" (attempt {attempts} failed)" if state == "pending" and attempts else ""
+        found.setdefault(alert_id, {})[channel_id] = f"{name} ({kind}): {state}{retrying}"
+    return {alert_id: list(states.values()) for alert_id, states in found.items()}
