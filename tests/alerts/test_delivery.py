@@ -285,3 +285,34 @@ def test_bad_targets_are_refused_with_the_reason(db: Database, settings: Setting
         _channel(db, settings, "acme.example.com", "bad", kind, target)
     with db.reader() as uow:
         assert channels.list_channels(uow.session, Actor.local_operator(), None) == []
+
+
+@pytest.mark.sqlite_only
+def test_syslog_to_a_local_socket_and_a_missing_one(
+        db: Database, settings: Settings, acme: int, tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "log"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        sock.settimeout(10)
+        _channel(db, settings, "acme.example.com", "local", "syslog", str(path))
+        send_test(db, settings, Actor("cli", "tester"), "acme.example.com", "local")
+        # user (1) * 8 + warning (4)
+        assert sock.recv(4096).decode().startswith(
+            "<12>satellite: [warning] test acme.example.com: Test of alert channel 'local'")
+    _channel(db, settings, "acme.example.com", "gone", "syslog", str(tmp_path / "nothing"))
+    with pytest.raises(DeliveryFailed, match=r"syslog .*/nothing: No such file or directory"):
+        send_test(db, settings, Actor("cli", "tester"), "acme.example.com", "gone")
+
+
+def test_the_scheduler_runs_the_delivery_job(db: Database, settings: Settings, acme: int) -> None:
+    from satellite.scheduler import all_jobs, job_runs, run_job
+
+    [job] = [j for j in all_jobs(settings) if j.name == "deliver-alerts"]
+    with http_sink() as sink:
+        _channel(db, settings, "acme.example.com", "hook", "webhook", sink.url)
+        _raise(db, acme)
+        run_job(job, db, settings)
+    assert len(sink.requests) == 1 and "X-Satellite-Signature" in sink.requests[0].headers
+    assert [(r.name, r.last_outcome) for r in job_runs(db)] == [("deliver-alerts", "ok")]
