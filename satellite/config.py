@@ -57,6 +57,9 @@ class Settings:
     secure_cookies: bool = False
     # Who may read GET /metrics: comma-separated networks (default: this machine only).
     metrics_allowed_networks: str = "127.0.0.0/8,::1/128"
+    # Days of consumption history kept for the dashboard chart (hourly for the last 8 days,
+    # one snapshot a day before that).
+    usage_history_days: int = 400
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -112,7 +115,7 @@ def _validate(s: Settings) -> None:
             f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
     for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
                 "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days",
-                "sync_alert_failures", "session_idle_minutes"):
+                "sync_alert_failures", "session_idle_minutes", "usage_history_days"):
         if getattr(s, key) < 1:
             raise ConfigError(f"setting {key}: must be at least 1")
     if s.authorization_renew_days >= s.authorization_valid_days:

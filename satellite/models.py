@@ -11,10 +11,10 @@ from satellite.access.models import (
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.alerts.models import Alert
 from satellite.audit.models import AuditEvent, AuditHead
-from satellite.cloudsync.models import OutboundEvent, OutboundHead
+from satellite.cloudsync.models import OutboundEvent, OutboundHead, SyncRun
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
-from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.licenses.models import LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
 from satellite.reservation.models import Reservation, ReservationLine
 from satellite.state import StateEntry
 from satellite.tokens.models import RegistrationToken
@@ -43,6 +43,8 @@ __all__ = [
     "ReservationLine",
     "RevokedCertificate",
     "StateEntry",
+    "SyncRun",
+    "UsageSnapshot",
     "UsageTotal",
     "User",
     "VirtualAccount",
