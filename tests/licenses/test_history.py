@@ -137,3 +137,12 @@ def test_the_job_is_scheduled_and_deleting_a_va_drops_its_history(
         delete_va(uow, ADMIN, "acme.example.com", "Empty")
         uow.commit()
     assert _rows(db) == 1
+
+
+def test_the_cli_records_a_snapshot_on_demand(db: Database, cli: object) -> None:
+    vas = make_account(db, ADMIN)
+    add_line(db, vas["Lab"], ROUTER, 5)
+    result = cli("maintenance", "snapshot-usage")  # type: ignore[operator]
+    assert result.code == 0, result.err
+    assert "Recorded 1 counters" in result.out
+    assert _rows(db) == 1

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, redirect, request, url_for
 
 from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
@@ -13,10 +14,11 @@ from satellite.alerts.service import list_alerts
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
 from satellite.devices.models import DEVICE_STATES
-from satellite.errors import SatelliteError
+from satellite.errors import InvalidInput, SatelliteError
 from satellite.licenses import service as licenses
+from satellite.licenses.history import usage_history
 from satellite.licenses.models import OUT_OF_COMPLIANCE
-from satellite.web.ui.charts import usage_bars
+from satellite.web.ui.charts import history_charts, usage_bars
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import AccountForm, ActionForm, VaCreateForm, VaMoveForm, VaRenameForm
 from satellite.web.ui.pages import actor, database, reading, render, today, va_choices
@@ -54,8 +56,18 @@ def accounts_page() -> Any:
     return render("accounts.html", status, accounts=rows, form=form, may_create=may_create)
 
 
+# Consumption chart periods: days shown, and whether one snapshot a day is read.
+HISTORY_RANGES = {"7d": (7, False), "30d": (30, True), "90d": (90, True), "400d": (400, True)}
+
+
 def dashboard(account: str) -> Any:
     on = today()
+    period = request.args.get("history", "7d")
+    if period not in HISTORY_RANGES:
+        raise InvalidInput(f"history {period!r} is not one of {', '.join(HISTORY_RANGES)}")
+    days, daily = HISTORY_RANGES[period]
+    until = database().clock.now()
+    since = until - timedelta(days=days)
     with reading() as uow:
         s, who = uow.session, actor()
         acct = accounts.account_for(s, who, account, "account.view")
@@ -69,12 +81,14 @@ def dashboard(account: str) -> Any:
                      for state in DEVICE_STATES} if whole else None
         open_alerts = list_alerts(s, who, acct.domain)[:10] if whole else None
         may_see_sync = allowed(s, who, "sync.view", account_id=acct.id)
+        history = usage_history(s, who, acct.domain, since, daily=daily)
     sync = (sync_status(database(), current_app.config["SATELLITE_SETTINGS"], who, acct.domain)
             if may_see_sync else None)
     return render("dashboard.html", account=acct, out=out, soon=soon, today=on,
                   devices_by_status=by_status, alerts=open_alerts, sync=sync,
                   chart=usage_bars(pools.rows[:30]),
-                  pool_total=pools.total)
+                  pool_total=pools.total, history=history_charts(history, since, until),
+                  history_period=period, history_ranges=HISTORY_RANGES)
 
 
 def _tree(vas: list[VirtualAccount]) -> list[tuple[VirtualAccount, int]]:
