@@ -37,9 +37,25 @@ def add_failure(db: Database, actor: Actor, action: str, error: str,
 
 
 @dataclass(frozen=True)
+class SyncEntry:
+    at: datetime
+    action: str
+    serial: int | None
+    records: int | None
+    summary: str
+    ok: bool
+    error: str
+    actor: str
+
+    @property
+    def direction(self) -> str:
+        return DIRECTIONS.get(self.action, "")
+
+
+@dataclass(frozen=True)
 class HistoryPage:
     total: int
-    rows: list[SyncRun]
+    rows: list[SyncEntry]
 
 
 def list_history(session: Session, actor: Actor, *, limit: int = 50,
@@ -49,6 +65,6 @@ def list_history(session: Session, actor: Actor, *, limit: int = 50,
     if limit < 1 or offset < 0:
         raise InvalidInput(f"a page needs limit >= 1 and offset >= 0 (got {limit}, {offset})")
     total = session.scalar(select(func.count()).select_from(SyncRun)) or 0
-    rows = list(session.scalars(select(SyncRun).order_by(SyncRun.id.desc())
-                                .limit(limit).offset(offset)))
-    return HistoryPage(total, rows)
+    rows = session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit).offset(offset))
+    return HistoryPage(total, [SyncEntry(r.at, r.action, r.serial, r.records, r.summary, r.ok,
+                                         r.error, r.actor) for r in rows])

@@ -163,6 +163,9 @@ def test_import_preview_shows_the_dry_run_difference_then_applies(
     assert upload
     admin.post("/sync/apply", {"upload": upload.group(1)}, status=302)
     assert TAG in admin.get(f"{ACME}/licenses")
+    history = admin.get("/sync").split('id="sync-history"')[1]
+    assert "<td>import</td><td>from Central</td>" in history
+    assert "1 lines added, 0 updated, 0 removed" in history
 
 
 def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
