@@ -59,3 +59,14 @@ def test_cli_reports_bad_config_in_one_line(tmp_path: Path, cli, monkeypatch: py
     result = cli("--config", str(config), "status")
     assert result.code == 2
     assert result.err == f"satellite: error: config file {config}: unknown setting 'colour'\n"
+
+
+def test_each_value_names_where_it_came_from(tmp_path: Path) -> None:
+    config = tmp_path / "satellite.toml"
+    config.write_text('port = 9000\nthreads = 4\n')
+    settings = load_settings(data_dir=tmp_path, config_file=config,
+                             env={"SATELLITE_THREADS": "6"}, overrides={"log_level": "DEBUG"})
+    assert settings.sources["port"] == f"file {config}"
+    assert settings.sources["threads"] == "environment SATELLITE_THREADS"
+    assert settings.sources["log_level"] == "command line"
+    assert "device_url" not in settings.sources  # the default

@@ -47,7 +47,7 @@ def test_hourly_snapshots_make_a_history_per_tag(db: Database, clock: FixedClock
     add_line(db, vas["Lab"], ROUTER, 5)
     add_line(db, vas["Ops"], ROUTER, 2)
     start = clock.now()
-    for hour, used in enumerate((1, 3, 4)):
+    for used in (1, 3, 4):
         _use(db, "device:1", vas["Lab"], ROUTER, used)
         _use(db, "reservation:1", vas["Ops"], ROUTER, 1, "reserved")
         assert _snapshot(db) == 2

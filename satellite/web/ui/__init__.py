@@ -84,6 +84,7 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/audit/verify", "audit_verify", audit.audit_verify, _GET),
     ("/audit.csv", "audit_csv", audit.audit_csv, _GET),
     ("/system", "system_page", admin.system_page, _GET),
+    ("/settings", "settings_page", admin.settings_page, _GET),
 ]
 
 

@@ -18,7 +18,7 @@ def test_every_page_renders_for_the_system_admin(admin: Browser) -> None:
     for url in ("/accounts", f"{ACME}/", f"{ACME}/virtual-accounts", f"{ACME}/virtual-accounts/Lab",
                 f"{ACME}/licenses", f"{ACME}/reservations", f"{ACME}/access", "/users", "/sync",
                 f"{ACME}/devices", f"{ACME}/tokens", f"{ACME}/alerts",
-                "/audit", "/audit/verify", "/system", "/password"):
+                "/audit", "/audit/verify", "/system", "/settings", "/password"):
         html = admin.get(url)
         assert "<h1" in html and "Signed in as <strong>admin</strong>" in html
 
@@ -105,7 +105,44 @@ def test_a_viewer_sees_no_forms_and_posting_anyway_is_refused(
     assert status in (403, 404)
     status, _ = browser.post(f"{ACME}/virtual-accounts/Lab/delete")
     assert status in (403, 404)
+    browser.get("/settings", status=403)
+    assert 'href="/settings"' not in browser.get(f"{ACME}/")
     with db.reader() as uow:
         assert get_account(uow.session, "acme.example.com") is not None
     assert "Nope" not in browser.get(f"{ACME}/virtual-accounts")
     assert browser.client.get("/users").status_code == 403
+
+
+def test_settings_show_values_and_sources_but_no_password(
+        tmp_path: object, db: Database, settings: object) -> None:
+    from pathlib import Path
+
+    from satellite.cloudsync.service import POLICY_PREFIX
+    from satellite.config import load_settings
+    from satellite.state import set_state
+    from satellite.web import create_app
+
+    folder = Path(str(tmp_path))
+    (folder / "satellite.toml").write_text('central_url = "https://central.example.com"\n'
+                                           'proxy_url = "http://ops:hunter2secret@proxy.lan:3128"\n')
+    running = load_settings(
+        data_dir=settings.data_dir, config_file=folder / "satellite.toml",  # type: ignore[attr-defined]
+        env={"SATELLITE_DEVICE_URL": "https://sat.example.com"},
+        overrides={"database_url": settings.database_url})  # type: ignore[attr-defined]
+    with db.uow() as uow:
+        set_state(uow.session, POLICY_PREFIX + "sync_interval_hours", "4.0")
+        uow.commit()
+    app = create_app(running, db)
+    app.config["TESTING"] = True
+    admin = Browser(app.test_client())
+    admin.sign_in()
+    html = admin.get("/settings")
+    device = html.split('id="setting-device_url"')[1].split("</tr>")[0]
+    assert "https://sat.example.com" in device and "environment SATELLITE_DEVICE_URL" in device
+    central = html.split('id="setting-central_url"')[1].split("</tr>")[0]
+    assert f"file {folder / 'satellite.toml'}" in central
+    proxy = html.split('id="setting-proxy_url"')[1].split("</tr>")[0]
+    assert "http://ops:***@proxy.lan:3128" in proxy and "hunter2secret" not in html
+    interval = html.split('id="setting-sync_interval_hours"')[1].split("</tr>")[0]
+    assert "<code>4.0</code>" in interval and "Central&#39;s policy" in interval
+    assert "default" in html.split('id="setting-threads"')[1].split("</tr>")[0]
