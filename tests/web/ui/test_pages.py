@@ -146,3 +146,40 @@ def test_settings_show_values_and_sources_but_no_password(
     interval = html.split('id="setting-sync_interval_hours"')[1].split("</tr>")[0]
     assert "<code>4.0</code>" in interval and "Central&#39;s policy" in interval
     assert "default" in html.split('id="setting-threads"')[1].split("</tr>")[0]
+
+
+def test_any_user_asks_for_access_and_for_an_account_and_admins_decide(
+        app: object, db: Database, browser: Browser) -> None:
+    with db.uow() as uow:
+        create_user(uow, Actor("cli", "setup"), "ula", "a long enough password 1",
+                    must_change_password=False)
+        uow.commit()
+    browser.sign_in("ula", "a long enough password 1")
+    browser.get("/accounts")
+    status, html = browser.post("/accounts/ask-access", {
+        "acc-csrf_token": browser.token, "acc-account": "nope.example.com",
+        "acc-role": "account_user", "acc-note": "for the lab"})
+    assert status == 404 and 'id="acc-account-err"' in html
+    assert 'value="nope.example.com"' in html and 'value="for the lab"' in html
+    browser.post("/accounts/ask-access", {
+        "acc-csrf_token": browser.token, "acc-account": "acme.example.com",
+        "acc-role": "account_user"}, status=302)
+    browser.post("/accounts/ask-account", {
+        "req-csrf_token": browser.token, "req-name": "Acme Lab",
+        "req-domain": "lab.acme.example.com"}, status=302)
+    status, html = browser.post("/accounts/ask-account", {
+        "req-csrf_token": browser.token, "req-name": "Again", "req-domain": "acme.example.com"})
+    assert status == 409 and 'id="req-domain-err"' in html and 'value="Again"' in html
+    mine = browser.get("/accounts").split('id="account-requests"')[1]
+    assert "lab.acme.example.com" in mine and "Approve" not in mine
+
+    admin = Browser(browser.client.application.test_client())  # type: ignore[attr-defined]
+    admin.sign_in()
+    assert "ula" in admin.get(f"{ACME}/access").split("Access requests")[1]
+    listing = admin.get("/accounts").split('id="account-requests"')[1]
+    assert "Approve" in listing
+    request_id = listing.split("/accounts/requests/")[1].split('"')[0]
+    admin.post(f"/accounts/requests/{request_id}", {"approve": "1"}, status=302)
+    with db.reader() as uow:
+        assert get_account(uow.session, "lab.acme.example.com").name == "Acme Lab"
+    assert "approved by" in browser.get("/accounts").split('id="account-requests"')[1]
