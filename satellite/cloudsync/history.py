@@ -3,10 +3,12 @@ outcome, so operators can see what crossed the air gap and when."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from satellite.access.policy import require
@@ -15,6 +17,7 @@ from satellite.cloudsync.models import SyncRun
 from satellite.errors import InvalidInput
 from satellite.uow import Database
 
+log = logging.getLogger(__name__)
 EXPORT, REGISTER, IMPORT, NETWORK = "export", "register", "import", "network"
 DIRECTIONS = {EXPORT: "to Central", REGISTER: "to Central", IMPORT: "from Central",
               NETWORK: "both ways"}
@@ -30,10 +33,17 @@ def add(session: Session, actor: Actor, at: datetime, action: str, *, ok: bool =
 
 def add_failure(db: Database, actor: Actor, action: str, error: str,
                 serial: int | None = None) -> None:
-    """Note a failed exchange in its own transaction (the failed one was rolled back)."""
-    with db.uow() as uow:
-        add(uow.session, actor, uow.clock.now(), action, ok=False, serial=serial, error=error)
-        uow.commit()
+    """Note a failed exchange in its own transaction (the failed one was rolled back).
+
+    If even that cannot be written, it is logged: the caller's own error is what matters.
+    """
+    try:
+        with db.uow() as uow:
+            add(uow.session, actor, uow.clock.now(), action, ok=False, serial=serial,
+                error=error)
+            uow.commit()
+    except SQLAlchemyError:
+        log.exception("could not add the failed %s to the sync history", action)
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,8 @@ def usage_history(session: Session, actor: Actor, account_ref: str, since: datet
                   max_tags: int = 8) -> list[TagHistory]:
     """Per tag, the account's counters over time summed over the VAs the actor may see.
 
-    Without `tags`, the `max_tags` tags with the highest use. `daily` reads one snapshot a day.
+    Without `tags`, the `max_tags` tags most used at the newest snapshot. `daily` reads one
+    snapshot a day.
     """
     account = account_for(session, actor, account_ref, "license.view")
     vas = select(VirtualAccount.id).where(VirtualAccount.account_id == account.id)
@@ -122,10 +123,16 @@ def usage_history(session: Session, actor: Actor, account_ref: str, since: datet
     if daily:
         where.append(UsageSnapshot.daily.is_(True))
     if tags is None:
-        used = func.max(UsageSnapshot.in_use + UsageSnapshot.reserved)
-        tags = list(session.scalars(
-            select(UsageSnapshot.tag).where(*where).group_by(UsageSnapshot.tag)
-            .order_by(used.desc(), func.max(UsageSnapshot.quantity).desc(), UsageSnapshot.tag)
+        # Ranked at the newest snapshot (every VA is recorded in each), so the choice reads
+        # one period, not the whole range.
+        newest = session.scalar(select(func.max(UsageSnapshot.period_start))
+                                .where(UsageSnapshot.period_start >= since))
+        used = func.sum(UsageSnapshot.in_use + UsageSnapshot.reserved)
+        tags = [] if newest is None else list(session.scalars(
+            select(UsageSnapshot.tag)
+            .where(UsageSnapshot.va_id.in_(vas), UsageSnapshot.period_start == newest)
+            .group_by(UsageSnapshot.tag)
+            .order_by(used.desc(), func.sum(UsageSnapshot.quantity).desc(), UsageSnapshot.tag)
             .limit(max_tags)))
     if not tags:
         return []

@@ -146,3 +146,15 @@ def test_the_cli_records_a_snapshot_on_demand(db: Database, cli: object) -> None
     assert result.code == 0, result.err
     assert "Recorded 1 counters" in result.out
     assert _rows(db) == 1
+
+
+def test_the_most_used_tags_are_chosen(db: Database, clock: FixedClock) -> None:
+    vas = make_account(db, ADMIN)
+    add_line(db, vas["Lab"], ROUTER, 50)
+    add_line(db, vas["Lab"], SWITCH, 5)
+    _use(db, "device:1", vas["Lab"], SWITCH, 3)
+    _snapshot(db)
+    with db.reader() as uow:
+        [top] = usage_history(uow.session, ADMIN, "acme.example.com",
+                              clock.now() - timedelta(days=1), max_tags=1)
+    assert top.tag == SWITCH
