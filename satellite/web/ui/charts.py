@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from satellite.licenses.counters import AccountCounter
 from satellite.licenses.history import TagHistory
@@ -77,9 +78,27 @@ class HistoryChart:
     quantity: str  # SVG polyline points, drawn as steps
     last: tuple[float, float] | None  # where the newest "used" value is, marked by a dot
     top: int  # the value at the top of the plot
-    ticks: tuple[tuple[float, str], ...]  # x position and date label
+    ticks: tuple[tuple[float, str, str], ...]  # x position, date label, text-anchor
     summary: str
     rows: tuple[tuple[str, int, int, int], ...]  # per day (last value): date, qty, in use, res.
+
+
+def _days(since: datetime, until: datetime) -> list[datetime]:
+    """Midnights between the two, at most about seven of them, evenly spaced."""
+    step = timedelta(days=max(1, math.ceil((until - since).days / 6)))
+    at = since.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    found = []
+    while at <= until:
+        found.append(at)
+        at += step
+    return found
+
+
+def _anchor(x: float) -> str:
+    """Labels near an edge are aligned to it, so they are not cut off."""
+    if x > HISTORY_WIDTH - _RIGHT - 24:
+        return "end"
+    return "start" if x < _LEFT + 24 else "middle"
 
 
 def history_charts(histories: Sequence[TagHistory], since: datetime,
@@ -105,8 +124,7 @@ def history_charts(histories: Sequence[TagHistory], since: datetime,
             if i:
                 steps.append(f"{x(p.at)},{y(points[i - 1].quantity)}")
             steps.append(f"{x(p.at)},{y(p.quantity)}")
-        ticks = tuple((x(since + (until - since) * i / 4), f"{since + (until - since) * i / 4:%b %d}")
-                      for i in range(5))
+        ticks = tuple((x(at), f"{at:%b %d}", _anchor(x(at))) for at in _days(since, until))
         days: dict[str, tuple[str, int, int, int]] = {}
         for p in points:
             day = f"{p.at:%Y-%m-%d}"
