@@ -14,7 +14,13 @@ from satellite.audit.models import AuditEvent, AuditHead
 from satellite.cloudsync.models import OutboundEvent, OutboundHead, SyncRun
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
-from satellite.licenses.models import LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
+from satellite.licenses.models import (
+    AccountUsageSnapshot,
+    LicenseLine,
+    LicenseUsage,
+    UsageSnapshot,
+    UsageTotal,
+)
 from satellite.reservation.models import Reservation, ReservationLine
 from satellite.state import StateEntry
 from satellite.tokens.models import RegistrationToken
@@ -24,6 +30,7 @@ __all__ = [
     "AccessRequest",
     "Account",
     "AccountRequest",
+    "AccountUsageSnapshot",
     "Alert",
     "ApiClient",
     "ApiToken",

@@ -20,7 +20,7 @@ from satellite.actor import Actor
 from satellite.config import Settings
 from satellite.errors import InvalidInput
 from satellite.licenses.counters import every_counter
-from satellite.licenses.models import UsageSnapshot
+from satellite.licenses.models import AccountUsageSnapshot, UsageSnapshot
 from satellite.scheduler import Job
 from satellite.uow import Database, UnitOfWork
 
@@ -49,20 +49,35 @@ def snapshot_usage(uow: UnitOfWork, at: datetime, retention_days: int) -> Snapsh
         UsageSnapshot.daily.is_(True), UsageSnapshot.period_start >= day,
         UsageSnapshot.period_start < day + timedelta(days=1),
         UsageSnapshot.period_start != period).limit(1)) is None
-    session.execute(delete(UsageSnapshot).where(UsageSnapshot.period_start == period))
+    for model in (UsageSnapshot, AccountUsageSnapshot):
+        session.execute(delete(model).where(model.period_start == period))
+    account_of = {va_id: account_id for va_id, account_id in session.execute(
+        select(VirtualAccount.id, VirtualAccount.account_id))}
+    sums: dict[tuple[int, str], list[int]] = {}
     rows, batch = 0, []
     for c in every_counter(session, at.date()):
-        if c.quantity or c.in_use or c.reserved:
-            batch.append({"period_start": period, "va_id": c.va_id, "tag": c.tag,
-                          "quantity": c.quantity, "in_use": c.in_use, "reserved": c.reserved,
-                          "daily": daily})
+        if not (c.quantity or c.in_use or c.reserved):
+            continue
+        batch.append({"period_start": period, "va_id": c.va_id, "tag": c.tag,
+                      "quantity": c.quantity, "in_use": c.in_use, "reserved": c.reserved,
+                      "daily": daily})
+        total = sums.setdefault((account_of[c.va_id], c.tag), [0, 0, 0])
+        total[0] += c.quantity
+        total[1] += c.in_use
+        total[2] += c.reserved
         if len(batch) >= _CHUNK:
-            rows += _insert(session, batch)
-    rows += _insert(session, batch)
-    pruned = sum(_deleted(session.execute(delete(UsageSnapshot).where(*old))) for old in (
-        [UsageSnapshot.period_start < period - timedelta(days=retention_days)],
-        [UsageSnapshot.daily.is_(False),
-         UsageSnapshot.period_start < period - timedelta(days=HOURLY_DAYS)]))
+            rows += _insert(session, UsageSnapshot, batch)
+    rows += _insert(session, UsageSnapshot, batch)
+    _insert(session, AccountUsageSnapshot, [
+        {"period_start": period, "account_id": account_id, "tag": tag, "quantity": q,
+         "in_use": u, "reserved": r, "daily": daily}
+        for (account_id, tag), (q, u, r) in sums.items()])
+    pruned = 0
+    for model in (UsageSnapshot, AccountUsageSnapshot):
+        pruned += sum(_deleted(session.execute(delete(model).where(*old))) for old in (
+            [model.period_start < period - timedelta(days=retention_days)],
+            [model.daily.is_(False),
+             model.period_start < period - timedelta(days=HOURLY_DAYS)]))
     return SnapshotReport(period, rows, daily, pruned)
 
 
@@ -70,9 +85,10 @@ def _deleted(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _insert(session: Session, batch: list[dict[str, object]]) -> int:
+def _insert(session: Session, model: type[UsageSnapshot | AccountUsageSnapshot],
+            batch: list[dict[str, object]]) -> int:
     if batch:
-        session.execute(insert(UsageSnapshot), batch)
+        session.execute(insert(model), batch)
     count = len(batch)
     batch.clear()
     return count
@@ -112,36 +128,39 @@ def usage_history(session: Session, actor: Actor, account_ref: str, since: datet
     """Per tag, the account's counters over time summed over the VAs the actor may see.
 
     Without `tags`, the `max_tags` tags most used at the newest snapshot. `daily` reads one
-    snapshot a day.
+    snapshot a day. Whole-account readers get the account's sums, one row per tag and period.
     """
     account = account_for(session, actor, account_ref, "license.view")
-    vas = select(VirtualAccount.id).where(VirtualAccount.account_id == account.id)
     visible = visible_va_ids(session, actor, "license.view", account.id)
-    if visible is not None:
-        vas = vas.where(VirtualAccount.id.in_(visible))
-    where = [UsageSnapshot.va_id.in_(vas), UsageSnapshot.period_start >= since]
+    model: type[UsageSnapshot | AccountUsageSnapshot]
+    if visible is None:
+        model = AccountUsageSnapshot
+        scope = AccountUsageSnapshot.account_id == account.id
+    else:
+        model = UsageSnapshot
+        scope = UsageSnapshot.va_id.in_(sorted(visible))
+    where = [scope, model.period_start >= since]
     if daily:
-        where.append(UsageSnapshot.daily.is_(True))
+        where.append(model.daily.is_(True))
     if tags is None:
         # Ranked at the newest snapshot (every VA is recorded in each), so the choice reads
         # one period, not the whole range.
-        newest = session.scalar(select(func.max(UsageSnapshot.period_start))
-                                .where(UsageSnapshot.period_start >= since))
-        used = func.sum(UsageSnapshot.in_use + UsageSnapshot.reserved)
+        newest = session.scalar(select(func.max(model.period_start))
+                                .where(model.period_start >= since))
+        used = func.sum(model.in_use + model.reserved)
         tags = [] if newest is None else list(session.scalars(
-            select(UsageSnapshot.tag)
-            .where(UsageSnapshot.va_id.in_(vas), UsageSnapshot.period_start == newest)
-            .group_by(UsageSnapshot.tag)
-            .order_by(used.desc(), func.sum(UsageSnapshot.quantity).desc(), UsageSnapshot.tag)
+            select(model.tag).where(scope, model.period_start == newest)
+            .group_by(model.tag)
+            .order_by(used.desc(), func.sum(model.quantity).desc(), model.tag)
             .limit(max_tags)))
     if not tags:
         return []
     rows = session.execute(
-        select(UsageSnapshot.tag, UsageSnapshot.period_start, func.sum(UsageSnapshot.quantity),
-               func.sum(UsageSnapshot.in_use), func.sum(UsageSnapshot.reserved))
-        .where(*where, UsageSnapshot.tag.in_(list(tags)))
-        .group_by(UsageSnapshot.tag, UsageSnapshot.period_start)
-        .order_by(UsageSnapshot.tag, UsageSnapshot.period_start))
+        select(model.tag, model.period_start, func.sum(model.quantity),
+               func.sum(model.in_use), func.sum(model.reserved))
+        .where(*where, model.tag.in_(list(tags)))
+        .group_by(model.tag, model.period_start)
+        .order_by(model.tag, model.period_start))
     found: dict[str, list[Point]] = {tag: [] for tag in tags}
     for tag, at, quantity, in_use, reserved in rows:
         found[tag].append(Point(at, int(quantity), int(in_use), int(reserved)))

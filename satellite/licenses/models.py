@@ -81,3 +81,19 @@ class UsageSnapshot(Base):
     in_use: Mapped[int]
     reserved: Mapped[int]
     daily: Mapped[bool] = mapped_column(default=False)
+
+
+class AccountUsageSnapshot(Base):
+    """The same snapshot summed over an account's VAs, so that charts of a whole account read
+    one row per tag and period however many VAs it has."""
+
+    __tablename__ = "license_usage_history_accounts"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    quantity: Mapped[int]
+    in_use: Mapped[int]
+    reserved: Mapped[int]
+    daily: Mapped[bool] = mapped_column(default=False)
