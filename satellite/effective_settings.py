@@ -22,6 +22,10 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Server", ("host", "port", "threads", "trusted_proxy", "metrics_allowed_networks",
                 "log_level", "log_json")),
     ("Web UI", ("session_idle_minutes", "secure_cookies")),
+    ("Alert delivery", ("alert_smtp_host", "alert_smtp_port", "alert_smtp_starttls",
+                        "alert_smtp_ca_file", "alert_smtp_username", "alert_smtp_password_file",
+                        "alert_smtp_from", "alert_retry_seconds", "alert_max_attempts",
+                        "alert_timeout_seconds")),
     ("Storage", ("data_dir", "database_url", "key_passphrase_file", "usage_history_days")),
 )
 DESCRIPTIONS = {
@@ -50,6 +54,16 @@ DESCRIPTIONS = {
     "database_url": "empty: the embedded SQLite database in the data directory",
     "key_passphrase_file": "file holding the passphrase that encrypts private keys",
     "usage_history_days": "days of consumption history kept for the dashboard chart",
+    "alert_smtp_host": "the site's SMTP relay for email alerts (empty: email cannot deliver)",
+    "alert_smtp_port": "port of the SMTP relay",
+    "alert_smtp_starttls": "use STARTTLS with the relay",
+    "alert_smtp_ca_file": "CA file trusted for the relay's certificate (empty: the system's)",
+    "alert_smtp_username": "user name at the relay",
+    "alert_smtp_password_file": "file holding the relay password (the password is not shown)",
+    "alert_smtp_from": "sender address of alert email",
+    "alert_retry_seconds": "first retry of a failed alert delivery (doubled per failure)",
+    "alert_max_attempts": "attempts before an alert delivery is marked failed",
+    "alert_timeout_seconds": "time allowed for one delivery attempt",
 }
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from satellite.config import load_settings
+from satellite.config import Settings, load_settings
 from satellite.errors import ConfigError
 
 
@@ -70,3 +70,12 @@ def test_each_value_names_where_it_came_from(tmp_path: Path) -> None:
     assert settings.sources["threads"] == "environment SATELLITE_THREADS"
     assert settings.sources["log_level"] == "command line"
     assert "device_url" not in settings.sources  # the default
+
+
+def test_the_settings_page_lists_every_setting_once() -> None:
+    from satellite.effective_settings import DESCRIPTIONS, GROUPS
+
+    listed = [name for _, names in GROUPS for name in names]
+    every = {n for n in Settings.__dataclass_fields__ if n not in ("extra", "sources")}
+    assert sorted(listed) == sorted(every)
+    assert set(DESCRIPTIONS) == every

@@ -1,7 +1,7 @@
 """consumption and sync history
 
 Revision ID: 0007_ui_history
-Revises: 0006
+Revises: 0007_alert_delivery
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import satellite.db
 
 revision: str = '0007_ui_history'
-down_revision: str | Sequence[str] | None = '0006'
+down_revision: str | Sequence[str] | None = '0007_alert_delivery'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
