@@ -6,7 +6,7 @@ lines or devices, so pages stay fast on large appliances.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -203,6 +203,14 @@ def tag_pools(session: Session, va_id: int, on: date, tags: Sequence[str]) -> di
                                         {"on": on, "va_id": va_id, **list_params("tag", tags)})
     return {tag: TagPool(Counter(va_id, tag, int(q), int(u), int(r)), bool(export))
             for tag, export, q, u, r in rows}
+
+
+def every_counter(session: Session, on: date) -> Iterator[Counter]:
+    """The counters of every VA and tag of the appliance, in one query, streamed."""
+    rows = session.execute(_counter_rows(on, select(VirtualAccount.id), None)
+                           .execution_options(yield_per=5000))
+    for va_id, tag, quantity, in_use, reserved in rows:
+        yield Counter(va_id, tag, quantity, in_use, reserved)
 
 
 def counter(session: Session, va_id: int, tag: str, on: date) -> Counter:
