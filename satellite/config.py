@@ -57,6 +57,13 @@ class Settings:
     secure_cookies: bool = False
     # Who may read GET /metrics: comma-separated networks (default: this machine only).
     metrics_allowed_networks: str = "127.0.0.0/8,::1/128"
+    # Scheduled backups: off while backup_dir is empty. Each is the same encrypted file as
+    # `satellite backup`, named satellite-backup-<UTC time>.satbak; the newest backup_keep stay.
+    backup_dir: str = ""
+    backup_interval_hours: float = 24.0
+    backup_keep: int = 7
+    # File holding the backup passphrase (the passphrase itself is never a setting).
+    backup_passphrase_file: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -134,6 +141,13 @@ def _validate(s: Settings) -> None:
         raise ConfigError("setting sync_interval_hours: must be positive")
     if s.sync_retry_seconds <= 0:
         raise ConfigError("setting sync_retry_seconds: must be positive")
+    if s.backup_interval_hours <= 0:
+        raise ConfigError("setting backup_interval_hours: must be positive")
+    if s.backup_keep < 1:
+        raise ConfigError("setting backup_keep: must be at least 1")
+    if s.backup_dir and not s.backup_passphrase_file:
+        raise ConfigError("setting backup_passphrase_file: scheduled backups (backup_dir) need "
+                          "a file holding the passphrase")
 
 
 def load_settings(
