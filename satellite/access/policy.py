@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, Rule] = {
     "reservation.remove": Rule("force-remove reservations", "system", _NOBODY),
     "audit.list_all": Rule("read the whole audit trail", "system", _NOBODY),
     "sync.import": Rule("apply sync files from Central", "system", _NOBODY),
+    "system.view": Rule("see system health", "system", _NOBODY),
     "account.view": Rule("see this account", "account", _EVERYONE, per_va=True),
     "alert.view": Rule("see alerts", "account", _EVERYONE, per_va=True),
     "sync.view": Rule("see the sync status", "account", frozenset({ACCOUNT_ADMIN})),

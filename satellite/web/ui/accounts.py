@@ -16,6 +16,7 @@ from satellite.devices.models import DEVICE_STATES
 from satellite.errors import SatelliteError
 from satellite.licenses import service as licenses
 from satellite.licenses.models import OUT_OF_COMPLIANCE
+from satellite.tls import warnings as tls_warnings
 from satellite.web.ui.charts import usage_bars
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import AccountForm, ActionForm, VaCreateForm, VaMoveForm, VaRenameForm
@@ -69,10 +70,13 @@ def dashboard(account: str) -> Any:
                      for state in DEVICE_STATES} if whole else None
         open_alerts = list_alerts(s, who, acct.domain)[:10] if whole else None
         may_see_sync = allowed(s, who, "sync.view", account_id=acct.id)
-    sync = (sync_status(database(), current_app.config["SATELLITE_SETTINGS"], who, acct.domain)
-            if may_see_sync else None)
+        may_see_health = allowed(s, who, "system.view")
+    settings = current_app.config["SATELLITE_SETTINGS"]
+    sync = sync_status(database(), settings, who, acct.domain) if may_see_sync else None
+    # The same warnings `satellite status` prints, for those who look after the appliance.
+    health = tls_warnings(settings, database().clock.now()) if may_see_health else []
     return render("dashboard.html", account=acct, out=out, soon=soon, today=on,
-                  devices_by_status=by_status, alerts=open_alerts, sync=sync,
+                  devices_by_status=by_status, alerts=open_alerts, sync=sync, warnings=health,
                   chart=usage_bars(pools.rows[:30]),
                   pool_total=pools.total)
 
