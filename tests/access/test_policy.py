@@ -22,6 +22,7 @@ EXPECTED = {
     "system.view": "SA",
     "account.view": "SA AA AU AV VA VU VV",
     "alert.view": "SA AA AU AV VA VU VV",
+    "alert.manage": "SA AA",
     "sync.view": "SA AA",
     "account.update": "SA AA",
     "account_request.decide": "SA AA",
