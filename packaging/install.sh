@@ -55,9 +55,14 @@ upgrade=0
 [ -x "$venv/bin/satellite" ] && upgrade=1
 [ -d "$venv" ] || "$python" -m venv "$venv"
 # Only this bundle's wheels: no index, and no pip configuration that could add one.
-env -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_FIND_LINKS -u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null \
-    "$venv/bin/python" -m pip install --quiet --no-index --find-links "$here/wheels" --upgrade \
-    "satellite==$version"
+pip_offline() {
+    env -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_FIND_LINKS -u PIP_CONSTRAINT PIP_CONFIG_FILE=/dev/null \
+        "$venv/bin/python" -m pip install --quiet --no-index "$@"
+}
+# This bundle's own Satellite first: pip would keep an installed one of the same version number,
+# and a newer build may carry that number too. Then what it needs, at the bundle's versions.
+pip_offline --no-deps --force-reinstall "$here"/wheels/satellite-"$version"-*.whl
+pip_offline --find-links "$here/wheels" --upgrade --upgrade-strategy eager "satellite==$version"
 
 install -d -m 0755 "$confdir" "$docdir" "$root/etc/systemd/system" "$root/usr/lib/sysusers.d" \
     "$root/usr/lib/tmpfiles.d" "$root/etc/nginx/sites-available" "$root/usr/local/bin"

@@ -60,6 +60,13 @@ class Settings:
     # Days of consumption history kept for the dashboard chart (hourly for the last 8 days,
     # one snapshot a day before that).
     usage_history_days: int = 400
+    # Scheduled backups: off while backup_dir is empty. Each is the same encrypted file as
+    # `satellite backup`, named satellite-backup-<UTC time>.satbak; the newest backup_keep stay.
+    backup_dir: str = ""
+    backup_interval_hours: float = 24.0
+    backup_keep: int = 7
+    # File holding the backup passphrase (the passphrase itself is never a setting).
+    backup_passphrase_file: str = ""
     # The site's SMTP relay for email alert channels (empty: email channels cannot deliver).
     alert_smtp_host: str = ""
     alert_smtp_port: int = 25
@@ -157,6 +164,13 @@ def _validate(s: Settings) -> None:
         raise ConfigError("setting sync_interval_hours: must be positive")
     if s.sync_retry_seconds <= 0:
         raise ConfigError("setting sync_retry_seconds: must be positive")
+    if s.backup_interval_hours <= 0:
+        raise ConfigError("setting backup_interval_hours: must be positive")
+    if s.backup_keep < 1:
+        raise ConfigError("setting backup_keep: must be at least 1")
+    if s.backup_dir and not s.backup_passphrase_file:
+        raise ConfigError("setting backup_passphrase_file: scheduled backups (backup_dir) need "
+                          "a file holding the passphrase")
     for key in ("alert_retry_seconds", "alert_timeout_seconds"):
         if getattr(s, key) <= 0:
             raise ConfigError(f"setting {key}: must be positive")

@@ -7,7 +7,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BindParameter, DateTime, Engine, MetaData, bindparam, create_engine, event
+from sqlalchemy import (
+    BindParameter,
+    DateTime,
+    Engine,
+    MetaData,
+    bindparam,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -115,7 +124,45 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (creating it on an empty database)."""
     from alembic import command
 
+    _forget_superseded_revisions(engine)
     command.upgrade(alembic_config(engine), "heads")
+
+
+def _forget_superseded_revisions(engine: Engine) -> None:
+    """Let a database of a build with parallel migration branches upgrade.
+
+    Such a build recorded one row per branch head (e.g. 0003 and 0004, both on 0001). Once the
+    branches were joined into one line (0003 -> 0004), a recorded revision can be an ancestor of
+    another recorded one, and Alembic refuses the pair as overlapping. Every recorded revision
+    was applied, so the ancestor's row says nothing the descendant's does not: drop it.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
+
+    def ancestors(revision: str) -> set[str]:
+        found: set[str] = set()
+        pending = [revision]
+        while pending:
+            current = script.get_revision(pending.pop())
+            if current is None:
+                continue
+            down = current.down_revision
+            for parent in (down,) if isinstance(down, str) else down or ():
+                if parent not in found:
+                    found.add(parent)
+                    pending.append(parent)
+        return found
+
+    with engine.begin() as conn:
+        recorded = set(MigrationContext.configure(conn).get_current_heads())
+        if len(recorded) < 2 or not recorded <= known_revisions():
+            return  # nothing to settle, or a newer schema: the upgrade reports that
+        superseded = {r for r in recorded for other in recorded - {r} if r in ancestors(other)}
+        for revision in sorted(superseded):
+            conn.execute(text("DELETE FROM alembic_version WHERE version_num = :revision"),
+                         {"revision": revision})
 
 
 def schema_revision(engine: Engine) -> tuple[str, ...]:

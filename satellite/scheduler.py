@@ -32,13 +32,14 @@ class Job:
 def all_jobs(settings: Settings) -> list[Job]:
     """Every periodic job of the appliance."""
     from satellite.alerts.delivery import jobs as alert_jobs
+    from satellite.backup.schedule import jobs as backup_jobs
     from satellite.cloudsync.network import jobs as sync_jobs
     from satellite.devices.aging import aging_job
     from satellite.licenses.history import jobs as history_jobs
     from satellite.reservation import jobs as reservation_jobs
 
     return [*reservation_jobs.jobs(), Job("age-devices", aging_job, 3600), *sync_jobs(settings),
-            *alert_jobs(), *history_jobs()]
+            *alert_jobs(), *history_jobs(), *backup_jobs(settings)]
 
 
 @dataclass

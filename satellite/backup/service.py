@@ -62,6 +62,22 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def read_passphrase(path: Path) -> str:
+    """The passphrase held in a file (its trailing newline dropped).
+
+    Raises InvalidInput when the file cannot be read or is empty; the message never holds it.
+    """
+    try:
+        value = path.read_text().strip("\r\n")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read passphrase file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"passphrase file {path} is not text") from None
+    if not value:
+        raise InvalidInput(f"passphrase file {path} is empty")
+    return value
+
+
 def _public_settings(settings: Settings) -> dict[str, Any]:
     values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
               if f.name not in ("extra", "data_dir")}

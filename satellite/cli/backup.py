@@ -17,13 +17,9 @@ def _passphrase(path: str | None) -> str:
         if not value:
             fail("give the backup passphrase with --passphrase-file FILE (or SATELLITE_BACKUP_PASSPHRASE)")
         return value
-    try:
-        value = Path(path).read_text().strip("\r\n")
-    except OSError as exc:
-        fail(f"cannot read passphrase file {path}: {exc.strerror}")
-    if not value:
-        fail(f"passphrase file {path} is empty")
-    return value
+    from satellite.backup.service import read_passphrase
+
+    return read_passphrase(Path(path))
 
 
 _PASSPHRASE = click.option("--passphrase-file", type=click.Path(dir_okay=False), default=None,

@@ -20,6 +20,7 @@ EXPECTED = {
     "audit.list_all": "SA",
     "sync.import": "SA",
     "settings.view": "SA",
+    "system.view": "SA",
     "account.view": "SA AA AU AV VA VU VV",
     "alert.view": "SA AA AU AV VA VU VV",
     "alert.manage": "SA AA",

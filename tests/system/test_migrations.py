@@ -10,7 +10,7 @@ from satellite.accounts.models import Account
 from satellite.actor import Actor
 from satellite.bootstrap import initialise
 from satellite.config import Settings
-from satellite.db import alembic_config, head_revisions, make_engine, schema_revision
+from satellite.db import alembic_config, head_revisions, make_engine, migrate, schema_revision
 from satellite.uow import Database
 
 
@@ -44,5 +44,22 @@ def test_upgrade_from_the_first_revision_keeps_data(settings: Settings) -> None:
             account = uow.session.scalars(select(Account)).one()
             assert (account.name, account.domain) == ("Acme", "acme.example.com")
             assert [va.name for va in service.list_vas(uow.session, Actor.system(), "Acme")[1]] == ["Default"]
+    finally:
+        engine.dispose()
+
+
+def test_a_database_of_a_build_with_parallel_branches_upgrades(settings: Settings) -> None:
+    """Builds whose migrations 0003 and 0004 both followed 0001 recorded both as heads; since
+    the line runs 0003 -> 0004, Alembic alone refuses that pair as overlapping."""
+    from alembic import command
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0004")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0003')"))
+        assert schema_revision(engine) == ("0003", "0004")
+        migrate(engine)
+        assert schema_revision(engine) == head_revisions()
     finally:
         engine.dispose()

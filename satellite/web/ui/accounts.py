@@ -22,6 +22,7 @@ from satellite.errors import InvalidInput, SatelliteError
 from satellite.licenses import service as licenses
 from satellite.licenses.history import usage_history
 from satellite.licenses.models import OUT_OF_COMPLIANCE
+from satellite.tls import warnings as tls_warnings
 from satellite.users.models import User
 from satellite.web.ui.charts import history_charts, usage_bars
 from satellite.web.ui.feedback import report
@@ -130,10 +131,13 @@ def dashboard(account: str) -> Any:
         open_alerts = list_alerts(s, who, acct.domain)[:10] if whole else None
         may_see_sync = allowed(s, who, "sync.view", account_id=acct.id)
         history = usage_history(s, who, acct.domain, since, daily=daily)
-    sync = (sync_status(database(), current_app.config["SATELLITE_SETTINGS"], who, acct.domain)
-            if may_see_sync else None)
+        may_see_health = allowed(s, who, "system.view")
+    settings = current_app.config["SATELLITE_SETTINGS"]
+    sync = sync_status(database(), settings, who, acct.domain) if may_see_sync else None
+    # The same warnings `satellite status` prints, for those who look after the appliance.
+    health = tls_warnings(settings, database().clock.now()) if may_see_health else []
     return render("dashboard.html", account=acct, out=out, soon=soon, today=on,
-                  devices_by_status=by_status, alerts=open_alerts, sync=sync,
+                  devices_by_status=by_status, alerts=open_alerts, sync=sync, warnings=health,
                   chart=usage_bars(pools.rows[:30]),
                   pool_total=pools.total, history=history_charts(history, since, until),
                   history_period=period, history_ranges=HISTORY_RANGES)

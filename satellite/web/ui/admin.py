@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from satellite import __version__
 from satellite.access import apiclients, grants, requests
-from satellite.access.policy import VA_ROLES
+from satellite.access.policy import VA_ROLES, require
 from satellite.accounts import service as accounts
 from satellite.config import Settings
 from satellite.db import schema_revision
@@ -209,6 +209,8 @@ def settings_page() -> Any:
 def system_page() -> Any:
     settings: Settings = current_app.config["SATELLITE_SETTINGS"]
     db = database()
+    with db.reader() as uow:
+        require(uow.session, actor(), "system.view")
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
