@@ -111,7 +111,7 @@ def _va_shape(count: int) -> tuple[int, int, int]:
     (its Default VA included): a few regions, sites under them, teams under the sites."""
     rest = max(0, count - 1)
     top = max(1, rest // 250) if rest else 0
-    second = min(rest - top, top * 10)
+    second = min(rest - top, top * 10, max(1, (rest - top) // 2))
     return top, second, rest - top - second
 
 
@@ -158,7 +158,7 @@ def _status(rng: random.Random) -> str:
     return AUTHORIZED
 
 
-def _seed_devices(db: Database, holders: Sequence[tuple[int, str]], count: int,
+def _seed_devices(db: Database, account_id: int, holders: Sequence[tuple[int, str]], count: int,
                   tags: Sequence[str], first_id: int, seeded: SeededAccount,
                   rng: random.Random) -> tuple[dict[tuple[int, str], int], int, int]:
     """Insert `count` devices spread over the holder VAs, and what each consumes.
@@ -183,8 +183,8 @@ def _seed_devices(db: Database, holders: Sequence[tuple[int, str]], count: int,
                 seeded.sample_hostnames.append(hostname)
             contact = NOW - timedelta(minutes=rng.randrange(0, 60 * 24 * 100))
             yield {
-                "id": device_id, "va_id": va_id, "pid": pid, "serial": serial, "vid": "V01",
-                "uuid": "", "hostname": hostname, "product_tag": primary,
+                "id": device_id, "va_id": va_id, "account_id": account_id, "pid": pid,
+                "serial": serial, "vid": "V01", "uuid": "", "hostname": hostname, "product_tag": primary,
                 "public_key": device_id.to_bytes(32, "big"), "certificate_pem": FAKE_PEM,
                 "certificate_serial": f"{device_id:032x}",
                 "certificate_expires_at": NOW + timedelta(days=200),
@@ -225,7 +225,8 @@ def _seed_pools(db: Database, holders: Sequence[tuple[int, str]], tags: Sequence
             used = in_use.get((va_id, tag), 0)
             if not used and rng.random() > 0.1:
                 continue
-            short = rng.random() < 0.05
+            # Every account has some: its Default VA is short of everything it uses.
+            short = va_id == holders[0][0] or rng.random() < 0.05
             quantity = max(0, used - 2) if short else used + rng.randrange(1, 20)
             term = rng.random() < 0.3
             lines.append({
@@ -313,15 +314,15 @@ def _fix_sequences(db: Database) -> None:
     if db.engine.dialect.name != "postgresql":
         return
     with db.engine.begin() as conn:
-        for table in ("virtual_accounts", "devices", "reservations"):
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+        for table in ("virtual_accounts", "devices", "reservations"):  # fixed names
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                               f"(SELECT max(id) FROM {table}))"))
 
 
 def seed(db: Database, data_dir: Path, *, accounts: int, vas: int, devices: int,
          reservations: int, audit_events: int, seed_value: int = 7) -> Seeded:
     """Fill a freshly initialised database; sizes are totals across the accounts."""
-    rng = random.Random(seed_value)
+    rng = random.Random(seed_value)  # noqa: S311 (sample data, not secrets)
     sealer = TokenSealer.for_data_dir(data_dir)
     made: list[SeededAccount] = []
     ids: list[tuple[int, int]] = []
@@ -346,7 +347,8 @@ def seed(db: Database, data_dir: Path, *, accounts: int, vas: int, devices: int,
         seeded.tags = [f"regid.2024-01.com.example.{p}" for p in PRODUCTS]
         holders, next_va = _seed_vas(db, account_id, default_id, max(1, round(vas * share)),
                                      seeded, next_va)
-        in_use, usage, next_device = _seed_devices(db, holders, round(devices * share),
+        in_use, usage, next_device = _seed_devices(db, account_id, holders,
+                                                   round(devices * share),
                                                    seeded.tags, next_device, seeded, rng)
         totals["lines"] += _seed_pools(db, holders, seeded.tags, in_use, rng)
         totals["usage"] += usage

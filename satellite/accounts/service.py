@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -167,16 +167,23 @@ def va_names(session: Session, account_id: int) -> dict[int, str]:
     return {va_id: name for va_id, name in rows}
 
 
+def line_counts(session: Session, account_id: int) -> dict[int, int]:
+    """How many license lines each VA of the account holds, by VA id, in one query."""
+    rows = session.execute(select(LicenseLine.va_id, func.count())
+                           .join(VirtualAccount, VirtualAccount.id == LicenseLine.va_id)
+                           .where(VirtualAccount.account_id == account_id)
+                           .group_by(LicenseLine.va_id))
+    return {va_id: int(n) for va_id, n in rows}
+
+
 def va_path(session: Session, va: VirtualAccount) -> list[str]:
-    """Names from the top-level VA down to this one."""
-    names = [va.name]
-    current = va
-    while current.parent_id is not None:
-        parent = session.get(VirtualAccount, current.parent_id)
-        assert parent is not None
-        names.append(parent.name)
-        current = parent
-    return names[::-1]
+    """Names from the top-level VA down to this one, in one query."""
+    tree = VirtualAccount.__table__
+    up = (select(tree.c.id, tree.c.parent_id, tree.c.name, literal(0).label("level"))
+          .where(tree.c.id == va.id).cte("up", recursive=True))
+    up = up.union_all(select(tree.c.id, tree.c.parent_id, tree.c.name, up.c.level + 1)
+                      .join(up, tree.c.id == up.c.parent_id))
+    return list(session.scalars(select(up.c.name).order_by(up.c.level.desc())))
 
 
 def create_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, redirect, request, url_for
 
 from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
@@ -12,7 +14,6 @@ from satellite.accounts.models import VirtualAccount
 from satellite.alerts.service import list_alerts
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
-from satellite.devices.models import DEVICE_STATES
 from satellite.errors import SatelliteError
 from satellite.licenses import service as licenses
 from satellite.licenses.models import OUT_OF_COMPLIANCE
@@ -64,10 +65,8 @@ def dashboard(account: str) -> Any:
         soon = licenses.expiring(s, who, on, account, within_days=90)
         # Account-wide figures go to those who may see the whole account.
         whole = visible_va_ids(s, who, "va.view", acct.id) is None
-        by_status = {state: devices.list_devices(s, who, account=acct.domain, status=state,
-                                                 limit=0).total
-                     for state in DEVICE_STATES} if whole else None
-        open_alerts = list_alerts(s, who, acct.domain)[:10] if whole else None
+        by_status = devices.account_status_counts(s, who, acct.domain) if whole else None
+        open_alerts = list_alerts(s, who, acct.domain, limit=10) if whole else None
         may_see_sync = allowed(s, who, "sync.view", account_id=acct.id)
     sync = (sync_status(database(), current_app.config["SATELLITE_SETTINGS"], who, acct.domain)
             if may_see_sync else None)
@@ -77,28 +76,60 @@ def dashboard(account: str) -> Any:
                   pool_total=pools.total)
 
 
-def _tree(vas: list[VirtualAccount]) -> list[tuple[VirtualAccount, int]]:
-    """VAs in folder order with their depth for indenting (parents the actor cannot see are
-    skipped, their visible children shown at the top)."""
+# The tree page shows as many levels as fit in this many rows; deeper VAs are one click away
+# (each VA's page lists its children), or found by name.
+TREE_ROWS = 300
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    va: VirtualAccount
+    depth: int
+    # VAs nested below this one that the page does not show (its children are collapsed).
+    hidden: int = 0
+
+
+def _tree(vas: list[VirtualAccount], limit: int = TREE_ROWS) -> tuple[list[TreeRow], int]:
+    """VAs in folder order with their depth for indenting, as many levels as fit in `limit`
+    rows, and how many VAs are not shown. Parents the actor cannot see are skipped, their
+    visible children shown at the top."""
     ids = {va.id for va in vas}
     children: dict[int | None, list[VirtualAccount]] = {}
     for va in vas:
         parent = va.parent_id if va.parent_id in ids else None
         children.setdefault(parent, []).append(va)
     ordered: list[tuple[VirtualAccount, int]] = []
+    below: dict[int, int] = {}
 
-    def walk(parent: int | None, depth: int) -> None:
+    def walk(parent: int | None, depth: int) -> int:
+        count = 0
         for va in sorted(children.get(parent, []), key=lambda v: (not v.is_default, v.name)):
             ordered.append((va, depth))
-            walk(va.id, depth + 1)
+            below[va.id] = walk(va.id, depth + 1)
+            count += 1 + below[va.id]
+        return count
 
     walk(None, 0)
-    return ordered
+    per_depth = Counter(depth for _va, depth in ordered)
+    shown_depth, shown = 0, 0
+    for depth in sorted(per_depth):
+        if depth > 0 and shown + per_depth[depth] > limit:
+            break
+        shown_depth, shown = depth, shown + per_depth[depth]
+    rows = [TreeRow(va, depth, below[va.id] if depth == shown_depth else 0)
+            for va, depth in ordered if depth <= shown_depth][:limit]
+    return rows, len(vas) - len(rows)
+
+
+def _named(vas: list[VirtualAccount], text: str, limit: int = TREE_ROWS) -> tuple[list[TreeRow], int]:
+    found = [va for va in vas if text.lower() in va.name.lower()]
+    return [TreeRow(va, 0) for va in found[:limit]], len(found) - min(len(found), limit)
 
 
 def vas_page(account: str) -> Any:
     db = database()
     form = VaCreateForm()
+    text = request.args.get("q", "").strip()
     with reading() as uow:
         acct, vas = accounts.list_vas(uow.session, actor(), account)
         form.parent.choices = va_choices(vas, top="(top level)")
@@ -117,9 +148,10 @@ def vas_page(account: str) -> Any:
         status = 400
     with reading() as uow:
         may_create = allowed(uow.session, actor(), "va.create", account_id=acct.id)
-        counts = {va.id: accounts.va_contents(uow.session, va.id) for va in vas}
-    return render("vas.html", status, account=acct, tree=_tree(vas), form=form,
-                  may_create=may_create, counts=counts)
+        counts = accounts.line_counts(uow.session, acct.id)
+    tree, not_shown = _named(vas, text) if text else _tree(vas)
+    return render("vas.html", status, account=acct, tree=tree, not_shown=not_shown, q=text,
+                  form=form, may_create=may_create, counts=counts, total=len(vas))
 
 
 def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: int = 200) -> Any:
@@ -128,6 +160,7 @@ def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: 
         acct, the_va = accounts.va_for(s, actor(), account, va, "va.view")
         _, vas = accounts.list_vas(s, actor(), account)
         path = accounts.va_path(s, the_va)
+        children = [v for v in vas if v.parent_id == the_va.id]
         contents = accounts.va_contents(s, the_va.id)
         may_update = allowed(s, actor(), "va.update", account_id=acct.id, va_id=the_va.id)
         may_delete = allowed(s, actor(), "va.delete", account_id=acct.id, va_id=the_va.id)
@@ -137,7 +170,7 @@ def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: 
     move.parent.choices = va_choices([v for v in vas if v.id != the_va.id], top="(top level)")
     delete = forms.get("delete") or ActionForm(formdata=None)
     return render("va.html", status, account=acct, va=the_va, path=path, contents=contents,
-                  rename=rename, move=move, delete=delete, may_update=may_update,
+                  children=children, rename=rename, move=move, delete=delete, may_update=may_update,
                   may_delete=may_delete)
 
 

@@ -30,7 +30,7 @@ from satellite.web.ui.forms import (
     UserForm,
 )
 from satellite.web.ui.pages import actor, database, reading, render, va_choices
-from satellite.web.ui.session import allowed
+from satellite.web.ui.session import allowed, allowed_vas
 
 
 def users_page(form: UserForm | None = None, status: int = 200) -> Any:
@@ -97,8 +97,7 @@ def access_page(account: str, forms: dict[str, Any] | None = None, status: int =
         acct, vas = accounts.list_vas(s, who, account)
         held = grants.list_grants(s, who, account) if allowed(
             s, who, "grant.view", account_id=acct.id) else []
-        may_grant = any(allowed(s, who, "grant.manage", account_id=acct.id, va_id=v.id)
-                        for v in vas)
+        may_grant = bool(allowed_vas(s, who, "grant.manage", acct.id, vas))
         may_decide = allowed(s, who, "access_request.decide", account_id=acct.id)
         pending = requests.list_access_requests(s, who, account) if may_decide else []
         may_clients = allowed(s, who, "apiclient.manage", account_id=acct.id)

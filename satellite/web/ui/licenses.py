@@ -14,7 +14,7 @@ from satellite.licenses.transfers import transfer
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import TransferForm
 from satellite.web.ui.pages import actor, database, reading, render, today, va_choices
-from satellite.web.ui.session import allowed
+from satellite.web.ui.session import allowed_vas
 
 PAGE_SIZE = 50
 
@@ -37,8 +37,7 @@ def licenses_page(account: str, form: TransferForm | None = None, status: int = 
         rows = licenses.list_licenses(s, who, today(), account, va_names=[va] if va else (),
                                       status=wanted_status, text=text, limit=PAGE_SIZE,
                                       offset=(page - 1) * PAGE_SIZE)
-        may_transfer = any(allowed(s, who, "license.transfer", account_id=acct.id, va_id=v.id)
-                           for v in vas)
+        may_transfer = bool(allowed_vas(s, who, "license.transfer", acct.id, vas))
     form = form or TransferForm(formdata=None, source=va or "")
     form.source.choices = va_choices(vas)
     form.target.choices = va_choices(vas)

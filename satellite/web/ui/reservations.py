@@ -22,7 +22,7 @@ from satellite.web.ui.forms import (
     parse_license_lines,
 )
 from satellite.web.ui.pages import actor, database, reading, render, va_choices
-from satellite.web.ui.session import allowed
+from satellite.web.ui.session import allowed, allowed_vas
 
 
 def _signer() -> keys.PrivateKey:
@@ -37,8 +37,7 @@ def reservations_page(account: str, form: ReservationForm | None = None,
         acct, vas = accounts.list_vas(s, who, account)
         rows = service.list_reservations(s, who, acct.id)
         names = accounts.va_names(s, acct.id)
-        may_manage = [v for v in vas
-                      if allowed(s, who, "reservation.manage", account_id=acct.id, va_id=v.id)]
+        may_manage = allowed_vas(s, who, "reservation.manage", acct.id, vas)
     form = form or ReservationForm(formdata=None)
     form.va.choices = va_choices(may_manage)
     return render("reservations.html", status, account=acct, rows=rows, names=names, form=form,
