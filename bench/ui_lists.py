@@ -189,8 +189,8 @@ def pages(seeded: Seeded, rng: random.Random) -> dict[str, Callable[[], str]]:
     return chosen
 
 
-def measure(url: str, seeded: Seeded, requests_per_page: int,
-            seed_value: int = 11) -> dict[str, list[float]]:
+def measure(url: str, seeded: Seeded, requests_per_page: int, seed_value: int = 11,
+            progress: bool = False) -> dict[str, list[float]]:
     """Milliseconds per request, by page; pages asked in turn, one request at a time."""
     rng = random.Random(seed_value)  # noqa: S311 (varied requests, not secrets)
     browser = sign_in(url)
@@ -206,6 +206,8 @@ def measure(url: str, seeded: Seeded, requests_per_page: int,
                 raise SystemExit(f"{path} answered {answer.status_code}: {answer.text[:300]}")
             if round_ >= 2:  # the first two rounds warm caches
                 timings[name].append(elapsed)
+            if progress:
+                print(f"round {round_ + 1}: {elapsed:8.1f} ms  {name}", flush=True)
     return timings
 
 
@@ -259,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="PostgreSQL instead of SQLite (an empty database or schema)")
     parser.add_argument("--data-dir", type=Path, help="keep (and on later runs reuse) the data")
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument("--progress", action="store_true", help="print every request's time")
     args = parser.parse_args(argv)
     if args.accounts < 1 or args.devices < args.accounts or args.vas < args.accounts:
         parser.error("give at least one account, and one VA and one device per account")
@@ -273,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seeded: {seeded.devices:,} devices, {seeded.vas:,} VAs"
               + (f" in {seeded.seconds:.0f} s" if seeded.seconds else " (reused)"), flush=True)
         with serving(_env(data_dir, args.database_url), data_dir.parent / "serve.log") as url:
-            timings = measure(url, seeded, args.requests)
+            timings = measure(url, seeded, args.requests, progress=args.progress)
     engine = "PostgreSQL" if args.database_url else "SQLite"
     text = report(timings, seeded, command, engine)
     print(text)

@@ -29,8 +29,8 @@ class Device(Base):
         Index("ix_devices_account_status_udi", "account_id", "status", "pid", "serial"),
         Index("ix_devices_account_tag_udi", "account_id", "product_tag", "pid", "serial"),
         Index("ix_devices_va_udi", "va_id", "pid", "serial"),
-        Index("ix_devices_serial", "serial"),
-        Index("ix_devices_hostname", "hostname"),
+        Index("ix_devices_account_serial", "account_id", "serial"),
+        Index("ix_devices_account_hostname", "account_id", "hostname"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,8 +19,8 @@ _DEVICE_INDEXES = (
     ("ix_devices_account_status_udi", ["account_id", "status", "pid", "serial"]),
     ("ix_devices_account_tag_udi", ["account_id", "product_tag", "pid", "serial"]),
     ("ix_devices_va_udi", ["va_id", "pid", "serial"]),
-    ("ix_devices_serial", ["serial"]),
-    ("ix_devices_hostname", ["hostname"]),
+    ("ix_devices_account_serial", ["account_id", "serial"]),
+    ("ix_devices_account_hostname", ["account_id", "hostname"]),
 )
 
 

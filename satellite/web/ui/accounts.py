@@ -10,7 +10,7 @@ from flask import current_app, flash, redirect, request, url_for
 
 from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
-from satellite.accounts.models import VirtualAccount
+from satellite.accounts.service import VaEntry
 from satellite.alerts.service import list_alerts
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
@@ -20,7 +20,7 @@ from satellite.licenses.models import OUT_OF_COMPLIANCE
 from satellite.web.ui.charts import usage_bars
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import AccountForm, ActionForm, VaCreateForm, VaMoveForm, VaRenameForm
-from satellite.web.ui.pages import actor, database, reading, render, today, va_choices
+from satellite.web.ui.pages import COUNT_LIMIT, actor, database, offer_vas, reading, render, today
 from satellite.web.ui.session import allowed
 
 
@@ -65,7 +65,8 @@ def dashboard(account: str) -> Any:
         soon = licenses.expiring(s, who, on, account, within_days=90)
         # Account-wide figures go to those who may see the whole account.
         whole = visible_va_ids(s, who, "va.view", acct.id) is None
-        by_status = devices.account_status_counts(s, who, acct.domain) if whole else None
+        by_status = (devices.account_status_counts(s, who, acct.domain, COUNT_LIMIT)
+                     if whole else None)
         open_alerts = list_alerts(s, who, acct.domain, limit=10) if whole else None
         may_see_sync = allowed(s, who, "sync.view", account_id=acct.id)
     sync = (sync_status(database(), current_app.config["SATELLITE_SETTINGS"], who, acct.domain)
@@ -83,22 +84,22 @@ TREE_ROWS = 300
 
 @dataclass(frozen=True)
 class TreeRow:
-    va: VirtualAccount
+    va: VaEntry
     depth: int
     # VAs nested below this one that the page does not show (its children are collapsed).
     hidden: int = 0
 
 
-def _tree(vas: list[VirtualAccount], limit: int = TREE_ROWS) -> tuple[list[TreeRow], int]:
+def _tree(vas: list[VaEntry], limit: int = TREE_ROWS) -> tuple[list[TreeRow], int]:
     """VAs in folder order with their depth for indenting, as many levels as fit in `limit`
     rows, and how many VAs are not shown. Parents the actor cannot see are skipped, their
     visible children shown at the top."""
     ids = {va.id for va in vas}
-    children: dict[int | None, list[VirtualAccount]] = {}
+    children: dict[int | None, list[VaEntry]] = {}
     for va in vas:
         parent = va.parent_id if va.parent_id in ids else None
         children.setdefault(parent, []).append(va)
-    ordered: list[tuple[VirtualAccount, int]] = []
+    ordered: list[tuple[VaEntry, int]] = []
     below: dict[int, int] = {}
 
     def walk(parent: int | None, depth: int) -> int:
@@ -121,7 +122,7 @@ def _tree(vas: list[VirtualAccount], limit: int = TREE_ROWS) -> tuple[list[TreeR
     return rows, len(vas) - len(rows)
 
 
-def _named(vas: list[VirtualAccount], text: str, limit: int = TREE_ROWS) -> tuple[list[TreeRow], int]:
+def _named(vas: list[VaEntry], text: str, limit: int = TREE_ROWS) -> tuple[list[TreeRow], int]:
     found = [va for va in vas if text.lower() in va.name.lower()]
     return [TreeRow(va, 0) for va in found[:limit]], len(found) - min(len(found), limit)
 
@@ -131,8 +132,8 @@ def vas_page(account: str) -> Any:
     form = VaCreateForm()
     text = request.args.get("q", "").strip()
     with reading() as uow:
-        acct, vas = accounts.list_vas(uow.session, actor(), account)
-        form.parent.choices = va_choices(vas, top="(top level)")
+        acct, vas = accounts.va_entries(uow.session, actor(), account)
+        offer_vas(form.parent, vas, top="(top level)")
     status = 200
     if form.validate_on_submit():
         try:
@@ -158,7 +159,7 @@ def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: 
     with reading() as uow:
         s = uow.session
         acct, the_va = accounts.va_for(s, actor(), account, va, "va.view")
-        _, vas = accounts.list_vas(s, actor(), account)
+        _, vas = accounts.va_entries(s, actor(), account)
         path = accounts.va_path(s, the_va)
         children = [v for v in vas if v.parent_id == the_va.id]
         contents = accounts.va_contents(s, the_va.id)
@@ -167,7 +168,7 @@ def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: 
     forms = forms or {}
     rename = forms.get("rename") or VaRenameForm(formdata=None, new_name=the_va.name)
     move = forms.get("move") or VaMoveForm(formdata=None)
-    move.parent.choices = va_choices([v for v in vas if v.id != the_va.id], top="(top level)")
+    offer_vas(move.parent, [v for v in vas if v.id != the_va.id], top="(top level)")
     delete = forms.get("delete") or ActionForm(formdata=None)
     return render("va.html", status, account=acct, va=the_va, path=path, contents=contents,
                   children=children, rename=rename, move=move, delete=delete, may_update=may_update,
@@ -191,8 +192,8 @@ def va_rename(account: str, va: str) -> Any:
 def va_move(account: str, va: str) -> Any:
     form = VaMoveForm()
     with reading() as uow:
-        _, vas = accounts.list_vas(uow.session, actor(), account)
-    form.parent.choices = va_choices(vas, top="(top level)")
+        _, vas = accounts.va_entries(uow.session, actor(), account)
+    offer_vas(form.parent, vas, top="(top level)")
     if not form.validate_on_submit():
         return va_page(account, va, {"move": form}, 400)
     try:

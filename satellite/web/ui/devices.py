@@ -13,13 +13,10 @@ from satellite.devices.models import DEVICE_STATES
 from satellite.errors import NotFound, SatelliteError
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, DeviceTransferForm
-from satellite.web.ui.pages import actor, database, reading, render, va_choices
+from satellite.web.ui.pages import COUNT_LIMIT, actor, database, offer_vas, reading, render
 from satellite.web.ui.session import allowed_vas
 
 PAGE_SIZE = 50
-# Past this many matches the page says "more than": counting a million rows costs more than
-# showing them.
-COUNT_LIMIT = 10_000
 
 
 def devices_page(account: str) -> Any:
@@ -30,7 +27,7 @@ def devices_page(account: str) -> Any:
     before = None if after else request.args.get("before") or None
     with reading() as uow:
         s = uow.session
-        acct, vas = accounts.list_vas(s, actor(), account)
+        acct, vas = accounts.va_entries(s, actor(), account)
         if va is not None and va not in {v.name for v in vas}:
             raise NotFound(f"no virtual account {va!r} in {acct.name}")
         everything = visible_va_ids(s, actor(), "va.view", acct.id) is None
@@ -46,7 +43,7 @@ def devices_page(account: str) -> Any:
 
 
 def _device_of(s: Any, account: str, udi: str) -> tuple[Any, list[Any], dict[str, Any]]:
-    acct, vas = accounts.list_vas(s, actor(), account)
+    acct, vas = accounts.va_entries(s, actor(), account)
     shown = devices.show_device(s, actor(), udi)
     if shown["account"] != acct.name or shown["va"] not in {v.name for v in vas}:
         raise NotFound(f"no device with UDI {udi!r} in {acct.name}")
@@ -60,7 +57,7 @@ def device_page(account: str, udi: str, form: DeviceTransferForm | None = None,
         acct, vas, shown = _device_of(s, account, udi)
         may_change = bool(allowed_vas(s, who, "device.manage", acct.id, vas))
     form = form or DeviceTransferForm(formdata=None)
-    form.target.choices = va_choices([v for v in vas if v.name != shown["va"]])
+    offer_vas(form.target, [v for v in vas if v.name != shown["va"]])
     return render("device.html", status, account=acct, device=shown, form=form,
                   remove=ActionForm(formdata=None), may_change=may_change and
                   shown["deregistered_at"] is None)
@@ -70,7 +67,7 @@ def transfer(account: str, udi: str) -> Any:
     form = DeviceTransferForm()
     with reading() as uow:
         _, vas, _shown = _device_of(uow.session, account, udi)
-    form.target.choices = va_choices(vas)
+    offer_vas(form.target, vas)
     if not form.validate_on_submit():
         return device_page(account, udi, form, 400)
     try:

@@ -21,7 +21,7 @@ from satellite.web.ui.forms import (
     ReservationUpdateForm,
     parse_license_lines,
 )
-from satellite.web.ui.pages import actor, database, reading, render, va_choices
+from satellite.web.ui.pages import actor, database, offer_vas, reading, render
 from satellite.web.ui.session import allowed, allowed_vas
 
 
@@ -34,12 +34,12 @@ def reservations_page(account: str, form: ReservationForm | None = None,
                       returning: CodeForm | None = None, status: int = 200) -> Any:
     with reading() as uow:
         s, who = uow.session, actor()
-        acct, vas = accounts.list_vas(s, who, account)
+        acct, vas = accounts.va_entries(s, who, account)
         rows = service.list_reservations(s, who, acct.id)
         names = accounts.va_names(s, acct.id)
         may_manage = allowed_vas(s, who, "reservation.manage", acct.id, vas)
     form = form or ReservationForm(formdata=None)
-    form.va.choices = va_choices(may_manage)
+    offer_vas(form.va, may_manage)
     return render("reservations.html", status, account=acct, rows=rows, names=names, form=form,
                   returning=returning or CodeForm(formdata=None, prefix="ret"),
                   may_manage=bool(may_manage), udi_of=service.udi_of)
@@ -48,8 +48,8 @@ def reservations_page(account: str, form: ReservationForm | None = None,
 def authorize(account: str) -> Any:
     form = ReservationForm()
     with reading() as uow:
-        _, vas = accounts.list_vas(uow.session, actor(), account)
-    form.va.choices = va_choices(vas)
+        _, vas = accounts.va_entries(uow.session, actor(), account)
+    offer_vas(form.va, vas)
     if not form.validate_on_submit():
         return reservations_page(account, form, status=400)
     wanted = None if form.kind.data == "PLR" else parse_license_lines(form.licenses.data or "")

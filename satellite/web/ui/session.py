@@ -11,7 +11,7 @@ from flask import session
 from sqlalchemy.orm import Session
 
 from satellite.access.policy import require, visible_va_ids
-from satellite.accounts.models import VirtualAccount
+from satellite.accounts.service import VaEntry
 from satellite.actor import Actor
 from satellite.errors import SatelliteError
 from satellite.users.models import User
@@ -70,7 +70,7 @@ def allowed(db_session: Session, actor: Actor, operation: str, *,
 
 
 def allowed_vas(db_session: Session, actor: Actor, operation: str, account_id: int,
-                vas: list[VirtualAccount]) -> list[VirtualAccount]:
+                vas: list[VaEntry]) -> list[VaEntry]:
     """The VAs among `vas` where the policy lets the actor do this, asked once for all of
     them (a page may offer thousands of VAs)."""
     ids = visible_va_ids(db_session, actor, operation, account_id)

@@ -12,7 +12,7 @@ from satellite.tokens import service as tokens
 from satellite.tokens.sealing import TokenSealer
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, TokenForm
-from satellite.web.ui.pages import actor, database, reading, render, va_choices
+from satellite.web.ui.pages import actor, database, offer_vas, reading, render
 from satellite.web.ui.session import allowed
 
 
@@ -23,7 +23,7 @@ def _sealer() -> TokenSealer:
 def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) -> Any:
     with reading() as uow:
         s, who = uow.session, actor()
-        acct, vas = accounts.list_vas(s, who, account)
+        acct, vas = accounts.va_entries(s, who, account)
         va_ids = {v.name: v.id for v in vas}
         posted = form.va.data if form is not None and form.va.data in va_ids else None
         chosen = posted or request.args.get("va") or (
@@ -35,7 +35,7 @@ def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) 
                                                   account_id=acct.id, va_id=va_ids[chosen])
         now = uow.clock.now()
     form = form or TokenForm(formdata=None, va=chosen)
-    form.va.choices = va_choices(vas)
+    offer_vas(form.va, vas)
     return render("tokens.html", status, account=acct, vas=vas, chosen=chosen, tokens=listed,
                   now=now, form=form, revoke=ActionForm(formdata=None), may_manage=may_manage)
 
@@ -43,8 +43,8 @@ def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) 
 def create(account: str) -> Any:
     form = TokenForm()
     with reading() as uow:
-        _, vas = accounts.list_vas(uow.session, actor(), account)
-    form.va.choices = va_choices(vas)
+        _, vas = accounts.va_entries(uow.session, actor(), account)
+    offer_vas(form.va, vas)
     if not form.validate_on_submit():
         return tokens_page(account, form, 400)
     try:
@@ -69,7 +69,7 @@ def revoke(account: str, va: str, token_id: int) -> Any:
     if not form.validate_on_submit():
         return tokens_page(account, None, 400)
     with reading() as uow:
-        acct, vas = accounts.list_vas(uow.session, actor(), account)
+        acct, vas = accounts.va_entries(uow.session, actor(), account)
     if va not in {v.name for v in vas}:
         raise NotFound(f"no virtual account {va!r} in {acct.name}")
     try:

@@ -52,7 +52,7 @@ def seeded(db: Database, settings: Settings) -> Seeded:
 def _statements_per_page(browser: Browser, db: Database, seeded: Seeded,
                          which: int) -> dict[str, int]:
     counts = {}
-    for name, url in account_pages(seeded.accounts[which], random.Random(3)).items():  # noqa: S311
+    for name, url in account_pages(seeded.accounts[which], random.Random(3)).items():
         path = url()
         with counting(db.engine) as statements:
             browser.get(path)
