@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,18 +180,27 @@ class VaEntry:
     description: str
 
 
-def va_entries(session: Session, actor: Actor, account_ref: str) -> tuple[Account, list[VaEntry]]:
-    """The account's VAs the actor may see, by name, as entries."""
+def va_entries(session: Session, actor: Actor, account_ref: str, limit: int | None = None,
+               under: int | None = None) -> tuple[Account, list[VaEntry]]:
+    """The account's VAs the actor may see, by name, as entries (the first `limit`; those
+    directly inside the VA `under`)."""
     account, query = _visible_vas(session, actor, account_ref, VirtualAccount.id,
                                   VirtualAccount.name, VirtualAccount.parent_id,
                                   VirtualAccount.is_default, VirtualAccount.description)
-    return account, [VaEntry(*row) for row in session.execute(query)]
+    if under is not None:
+        query = query.where(VirtualAccount.parent_id == under)
+    return account, [VaEntry(*row) for row in session.execute(query.limit(limit))]
 
 
-def va_names(session: Session, account_id: int) -> dict[int, str]:
-    """Every VA name of the account by id (to name parents the actor may not see)."""
-    rows = session.execute(select(VirtualAccount.id, VirtualAccount.name)
-                           .where(VirtualAccount.account_id == account_id))
+def va_names(session: Session, account_id: int,
+             ids: Collection[int] | None = None) -> dict[int, str]:
+    """VA names of the account by id, all or those of `ids` (to name VAs the actor may not
+    see)."""
+    query = select(VirtualAccount.id, VirtualAccount.name).where(
+        VirtualAccount.account_id == account_id)
+    if ids is not None:
+        query = query.where(VirtualAccount.id.in_(sorted(ids)))
+    rows = session.execute(query)
     return {va_id: name for va_id, name in rows}
 
 

@@ -209,21 +209,26 @@ def list_counters(
             func.lower(LicenseLine.search_tags).like(pattern, escape="\\")))
         rows = select(rows).where(or_(func.lower(rows.c.tag).like(pattern, escape="\\"),
                                       rows.c.tag.in_(named))).subquery("by_text")
-    total = session.scalar(select(func.count()).select_from(rows)) or 0
+    # The total rides along with the page (a window over the same rows): the counters are
+    # computed once, not once to count and again to page.
     page = session.execute(
         select(Account.name, VirtualAccount.name, rows.c.va_id, rows.c.tag,
-               rows.c.quantity, rows.c.in_use, rows.c.reserved)
+               rows.c.quantity, rows.c.in_use, rows.c.reserved, func.count().over())
         .join(VirtualAccount, VirtualAccount.id == rows.c.va_id)
         .join(Account, Account.id == VirtualAccount.account_id)
         .order_by(Account.name, VirtualAccount.name, rows.c.tag)
         .limit(limit)
         .offset(offset)
     ).all()
+    if page:
+        total = int(page[0][-1])
+    else:
+        total = (session.scalar(select(func.count()).select_from(rows)) or 0) if offset else 0
     details = line_details(session, [(r.va_id, r.tag) for r in page], on)
     return CounterPage(total, [
         AccountCounter(account, va, Counter(va_id, tag_, q, u, r),
                        tuple(details.get((va_id, tag_), ())))
-        for account, va, va_id, tag_, q, u, r in page
+        for account, va, va_id, tag_, q, u, r, _total in page
     ])
 
 

@@ -20,7 +20,16 @@ from satellite.licenses.models import OUT_OF_COMPLIANCE
 from satellite.web.ui.charts import usage_bars
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import AccountForm, ActionForm, VaCreateForm, VaMoveForm, VaRenameForm
-from satellite.web.ui.pages import COUNT_LIMIT, actor, database, offer_vas, reading, render, today
+from satellite.web.ui.pages import (
+    COUNT_LIMIT,
+    VA_LIST_LIMIT,
+    actor,
+    database,
+    offer_vas,
+    reading,
+    render,
+    today,
+)
 from satellite.web.ui.session import allowed
 
 
@@ -159,16 +168,16 @@ def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: 
     with reading() as uow:
         s = uow.session
         acct, the_va = accounts.va_for(s, actor(), account, va, "va.view")
-        _, vas = accounts.va_entries(s, actor(), account)
+        _, vas = accounts.va_entries(s, actor(), account, VA_LIST_LIMIT + 1)
+        _, children = accounts.va_entries(s, actor(), account, under=the_va.id)
         path = accounts.va_path(s, the_va)
-        children = [v for v in vas if v.parent_id == the_va.id]
         contents = accounts.va_contents(s, the_va.id)
         may_update = allowed(s, actor(), "va.update", account_id=acct.id, va_id=the_va.id)
         may_delete = allowed(s, actor(), "va.delete", account_id=acct.id, va_id=the_va.id)
     forms = forms or {}
     rename = forms.get("rename") or VaRenameForm(formdata=None, new_name=the_va.name)
     move = forms.get("move") or VaMoveForm(formdata=None)
-    offer_vas(move.parent, [v for v in vas if v.id != the_va.id], top="(top level)")
+    offer_vas(move.parent, vas, top="(top level)", leave_out=the_va.name)
     delete = forms.get("delete") or ActionForm(formdata=None)
     return render("va.html", status, account=acct, va=the_va, path=path, contents=contents,
                   children=children, rename=rename, move=move, delete=delete, may_update=may_update,

@@ -13,8 +13,8 @@ from satellite.devices.models import DEVICE_STATES
 from satellite.errors import NotFound, SatelliteError
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, DeviceTransferForm
-from satellite.web.ui.pages import COUNT_LIMIT, actor, database, offer_vas, reading, render
-from satellite.web.ui.session import allowed_vas
+from satellite.web.ui.pages import COUNT_LIMIT, VA_LIST_LIMIT, actor, database, offer_vas, reading, render
+from satellite.web.ui.session import allowed_anywhere
 
 PAGE_SIZE = 50
 
@@ -27,9 +27,8 @@ def devices_page(account: str) -> Any:
     before = None if after else request.args.get("before") or None
     with reading() as uow:
         s = uow.session
-        acct, vas = accounts.va_entries(s, actor(), account)
-        if va is not None and va not in {v.name for v in vas}:
-            raise NotFound(f"no virtual account {va!r} in {acct.name}")
+        # Only offered (the service checks the name): enough to know whether to list them.
+        acct, vas = accounts.va_entries(s, actor(), account, VA_LIST_LIMIT + 1)
         everything = visible_va_ids(s, actor(), "va.view", acct.id) is None
         if not everything and va is None:
             # Someone granted some VAs only sees one of them at a time.
@@ -43,9 +42,10 @@ def devices_page(account: str) -> Any:
 
 
 def _device_of(s: Any, account: str, udi: str) -> tuple[Any, list[Any], dict[str, Any]]:
-    acct, vas = accounts.va_entries(s, actor(), account)
+    acct, vas = accounts.va_entries(s, actor(), account, VA_LIST_LIMIT + 1)
+    # The service shows only a device the actor may see; the page only one of this account.
     shown = devices.show_device(s, actor(), udi)
-    if shown["account"] != acct.name or shown["va"] not in {v.name for v in vas}:
+    if shown["account"] != acct.name:
         raise NotFound(f"no device with UDI {udi!r} in {acct.name}")
     return acct, vas, shown
 
@@ -55,9 +55,9 @@ def device_page(account: str, udi: str, form: DeviceTransferForm | None = None,
     with reading() as uow:
         s, who = uow.session, actor()
         acct, vas, shown = _device_of(s, account, udi)
-        may_change = bool(allowed_vas(s, who, "device.manage", acct.id, vas))
+        may_change = allowed_anywhere(s, who, "device.manage", acct.id)
     form = form or DeviceTransferForm(formdata=None)
-    offer_vas(form.target, [v for v in vas if v.name != shown["va"]])
+    offer_vas(form.target, vas, leave_out=shown["va"])
     return render("device.html", status, account=acct, device=shown, form=form,
                   remove=ActionForm(formdata=None), may_change=may_change and
                   shown["deregistered_at"] is None)

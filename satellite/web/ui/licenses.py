@@ -13,8 +13,8 @@ from satellite.licenses.counters import STATUSES
 from satellite.licenses.transfers import transfer
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import TransferForm
-from satellite.web.ui.pages import actor, database, offer_vas, reading, render, today
-from satellite.web.ui.session import allowed_vas
+from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render, today
+from satellite.web.ui.session import allowed_anywhere
 
 PAGE_SIZE = 50
 
@@ -33,11 +33,11 @@ def licenses_page(account: str, form: TransferForm | None = None, status: int = 
     page = _page_number()
     with reading() as uow:
         s, who = uow.session, actor()
-        acct, vas = accounts.va_entries(s, who, account)
+        acct, vas = accounts.va_entries(s, who, account, VA_LIST_LIMIT + 1)
         rows = licenses.list_licenses(s, who, today(), account, va_names=[va] if va else (),
                                       status=wanted_status, text=text, limit=PAGE_SIZE,
                                       offset=(page - 1) * PAGE_SIZE)
-        may_transfer = bool(allowed_vas(s, who, "license.transfer", acct.id, vas))
+        may_transfer = allowed_anywhere(s, who, "license.transfer", acct.id)
     form = form or TransferForm(formdata=None, source=va or "")
     offer_vas(form.source, vas)
     offer_vas(form.target, vas)
@@ -51,7 +51,7 @@ def licenses_page(account: str, form: TransferForm | None = None, status: int = 
 def transfer_licenses(account: str) -> Any:
     form = TransferForm()
     with reading() as uow:
-        _, vas = accounts.va_entries(uow.session, actor(), account)
+        _, vas = accounts.va_entries(uow.session, actor(), account, VA_LIST_LIMIT + 1)
     offer_vas(form.source, vas)
     offer_vas(form.target, vas)
     if not form.validate_on_submit():

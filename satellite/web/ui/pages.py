@@ -53,14 +53,22 @@ class NameInput(TextInput):
         return super().__call__(field, **kwargs)
 
 
-def offer_vas(field: Field, vas: list[VaEntry], *, top: str | None = None) -> None:
+def offer_vas(field: Field, vas: list[VaEntry], *, top: str | None = None,
+              leave_out: str | None = None) -> None:
     """Let `field` take one of these VAs by name; `top` adds a first option meaning "no VA"
-    (an empty text box, when there are too many VAs to list)."""
-    options = [SelectChoice("", top)] if top is not None else []
-    field.choices = options + [SelectChoice(va.name, va.name) for va in vas]  # type: ignore[attr-defined]
+    (an empty text box, when there are too many VAs to list: a page that only offers VAs
+    may load VA_LIST_LIMIT + 1 of them). `leave_out` names a VA not to offer (where a thing
+    already is)."""
     if len(vas) > VA_LIST_LIMIT:
+        # The service checks the name it is given, and reports one it does not know.
+        field.choices = []  # type: ignore[attr-defined]
+        field.validate_choice = False  # type: ignore[attr-defined]
         field.widget = NameInput()
         field.render_kw = {**(field.render_kw or {}), "placeholder": top or "name"}
+        return
+    options = [SelectChoice("", top)] if top is not None else []
+    field.choices = options + [SelectChoice(va.name, va.name)  # type: ignore[attr-defined]
+                               for va in vas if va.name != leave_out]
 
 
 def account_label(account: Account) -> str:

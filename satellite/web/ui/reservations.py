@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, url_for
+from flask import Response, current_app, flash, redirect, request, url_for
 
 from satellite.accounts import service as accounts
 from satellite.config import Settings
 from satellite.crypto import keys
-from satellite.errors import SatelliteError
+from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
 from satellite.reservation import codes, service
 from satellite.reservation.models import RESERVED
@@ -24,6 +24,15 @@ from satellite.web.ui.forms import (
 from satellite.web.ui.pages import actor, database, offer_vas, reading, render
 from satellite.web.ui.session import allowed, allowed_vas
 
+PAGE_SIZE = 100
+
+
+def page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        raise InvalidInput("page must be a whole number") from None
+
 
 def _signer() -> keys.PrivateKey:
     settings: Settings = current_app.config["SATELLITE_SETTINGS"]
@@ -35,14 +44,17 @@ def reservations_page(account: str, form: ReservationForm | None = None,
     with reading() as uow:
         s, who = uow.session, actor()
         acct, vas = accounts.va_entries(s, who, account)
-        rows = service.list_reservations(s, who, acct.id)
-        names = accounts.va_names(s, acct.id)
+        page = page_number()
+        rows = service.list_reservations(s, who, acct.id, limit=PAGE_SIZE + 1,
+                                         offset=(page - 1) * PAGE_SIZE)
+        more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
+        names = accounts.va_names(s, acct.id, {r.va_id for r in rows})
         may_manage = allowed_vas(s, who, "reservation.manage", acct.id, vas)
     form = form or ReservationForm(formdata=None)
     offer_vas(form.va, may_manage)
     return render("reservations.html", status, account=acct, rows=rows, names=names, form=form,
                   returning=returning or CodeForm(formdata=None, prefix="ret"),
-                  may_manage=bool(may_manage), udi_of=service.udi_of)
+                  may_manage=bool(may_manage), udi_of=service.udi_of, page=page, more=more)
 
 
 def authorize(account: str) -> Any:
@@ -76,7 +88,7 @@ def reservation_page(account: str, udi: str, forms: dict[str, Any] | None = None
         acct = accounts.account_for(s, who, account, "reservation.view")
         r = service.show(s, who, udi)
         lines = service.lines(s, r)
-        va_name = accounts.va_names(s, acct.id).get(r.va_id, "")
+        va_name = accounts.va_names(s, acct.id, {r.va_id}).get(r.va_id, "")
         may_manage = r.status == RESERVED and allowed(
             s, who, "reservation.manage", account_id=r.account_id, va_id=r.va_id)
         may_remove = r.status == RESERVED and allowed(s, who, "reservation.remove")

@@ -75,3 +75,9 @@ def allowed_vas(db_session: Session, actor: Actor, operation: str, account_id: i
     them (a page may offer thousands of VAs)."""
     ids = visible_va_ids(db_session, actor, operation, account_id)
     return list(vas) if ids is None else [va for va in vas if va.id in ids]
+
+
+def allowed_anywhere(db_session: Session, actor: Actor, operation: str, account_id: int) -> bool:
+    """Whether the policy lets the actor do this in at least one VA of the account."""
+    ids = visible_va_ids(db_session, actor, operation, account_id)
+    return ids is None or bool(ids)
