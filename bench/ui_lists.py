@@ -216,7 +216,8 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-def report(timings: dict[str, list[float]], seeded: Seeded, command: str, engine: str) -> str:
+def report(timings: dict[str, list[float]], seeded: Seeded, command: str, engine: str,
+           load: float) -> str:
     rows = []
     missed = []
     for name, values in timings.items():
@@ -241,7 +242,9 @@ def report(timings: dict[str, list[float]], seeded: Seeded, command: str, engine
         f"{seeded.audit_events:,} audit events"
         + (f"; seeded in {seeded.seconds / 60:.1f} min" if seeded.seconds else "") + ".", "",
         "One signed-in administrator, one request at a time through waitress (client and "
-        "server on the same machine); device lists are asked of the largest account.", "",
+        "server on the same machine); device lists are asked of the largest account. "
+        f"Load average on the machine while measuring: up to {load:.1f} "
+        f"(on {os.cpu_count()} CPUs; other work shared them).", "",
         "| page | requests | p50 (ms) | p95 (ms) | max (ms) |",
         "|---|---:|---:|---:|---:|",
         *rows, "", verdict, "",
@@ -265,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.accounts < 1 or args.devices < args.accounts or args.vas < args.accounts:
         parser.error("give at least one account, and one VA and one device per account")
-    command = "python -m bench.ui_lists" + (
-        " " + shlex.join(a for a in (argv if argv is not None else sys.argv[1:])
-                         if not a.startswith("postgresql")) if (argv or sys.argv[1:]) else "")
+    given = list(argv if argv is not None else sys.argv[1:])
+    shown = ["URL" if a.startswith("postgresql") else a for a in given]  # no credentials
+    command = " ".join(["python -m bench.ui_lists", *map(shlex.quote, shown)])
     sizes = {"accounts": args.accounts, "vas": args.vas, "devices": args.devices,
              "reservations": args.reservations, "audit_events": args.audit_events}
     with tempfile.TemporaryDirectory(prefix="satellite-ui-bench-") as tmp:
@@ -276,9 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seeded: {seeded.devices:,} devices, {seeded.vas:,} VAs"
               + (f" in {seeded.seconds:.0f} s" if seeded.seconds else " (reused)"), flush=True)
         with serving(_env(data_dir, args.database_url), data_dir.parent / "serve.log") as url:
+            load = os.getloadavg()[0]
             timings = measure(url, seeded, args.requests, progress=args.progress)
+            load = max(load, os.getloadavg()[0])
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    text = report(timings, seeded, command, engine)
+    text = report(timings, seeded, command, engine, load)
     print(text)
     with args.out.open("a") as out:
         out.write(text)
