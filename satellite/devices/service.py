@@ -82,7 +82,13 @@ def _search(session: Session, text: str, scope: list[Any]) -> Any:
     udi = udi_parts(text)
     if udi is not None:
         return and_(Device.pid == udi[0], Device.serial == udi[1])
-    for column in (Device.serial, Device.pid, Device.product_tag):
+    # A serial number names a device per PID: naming those PIDs lets the lookup use the UDI
+    # order's index directly instead of walking it.
+    pids = list(session.scalars(select(Device.pid).where(Device.serial == text, *scope)
+                                .limit(100)))
+    if pids:
+        return and_(Device.pid.in_(sorted(set(pids))), Device.serial == text)
+    for column in (Device.pid, Device.product_tag):
         if session.scalar(select(Device.id).where(column == text, *scope).limit(1)) is not None:
             return column == text
     # A range the hostname index answers, narrowed to a true prefix (LIKE may ignore case).

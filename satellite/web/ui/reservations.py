@@ -21,8 +21,8 @@ from satellite.web.ui.forms import (
     ReservationUpdateForm,
     parse_license_lines,
 )
-from satellite.web.ui.pages import actor, database, offer_vas, reading, render
-from satellite.web.ui.session import allowed, allowed_vas
+from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render
+from satellite.web.ui.session import allowed, allowed_anywhere, allowed_vas
 
 PAGE_SIZE = 100
 
@@ -43,18 +43,20 @@ def reservations_page(account: str, form: ReservationForm | None = None,
                       returning: CodeForm | None = None, status: int = 200) -> Any:
     with reading() as uow:
         s, who = uow.session, actor()
-        acct, vas = accounts.va_entries(s, who, account)
+        # Only offered (the service checks the name): enough to know whether to list them.
+        acct, vas = accounts.va_entries(s, who, account, VA_LIST_LIMIT + 1)
         page = page_number()
         rows = service.list_reservations(s, who, acct.id, limit=PAGE_SIZE + 1,
                                          offset=(page - 1) * PAGE_SIZE)
         more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
         names = accounts.va_names(s, acct.id, {r.va_id for r in rows})
-        may_manage = allowed_vas(s, who, "reservation.manage", acct.id, vas)
+        may_manage = allowed_anywhere(s, who, "reservation.manage", acct.id)
+        offered = allowed_vas(s, who, "reservation.manage", acct.id, vas)
     form = form or ReservationForm(formdata=None)
-    offer_vas(form.va, may_manage)
+    offer_vas(form.va, vas if len(vas) > VA_LIST_LIMIT else offered)
     return render("reservations.html", status, account=acct, rows=rows, names=names, form=form,
                   returning=returning or CodeForm(formdata=None, prefix="ret"),
-                  may_manage=bool(may_manage), udi_of=service.udi_of, page=page, more=more)
+                  may_manage=may_manage, udi_of=service.udi_of, page=page, more=more)
 
 
 def authorize(account: str) -> Any:

@@ -7,12 +7,14 @@ from typing import Any
 from flask import current_app, flash, redirect, request, url_for
 
 from satellite.accounts import service as accounts
+from satellite.accounts.models import DEFAULT_VA
+from satellite.accounts.service import VaEntry
 from satellite.errors import NotFound, SatelliteError
 from satellite.tokens import service as tokens
 from satellite.tokens.sealing import TokenSealer
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, TokenForm
-from satellite.web.ui.pages import actor, database, offer_vas, reading, render
+from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render
 from satellite.web.ui.session import allowed
 
 
@@ -20,19 +22,34 @@ def _sealer() -> TokenSealer:
     return TokenSealer.for_data_dir(current_app.config["SATELLITE_SETTINGS"].data_dir)
 
 
+def _first_choice(s: Any, who: Any, domain: str, vas: list[VaEntry]) -> str:
+    """The account's Default VA when the user may see its tokens, else the first VA listed."""
+    try:
+        return accounts.va_for(s, who, domain, DEFAULT_VA, "token.view")[1].name
+    except SatelliteError:
+        return vas[0].name if vas else ""
+
+
 def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) -> Any:
     with reading() as uow:
         s, who = uow.session, actor()
-        acct, vas = accounts.va_entries(s, who, account)
-        va_ids = {v.name: v.id for v in vas}
-        posted = form.va.data if form is not None and form.va.data in va_ids else None
-        chosen = posted or request.args.get("va") or (
-            next((v.name for v in vas if v.is_default), vas[0].name if vas else ""))
-        if chosen and chosen not in va_ids:
-            raise NotFound(f"no virtual account {chosen!r} in {acct.name}")
-        listed = tokens.list_tokens(s, who, _sealer(), acct.domain, chosen) if chosen else []
-        may_manage = chosen in va_ids and allowed(s, who, "token.manage",
-                                                  account_id=acct.id, va_id=va_ids[chosen])
+        # Only offered: enough to know whether to list them (the VA in view is looked up).
+        acct, vas = accounts.va_entries(s, who, account, VA_LIST_LIMIT + 1)
+        posted = form.va.data if form is not None and form.va.data else None
+        chosen = posted or request.args.get("va") or _first_choice(s, who, acct.domain, vas)
+        listed, may_manage = [], False
+        if chosen:
+            try:
+                the_va = accounts.va_for(s, who, acct.domain, chosen, "token.view")[1]
+            except NotFound:
+                if posted:  # a name typed in the form is reported next to it
+                    the_va = None
+                else:
+                    raise NotFound(f"no virtual account {chosen!r} in {acct.name}") from None
+            if the_va is not None:
+                listed = tokens.list_tokens(s, who, _sealer(), acct.domain, chosen)
+                may_manage = allowed(s, who, "token.manage", account_id=acct.id,
+                                     va_id=the_va.id)
         now = uow.clock.now()
     form = form or TokenForm(formdata=None, va=chosen)
     offer_vas(form.va, vas)
