@@ -1,7 +1,7 @@
 """list pages: devices carry their account; indexes that page in UDI order
 
-Revision ID: 0007_list_indexes
-Revises: 0006
+Revision ID: 0008_list_indexes
+Revises: 0007_alert_delivery
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0007_list_indexes'
-down_revision: str | Sequence[str] | None = '0006'
+revision: str = '0008_list_indexes'
+down_revision: str | Sequence[str] | None = '0007_alert_delivery'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
