@@ -84,10 +84,11 @@ def _search(session: Session, text: str, scope: list[Any]) -> Any:
         return and_(Device.pid == udi[0], Device.serial == udi[1])
     # A serial number names a device per PID: naming those PIDs lets the lookup use the UDI
     # order's index directly instead of walking it.
-    pids = list(session.scalars(select(Device.pid).where(Device.serial == text, *scope)
-                                .limit(100)))
-    if pids:
-        return and_(Device.pid.in_(sorted(set(pids))), Device.serial == text)
+    # (Ids first: asking for the PID there tempts the planner into a covering scan instead.)
+    ids = list(session.scalars(select(Device.id).where(Device.serial == text, *scope).limit(100)))
+    if ids:
+        pids = set(session.scalars(select(Device.pid).where(Device.id.in_(ids))))
+        return and_(Device.pid.in_(sorted(pids)), Device.serial == text)
     for column in (Device.pid, Device.product_tag):
         if session.scalar(select(Device.id).where(column == text, *scope).limit(1)) is not None:
             return column == text
