@@ -57,6 +57,9 @@ class Settings:
     secure_cookies: bool = False
     # Who may read GET /metrics: comma-separated networks (default: this machine only).
     metrics_allowed_networks: str = "127.0.0.0/8,::1/128"
+    # Days of consumption history kept for the dashboard chart (hourly for the last 8 days,
+    # one snapshot a day before that).
+    usage_history_days: int = 400
     # The site's SMTP relay for email alert channels (empty: email channels cannot deliver).
     alert_smtp_host: str = ""
     alert_smtp_port: int = 25
@@ -73,6 +76,9 @@ class Settings:
     alert_max_attempts: int = 8
     alert_timeout_seconds: float = 10.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Where each value not left at its default came from: "file PATH", "environment NAME",
+    # "command line"; filled by load_settings.
+    sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def effective_database_url(self) -> str:
@@ -81,7 +87,8 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'satellite.db').resolve()}"
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in ("extra", "data_dir")}
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)
+           if f.name not in ("extra", "sources", "data_dir")}
 
 
 def _coerce(key: str, value: Any, expected: Any) -> Any:
@@ -127,7 +134,8 @@ def _validate(s: Settings) -> None:
             f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
     for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
                 "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days",
-                "sync_alert_failures", "session_idle_minutes", "alert_max_attempts"):
+                "sync_alert_failures", "session_idle_minutes", "alert_max_attempts",
+                "usage_history_days"):
         if getattr(s, key) < 1:
             raise ConfigError(f"setting {key}: must be at least 1")
     if s.authorization_renew_days >= s.authorization_valid_days:
@@ -165,6 +173,7 @@ def load_settings(
     """Build validated settings. Raises ConfigError naming the first bad key."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     config_file = config_file or env.get(ENV_PREFIX + "CONFIG")
     if config_file:
         path = Path(config_file)
@@ -176,6 +185,7 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path}: {exc}") from None
         for key, value in from_file.items():
+            sources[key] = f"file {path}"
             if key == "data_dir":
                 values["data_dir"] = value
                 continue
@@ -186,12 +196,18 @@ def load_settings(
         env_value = env.get(ENV_PREFIX + key.upper())
         if env_value is not None:
             values[key] = _coerce(ENV_PREFIX + key.upper(), env_value, spec.default)
+            sources[key] = f"environment {ENV_PREFIX + key.upper()}"
     for key, value in (overrides or {}).items():
         if key not in _FIELDS:
             raise ConfigError(f"unknown setting {key!r}")
         values[key] = _coerce(key, value, _FIELDS[key].default)
+        sources[key] = "command line"
+    if data_dir:
+        sources["data_dir"] = "--data-dir or SATELLITE_DATA_DIR"
+    elif env.get(ENV_PREFIX + "DATA_DIR"):
+        sources["data_dir"] = f"environment {ENV_PREFIX}DATA_DIR"
     chosen_dir = data_dir or env.get(ENV_PREFIX + "DATA_DIR") or values.get("data_dir") or "var"
     values["data_dir"] = Path(chosen_dir)
-    settings = Settings(**values)
+    settings = Settings(**values, sources=sources)
     _validate(settings)
     return settings

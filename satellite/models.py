@@ -11,10 +11,16 @@ from satellite.access.models import (
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.alerts.models import Alert, AlertChannel, AlertDelivery
 from satellite.audit.models import AuditEvent, AuditHead
-from satellite.cloudsync.models import OutboundEvent, OutboundHead
+from satellite.cloudsync.models import OutboundEvent, OutboundHead, SyncRun
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
-from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.licenses.models import (
+    AccountUsageSnapshot,
+    LicenseLine,
+    LicenseUsage,
+    UsageSnapshot,
+    UsageTotal,
+)
 from satellite.reservation.models import Reservation, ReservationLine
 from satellite.state import StateEntry
 from satellite.tokens.models import RegistrationToken
@@ -24,6 +30,7 @@ __all__ = [
     "AccessRequest",
     "Account",
     "AccountRequest",
+    "AccountUsageSnapshot",
     "Alert",
     "AlertChannel",
     "AlertDelivery",
@@ -45,6 +52,8 @@ __all__ = [
     "ReservationLine",
     "RevokedCertificate",
     "StateEntry",
+    "SyncRun",
+    "UsageSnapshot",
     "UsageTotal",
     "User",
     "VirtualAccount",

@@ -34,10 +34,11 @@ def all_jobs(settings: Settings) -> list[Job]:
     from satellite.alerts.delivery import jobs as alert_jobs
     from satellite.cloudsync.network import jobs as sync_jobs
     from satellite.devices.aging import aging_job
+    from satellite.licenses.history import jobs as history_jobs
     from satellite.reservation import jobs as reservation_jobs
 
     return [*reservation_jobs.jobs(), Job("age-devices", aging_job, 3600), *sync_jobs(settings),
-            *alert_jobs()]
+            *alert_jobs(), *history_jobs()]
 
 
 @dataclass

@@ -18,6 +18,7 @@ from satellite.agent.transport import Transport
 from satellite.bootstrap import open_database
 from satellite.config import load_settings
 from satellite.crypto import keys
+from satellite.licenses.history import snapshot_usage
 from satellite.licenses.models import LicenseLine
 from satellite.licenses.usage import set_usage
 from satellite.tokens.sealing import TokenSealer
@@ -34,6 +35,7 @@ PAGES = [("dashboard", "/a/acme.example.com/"),
          ("tokens", "/a/acme.example.com/tokens?va=Lab"),
          ("reservations", "/a/acme.example.com/reservations"),
          ("sync", "/sync"),
+         ("settings", "/settings"),
          ("audit", "/audit"),
          ("system", "/system")]
 
@@ -69,9 +71,18 @@ def _sample(data_dir: Path) -> str:
                 end_date=None if days is None else today + timedelta(days=days),
                 origin_id=f"sample-{i}"))
         uow.session.flush()
-        set_usage(uow.session, "device:sample-1", "in_use",
-                  {(vas["Default"].id, "regid.2024-01.com.example.router-advantage"): 38,
-                   (vas["Line 1"].id, "regid.2024-01.com.example.switch-essentials"): 13})
+        router = (vas["Default"].id, "regid.2024-01.com.example.router-advantage")
+        switch = (vas["Line 1"].id, "regid.2024-01.com.example.switch-essentials")
+        # A week of hourly history: use grows until the switches outgrow their pool.
+        now = uow.clock.now()
+        for hours_ago in range(7 * 24, 0, -1):
+            grown = 1 - hours_ago / (7 * 24)
+            set_usage(uow.session, "device:sample-1", "in_use",
+                      {router: 20 + round(18 * grown) + (hours_ago % 24 > 12) * 3,
+                       switch: 6 + round(7 * grown)})
+            snapshot_usage(uow, now - timedelta(hours=hours_ago), 400)
+        set_usage(uow.session, "device:sample-1", "in_use", {router: 38, switch: 13})
+        snapshot_usage(uow, now, 400)
         token = create_token(uow, setup, TokenSealer.for_data_dir(data_dir), "acme.example.com",
                              "Lab", max_uses=50, description="firewalls, building 2")
         uow.commit()
@@ -94,6 +105,7 @@ def main() -> int:
         token = _sample(root / "data")
         with serving(env, root) as server, sync_playwright() as p:
             _devices(server.url, token)
+            run_satellite(env, "maintenance", "snapshot-usage")
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 860})
             page.goto(server.url + "/sign-in")

@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, Rule] = {
     "reservation.remove": Rule("force-remove reservations", "system", _NOBODY),
     "audit.list_all": Rule("read the whole audit trail", "system", _NOBODY),
     "sync.import": Rule("apply sync files from Central", "system", _NOBODY),
+    "settings.view": Rule("read the appliance's settings", "system", _NOBODY),
     "account.view": Rule("see this account", "account", _EVERYONE, per_va=True),
     "alert.view": Rule("see alerts", "account", _EVERYONE, per_va=True),
     "alert.manage": Rule("manage alert delivery channels", "account", frozenset({ACCOUNT_ADMIN})),

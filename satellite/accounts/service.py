@@ -23,7 +23,7 @@ from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.devices.models import Device
 from satellite.errors import Conflict, InvalidInput, NotFound
-from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.licenses.models import LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.models import RegistrationToken
 from satellite.uow import UnitOfWork
@@ -346,5 +346,6 @@ def delete_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str) -> Non
         what = ", ".join(f"{n} {kind}" for kind, n in left.items())
         raise Conflict(f"virtual account {name!r} is not empty: it still has {what}")
     session.execute(delete(UsageTotal).where(UsageTotal.va_id == va.id))
+    session.execute(delete(UsageSnapshot).where(UsageSnapshot.va_id == va.id))
     session.delete(va)
     record(uow, actor, "va.delete", f"va:{account.domain}/{name}", account_id=account.id)

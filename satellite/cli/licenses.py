@@ -1,4 +1,4 @@
-"""`satellite license ...` and `satellite transfer`."""
+"""`satellite license ...`, `satellite transfer` and `satellite maintenance snapshot-usage`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from datetime import date, datetime
 import click
 
 from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.cli.devices import maintenance
 from satellite.licenses.counters import STATUSES
+from satellite.licenses.history import snapshot_usage
 from satellite.licenses.schemas import page_json
 from satellite.licenses.service import list_licenses
 from satellite.licenses.transfers import transfer, transfer_between_accounts
@@ -88,6 +90,22 @@ def transfer_cmd(ctx: CliContext, account_ref: str, source: str, target: str,
         click.echo(f"Transferred {t.quantity} of {t.tag} from {source} to {target}: "
                    f"{source} has {t.source_after.available} available, "
                    f"{target} has {t.target_after.available}")
+
+
+@maintenance.command("snapshot-usage")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def snapshot_usage_cmd(ctx: CliContext, as_json: bool) -> None:
+    """Record this hour's consumption history now (it runs hourly under `satellite serve`)."""
+    with ctx.db.uow() as uow:
+        done = snapshot_usage(uow, uow.clock.now(), ctx.settings.usage_history_days)
+        uow.commit()
+    if as_json:
+        emit_json({"period_start": done.period_start.isoformat(), "rows": done.rows,
+                   "daily": done.daily, "pruned": done.pruned})
+        return
+    click.echo(f"Recorded {done.rows} counters for {done.period_start:%Y-%m-%d %H:00} UTC; "
+               f"pruned {done.pruned} old snapshots")
 
 
 COMMANDS = [license_group, transfer_cmd]

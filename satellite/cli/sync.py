@@ -65,7 +65,7 @@ def _progress(length: int, label: str) -> Iterator[Progress | None]:
 @pass_ctx
 def sync_register(ctx: CliContext, out: str) -> None:
     """Write the signed registration request to carry to Central."""
-    header = write_request(ctx.db, open_keystore(ctx.settings), Path(out))
+    header = write_request(ctx.db, open_keystore(ctx.settings), Path(out), ctx.actor)
     click.echo(f"wrote registration request {header.serial} for satellite {header.sender} "
                f"(key {header.key_id}, {header.payload_records} accounts) to {out}")
     click.echo("  carry it to Central, then `satellite sync import` Central's answer")

@@ -11,11 +11,11 @@ from typing import Any
 from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.clock import as_utc
-from satellite.cloudsync import outbound
+from satellite.cloudsync import history, outbound
 from satellite.cloudsync.envelope import Header, write_bundle
 from satellite.cloudsync.records import ANY_CENTRAL, EVENT, USAGE_BATCH
 from satellite.cloudsync.registration import CENTRAL_ID_KEY, REGISTERED, STATE_KEY
-from satellite.errors import ConfigError
+from satellite.errors import ConfigError, SatelliteError
 from satellite.keystore import Keystore
 from satellite.state import get_state, set_state
 from satellite.uow import Database
@@ -62,9 +62,18 @@ def export_batch(db: Database, keystore: Keystore, actor: Actor, out: Path,
     fields = {"batch_id": batch_id, "first_sequence": acked + 1 if last > acked else None,
               "last_sequence": last if last > acked else None, "count": last - acked,
               "acked_through": acked}
-    header = write_bundle(out, kind=USAGE_BATCH, sender=satellite_id, recipient=recipient,
-                          serial=serial, created_at=now, signing_key=signing_key,
-                          records=_records(db, acked, last, progress), fields=fields)
+    try:
+        header = write_bundle(out, kind=USAGE_BATCH, sender=satellite_id, recipient=recipient,
+                              serial=serial, created_at=now, signing_key=signing_key,
+                              records=_records(db, acked, last, progress), fields=fields)
+    except (OSError, SatelliteError) as exc:
+        history.add_failure(db, actor, history.EXPORT, str(exc)[:500], serial)
+        raise
+    with db.uow() as uow:
+        history.add(uow.session, actor, uow.clock.now(), history.EXPORT, serial=serial,
+                    records=last - acked,
+                    summary=f"events {acked + 1}-{last}" if last > acked else "no new events")
+        uow.commit()
     return ExportReport(header, batch_id, acked + 1, last, last - acked)
 
 

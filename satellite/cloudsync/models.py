@@ -29,3 +29,22 @@ class OutboundHead(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class SyncRun(Base):
+    """One exchange with Central, for the sync history: a file written or applied, or a
+    network run (which also writes and applies one of each)."""
+
+    __tablename__ = "sync_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    # export (usage batch), register (registration request), import (response), network
+    action: Mapped[str] = mapped_column(String(20))
+    serial: Mapped[int | None] = mapped_column(BigInteger)
+    # Records carried: events exported, entitlement lines received.
+    records: Mapped[int | None] = mapped_column(BigInteger)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    ok: Mapped[bool]
+    error: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(200), default="")

@@ -23,7 +23,7 @@ from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.backoff import backoff_delay
-from satellite.cloudsync import LAST_SERIAL_KEY, outbound
+from satellite.cloudsync import LAST_SERIAL_KEY, history, outbound
 from satellite.cloudsync.export import export_batch
 from satellite.cloudsync.registration import REGISTERED, STATE_KEY, registration_state, write_request
 from satellite.cloudsync.service import ImportReport, import_bundle, policy_value
@@ -102,7 +102,7 @@ def sync_once(db: Database, settings: Settings, keystore: Keystore, actor: Actor
     outgoing, answer = work / "outgoing.bundle", work / "answer.bundle"
     registered_now = False
     if registration_state(db) != REGISTERED:
-        write_request(db, keystore, outgoing)
+        write_request(db, keystore, outgoing, actor)
         _exchange(http, settings, outgoing, answer)
         import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days)
         registered_now = registration_state(db) == REGISTERED
@@ -129,19 +129,19 @@ def run_sync(db: Database, settings: Settings, keystore: Keystore, actor: Actor,
         try:
             outcome = sync_once(db, settings, keystore, actor)
         except SatelliteError as exc:
-            failures = _record(db, settings, exc.message, rng)
+            failures = _record(db, settings, actor, exc.message, rng)
             log.warning("sync attempt %d/%d failed: %s", attempt, attempts, exc.message)
             if attempt == attempts:
                 raise
             sleep(backoff_seconds(settings, failures, rng))
         else:
-            _record(db, settings, None, rng)
+            _record(db, settings, actor, None, rng, outcome)
             return outcome
     raise AssertionError("unreachable: attempts >= 1")
 
 
-def _record(db: Database, settings: Settings, failure: str | None,
-            rng: Callable[[], float]) -> int:
+def _record(db: Database, settings: Settings, actor: Actor, failure: str | None,
+            rng: Callable[[], float], outcome: SyncOutcome | None = None) -> int:
     with db.uow() as uow:
         s, now = uow.session, uow.clock.now()
         if failure is None:
@@ -156,6 +156,12 @@ def _record(db: Database, settings: Settings, failure: str | None,
         set_state(s, FAILURES, str(failures))
         set_state(s, NEXT_RUN, (now + timedelta(seconds=delay)).isoformat())
         alerts.unreachable(s, failures, settings.sync_alert_failures, failure or "", now)
+        history.add(s, actor, now, history.NETWORK, ok=failure is None, error=failure or "",
+                    serial=outcome.response.header.serial if outcome else None,
+                    records=outcome.sent if outcome else None,
+                    summary=(f"{outcome.sent} events sent, response {outcome.response.header.serial}"
+                             f" applied" + ("; registered" if outcome.registered_now else "")
+                             if outcome else ""))
         uow.commit()
     return failures
 

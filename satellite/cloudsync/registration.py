@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from satellite import __version__
 from satellite.accounts.models import Account
+from satellite.actor import Actor
+from satellite.cloudsync import history
 from satellite.cloudsync.envelope import Header, write_bundle
 from satellite.cloudsync.records import ACCOUNT, ANY_CENTRAL, REGISTRATION_REQUEST
 from satellite.crypto import certificates, keys
@@ -33,7 +35,8 @@ def registration_state(db: Database) -> str:
         return get_state(uow.session, STATE_KEY) or UNREGISTERED
 
 
-def write_request(db: Database, keystore: Keystore, out: Path) -> Header:
+def write_request(db: Database, keystore: Keystore, out: Path,
+                  actor: Actor | None = None) -> Header:
     """Write the signed registration request (id, public key, version, accounts served).
 
     The state becomes "pending" unless the satellite is registered already (re-registering
@@ -53,6 +56,9 @@ def write_request(db: Database, keystore: Keystore, out: Path) -> Header:
         set_state(session, _SERIAL_KEY, str(serial))
         if get_state(session, STATE_KEY) != REGISTERED:
             set_state(session, STATE_KEY, PENDING)
+        history.add(session, actor or Actor.local_operator(), uow.clock.now(), history.REGISTER,
+                    serial=serial, records=header.payload_records,
+                    summary="registration request, accounts served")
         uow.commit()
     return header
 

@@ -15,7 +15,7 @@ from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.alerts.models import OUT_OF_COMPLIANCE as OUT_OF_COMPLIANCE_ALERT
 from satellite.audit.service import record
-from satellite.cloudsync import LAST_SERIAL_KEY, outbound
+from satellite.cloudsync import LAST_SERIAL_KEY, history, outbound
 from satellite.cloudsync.diff import ImportDiff, capture, compare
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
 from satellite.cloudsync.envelope import BundleReader, Header, read_bundle
@@ -101,6 +101,16 @@ def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
     """
     with db.reader() as uow:
         require(uow.session, actor, "sync.import")
+    try:
+        return _import(db, keystore, actor, path, dry_run, progress, overdue_days)
+    except SatelliteError as exc:
+        if not dry_run:
+            history.add_failure(db, actor, history.IMPORT, exc.message)
+        raise
+
+
+def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run: bool,
+            progress: Progress | None, overdue_days: int) -> ImportReport:
     anchor = keystore.central_key()
     if anchor is None:
         raise ConfigError("no Central key is configured: run `satellite init --central-key FILE`")
@@ -147,10 +157,24 @@ def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
                             "entitlements": snapshot.summary() if snapshot else None,
                             "ack_through": ack, "newly_acked": newly_acked,
                             "registered": certificate is not None, "policy": policy})
+            history.add(session, actor, now, history.IMPORT, serial=header.serial,
+                        records=header.payload_records,
+                        summary=_summary(snapshot, newly_acked, certificate is not None))
             uow.commit()
     if certificate is not None:
         keystore.record_satellite_certificate(certificate)
     return report
+
+
+def _summary(snapshot: SnapshotReport | None, newly_acked: int, registered: bool) -> str:
+    parts = []
+    if snapshot is not None:
+        parts.append(f"{snapshot.added} lines added, {snapshot.updated} updated, "
+                     f"{snapshot.removed} removed")
+    parts.append(f"{newly_acked} events acknowledged")
+    if registered:
+        parts.append("registration certificate")
+    return "; ".join(parts)
 
 
 def _compliance_alerts(session: Session, changes: ImportDiff, now: datetime) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -61,3 +61,39 @@ class UsageTotal(Base):
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
     in_use: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
+
+
+class UsageSnapshot(Base):
+    """A VA's counters for one tag at the start of an hour, kept for the consumption history.
+
+    The first snapshot of each UTC day is marked `daily`: older hourly detail is pruned to those.
+    """
+
+    __tablename__ = "license_usage_history"
+    # Charts read one account's VAs over a time range; pruning reads by period (the key's start).
+    __table_args__ = (Index("ix_license_usage_history_va_period", "va_id", "period_start"),)
+
+    period_start: Mapped[datetime] = mapped_column(primary_key=True)
+    va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id", ondelete="CASCADE"),
+                                       primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    quantity: Mapped[int]
+    in_use: Mapped[int]
+    reserved: Mapped[int]
+    daily: Mapped[bool] = mapped_column(default=False)
+
+
+class AccountUsageSnapshot(Base):
+    """The same snapshot summed over an account's VAs, so that charts of a whole account read
+    one row per tag and period however many VAs it has."""
+
+    __tablename__ = "license_usage_history_accounts"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    quantity: Mapped[int]
+    in_use: Mapped[int]
+    reserved: Mapped[int]
+    daily: Mapped[bool] = mapped_column(default=False)

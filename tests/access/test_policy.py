@@ -19,6 +19,7 @@ EXPECTED = {
     "reservation.remove": "SA",
     "audit.list_all": "SA",
     "sync.import": "SA",
+    "settings.view": "SA",
     "account.view": "SA AA AU AV VA VU VV",
     "alert.view": "SA AA AU AV VA VU VV",
     "alert.manage": "SA AA",

@@ -23,6 +23,7 @@ from satellite.central import service as central
 from satellite.central.ingest import satellites
 from satellite.clock import FixedClock
 from satellite.cloudsync import outbound
+from satellite.cloudsync.history import list_history
 from satellite.cloudsync.network import run_sync, sync_job, sync_status
 from satellite.config import Settings, load_settings
 from satellite.errors import SatelliteError
@@ -93,6 +94,13 @@ def test_sync_registers_and_survives_a_central_failing_twice_through_a_proxy(lab
     assert status["last_success_at"] is not None
     [kept] = satellites(lab.central_dir)
     assert [(u["device"], u["count"]) for u in kept["usage"]] == [("PID:A1", 2)]
+    # The history shows each attempt; the exports and imports inside runs are listed too.
+    with lab.db.reader() as uow:
+        rows = list_history(uow.session, Actor.local_operator()).rows
+    network = [(r.ok, r.records) for r in reversed(rows) if r.action == "network"]
+    assert network == [(False, None), (False, None), (True, 0), (True, 1)]
+    assert "HTTP 503" in [r for r in rows if r.action == "network"][-1].error
+    assert {"register", "import", "export"} <= {r.action for r in rows}
 
 
 def test_failures_back_off_with_jitter_and_raise_the_unreachable_alert(

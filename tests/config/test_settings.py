@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from satellite.config import load_settings
+from satellite.config import Settings, load_settings
 from satellite.errors import ConfigError
 
 
@@ -48,7 +48,7 @@ def test_shipped_example_is_valid_and_complete() -> None:
     settings = load_settings(config_file=example, env={})
     text = example.read_text()
     for name in settings.__dataclass_fields__:
-        if name not in ("extra",):
+        if name not in ("extra", "sources"):
             assert f"{name} =" in text, f"config/satellite.toml does not document {name}"
 
 
@@ -59,3 +59,23 @@ def test_cli_reports_bad_config_in_one_line(tmp_path: Path, cli, monkeypatch: py
     result = cli("--config", str(config), "status")
     assert result.code == 2
     assert result.err == f"satellite: error: config file {config}: unknown setting 'colour'\n"
+
+
+def test_each_value_names_where_it_came_from(tmp_path: Path) -> None:
+    config = tmp_path / "satellite.toml"
+    config.write_text('port = 9000\nthreads = 4\n')
+    settings = load_settings(data_dir=tmp_path, config_file=config,
+                             env={"SATELLITE_THREADS": "6"}, overrides={"log_level": "DEBUG"})
+    assert settings.sources["port"] == f"file {config}"
+    assert settings.sources["threads"] == "environment SATELLITE_THREADS"
+    assert settings.sources["log_level"] == "command line"
+    assert "device_url" not in settings.sources  # the default
+
+
+def test_the_settings_page_lists_every_setting_once() -> None:
+    from satellite.effective_settings import DESCRIPTIONS, GROUPS
+
+    listed = [name for _, names in GROUPS for name in names]
+    every = {n for n in Settings.__dataclass_fields__ if n not in ("extra", "sources")}
+    assert sorted(listed) == sorted(every)
+    assert set(DESCRIPTIONS) == every

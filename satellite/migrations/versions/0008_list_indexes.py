@@ -1,7 +1,7 @@
 """list pages: devices carry their account; indexes that page in UDI order
 
 Revision ID: 0008_list_indexes
-Revises: 0007_alert_delivery
+Revises: 0007_ui_history
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008_list_indexes'
-down_revision: str | Sequence[str] | None = '0007_alert_delivery'
+down_revision: str | Sequence[str] | None = '0007_ui_history'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

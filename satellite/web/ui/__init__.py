@@ -18,6 +18,7 @@ from satellite.web.ui import (
     auth,
     devices,
     licenses,
+    requests,
     reservations,
     sync,
     tokens,
@@ -38,6 +39,9 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/password", "password", auth.password, _BOTH),
     ("/", "home", accounts.home, _GET),
     ("/accounts", "accounts_page", accounts.accounts_page, _BOTH),
+    ("/accounts/ask-access", "ask_access", requests.ask_access, _POST),
+    ("/accounts/ask-account", "ask_account", requests.ask_account, _POST),
+    ("/accounts/requests/<int:request_id>", "decide_account", requests.decide_account, _POST),
     ("/a/<account>/", "dashboard", accounts.dashboard, _GET),
     ("/a/<account>/virtual-accounts", "vas_page", accounts.vas_page, _BOTH),
     ("/a/<account>/virtual-accounts/<va>", "va_page", accounts.va_page, _GET),
@@ -57,8 +61,10 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/a/<account>/reservations", "reservations_page", reservations.reservations_page, _GET),
     ("/a/<account>/reservations/authorize", "authorize", reservations.authorize, _POST),
     ("/a/<account>/reservations/return", "reservation_return", reservations.return_code, _POST),
+    ("/a/<account>/reservations/satellite-chain.pem", "reservation_chain", reservations.chain,
+     _GET),
     ("/a/<account>/reservations/<udi>", "reservation_page", reservations.reservation_page, _GET),
-    ("/a/<account>/reservations/<udi>/authorization.txt", "reservation_download",
+    ("/a/<account>/reservations/<udi>/authorization.json", "reservation_download",
      reservations.download, _GET),
     ("/a/<account>/reservations/<udi>/update", "reservation_update", reservations.update, _POST),
     ("/a/<account>/reservations/<udi>/confirm", "reservation_confirm", reservations.confirm,
@@ -84,6 +90,7 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/audit/verify", "audit_verify", audit.audit_verify, _GET),
     ("/audit.csv", "audit_csv", audit.audit_csv, _GET),
     ("/system", "system_page", admin.system_page, _GET),
+    ("/settings", "settings_page", admin.settings_page, _GET),
 ]
 
 

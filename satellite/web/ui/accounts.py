@@ -4,22 +4,36 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app, flash, redirect, request, url_for
+from sqlalchemy.orm import Session
 
+from satellite.access import requests
+from satellite.access.models import AccountRequest
 from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
 from satellite.accounts.service import VaEntry
 from satellite.alerts.service import list_alerts
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
-from satellite.errors import SatelliteError
+from satellite.errors import InvalidInput, SatelliteError
 from satellite.licenses import service as licenses
+from satellite.licenses.history import usage_history
 from satellite.licenses.models import OUT_OF_COMPLIANCE
-from satellite.web.ui.charts import usage_bars
+from satellite.users.models import User
+from satellite.web.ui.charts import history_charts, usage_bars
 from satellite.web.ui.feedback import report
-from satellite.web.ui.forms import AccountForm, ActionForm, VaCreateForm, VaMoveForm, VaRenameForm
+from satellite.web.ui.forms import (
+    AccessRequestForm,
+    AccountForm,
+    AccountRequestForm,
+    ActionForm,
+    VaCreateForm,
+    VaMoveForm,
+    VaRenameForm,
+)
 from satellite.web.ui.pages import (
     COUNT_LIMIT,
     VA_LIST_LIMIT,
@@ -42,7 +56,7 @@ def home() -> Any:
 
 
 def accounts_page() -> Any:
-    form = AccountForm()
+    form = AccountForm(prefix="new")
     status = 200
     db = database()
     if form.validate_on_submit():
@@ -58,14 +72,59 @@ def accounts_page() -> Any:
             status = report(exc, form, "domain" if "domain" in exc.message else "name")
     elif form.errors:
         status = 400
+    return accounts_listing(status, {"create": form})
+
+
+def accounts_listing(status: int = 200, forms: dict[str, Any] | None = None) -> Any:
+    """The accounts page, with any posted form shown again (errors and what was typed)."""
+    forms = forms or {}
     with reading() as uow:
         rows = accounts.list_accounts(uow.session, actor())
         may_create = allowed(uow.session, actor(), "account.create")
-    return render("accounts.html", status, accounts=rows, form=form, may_create=may_create)
+        asked = account_requests(uow.session)
+    return render("accounts.html", status, accounts=rows,
+                  form=forms.get("create") or AccountForm(formdata=None, prefix="new"),
+                  may_create=may_create, account_requests=asked,
+                  access_form=forms.get("access") or AccessRequestForm(formdata=None, prefix="acc"),
+                  request_form=forms.get("request") or AccountRequestForm(formdata=None,
+                                                                          prefix="req"),
+                  action=ActionForm(formdata=None))
+
+
+# Consumption chart periods: days shown, and whether one snapshot a day is read.
+HISTORY_RANGES = {"7d": (7, False), "30d": (30, True), "90d": (90, True), "400d": (400, True)}
+
+
+@dataclass(frozen=True)
+class AccountRequestRow:
+    request: AccountRequest
+    requester: str
+    may_decide: bool
+
+
+def account_requests(session: Session) -> list[AccountRequestRow]:
+    """The account requests the signed-in user made or may decide, newest first."""
+    who = actor()
+    rows = []
+    for req in reversed(requests.list_account_requests(session, who)):
+        user = session.get(User, req.user_id)
+        if req.parent_account_id is None:
+            may = allowed(session, who, "account.create")
+        else:
+            may = allowed(session, who, "account_request.decide",
+                          account_id=req.parent_account_id)
+        rows.append(AccountRequestRow(req, user.username if user else f"#{req.user_id}", may))
+    return rows
 
 
 def dashboard(account: str) -> Any:
     on = today()
+    period = request.args.get("history", "7d")
+    if period not in HISTORY_RANGES:
+        raise InvalidInput(f"history {period!r} is not one of {', '.join(HISTORY_RANGES)}")
+    days, daily = HISTORY_RANGES[period]
+    until = database().clock.now()
+    since = until - timedelta(days=days)
     with reading() as uow:
         s, who = uow.session, actor()
         acct = accounts.account_for(s, who, account, "account.view")
@@ -78,12 +137,14 @@ def dashboard(account: str) -> Any:
                      if whole else None)
         open_alerts = list_alerts(s, who, acct.domain, limit=10) if whole else None
         may_see_sync = allowed(s, who, "sync.view", account_id=acct.id)
+        history = usage_history(s, who, acct.domain, since, daily=daily)
     sync = (sync_status(database(), current_app.config["SATELLITE_SETTINGS"], who, acct.domain)
             if may_see_sync else None)
     return render("dashboard.html", account=acct, out=out, soon=soon, today=on,
                   devices_by_status=by_status, alerts=open_alerts, sync=sync,
                   chart=usage_bars(pools.rows[:30]),
-                  pool_total=pools.total)
+                  pool_total=pools.total, history=history_charts(history, since, until),
+                  history_period=period, history_ranges=HISTORY_RANGES)
 
 
 # The tree page shows as many levels as fit in this many rows; deeper VAs are one click away

@@ -15,6 +15,7 @@ from satellite.access.policy import VA_ROLES
 from satellite.accounts import service as accounts
 from satellite.config import Settings
 from satellite.db import schema_revision
+from satellite.effective_settings import effective_settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
 from satellite.scheduler import all_jobs, job_runs
@@ -195,6 +196,13 @@ def revoke_client(account: str, client_id: str) -> Any:
         return access_page(account, status=report(exc))
     flash(f"API client {client_id} revoked with its tokens.", "info")
     return redirect(url_for("ui.access_page", account=account))
+
+
+def settings_page() -> Any:
+    settings: Settings = current_app.config["SATELLITE_SETTINGS"]
+    with reading() as uow:
+        groups = effective_settings(uow.session, actor(), settings)
+    return render("settings.html", groups=groups)
 
 
 def system_page() -> Any:

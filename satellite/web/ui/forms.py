@@ -161,6 +161,20 @@ class GrantForm(FlaskForm):
     va = SelectField("Virtual account (VA roles only)", choices=[], validate_choice=True)
 
 
+class AccessRequestForm(FlaskForm):
+    account = StringField("Account (name or domain identifier)",
+                          validators=[DataRequired(), Length(max=253)])
+    role = SelectField("Role", choices=[SelectChoice(r, r.replace("_", " ")) for r in ACCOUNT_ROLES])
+    note = StringField("Note for the account's administrators", validators=[Length(max=500)])
+
+
+class AccountRequestForm(FlaskForm):
+    name = StringField("Account name", validators=[DataRequired(), Length(max=200)])
+    domain = StringField("Domain identifier", validators=[DataRequired(), Length(max=253)],
+                         description="e.g. abc.xyz.com")
+    note = StringField("Note for whoever decides", validators=[Length(max=500)])
+
+
 class ApiClientForm(FlaskForm):
     role = SelectField("Role", choices=[SelectChoice(r, r.replace("_", " ")) for r in ACCOUNT_ROLES])
     description = StringField("Description", validators=[Length(max=500)])

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import after_this_request, current_app, flash, redirect, send_file, url_for
+from flask import after_this_request, current_app, flash, redirect, request, send_file, url_for
 from werkzeug.datastructures import FileStorage
 
 from satellite.cloudsync.diff import ImportDiff
 from satellite.cloudsync.envelope import Header, read_bundle
 from satellite.cloudsync.export import export_batch
+from satellite.cloudsync.history import list_history
 from satellite.cloudsync.network import sync_status
 from satellite.cloudsync.service import (
     ImportReport,
@@ -31,10 +32,11 @@ from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, ApplyForm, BundleForm
-from satellite.web.ui.pages import actor, database, render
+from satellite.web.ui.pages import actor, database, reading, render
 from satellite.web.ui.session import allowed
 
 PREVIEW_RECORDS = 500
+HISTORY_PAGE = 50
 UPLOAD_MAX_AGE_SECONDS = 24 * 3600
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -128,11 +130,17 @@ def _dry_run(shown: Preview, path: Path) -> Preview:
 
 
 def _page_context() -> dict[str, Any]:
-    with database().reader() as uow:
+    offset = request.args.get("offset", "0")
+    if not offset.isdigit():
+        raise InvalidInput(f"offset {offset!r} is not a whole number")
+    with reading() as uow:
         may_sync = allowed(uow.session, actor(), "sync.import")
+        history = (list_history(uow.session, actor(), limit=HISTORY_PAGE, offset=int(offset))
+                   if may_sync else None)
     # The appliance-wide status is for system administrators (`sync.view` without an account).
     sync = sync_status(database(), _settings(), actor()) if may_sync else None
-    return {"sync": sync, "may_sync": may_sync,
+    return {"sync": sync, "may_sync": may_sync, "history": history, "offset": int(offset),
+            "page_size": HISTORY_PAGE,
             "export": ActionForm(formdata=None, prefix="exp")}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -169,6 +169,9 @@ def test_import_preview_shows_the_dry_run_difference_then_applies(
     assert upload
     admin.post("/sync/apply", {"upload": upload.group(1)}, status=302)
     assert TAG in admin.get(f"{ACME}/licenses")
+    history = admin.get("/sync").split('id="sync-history"')[1]
+    assert "<td>import</td><td>from Central</td>" in history
+    assert "1 lines added, 0 updated, 0 removed" in history
 
 
 def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
@@ -203,3 +206,26 @@ def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
     dashboard = browser.get(f"{ACME}/")
     assert "Devices by status" not in dashboard and "Sync with Central" not in dashboard
     assert "shown to those who may see all" in browser.get(f"{ACME}/alerts")
+
+
+def test_dashboard_draws_consumption_over_time_with_a_table(
+        admin: Browser, db: Database, clock: FixedClock, lab: str, app: Flask) -> None:
+    from satellite.licenses.history import snapshot_usage
+
+    html = admin.get(f"{ACME}/")
+    assert "No consumption history yet" in html
+    device = _device(app, clock, lab, "H1")
+    # Snapshots an hour apart (the session would time out if the clock moved that far).
+    for used, hours_ago in ((1, 1), (2, 0)):
+        device.report({TAG: used})
+        with db.uow() as uow:
+            snapshot_usage(uow, clock.now() - timedelta(hours=hours_ago), 400)
+            uow.commit()
+    html = admin.get(f"{ACME}/")
+    assert '<figure class="history">' in html
+    assert f"<title id=\"hist-1-t\">{TAG}</title>" in html
+    assert f"{TAG}: 2 used of 1 at the end, highest use 2" in html
+    assert re.search(r'<polyline points="[\d., ]+" class="line-used">', html)
+    assert '<td class="num">1</td><td class="num">2</td><td class="num">0</td>' in html
+    assert "aria-current=\"page\">30 days" in admin.get(f"{ACME}/?history=30d")
+    admin.get(f"{ACME}/?history=1y", status=400)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from satellite.accounts.service import get_account
+from satellite.accounts.service import get_account, set_reservation_mode
 from satellite.actor import Actor
+from satellite.clock import FixedClock
+from satellite.config import Settings
+from satellite.keystore import open_keystore
+from satellite.reservation import codes
 from satellite.uow import Database
 from satellite.users.service import create_user
+from tests.reservation.certify import certify
 from tests.web.ui.conftest import Browser
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -18,7 +23,7 @@ def test_every_page_renders_for_the_system_admin(admin: Browser) -> None:
     for url in ("/accounts", f"{ACME}/", f"{ACME}/virtual-accounts", f"{ACME}/virtual-accounts/Lab",
                 f"{ACME}/licenses", f"{ACME}/reservations", f"{ACME}/access", "/users", "/sync",
                 f"{ACME}/devices", f"{ACME}/tokens", f"{ACME}/alerts",
-                "/audit", "/audit/verify", "/system", "/password"):
+                "/audit", "/audit/verify", "/system", "/settings", "/password"):
         html = admin.get(url)
         assert "<h1" in html and "Signed in as <strong>admin</strong>" in html
 
@@ -80,6 +85,27 @@ def test_reservation_request_code_typo_names_the_position(admin: Browser) -> Non
     assert "R0000-00000-00000" in html
 
 
+def test_the_certificate_chain_download_needs_a_registered_satellite(
+        admin: Browser, settings: Settings, clock: FixedClock, db: Database) -> None:
+    with db.uow() as uow:
+        set_reservation_mode(uow, Actor("cli", "setup"), "acme.example.com", "both")
+        uow.commit()
+    admin.get(f"{ACME}/reservations")
+    response = admin.client.get(f"{ACME}/reservations/satellite-chain.pem")
+    assert response.status_code == 302
+    assert "satellite sync register" in admin.get(f"{ACME}/reservations")
+    # Authorizing is refused above the form, not next to the request code, which is fine.
+    request = codes.RequestCode.for_device(bytes(32), codes.Udi("C9300", "A1"), bytes(8))
+    status, html = admin.post(f"{ACME}/reservations/authorize", {
+        "va": "Default", "request_code": request.encode(), "kind": "PLR", "licenses": ""})
+    assert status == 409 and "satellite sync register" in html
+    assert 'id="request_code-err"' not in html
+    certify(settings, clock.now())
+    response = admin.client.get(f"{ACME}/reservations/satellite-chain.pem")
+    assert response.status_code == 200
+    assert response.get_data() == open_keystore(settings).satellite_certificate()
+
+
 def test_a_viewer_sees_no_forms_and_posting_anyway_is_refused(
         app: object, db: Database, browser: Browser) -> None:
     cli = Actor("cli", "setup")
@@ -105,7 +131,81 @@ def test_a_viewer_sees_no_forms_and_posting_anyway_is_refused(
     assert status in (403, 404)
     status, _ = browser.post(f"{ACME}/virtual-accounts/Lab/delete")
     assert status in (403, 404)
+    browser.get("/settings", status=403)
+    assert 'href="/settings"' not in browser.get(f"{ACME}/")
     with db.reader() as uow:
         assert get_account(uow.session, "acme.example.com") is not None
     assert "Nope" not in browser.get(f"{ACME}/virtual-accounts")
     assert browser.client.get("/users").status_code == 403
+
+
+def test_settings_show_values_and_sources_but_no_password(
+        tmp_path: object, db: Database, settings: object) -> None:
+    from pathlib import Path
+
+    from satellite.cloudsync.service import POLICY_PREFIX
+    from satellite.config import load_settings
+    from satellite.state import set_state
+    from satellite.web import create_app
+
+    folder = Path(str(tmp_path))
+    (folder / "satellite.toml").write_text('central_url = "https://central.example.com"\n'
+                                           'proxy_url = "http://ops:hunter2secret@proxy.lan:3128"\n')
+    running = load_settings(
+        data_dir=settings.data_dir, config_file=folder / "satellite.toml",  # type: ignore[attr-defined]
+        env={"SATELLITE_DEVICE_URL": "https://sat.example.com"},
+        overrides={"database_url": settings.database_url})  # type: ignore[attr-defined]
+    with db.uow() as uow:
+        set_state(uow.session, POLICY_PREFIX + "sync_interval_hours", "4.0")
+        uow.commit()
+    app = create_app(running, db)
+    app.config["TESTING"] = True
+    admin = Browser(app.test_client())
+    admin.sign_in()
+    html = admin.get("/settings")
+    device = html.split('id="setting-device_url"')[1].split("</tr>")[0]
+    assert "https://sat.example.com" in device and "environment SATELLITE_DEVICE_URL" in device
+    central = html.split('id="setting-central_url"')[1].split("</tr>")[0]
+    assert f"file {folder / 'satellite.toml'}" in central
+    proxy = html.split('id="setting-proxy_url"')[1].split("</tr>")[0]
+    assert "http://ops:***@proxy.lan:3128" in proxy and "hunter2secret" not in html
+    interval = html.split('id="setting-sync_interval_hours"')[1].split("</tr>")[0]
+    assert "<code>4.0</code>" in interval and "Central&#39;s policy" in interval
+    assert "default" in html.split('id="setting-threads"')[1].split("</tr>")[0]
+
+
+def test_any_user_asks_for_access_and_for_an_account_and_admins_decide(
+        app: object, db: Database, browser: Browser) -> None:
+    with db.uow() as uow:
+        create_user(uow, Actor("cli", "setup"), "ula", "a long enough password 1",
+                    must_change_password=False)
+        uow.commit()
+    browser.sign_in("ula", "a long enough password 1")
+    browser.get("/accounts")
+    status, html = browser.post("/accounts/ask-access", {
+        "acc-csrf_token": browser.token, "acc-account": "nope.example.com",
+        "acc-role": "account_user", "acc-note": "for the lab"})
+    assert status == 404 and 'id="acc-account-err"' in html
+    assert 'value="nope.example.com"' in html and 'value="for the lab"' in html
+    browser.post("/accounts/ask-access", {
+        "acc-csrf_token": browser.token, "acc-account": "acme.example.com",
+        "acc-role": "account_user"}, status=302)
+    browser.post("/accounts/ask-account", {
+        "req-csrf_token": browser.token, "req-name": "Acme Lab",
+        "req-domain": "lab.acme.example.com"}, status=302)
+    status, html = browser.post("/accounts/ask-account", {
+        "req-csrf_token": browser.token, "req-name": "Again", "req-domain": "acme.example.com"})
+    assert status == 409 and 'id="req-domain-err"' in html and 'value="Again"' in html
+    mine = browser.get("/accounts").split('id="account-requests"')[1]
+    assert "lab.acme.example.com" in mine and "Approve" not in mine
+
+    admin = Browser(browser.client.application.test_client())  # type: ignore[attr-defined]
+    admin.sign_in()
+    assert "ula" in admin.get(f"{ACME}/access").split("Access requests")[1]
+    listing = admin.get("/accounts").split('id="account-requests"')[1]
+    assert "Approve" in listing
+    request_id = listing.split("/accounts/requests/")[1].split('"')[0]
+    admin.post(f"/accounts/requests/{request_id}", {"approve": "1"}, status=302)
+    with db.reader() as uow:
+        assert get_account(uow.session, "lab.acme.example.com").name == "Acme Lab"
+    assert "approved by" in browser.get("/accounts").split('id="account-requests"')[1]
