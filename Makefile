@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 
-.PHONY: run test test-packaging bundle bench lint typecheck unit venv clean screenshots
+.PHONY: run test test-packaging bundle bench bench-ui lint typecheck unit venv clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bundle:
 # Not part of `make test`: minutes of load, results written to BENCHMARKS.md.
 bench: venv
 	$(BIN)/python -m bench.checkin
+
+# The web UI's list pages at 1,000,000 devices and 10,000 VAs (seeding takes minutes).
+bench-ui: venv
+	$(BIN)/python -m bench.ui_lists
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

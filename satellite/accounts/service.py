@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Select, delete, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -150,33 +153,74 @@ def find_va(session: Session, account_ref: str, va_name: str) -> tuple[Account, 
     return account, get_va(session, account, va_name)
 
 
-def list_vas(session: Session, actor: Actor, account_ref: str) -> tuple[Account, list[VirtualAccount]]:
-    """The account's VAs the actor may see, by name."""
+def _visible_vas(session: Session, actor: Actor, account_ref: str,
+                 *columns: Any) -> tuple[Account, Select[Any]]:
     account = account_for(session, actor, account_ref, "va.view")
-    query = select(VirtualAccount).where(VirtualAccount.account_id == account.id)
+    query = select(*columns).where(VirtualAccount.account_id == account.id)
     visible = visible_va_ids(session, actor, "va.view", account.id)
     if visible is not None:
         query = query.where(VirtualAccount.id.in_(visible))
-    return account, list(session.scalars(query.order_by(VirtualAccount.name)))
+    return account, query.order_by(VirtualAccount.name)
 
 
-def va_names(session: Session, account_id: int) -> dict[int, str]:
-    """Every VA name of the account by id (to name parents the actor may not see)."""
-    rows = session.execute(select(VirtualAccount.id, VirtualAccount.name)
-                           .where(VirtualAccount.account_id == account_id))
+def list_vas(session: Session, actor: Actor, account_ref: str) -> tuple[Account, list[VirtualAccount]]:
+    """The account's VAs the actor may see, by name."""
+    account, query = _visible_vas(session, actor, account_ref, VirtualAccount)
+    return account, list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class VaEntry:
+    """What lists and pickers show of a VA: loads by the thousand far cheaper than the rows."""
+
+    id: int
+    name: str
+    parent_id: int | None
+    is_default: bool
+    description: str
+
+
+def va_entries(session: Session, actor: Actor, account_ref: str, limit: int | None = None,
+               under: int | None = None) -> tuple[Account, list[VaEntry]]:
+    """The account's VAs the actor may see, by name, as entries (the first `limit`; those
+    directly inside the VA `under`)."""
+    account, query = _visible_vas(session, actor, account_ref, VirtualAccount.id,
+                                  VirtualAccount.name, VirtualAccount.parent_id,
+                                  VirtualAccount.is_default, VirtualAccount.description)
+    if under is not None:
+        query = query.where(VirtualAccount.parent_id == under)
+    return account, [VaEntry(*row) for row in session.execute(query.limit(limit))]
+
+
+def va_names(session: Session, account_id: int,
+             ids: Collection[int] | None = None) -> dict[int, str]:
+    """VA names of the account by id, all or those of `ids` (to name VAs the actor may not
+    see)."""
+    query = select(VirtualAccount.id, VirtualAccount.name).where(
+        VirtualAccount.account_id == account_id)
+    if ids is not None:
+        query = query.where(VirtualAccount.id.in_(sorted(ids)))
+    rows = session.execute(query)
     return {va_id: name for va_id, name in rows}
 
 
+def line_counts(session: Session, account_id: int) -> dict[int, int]:
+    """How many license lines each VA of the account holds, by VA id, in one query."""
+    rows = session.execute(select(LicenseLine.va_id, func.count())
+                           .join(VirtualAccount, VirtualAccount.id == LicenseLine.va_id)
+                           .where(VirtualAccount.account_id == account_id)
+                           .group_by(LicenseLine.va_id))
+    return {va_id: int(n) for va_id, n in rows}
+
+
 def va_path(session: Session, va: VirtualAccount) -> list[str]:
-    """Names from the top-level VA down to this one."""
-    names = [va.name]
-    current = va
-    while current.parent_id is not None:
-        parent = session.get(VirtualAccount, current.parent_id)
-        assert parent is not None
-        names.append(parent.name)
-        current = parent
-    return names[::-1]
+    """Names from the top-level VA down to this one, in one query."""
+    tree = VirtualAccount.__table__
+    up = (select(tree.c.id, tree.c.parent_id, tree.c.name, literal(0).label("level"))
+          .where(tree.c.id == va.id).cte("up", recursive=True))
+    up = up.union_all(select(tree.c.id, tree.c.parent_id, tree.c.name, up.c.level + 1)
+                      .join(up, tree.c.id == up.c.parent_id))
+    return list(session.scalars(select(up.c.name).order_by(up.c.level.desc())))
 
 
 def create_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,

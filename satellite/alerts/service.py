@@ -136,7 +136,8 @@ def _expiring(session: Session, today: date, now: datetime) -> None:
 
 
 def list_alerts(session: Session, actor: Actor, account: str | None = None,
-                include_cleared: bool = False, *, appliance_wide: bool = False) -> list[Alert]:
+                include_cleared: bool = False, *, appliance_wide: bool = False,
+                limit: int | None = None) -> list[Alert]:
     """Open alerts (newest first) the actor may see, optionally of one account (name or
     domain); `appliance_wide` adds the alerts of no account (sync overdue, Central
     unreachable) to one account's. Without an account, a caller other than a system
@@ -152,7 +153,7 @@ def list_alerts(session: Session, actor: Actor, account: str | None = None,
         visible = visible_account_ids(session, actor)
         if visible is not None:
             query = query.where(Alert.account_id.in_(sorted(visible)))
-    return list(session.scalars(query))
+    return list(session.scalars(query.limit(limit)))
 
 
 def to_json(alert: Alert) -> dict[str, object]:

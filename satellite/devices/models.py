@@ -23,10 +23,21 @@ class Device(Base):
     __table_args__ = (
         UniqueConstraint("pid", "serial"),
         Index("ix_devices_va_status", "va_id", "status"),
+        # Lists page through devices in UDI order inside an account or a VA, optionally of one
+        # status or product tag, by walking these indexes: no sort, no OFFSET over a million rows.
+        Index("ix_devices_account_udi", "account_id", "pid", "serial"),
+        Index("ix_devices_account_status_udi", "account_id", "status", "pid", "serial"),
+        Index("ix_devices_account_tag_udi", "account_id", "product_tag", "pid", "serial"),
+        Index("ix_devices_va_udi", "va_id", "pid", "serial"),
+        Index("ix_devices_account_serial", "account_id", "serial"),
+        Index("ix_devices_account_hostname", "account_id", "hostname"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id"))
+    # The account of the VA, kept beside it so account-wide lists need no join: a device moves
+    # between VAs of one account only, and re-registration sets both.
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     pid: Mapped[str] = mapped_column(String(100))
     serial: Mapped[str] = mapped_column(String(100))
     vid: Mapped[str] = mapped_column(String(50), default="")

@@ -152,7 +152,8 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
         if device.status != DEREGISTERED:
             revoke_certificate(session, device, now, "superseded")
         device.registrations += 1
-    device.va_id, device.vid, device.uuid = va.id, udi.vid, udi.uuid
+    device.va_id, device.account_id = va.id, va.account_id
+    device.vid, device.uuid = udi.vid, udi.uuid
     device.hostname, device.product_tag, device.public_key = hostname, product_tag, raw_key
     device.certificate_pem, device.certificate_serial = cert.pem, cert.serial
     device.certificate_expires_at = cert.expires_at

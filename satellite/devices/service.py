@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, literal, or_, select, tuple_
+from sqlalchemy.orm import Session, defer
 
 from satellite.access.policy import require, visible_account_ids, visible_va_ids
 from satellite.accounts.models import Account, VirtualAccount
@@ -23,16 +23,23 @@ from satellite.uow import UnitOfWork
 
 @dataclass(frozen=True)
 class DevicePage:
+    """One page of devices. `total` is exact unless `bounded`: then more than `total` matched
+    (counting further would read every matching row). `after` / `before` are the UDIs to ask
+    for the next / previous page from, None when there is none."""
+
     total: int
     rows: list[dict[str, Any]]
+    bounded: bool = False
+    after: str | None = None
+    before: str | None = None
 
 
-def _row(device: Device, account: Account, va: VirtualAccount) -> dict[str, Any]:
+def _row(device: Device, account: str, va: str) -> dict[str, Any]:
     return {
         "id": device.id, "udi": udi_label(device.pid, device.serial), "pid": device.pid,
         "sn": device.serial, "vid": device.vid, "uuid": device.uuid,
         "hostname": device.hostname, "product_tag": device.product_tag,
-        "account": account.name, "va": va.name, "status": device.status,
+        "account": account, "va": va, "status": device.status,
         "last_contact_at": format_time(device.last_contact_at),
         "authorization_expires_at": (format_time(device.authorization_expires_at)
                                      if device.authorization_expires_at else None),
@@ -54,61 +61,159 @@ def _visible(session: Session, actor: Actor, account_id: int | None) -> Any:
     for acc_id in sorted(accounts or ()):
         vas = visible_va_ids(session, actor, "device.view", acc_id)
         if vas is None:
-            conditions.append(VirtualAccount.account_id == acc_id)
+            conditions.append(Device.account_id == acc_id)
         elif vas:
             conditions.append(Device.va_id.in_(sorted(vas)))
     return or_(*conditions) if conditions else Device.id.is_(None)
 
 
+def udi_parts(udi: str) -> tuple[str, str] | None:
+    """(PID, serial) of a UDI written `PID:<pid>,SN:<serial>`; None when it is not one."""
+    parts = {k.strip().upper(): v.strip()
+             for k, v in (p.split(":", 1) for p in udi.split(",") if ":" in p)}
+    if "PID" in parts and "SN" in parts:
+        return parts["PID"], parts["SN"]
+    return None
+
+
+def _search(session: Session, text: str, scope: list[Any]) -> Any:
+    """What a search box entry means: a UDI, a serial number, a PID or a product tag when a
+    device has exactly that, else the start of a hostname. Each is one index lookup."""
+    udi = udi_parts(text)
+    if udi is not None:
+        return and_(Device.pid == udi[0], Device.serial == udi[1])
+    # A serial number names a device per PID: naming those PIDs lets the lookup use the UDI
+    # order's index directly instead of walking it.
+    # (Ids first: asking for the PID there tempts the planner into a covering scan instead.)
+    ids = list(session.scalars(select(Device.id).where(Device.serial == text, *scope).limit(100)))
+    if ids:
+        pids = set(session.scalars(select(Device.pid).where(Device.id.in_(ids))))
+        return and_(Device.pid.in_(sorted(pids)), Device.serial == text)
+    for column in (Device.pid, Device.product_tag):
+        if session.scalar(select(Device.id).where(column == text, *scope).limit(1)) is not None:
+            return column == text
+    # A range the hostname index answers, narrowed to a true prefix (LIKE may ignore case).
+    return and_(Device.hostname >= text, Device.hostname < text + "\U0010ffff",
+                Device.hostname.startswith(text, autoescape=True))
+
+
+def _names(session: Session, va_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """(account name, VA name) by VA id, for the VAs on one page, in one query."""
+    if not va_ids:
+        return {}
+    rows = session.execute(select(VirtualAccount.id, Account.name, VirtualAccount.name)
+                           .join(Account, Account.id == VirtualAccount.account_id)
+                           .where(VirtualAccount.id.in_(sorted(va_ids))))
+    return {va_id: (account, va) for va_id, account, va in rows}
+
+
+def _cursor(udi: str) -> tuple[str, str]:
+    found = udi_parts(udi)
+    if found is None:
+        raise InvalidInput(f"page position {udi!r} is not a UDI (PID:<pid>,SN:<serial>)")
+    return found
+
+
 def list_devices(session: Session, actor: Actor, *, account: str | None = None,
                  va: str | None = None, status: str | None = None, search: str | None = None,
-                 limit: int | None = 100, offset: int = 0) -> DevicePage:
-    """One page of the devices the actor may see, ordered by account, VA and UDI, with the
-    total that matched (limit None: all)."""
-    query = (select(Device, Account, VirtualAccount)
-             .join(VirtualAccount, VirtualAccount.id == Device.va_id)
-             .join(Account, Account.id == VirtualAccount.account_id))
+                 limit: int | None = 100, offset: int = 0, after: str | None = None,
+                 before: str | None = None, count_limit: int | None = None) -> DevicePage:
+    """One page of the devices the actor may see, in UDI order.
+
+    Pages by position (`offset`) or, faster at any depth, by the UDI to start `after` or to
+    end `before`; `count_limit` stops counting there (the page then says "more than").
+    Searching takes a UDI, a serial number, a PID, a product tag or the start of a hostname.
+    Raises InvalidInput / NotFound.
+    """
     if va and not account:
         raise InvalidInput("--va needs --account: VA names are only unique inside an account")
+    scope: list[Any] = []
     account_id = None
     if account:
         if va:
+            # The VA implies its account; naming both could lead the planner to the
+            # account's (much larger) index.
             acc, place = va_for(session, actor, account, va, "device.view")
-            query = query.where(Device.va_id == place.id)
+            scope.append(Device.va_id == place.id)
         else:
             acc = account_for(session, actor, account, "account.view")
             require(session, actor, "device.view", account_id=acc.id)
+            scope.append(Device.account_id == acc.id)
         account_id = acc.id
-        query = query.where(VirtualAccount.account_id == acc.id)
     visible = _visible(session, actor, account_id)
     if visible is not None:
-        query = query.where(visible)
+        scope.append(visible)
     if status:
         if status not in DEVICE_STATES:
             raise InvalidInput(f"status {status!r} is not one of {', '.join(DEVICE_STATES)}")
-        query = query.where(Device.status == status)
-    if search:
-        like = f"%{search.strip()}%"
-        query = query.where(or_(Device.pid.ilike(like), Device.serial.ilike(like),
-                                Device.hostname.ilike(like), Device.product_tag.ilike(like)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = session.execute(query.order_by(Account.name, VirtualAccount.name, Device.pid,
-                                          Device.serial).limit(limit).offset(offset))
-    return DevicePage(total, [_row(d, a, v) for d, a, v in page])
+        scope.append(Device.status == status)
+    if search and search.strip():
+        scope.append(_search(session, search.strip(), scope))
+    matching = select(Device.id).where(*scope)
+    if count_limit is not None:
+        matching = matching.limit(count_limit + 1)
+    total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    bounded = count_limit is not None and total > count_limit
+    udi = tuple_(Device.pid, Device.serial)
+    query = select(Device).options(defer(Device.certificate_pem)).where(*scope)
+    backwards = before is not None
+    if after is not None:
+        query = query.where(udi > tuple_(*map(literal, _cursor(after))))
+    elif before is not None:
+        query = query.where(udi < tuple_(*map(literal, _cursor(before))))
+    order = (Device.pid.desc(), Device.serial.desc()) if backwards else (Device.pid, Device.serial)
+    query = query.order_by(*order).offset(offset)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    found = list(session.scalars(query))
+    more = limit is not None and len(found) > limit
+    found = found[:limit] if limit is not None else found
+    if backwards:
+        found.reverse()
+    names = _names(session, {d.va_id for d in found})
+    rows = [_row(d, *names[d.va_id]) for d in found]
+    has_next = more if not backwards else bool(rows)
+    has_previous = (more if backwards else after is not None or offset > 0) and bool(rows)
+    return DevicePage(min(total, count_limit) if bounded and count_limit is not None else total,
+                      rows, bounded,
+                      after=rows[-1]["udi"] if has_next and rows else None,
+                      before=rows[0]["udi"] if has_previous else None)
 
 
-def count_by_status(session: Session) -> dict[str, int]:
-    """How many devices are in each state (every state listed, zeros included)."""
-    found = dict(session.execute(select(Device.status, func.count()).group_by(Device.status)).all())
-    return {state: int(found.get(state, 0)) for state in DEVICE_STATES}
+def count_by_status(session: Session, account_id: int | None = None,
+                    count_limit: int | None = None) -> dict[str, int]:
+    """How many devices are in each state, of one account or of all (every state listed,
+    zeros included); with `count_limit`, a state with more says count_limit + 1."""
+    if count_limit is None:
+        query = select(Device.status, func.count()).group_by(Device.status)
+        if account_id is not None:
+            query = query.where(Device.account_id == account_id)
+        found = dict(session.execute(query).all())
+        return {state: int(found.get(state, 0)) for state in DEVICE_STATES}
+    counts = {}
+    for state in DEVICE_STATES:
+        matching = select(Device.id).where(Device.status == state)
+        if account_id is not None:
+            matching = matching.where(Device.account_id == account_id)
+        counts[state] = session.scalar(select(func.count()).select_from(
+            matching.limit(count_limit + 1).subquery())) or 0
+    return counts
+
+
+def account_status_counts(session: Session, actor: Actor, account_ref: str,
+                          count_limit: int | None = None) -> dict[str, int]:
+    """How many devices of the account are in each state, for those who may see them all."""
+    account = account_for(session, actor, account_ref, "account.view")
+    require(session, actor, "device.view", account_id=account.id)
+    return count_by_status(session, account.id, count_limit)
 
 
 def find_device(session: Session, udi: str) -> Device:
     """Find a device by its UDI, `PID:<pid>,SN:<serial>`, or by a serial number alone."""
-    parts = dict(p.split(":", 1) for p in udi.split(",") if ":" in p)
+    parts = udi_parts(udi)
     query = select(Device)
-    if "PID" in parts and "SN" in parts:
-        query = query.where(Device.pid == parts["PID"].strip(), Device.serial == parts["SN"].strip())
+    if parts is not None:
+        query = query.where(Device.pid == parts[0], Device.serial == parts[1])
     else:
         query = query.where(Device.serial == udi.strip())
     found = list(session.scalars(query.limit(2)))
@@ -145,7 +250,7 @@ def usage_by_tag(session: Session, device_id: int) -> dict[str, int]:
 def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:
     """A device with its current consumption by tag."""
     device, account, va = _checked(session, actor, udi, "device.view")
-    row = _row(device, account, va)
+    row = _row(device, account.name, va.name)
     row["usage"] = usage_by_tag(session, device.id)
     return row
 
@@ -165,11 +270,11 @@ def transfer_device(uow: UnitOfWork, actor: Actor, udi: str, to_va: str) -> dict
     device.va_id = target.id
     record(uow, actor, "device.transfer", f"device:{udi_label(device.pid, device.serial)}",
            account_id=account.id, details={"before": va.name, "after": target.name})
-    return _row(device, account, target)
+    return _row(device, account.name, target.name)
 
 
 def remove_device(uow: UnitOfWork, actor: Actor, udi: str) -> dict[str, Any]:
     """Operator-side removal (e.g. RMA): licenses back to the pool, certificate revoked."""
     device, account, va = _checked(uow.session, actor, udi, "device.manage")
     retire(uow, actor, device, account.id, "device.remove", "removed by operator")
-    return _row(device, account, va)
+    return _row(device, account.name, va.name)

@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
+    Subquery,
     and_,
     bindparam,
     case,
@@ -95,6 +97,22 @@ class CounterPage:
     rows: list[AccountCounter]
 
 
+def _keys(va_ids: Select[int] | list[int] | BindParameter[list[int]],
+          tags: Sequence[str] | BindParameter[list[str]] | None) -> tuple[list[Any], Subquery]:
+    """The filter on lines, and (va_id, tag) of every counter: tags with lines or usage."""
+    line_filter = [LicenseLine.va_id.in_(va_ids)]
+    usage_filter = [UsageTotal.va_id.in_(va_ids),
+                    or_(UsageTotal.in_use != 0, UsageTotal.reserved != 0)]
+    if tags is not None:
+        wanted = tags if isinstance(tags, BindParameter) else list(tags)
+        line_filter.append(LicenseLine.tag.in_(wanted))
+        usage_filter.append(UsageTotal.tag.in_(wanted))
+    return line_filter, union(
+        select(LicenseLine.va_id, LicenseLine.tag).where(*line_filter),
+        select(UsageTotal.va_id, UsageTotal.tag).where(*usage_filter),
+    ).subquery("keys")
+
+
 def _counter_rows(on: date | BindParameter[date],
                   va_ids: Select[int] | list[int] | BindParameter[list[int]],
                   tags: Sequence[str] | BindParameter[list[str]] | None,
@@ -103,17 +121,7 @@ def _counter_rows(on: date | BindParameter[date],
 
     Values may be bind parameters, for a statement built once and run many times.
     """
-    line_filter = [LicenseLine.va_id.in_(va_ids)]
-    usage_filter = [UsageTotal.va_id.in_(va_ids),
-                    or_(UsageTotal.in_use != 0, UsageTotal.reserved != 0)]
-    if tags is not None:
-        wanted = tags if isinstance(tags, BindParameter) else list(tags)
-        line_filter.append(LicenseLine.tag.in_(wanted))
-        usage_filter.append(UsageTotal.tag.in_(wanted))
-    keys = union(
-        select(LicenseLine.va_id, LicenseLine.tag).where(*line_filter),
-        select(UsageTotal.va_id, UsageTotal.tag).where(*usage_filter),
-    ).subquery("keys")
+    line_filter, keys = _keys(va_ids, tags)
     pools = (
         select(
             LicenseLine.va_id,
@@ -249,6 +257,8 @@ def list_counters(
         vas = vas.where(VirtualAccount.name.in_(list(va_names)))
     if va_ids is not None:
         vas = vas.where(VirtualAccount.id.in_(list(va_ids)))
+    if status is None and not text:
+        return _page_by_keys(session, on, vas, None if tag is None else [tag], limit, offset)
     rows = _counter_rows(on, vas, None if tag is None else [tag]).subquery("counters")
     if status is not None:
         available = rows.c.quantity - rows.c.in_use - rows.c.reserved
@@ -261,21 +271,54 @@ def list_counters(
             func.lower(LicenseLine.search_tags).like(pattern, escape="\\")))
         rows = select(rows).where(or_(func.lower(rows.c.tag).like(pattern, escape="\\"),
                                       rows.c.tag.in_(named))).subquery("by_text")
-    total = session.scalar(select(func.count()).select_from(rows)) or 0
+    # The total rides along with the page (a window over the same rows): the counters are
+    # computed once, not once to count and again to page.
     page = session.execute(
         select(Account.name, VirtualAccount.name, rows.c.va_id, rows.c.tag,
-               rows.c.quantity, rows.c.in_use, rows.c.reserved)
+               rows.c.quantity, rows.c.in_use, rows.c.reserved, func.count().over())
         .join(VirtualAccount, VirtualAccount.id == rows.c.va_id)
         .join(Account, Account.id == VirtualAccount.account_id)
         .order_by(Account.name, VirtualAccount.name, rows.c.tag)
         .limit(limit)
         .offset(offset)
     ).all()
+    if page:
+        total = int(page[0][-1])
+    else:
+        total = (session.scalar(select(func.count()).select_from(rows)) or 0) if offset else 0
     details = line_details(session, [(r.va_id, r.tag) for r in page], on)
     return CounterPage(total, [
         AccountCounter(account, va, Counter(va_id, tag_, q, u, r),
                        tuple(details.get((va_id, tag_), ())))
-        for account, va, va_id, tag_, q, u, r in page
+        for account, va, va_id, tag_, q, u, r, _total in page
+    ])
+
+
+def _page_by_keys(session: Session, on: date, vas: Select[int], tags: list[str] | None,
+                  limit: int | None, offset: int) -> CounterPage:
+    """A page of counters when no filter needs their values: the page's keys are chosen
+    first, and only their counters computed (not every counter of the account)."""
+    _filter, keys = _keys(vas, tags)
+    page = session.execute(
+        select(Account.name, VirtualAccount.name, keys.c.va_id, keys.c.tag, func.count().over())
+        .join(VirtualAccount, VirtualAccount.id == keys.c.va_id)
+        .join(Account, Account.id == VirtualAccount.account_id)
+        .order_by(Account.name, VirtualAccount.name, keys.c.tag)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    if not page:
+        total = (session.scalar(select(func.count()).select_from(keys)) or 0) if offset else 0
+        return CounterPage(total, [])
+    wanted = {(va_id, tag_) for _a, _v, va_id, tag_, _t in page}
+    values = {(va_id, tag_): (q, u, r) for va_id, tag_, q, u, r in session.execute(
+        _counter_rows(on, sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})))
+        if (va_id, tag_) in wanted}
+    details = line_details(session, sorted(wanted), on)
+    return CounterPage(int(page[0][-1]), [
+        AccountCounter(account, va, Counter(va_id, tag_, *values.get((va_id, tag_), (0, 0, 0))),
+                       tuple(details.get((va_id, tag_), ())))
+        for account, va, va_id, tag_, _total in page
     ])
 
 

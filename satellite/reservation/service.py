@@ -97,8 +97,10 @@ def lines(session: Session, reservation: Reservation) -> list[ReservationLine]:
 
 
 def list_reservations(session: Session, actor: Actor, account_id: int | None = None,
-                      status: str | None = None) -> list[Reservation]:
-    """Reservations of one account (or all, for system administrators) the actor may see."""
+                      status: str | None = None, *, limit: int | None = None,
+                      offset: int = 0) -> list[Reservation]:
+    """Reservations of one account (or all, for system administrators) the actor may see,
+    oldest first (a page of them with `limit` and `offset`)."""
     require(session, actor, "reservation.view", account_id=account_id)
     query = select(Reservation).order_by(Reservation.id)
     if account_id is not None:
@@ -108,7 +110,7 @@ def list_reservations(session: Session, actor: Actor, account_id: int | None = N
             query = query.where(Reservation.va_id.in_(visible))
     if status is not None:
         query = query.where(Reservation.status == status)
-    return list(session.scalars(query))
+    return list(session.scalars(query.limit(limit).offset(offset)))
 
 
 def _check_enabled(account: Account, kind: str) -> None:

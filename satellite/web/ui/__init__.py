@@ -25,7 +25,7 @@ from satellite.web.ui import (
 )
 from satellite.web.ui import session as web_session
 from satellite.web.ui.forms import ActionForm
-from satellite.web.ui.pages import database, render
+from satellite.web.ui.pages import COUNT_LIMIT, VA_LIST_LIMIT, database, render
 
 # Pages reachable without signing in.
 PUBLIC = frozenset({"ui.sign_in"})
@@ -150,5 +150,6 @@ def blueprint() -> Blueprint:
 
 def init_app(app: Any) -> None:
     app.register_blueprint(blueprint())
+    app.jinja_env.globals.update(VA_LIST_LIMIT=VA_LIST_LIMIT, COUNT_LIMIT=COUNT_LIMIT)
     # CSRF failures are raised before any blueprint handler runs, so they are mapped app-wide.
     app.register_error_handler(CSRFError, _csrf_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,11 +14,10 @@ from satellite.access import requests
 from satellite.access.models import AccountRequest
 from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
-from satellite.accounts.models import VirtualAccount
+from satellite.accounts.service import VaEntry
 from satellite.alerts.service import list_alerts
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
-from satellite.devices.models import DEVICE_STATES
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.licenses import service as licenses
 from satellite.licenses.history import usage_history
@@ -35,7 +35,16 @@ from satellite.web.ui.forms import (
     VaMoveForm,
     VaRenameForm,
 )
-from satellite.web.ui.pages import actor, database, reading, render, today, va_choices
+from satellite.web.ui.pages import (
+    COUNT_LIMIT,
+    VA_LIST_LIMIT,
+    actor,
+    database,
+    offer_vas,
+    reading,
+    render,
+    today,
+)
 from satellite.web.ui.session import allowed
 
 
@@ -125,10 +134,9 @@ def dashboard(account: str) -> Any:
         soon = licenses.expiring(s, who, on, account, within_days=90)
         # Account-wide figures go to those who may see the whole account.
         whole = visible_va_ids(s, who, "va.view", acct.id) is None
-        by_status = {state: devices.list_devices(s, who, account=acct.domain, status=state,
-                                                 limit=0).total
-                     for state in DEVICE_STATES} if whole else None
-        open_alerts = list_alerts(s, who, acct.domain)[:10] if whole else None
+        by_status = (devices.account_status_counts(s, who, acct.domain, COUNT_LIMIT)
+                     if whole else None)
+        open_alerts = list_alerts(s, who, acct.domain, limit=10) if whole else None
         may_see_sync = allowed(s, who, "sync.view", account_id=acct.id)
         history = usage_history(s, who, acct.domain, since, daily=daily)
         may_see_health = allowed(s, who, "system.view")
@@ -143,31 +151,63 @@ def dashboard(account: str) -> Any:
                   history_period=period, history_ranges=HISTORY_RANGES)
 
 
-def _tree(vas: list[VirtualAccount]) -> list[tuple[VirtualAccount, int]]:
-    """VAs in folder order with their depth for indenting (parents the actor cannot see are
-    skipped, their visible children shown at the top)."""
+# The tree page shows as many levels as fit in this many rows; deeper VAs are one click away
+# (each VA's page lists its children), or found by name.
+TREE_ROWS = 300
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    va: VaEntry
+    depth: int
+    # VAs nested below this one that the page does not show (its children are collapsed).
+    hidden: int = 0
+
+
+def _tree(vas: list[VaEntry], limit: int = TREE_ROWS) -> tuple[list[TreeRow], int]:
+    """VAs in folder order with their depth for indenting, as many levels as fit in `limit`
+    rows, and how many VAs are not shown. Parents the actor cannot see are skipped, their
+    visible children shown at the top."""
     ids = {va.id for va in vas}
-    children: dict[int | None, list[VirtualAccount]] = {}
+    children: dict[int | None, list[VaEntry]] = {}
     for va in vas:
         parent = va.parent_id if va.parent_id in ids else None
         children.setdefault(parent, []).append(va)
-    ordered: list[tuple[VirtualAccount, int]] = []
+    ordered: list[tuple[VaEntry, int]] = []
+    below: dict[int, int] = {}
 
-    def walk(parent: int | None, depth: int) -> None:
+    def walk(parent: int | None, depth: int) -> int:
+        count = 0
         for va in sorted(children.get(parent, []), key=lambda v: (not v.is_default, v.name)):
             ordered.append((va, depth))
-            walk(va.id, depth + 1)
+            below[va.id] = walk(va.id, depth + 1)
+            count += 1 + below[va.id]
+        return count
 
     walk(None, 0)
-    return ordered
+    per_depth = Counter(depth for _va, depth in ordered)
+    shown_depth, shown = 0, 0
+    for depth in sorted(per_depth):
+        if depth > 0 and shown + per_depth[depth] > limit:
+            break
+        shown_depth, shown = depth, shown + per_depth[depth]
+    rows = [TreeRow(va, depth, below[va.id] if depth == shown_depth else 0)
+            for va, depth in ordered if depth <= shown_depth][:limit]
+    return rows, len(vas) - len(rows)
+
+
+def _named(vas: list[VaEntry], text: str, limit: int = TREE_ROWS) -> tuple[list[TreeRow], int]:
+    found = [va for va in vas if text.lower() in va.name.lower()]
+    return [TreeRow(va, 0) for va in found[:limit]], len(found) - min(len(found), limit)
 
 
 def vas_page(account: str) -> Any:
     db = database()
     form = VaCreateForm()
+    text = request.args.get("q", "").strip()
     with reading() as uow:
-        acct, vas = accounts.list_vas(uow.session, actor(), account)
-        form.parent.choices = va_choices(vas, top="(top level)")
+        acct, vas = accounts.va_entries(uow.session, actor(), account)
+        offer_vas(form.parent, vas, top="(top level)")
     status = 200
     if form.validate_on_submit():
         try:
@@ -183,16 +223,18 @@ def vas_page(account: str) -> Any:
         status = 400
     with reading() as uow:
         may_create = allowed(uow.session, actor(), "va.create", account_id=acct.id)
-        counts = {va.id: accounts.va_contents(uow.session, va.id) for va in vas}
-    return render("vas.html", status, account=acct, tree=_tree(vas), form=form,
-                  may_create=may_create, counts=counts)
+        counts = accounts.line_counts(uow.session, acct.id)
+    tree, not_shown = _named(vas, text) if text else _tree(vas)
+    return render("vas.html", status, account=acct, tree=tree, not_shown=not_shown, q=text,
+                  form=form, may_create=may_create, counts=counts, total=len(vas))
 
 
 def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: int = 200) -> Any:
     with reading() as uow:
         s = uow.session
         acct, the_va = accounts.va_for(s, actor(), account, va, "va.view")
-        _, vas = accounts.list_vas(s, actor(), account)
+        _, vas = accounts.va_entries(s, actor(), account, VA_LIST_LIMIT + 1)
+        _, children = accounts.va_entries(s, actor(), account, under=the_va.id)
         path = accounts.va_path(s, the_va)
         contents = accounts.va_contents(s, the_va.id)
         may_update = allowed(s, actor(), "va.update", account_id=acct.id, va_id=the_va.id)
@@ -200,10 +242,10 @@ def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: 
     forms = forms or {}
     rename = forms.get("rename") or VaRenameForm(formdata=None, new_name=the_va.name)
     move = forms.get("move") or VaMoveForm(formdata=None)
-    move.parent.choices = va_choices([v for v in vas if v.id != the_va.id], top="(top level)")
+    offer_vas(move.parent, vas, top="(top level)", leave_out=the_va.name)
     delete = forms.get("delete") or ActionForm(formdata=None)
     return render("va.html", status, account=acct, va=the_va, path=path, contents=contents,
-                  rename=rename, move=move, delete=delete, may_update=may_update,
+                  children=children, rename=rename, move=move, delete=delete, may_update=may_update,
                   may_delete=may_delete)
 
 
@@ -224,8 +266,8 @@ def va_rename(account: str, va: str) -> Any:
 def va_move(account: str, va: str) -> Any:
     form = VaMoveForm()
     with reading() as uow:
-        _, vas = accounts.list_vas(uow.session, actor(), account)
-    form.parent.choices = va_choices(vas, top="(top level)")
+        _, vas = accounts.va_entries(uow.session, actor(), account)
+    offer_vas(form.parent, vas, top="(top level)")
     if not form.validate_on_submit():
         return va_page(account, va, {"move": form}, 400)
     try:

@@ -30,8 +30,8 @@ from satellite.web.ui.forms import (
     ResetPasswordForm,
     UserForm,
 )
-from satellite.web.ui.pages import actor, database, reading, render, va_choices
-from satellite.web.ui.session import allowed
+from satellite.web.ui.pages import actor, database, offer_vas, reading, render
+from satellite.web.ui.session import allowed, allowed_vas
 
 
 def users_page(form: UserForm | None = None, status: int = 200) -> Any:
@@ -95,18 +95,17 @@ def access_page(account: str, forms: dict[str, Any] | None = None, status: int =
     forms = forms or {}
     with reading() as uow:
         s, who = uow.session, actor()
-        acct, vas = accounts.list_vas(s, who, account)
+        acct, vas = accounts.va_entries(s, who, account)
         held = grants.list_grants(s, who, account) if allowed(
             s, who, "grant.view", account_id=acct.id) else []
-        may_grant = any(allowed(s, who, "grant.manage", account_id=acct.id, va_id=v.id)
-                        for v in vas)
+        may_grant = bool(allowed_vas(s, who, "grant.manage", acct.id, vas))
         may_decide = allowed(s, who, "access_request.decide", account_id=acct.id)
         pending = requests.list_access_requests(s, who, account) if may_decide else []
         may_clients = allowed(s, who, "apiclient.manage", account_id=acct.id)
         clients = apiclients.list_clients(s, who, account) if may_clients else []
         names = {r.user_id: users_name(s, r.user_id) for r in pending}
     grant_form = forms.get("grant") or GrantForm(formdata=None)
-    grant_form.va.choices = va_choices(vas, top="(whole account)")
+    offer_vas(grant_form.va, vas, top="(whole account)")
     return render("access.html", status, account=acct, grants=held, may_grant=may_grant,
                   grant=grant_form, action=ActionForm(formdata=None), pending=pending,
                   names=names, may_decide=may_decide, may_clients=may_clients, clients=clients,
@@ -122,8 +121,8 @@ def users_name(session: Session, user_id: int) -> str:
 def add_grant(account: str) -> Any:
     form = GrantForm()
     with reading() as uow:
-        _, vas = accounts.list_vas(uow.session, actor(), account)
-    form.va.choices = va_choices(vas, top="(whole account)")
+        _, vas = accounts.va_entries(uow.session, actor(), account)
+    offer_vas(form.va, vas, top="(whole account)")
     if not form.validate_on_submit():
         return access_page(account, {"grant": form}, 400)
     try:

@@ -10,49 +10,42 @@ from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
 from satellite.devices import service as devices
 from satellite.devices.models import DEVICE_STATES
-from satellite.errors import InvalidInput, NotFound, SatelliteError
+from satellite.errors import NotFound, SatelliteError
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, DeviceTransferForm
-from satellite.web.ui.pages import actor, database, reading, render, va_choices
-from satellite.web.ui.session import allowed
+from satellite.web.ui.pages import COUNT_LIMIT, VA_LIST_LIMIT, actor, database, offer_vas, reading, render
+from satellite.web.ui.session import allowed_anywhere
 
 PAGE_SIZE = 50
-
-
-def page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        raise InvalidInput("page must be a whole number") from None
 
 
 def devices_page(account: str) -> Any:
     va = request.args.get("va") or None
     status = request.args.get("status") or None
     text = request.args.get("q", "").strip() or None
-    page = page_number()
+    after = request.args.get("after") or None
+    before = None if after else request.args.get("before") or None
     with reading() as uow:
         s = uow.session
-        acct, vas = accounts.list_vas(s, actor(), account)
-        if va is not None and va not in {v.name for v in vas}:
-            raise NotFound(f"no virtual account {va!r} in {acct.name}")
+        # Only offered (the service checks the name): enough to know whether to list them.
+        acct, vas = accounts.va_entries(s, actor(), account, VA_LIST_LIMIT + 1)
         everything = visible_va_ids(s, actor(), "va.view", acct.id) is None
         if not everything and va is None:
             # Someone granted some VAs only sees one of them at a time.
             va = vas[0].name if vas else ""
-        rows = devices.list_devices(s, actor(), account=acct.domain, va=va, status=status, search=text,
-                                    limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    pages = max(1, -(-rows.total // PAGE_SIZE))
+        rows = devices.list_devices(s, actor(), account=acct.domain, va=va, status=status,
+                                    search=text, limit=PAGE_SIZE, after=after, before=before,
+                                    count_limit=COUNT_LIMIT)
+    filters = {k: v for k, v in (("va", va), ("status", status), ("q", text)) if v}
     return render("devices.html", account=acct, vas=vas, rows=rows, statuses=DEVICE_STATES,
-                  everything=everything,
-                  filters={"va": va or "", "status": status or "", "q": text or ""},
-                  page=page, pages=pages)
+                  everything=everything, filters=filters)
 
 
 def _device_of(s: Any, account: str, udi: str) -> tuple[Any, list[Any], dict[str, Any]]:
-    acct, vas = accounts.list_vas(s, actor(), account)
+    acct, vas = accounts.va_entries(s, actor(), account, VA_LIST_LIMIT + 1)
+    # The service shows only a device the actor may see; the page only one of this account.
     shown = devices.show_device(s, actor(), udi)
-    if shown["account"] != acct.name or shown["va"] not in {v.name for v in vas}:
+    if shown["account"] != acct.name:
         raise NotFound(f"no device with UDI {udi!r} in {acct.name}")
     return acct, vas, shown
 
@@ -62,10 +55,9 @@ def device_page(account: str, udi: str, form: DeviceTransferForm | None = None,
     with reading() as uow:
         s, who = uow.session, actor()
         acct, vas, shown = _device_of(s, account, udi)
-        may_change = any(allowed(s, who, "device.manage", account_id=acct.id, va_id=v.id)
-                         for v in vas)
+        may_change = allowed_anywhere(s, who, "device.manage", acct.id)
     form = form or DeviceTransferForm(formdata=None)
-    form.target.choices = va_choices([v for v in vas if v.name != shown["va"]])
+    offer_vas(form.target, vas, leave_out=shown["va"])
     return render("device.html", status, account=acct, device=shown, form=form,
                   remove=ActionForm(formdata=None), may_change=may_change and
                   shown["deregistered_at"] is None)
@@ -75,7 +67,7 @@ def transfer(account: str, udi: str) -> Any:
     form = DeviceTransferForm()
     with reading() as uow:
         _, vas, _shown = _device_of(uow.session, account, udi)
-    form.target.choices = va_choices(vas)
+    offer_vas(form.target, vas)
     if not form.validate_on_submit():
         return device_page(account, udi, form, 400)
     try:

@@ -13,8 +13,8 @@ from satellite.licenses.counters import STATUSES
 from satellite.licenses.transfers import transfer
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import TransferForm
-from satellite.web.ui.pages import actor, database, reading, render, today, va_choices
-from satellite.web.ui.session import allowed
+from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render, today
+from satellite.web.ui.session import allowed_anywhere
 
 PAGE_SIZE = 50
 
@@ -33,15 +33,14 @@ def licenses_page(account: str, form: TransferForm | None = None, status: int = 
     page = _page_number()
     with reading() as uow:
         s, who = uow.session, actor()
-        acct, vas = accounts.list_vas(s, who, account)
+        acct, vas = accounts.va_entries(s, who, account, VA_LIST_LIMIT + 1)
         rows = licenses.list_licenses(s, who, today(), account, va_names=[va] if va else (),
                                       status=wanted_status, text=text, limit=PAGE_SIZE,
                                       offset=(page - 1) * PAGE_SIZE)
-        may_transfer = any(allowed(s, who, "license.transfer", account_id=acct.id, va_id=v.id)
-                           for v in vas)
+        may_transfer = allowed_anywhere(s, who, "license.transfer", acct.id)
     form = form or TransferForm(formdata=None, source=va or "")
-    form.source.choices = va_choices(vas)
-    form.target.choices = va_choices(vas)
+    offer_vas(form.source, vas)
+    offer_vas(form.target, vas)
     pages = max(1, -(-rows.total // PAGE_SIZE))
     return render("licenses.html", status, account=acct, vas=vas, rows=rows, form=form,
                   may_transfer=may_transfer, statuses=STATUSES,
@@ -52,9 +51,9 @@ def licenses_page(account: str, form: TransferForm | None = None, status: int = 
 def transfer_licenses(account: str) -> Any:
     form = TransferForm()
     with reading() as uow:
-        _, vas = accounts.list_vas(uow.session, actor(), account)
-    form.source.choices = va_choices(vas)
-    form.target.choices = va_choices(vas)
+        _, vas = accounts.va_entries(uow.session, actor(), account, VA_LIST_LIMIT + 1)
+    offer_vas(form.source, vas)
+    offer_vas(form.target, vas)
     if not form.validate_on_submit():
         return licenses_page(account, form, 400)
     try:

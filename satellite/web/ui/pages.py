@@ -8,9 +8,13 @@ from datetime import date
 from typing import Any
 
 from flask import current_app, g, render_template
+from markupsafe import Markup
+from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
+from wtforms.widgets import TextInput
 
-from satellite.accounts.models import Account, VirtualAccount
+from satellite.accounts.models import Account
+from satellite.accounts.service import VaEntry
 from satellite.actor import Actor
 from satellite.uow import Database, UnitOfWork
 
@@ -33,10 +37,38 @@ def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(template, **context), status
 
 
-def va_choices(vas: list[VirtualAccount], *, top: str | None = None) -> list[SelectChoice]:
-    """Select options for VAs, by name; `top` adds a first option meaning "no VA"."""
+# Past this many matches a page says "more than": counting a million rows costs more than
+# showing them.
+COUNT_LIMIT = 10_000
+# Past this many VAs a page offers a text box for the VA's name instead of a list: thousands
+# of options make every page heavy to send and to render, and no easier to choose from.
+VA_LIST_LIMIT = 200
+
+
+class NameInput(TextInput):
+    """A text box standing in for a select of VA names (the field still checks the name)."""
+
+    def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        kwargs.setdefault("value", field.data or "")
+        return super().__call__(field, **kwargs)
+
+
+def offer_vas(field: Field, vas: list[VaEntry], *, top: str | None = None,
+              leave_out: str | None = None) -> None:
+    """Let `field` take one of these VAs by name; `top` adds a first option meaning "no VA"
+    (an empty text box, when there are too many VAs to list: a page that only offers VAs
+    may load VA_LIST_LIMIT + 1 of them). `leave_out` names a VA not to offer (where a thing
+    already is)."""
+    if len(vas) > VA_LIST_LIMIT:
+        # The service checks the name it is given, and reports one it does not know.
+        field.choices = []  # type: ignore[attr-defined]
+        field.validate_choice = False  # type: ignore[attr-defined]
+        field.widget = NameInput()
+        field.render_kw = {**(field.render_kw or {}), "placeholder": top or "name"}
+        return
     options = [SelectChoice("", top)] if top is not None else []
-    return options + [SelectChoice(va.name, va.name) for va in vas]
+    field.choices = options + [SelectChoice(va.name, va.name)  # type: ignore[attr-defined]
+                               for va in vas if va.name != leave_out]
 
 
 def account_label(account: Account) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, url_for
+from flask import Response, current_app, flash, redirect, request, url_for
 
 from satellite.accounts import service as accounts
 from satellite.config import Settings
-from satellite.errors import Conflict, SatelliteError
+from satellite.errors import Conflict, InvalidInput, SatelliteError
 from satellite.keystore import Keystore, open_keystore
 from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVED
@@ -21,8 +21,17 @@ from satellite.web.ui.forms import (
     ReservationUpdateForm,
     parse_license_lines,
 )
-from satellite.web.ui.pages import actor, database, reading, render, va_choices
-from satellite.web.ui.session import allowed
+from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render
+from satellite.web.ui.session import allowed, allowed_anywhere, allowed_vas
+
+PAGE_SIZE = 100
+
+
+def page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        raise InvalidInput("page must be a whole number") from None
 
 
 def _keystore() -> Keystore:
@@ -38,23 +47,27 @@ def reservations_page(account: str, form: ReservationForm | None = None,
                       returning: CodeForm | None = None, status: int = 200) -> Any:
     with reading() as uow:
         s, who = uow.session, actor()
-        acct, vas = accounts.list_vas(s, who, account)
-        rows = service.list_reservations(s, who, acct.id)
-        names = accounts.va_names(s, acct.id)
-        may_manage = [v for v in vas
-                      if allowed(s, who, "reservation.manage", account_id=acct.id, va_id=v.id)]
+        # Only offered (the service checks the name): enough to know whether to list them.
+        acct, vas = accounts.va_entries(s, who, account, VA_LIST_LIMIT + 1)
+        page = page_number()
+        rows = service.list_reservations(s, who, acct.id, limit=PAGE_SIZE + 1,
+                                         offset=(page - 1) * PAGE_SIZE)
+        more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
+        names = accounts.va_names(s, acct.id, {r.va_id for r in rows})
+        may_manage = allowed_anywhere(s, who, "reservation.manage", acct.id)
+        offered = allowed_vas(s, who, "reservation.manage", acct.id, vas)
     form = form or ReservationForm(formdata=None)
-    form.va.choices = va_choices(may_manage)
+    offer_vas(form.va, vas if len(vas) > VA_LIST_LIMIT else offered)
     return render("reservations.html", status, account=acct, rows=rows, names=names, form=form,
                   returning=returning or CodeForm(formdata=None, prefix="ret"),
-                  may_manage=bool(may_manage), udi_of=service.udi_of)
+                  may_manage=may_manage, udi_of=service.udi_of, page=page, more=more)
 
 
 def authorize(account: str) -> Any:
     form = ReservationForm()
     with reading() as uow:
-        _, vas = accounts.list_vas(uow.session, actor(), account)
-    form.va.choices = va_choices(vas)
+        _, vas = accounts.va_entries(uow.session, actor(), account)
+    offer_vas(form.va, vas)
     if not form.validate_on_submit():
         return reservations_page(account, form, status=400)
     wanted = None if form.kind.data == "PLR" else parse_license_lines(form.licenses.data or "")
@@ -82,7 +95,7 @@ def reservation_page(account: str, udi: str, forms: dict[str, Any] | None = None
         acct = accounts.account_for(s, who, account, "reservation.view")
         r = service.show(s, who, udi)
         lines = service.lines(s, r)
-        va_name = accounts.va_names(s, acct.id).get(r.va_id, "")
+        va_name = accounts.va_names(s, acct.id, {r.va_id}).get(r.va_id, "")
         may_manage = r.status == RESERVED and allowed(
             s, who, "reservation.manage", account_id=r.account_id, va_id=r.va_id)
         may_remove = r.status == RESERVED and allowed(s, who, "reservation.remove")

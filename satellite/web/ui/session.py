@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from flask import session
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import require
+from satellite.access.policy import require, visible_va_ids
+from satellite.accounts.service import VaEntry
 from satellite.actor import Actor
 from satellite.errors import SatelliteError
 from satellite.users.models import User
@@ -66,3 +67,17 @@ def allowed(db_session: Session, actor: Actor, operation: str, *,
     except SatelliteError:
         return False
     return True
+
+
+def allowed_vas(db_session: Session, actor: Actor, operation: str, account_id: int,
+                vas: list[VaEntry]) -> list[VaEntry]:
+    """The VAs among `vas` where the policy lets the actor do this, asked once for all of
+    them (a page may offer thousands of VAs)."""
+    ids = visible_va_ids(db_session, actor, operation, account_id)
+    return list(vas) if ids is None else [va for va in vas if va.id in ids]
+
+
+def allowed_anywhere(db_session: Session, actor: Actor, operation: str, account_id: int) -> bool:
+    """Whether the policy lets the actor do this in at least one VA of the account."""
+    ids = visible_va_ids(db_session, actor, operation, account_id)
+    return ids is None or bool(ids)

@@ -7,12 +7,14 @@ from typing import Any
 from flask import current_app, flash, redirect, request, url_for
 
 from satellite.accounts import service as accounts
+from satellite.accounts.models import DEFAULT_VA
+from satellite.accounts.service import VaEntry
 from satellite.errors import NotFound, SatelliteError
 from satellite.tokens import service as tokens
 from satellite.tokens.sealing import TokenSealer
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, TokenForm
-from satellite.web.ui.pages import actor, database, reading, render, va_choices
+from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render
 from satellite.web.ui.session import allowed
 
 
@@ -20,22 +22,37 @@ def _sealer() -> TokenSealer:
     return TokenSealer.for_data_dir(current_app.config["SATELLITE_SETTINGS"].data_dir)
 
 
+def _first_choice(s: Any, who: Any, domain: str, vas: list[VaEntry]) -> str:
+    """The account's Default VA when the user may see its tokens, else the first VA listed."""
+    try:
+        return accounts.va_for(s, who, domain, DEFAULT_VA, "token.view")[1].name
+    except SatelliteError:
+        return vas[0].name if vas else ""
+
+
 def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) -> Any:
     with reading() as uow:
         s, who = uow.session, actor()
-        acct, vas = accounts.list_vas(s, who, account)
-        va_ids = {v.name: v.id for v in vas}
-        posted = form.va.data if form is not None and form.va.data in va_ids else None
-        chosen = posted or request.args.get("va") or (
-            next((v.name for v in vas if v.is_default), vas[0].name if vas else ""))
-        if chosen and chosen not in va_ids:
-            raise NotFound(f"no virtual account {chosen!r} in {acct.name}")
-        listed = tokens.list_tokens(s, who, _sealer(), acct.domain, chosen) if chosen else []
-        may_manage = chosen in va_ids and allowed(s, who, "token.manage",
-                                                  account_id=acct.id, va_id=va_ids[chosen])
+        # Only offered: enough to know whether to list them (the VA in view is looked up).
+        acct, vas = accounts.va_entries(s, who, account, VA_LIST_LIMIT + 1)
+        posted = form.va.data if form is not None and form.va.data else None
+        chosen = posted or request.args.get("va") or _first_choice(s, who, acct.domain, vas)
+        listed, may_manage = [], False
+        if chosen:
+            try:
+                the_va = accounts.va_for(s, who, acct.domain, chosen, "token.view")[1]
+            except NotFound:
+                if posted:  # a name typed in the form is reported next to it
+                    the_va = None
+                else:
+                    raise NotFound(f"no virtual account {chosen!r} in {acct.name}") from None
+            if the_va is not None:
+                listed = tokens.list_tokens(s, who, _sealer(), acct.domain, chosen)
+                may_manage = allowed(s, who, "token.manage", account_id=acct.id,
+                                     va_id=the_va.id)
         now = uow.clock.now()
     form = form or TokenForm(formdata=None, va=chosen)
-    form.va.choices = va_choices(vas)
+    offer_vas(form.va, vas)
     return render("tokens.html", status, account=acct, vas=vas, chosen=chosen, tokens=listed,
                   now=now, form=form, revoke=ActionForm(formdata=None), may_manage=may_manage)
 
@@ -43,8 +60,8 @@ def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) 
 def create(account: str) -> Any:
     form = TokenForm()
     with reading() as uow:
-        _, vas = accounts.list_vas(uow.session, actor(), account)
-    form.va.choices = va_choices(vas)
+        _, vas = accounts.va_entries(uow.session, actor(), account)
+    offer_vas(form.va, vas)
     if not form.validate_on_submit():
         return tokens_page(account, form, 400)
     try:
@@ -69,7 +86,7 @@ def revoke(account: str, va: str, token_id: int) -> Any:
     if not form.validate_on_submit():
         return tokens_page(account, None, 400)
     with reading() as uow:
-        acct, vas = accounts.list_vas(uow.session, actor(), account)
+        acct, vas = accounts.va_entries(uow.session, actor(), account)
     if va not in {v.name for v in vas}:
         raise NotFound(f"no virtual account {va!r} in {acct.name}")
     try:

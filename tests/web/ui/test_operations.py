@@ -65,7 +65,7 @@ def test_device_list_search_filter_detail_transfer_and_remove(
     html = admin.get(f"{ACME}/devices?status=Out+Of+Compliance&va=Lab")
     assert "1 device." in html and "SN:B2" in html
     assert "0 devices." in admin.get(f"{ACME}/devices?va=Spare")
-    admin.get(f"{ACME}/devices?page=x", status=400)
+    admin.get(f"{ACME}/devices?after=not-a-udi", status=400)
 
     detail = admin.get(f"{ACME}/devices/PID:C9300-24T,SN:B2")
     assert "Out Of Compliance" in detail and TAG in detail and "Certificate expires" in detail
