@@ -14,6 +14,7 @@ from satellite.audit.models import AuditEvent, AuditHead
 from satellite.cloudsync.models import OutboundEvent, OutboundHead
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
+from satellite.jobruns import JobRunRecord
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
 from satellite.reservation.models import Reservation, ReservationLine
 from satellite.state import StateEntry
@@ -33,6 +34,7 @@ __all__ = [
     "Device",
     "DeviceNonce",
     "Grant",
+    "JobRunRecord",
     "LicenseLine",
     "LicenseUsage",
     "OutboundEvent",
