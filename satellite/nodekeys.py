@@ -13,12 +13,13 @@ import hashlib
 import json
 from pathlib import Path
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from satellite.crypto import certificates, keys
 from satellite.errors import ConfigError
 from satellite.keystore import CENTRAL_PUB, DEVICE_CA_CERT, IDENTITY_PUB, SESSION_SECRET, Keystore
-from satellite.state import lock_state, set_state
+from satellite.state import StateEntry, lock_state, set_state
 from satellite.tokens.sealing import KEY_FILE as TOKEN_SEAL_KEY
 from satellite.uow import Database
 
@@ -83,13 +84,16 @@ def check_node(db: Database, keystore: Keystore) -> None:
 
     Raises ConfigError naming the keys that differ.
     """
-    with db.uow() as uow:
-        recorded = _recorded(uow.session)
-        if recorded is None:
-            record(uow.session, keystore)
-            uow.commit()
-            return
     mine = fingerprint(keystore)
+    with db.uow() as uow:
+        session = uow.session
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        # A database initialised before fingerprints were kept: the first node to start records
+        # its keys (nodes starting at the same moment all compare with the one that won).
+        session.execute(insert(StateEntry).values(key=STATE_KEY, value=json.dumps(mine, sort_keys=True))
+                        .on_conflict_do_nothing())
+        recorded = _recorded(session) or {}
+        uow.commit()
     differ = [name for name in NAMES if mine.get(name) != recorded.get(name)]
     if differ:
         raise _refuse(keystore, differ)
