@@ -1,7 +1,8 @@
 """Two `satellite serve` nodes on one PostgreSQL database: nothing that matters stays in a node.
 
 Registrations spread across both nodes spend a token exactly; pools count usage reported to
-either; a session, a CSRF token and a spent nonce from one node hold on the other; a scheduled
+either; a session, a CSRF token, a spent nonce and a deregistration on one node hold on the
+other; a scheduled
 job runs once per interval while both serve and goes on, on the survivor, when its node is
 killed. On SQLite there is one node: this test needs SATELLITE_TEST_DATABASE_URL.
 """
@@ -75,6 +76,13 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
+def _signed_usage(state: Path, device: int) -> tuple[bytes, dict[str, str]]:
+    """A usage report of one TAG, signed with the device's key as its agent would."""
+    private = keys.load_private_key(state / "device.key")
+    return build_request("usage", device, {"usage": {TAG: 1}}, SystemClock().now(),
+                         lambda data: signing.sign(private, data))
+
+
 def _register(state: Path, url: str, token: str) -> tuple[int | None, str]:
     """Register one device; returns its id, or None and why it was refused."""
     try:
@@ -128,9 +136,7 @@ def test_two_nodes_share_everything_that_matters_and_one_runs_the_jobs(
             # replayed message is refused by the first node, which never saw it.
             def report(index: int) -> tuple[int, bytes, dict[str, str]]:
                 state, url, device = registered[index]
-                private = keys.load_private_key(state / "device.key")
-                raw, headers = build_request("usage", device, {"usage": {TAG: 1}}, SystemClock().now(),
-                                             lambda data: signing.sign(private, data))
+                raw, headers = _signed_usage(state, device)
                 other = b.url if url == a.url else a.url
                 reply = requests.post(other + "/api/device/v1/usage", data=raw, headers=headers, timeout=30)
                 return reply.status_code, raw, headers
@@ -146,6 +152,19 @@ def test_two_nodes_share_everything_that_matters_and_one_runs_the_jobs(
             replay = requests.post(first_url + "/api/device/v1/usage", data=raw, headers=headers, timeout=30)
             assert replay.status_code == 409
             assert "already received" in replay.json()["error"]
+
+            # A device deregistered through one node is refused at once by the other, and its
+            # license is back in the pool.
+            state, url, device = registered[1]
+            Agent(state, attempts=1).deregister()
+            raw, headers = _signed_usage(state, device)
+            other = b.url if url == a.url else a.url
+            stale = requests.post(other + "/api/device/v1/usage", data=raw, headers=headers, timeout=30)
+            assert stale.status_code == 401
+            assert "is deregistered" in stale.json()["error"]
+            with db.reader() as uow:
+                lab = va_counters(uow.session, site.va_id, SystemClock().now().date(), [TAG])[TAG]
+            assert lab.in_use == MAX_USES - 1
 
             # Signed in on A, the same cookie (and CSRF token) works on B.
             browser = requests.Session()
