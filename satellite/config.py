@@ -61,6 +61,21 @@ class Settings:
     # Scheduled jobs run at other intervals than their own: "age-devices=600,alerts=1800"
     # (job name = seconds; the names are on the System page).
     job_intervals: str = ""
+    # The site's SMTP relay for email alert channels (empty: email channels cannot deliver).
+    alert_smtp_host: str = ""
+    alert_smtp_port: int = 25
+    alert_smtp_starttls: bool = False
+    # Trust this CA file for the relay's STARTTLS certificate (else the system's CAs).
+    alert_smtp_ca_file: str = ""
+    alert_smtp_username: str = ""
+    # File holding the relay password (read at each delivery, never logged).
+    alert_smtp_password_file: str = ""
+    alert_smtp_from: str = "satellite@localhost"
+    # Delivery retries: first after this many seconds, doubled per failure (capped at an hour,
+    # with jitter); after alert_max_attempts attempts the delivery is marked failed.
+    alert_retry_seconds: float = 30.0
+    alert_max_attempts: int = 8
+    alert_timeout_seconds: float = 10.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -132,7 +147,7 @@ def _validate(s: Settings) -> None:
             f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
     for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
                 "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days",
-                "sync_alert_failures", "session_idle_minutes"):
+                "sync_alert_failures", "session_idle_minutes", "alert_max_attempts"):
         if getattr(s, key) < 1:
             raise ConfigError(f"setting {key}: must be at least 1")
     if s.authorization_renew_days >= s.authorization_valid_days:
@@ -155,6 +170,11 @@ def _validate(s: Settings) -> None:
         raise ConfigError("setting sync_interval_hours: must be positive")
     if s.sync_retry_seconds <= 0:
         raise ConfigError("setting sync_retry_seconds: must be positive")
+    for key in ("alert_retry_seconds", "alert_timeout_seconds"):
+        if getattr(s, key) <= 0:
+            raise ConfigError(f"setting {key}: must be positive")
+    if not 0 < s.alert_smtp_port < 65536:
+        raise ConfigError(f"setting alert_smtp_port: {s.alert_smtp_port} is not a TCP port (1-65535)")
 
 
 def load_settings(

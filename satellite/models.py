@@ -9,7 +9,7 @@ from satellite.access.models import (
     RateBucket,
 )
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.alerts.models import Alert
+from satellite.alerts.models import Alert, AlertChannel, AlertDelivery
 from satellite.audit.models import AuditEvent, AuditHead
 from satellite.cloudsync.models import OutboundEvent, OutboundHead
 from satellite.db import Base
@@ -26,6 +26,8 @@ __all__ = [
     "Account",
     "AccountRequest",
     "Alert",
+    "AlertChannel",
+    "AlertDelivery",
     "ApiClient",
     "ApiToken",
     "AuditEvent",

@@ -38,11 +38,13 @@ class Job:
 
 def all_jobs(settings: Settings) -> list[Job]:
     """Every periodic job of the appliance."""
+    from satellite.alerts.delivery import jobs as alert_jobs
     from satellite.cloudsync.network import jobs as sync_jobs
     from satellite.devices.aging import aging_job
     from satellite.reservation import jobs as reservation_jobs
 
-    return [*reservation_jobs.jobs(), Job("age-devices", aging_job, 3600), *sync_jobs(settings)]
+    return [*reservation_jobs.jobs(), Job("age-devices", aging_job, 3600), *sync_jobs(settings),
+            *alert_jobs()]
 
 
 @dataclass

@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, Rule] = {
     "sync.import": Rule("apply sync files from Central", "system", _NOBODY),
     "account.view": Rule("see this account", "account", _EVERYONE, per_va=True),
     "alert.view": Rule("see alerts", "account", _EVERYONE, per_va=True),
+    "alert.manage": Rule("manage alert delivery channels", "account", frozenset({ACCOUNT_ADMIN})),
     "sync.view": Rule("see the sync status", "account", frozenset({ACCOUNT_ADMIN})),
     "account.update": Rule("change this account's settings", "account", frozenset({ACCOUNT_ADMIN})),
     "account_request.decide": Rule("decide requests for accounts under this account's domain",

@@ -14,11 +14,13 @@ from satellite.actor import Actor
 from satellite.alerts.models import (
     AUTHORIZATION_EXPIRED,
     CENTRAL_UNREACHABLE,
+    DEFAULT_SEVERITY,
     ENTITLEMENT_EXPIRING,
     OUT_OF_COMPLIANCE,
     SYNC_OVERDUE,
     Alert,
 )
+from satellite.alerts.outbox import enqueue
 from satellite.devices.models import AUTHORIZATION_EXPIRED as DEVICE_AUTHORIZATION_EXPIRED
 from satellite.devices.models import Device
 from satellite.licenses.models import LicenseLine
@@ -28,17 +30,21 @@ EXPIRY_WINDOWS = (30, 60, 90)
 
 
 def raise_alert(session: Session, key: str, kind: str, message: str, at: datetime,
-                account_id: int | None = None) -> Alert:
-    """Open the alert for `key`, or refresh its message if it is open already."""
+                account_id: int | None = None, severity: str | None = None) -> Alert:
+    """Open the alert for `key`, or refresh its message if it is open already; queue it for
+    delivery in the same transaction (see alerts.outbox for when a repeat is sent)."""
+    severity = severity or DEFAULT_SEVERITY[kind]
     alert = session.scalar(select(Alert).where(Alert.key == key))
     if alert is None:
-        alert = Alert(key=key, kind=kind, account_id=account_id, message=message, raised_at=at,
-                      updated_at=at, cleared_at=None)
+        alert = Alert(key=key, kind=kind, severity=severity, account_id=account_id,
+                      message=message, raised_at=at, updated_at=at, cleared_at=None)
         session.add(alert)
     else:
         if alert.cleared_at is not None:
             alert.raised_at, alert.cleared_at = at, None
         alert.message, alert.updated_at, alert.account_id = message, at, account_id
+        alert.severity = severity
+    enqueue(session, alert, at)
     return alert
 
 
@@ -150,7 +156,8 @@ def list_alerts(session: Session, actor: Actor, account: str | None = None,
 
 
 def to_json(alert: Alert) -> dict[str, object]:
-    return {"id": alert.id, "kind": alert.kind, "key": alert.key, "message": alert.message,
+    return {"id": alert.id, "kind": alert.kind, "severity": alert.severity, "key": alert.key,
+            "message": alert.message,
             "account_id": alert.account_id, "raised_at": alert.raised_at.isoformat(),
             "updated_at": alert.updated_at.isoformat(),
             "cleared_at": alert.cleared_at.isoformat() if alert.cleared_at else None}

@@ -22,6 +22,7 @@ from satellite.access.policy import require
 from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.alerts import service as alerts
+from satellite.backoff import backoff_delay
 from satellite.cloudsync import LAST_SERIAL_KEY, outbound
 from satellite.cloudsync.export import export_batch
 from satellite.cloudsync.registration import REGISTERED, STATE_KEY, registration_state, write_request
@@ -113,9 +114,8 @@ def sync_once(db: Database, settings: Settings, keystore: Keystore, actor: Actor
 
 def backoff_seconds(settings: Settings, failures: int, rng: Callable[[], float]) -> float:
     """Exponential backoff with jitter, capped at the sync interval."""
-    cap = settings.sync_interval_hours * 3600
-    delay = min(cap, settings.sync_retry_seconds * 2 ** max(failures - 1, 0))
-    return float(delay * (0.5 + rng() / 2))
+    return backoff_delay(settings.sync_retry_seconds, failures,
+                         settings.sync_interval_hours * 3600, rng)
 
 
 def run_sync(db: Database, settings: Settings, keystore: Keystore, actor: Actor, *,

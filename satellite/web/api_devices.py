@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
-from satellite.alerts.models import ENTITLEMENT_EXPIRING, Alert
+from satellite.alerts.models import INFO, Alert
 from satellite.alerts.service import list_alerts
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
@@ -185,7 +185,7 @@ def device_remove(account: str, va: str) -> Any:
 
 def _alert_json(alert: Alert) -> dict[str, Any]:
     return {"messageType": alert.kind.upper(),
-            "severity": "Minor" if alert.kind == ENTITLEMENT_EXPIRING else "Major",
+            "severity": "Minor" if alert.severity == INFO else "Major",
             "source": "ACCOUNT" if alert.account_id is not None else "SATELLITE",
             "message": alert.message, "raisedAt": alert.raised_at.isoformat(),
             "updatedAt": alert.updated_at.isoformat(),

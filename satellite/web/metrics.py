@@ -73,7 +73,21 @@ def _device_gauges(db: Database, settings: Settings, now: datetime) -> Iterator[
     yield devices
 
 
-GAUGE_SOURCES: list[GaugeSource] = [_license_gauges, _job_gauges, _tls_gauges, _device_gauges]
+def _alert_gauges(db: Database, settings: Settings, now: datetime) -> Iterator[Metric]:
+    from satellite.alerts.outbox import count_by_state
+
+    with db.reader() as uow:
+        counts = count_by_state(uow.session)
+    deliveries = GaugeMetricFamily(
+        "satellite_alert_deliveries",
+        "Alert deliveries by state (failed: gave up after the last attempt)", labels=["state"])
+    for state, n in counts.items():
+        deliveries.add_metric([state], n)
+    yield deliveries
+
+
+GAUGE_SOURCES: list[GaugeSource] = [_license_gauges, _job_gauges, _tls_gauges, _device_gauges,
+                                    _alert_gauges]
 
 
 class _StateCollector(Collector):

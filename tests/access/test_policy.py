@@ -21,6 +21,7 @@ EXPECTED = {
     "sync.import": "SA",
     "account.view": "SA AA AU AV VA VU VV",
     "alert.view": "SA AA AU AV VA VU VV",
+    "alert.manage": "SA AA",
     "sync.view": "SA AA",
     "account.update": "SA AA",
     "account_request.decide": "SA AA",

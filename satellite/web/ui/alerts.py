@@ -8,6 +8,7 @@ from flask import request
 
 from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
+from satellite.alerts.channels import delivery_states
 from satellite.alerts.service import list_alerts
 from satellite.web.ui.pages import actor, reading, render
 
@@ -19,5 +20,6 @@ def alerts_page(account: str) -> Any:
         # Alerts speak of any VA of the account: they go to those who may see all of it.
         whole = visible_va_ids(uow.session, actor(), "va.view", acct.id) is None
         shown = list_alerts(uow.session, actor(), acct.domain, include_cleared=cleared) if whole else []
+        deliveries = delivery_states(uow.session, [a.id for a in shown], acct.id)
     return render("alerts.html", account=acct, alerts=shown, cleared=cleared,
-                  whole=whole)
+                  whole=whole, deliveries=deliveries)

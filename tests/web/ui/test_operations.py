@@ -106,13 +106,19 @@ def test_tokens_create_list_copy_button_and_revoke(admin: Browser, lab: str) -> 
     assert "has no token 9999" in admin.get(f"{ACME}/tokens?va=Lab")
 
 
-def test_alerts_page_and_dashboard(admin: Browser, db: Database) -> None:
+def test_alerts_page_and_dashboard(admin: Browser, db: Database, settings: Settings) -> None:
+    from satellite.alerts.channels import add_channel
+
     with db.uow() as uow:
         account = find_va(uow.session, "Acme", "Lab")[0]
+        add_channel(uow, Actor("cli", "tester"), TokenSealer.for_data_dir(settings.data_dir),
+                    account.domain, "ops", "email", "ops@acme.example")
         raise_alert(uow.session, "test:1", "sync_overdue", "Nothing heard from Central",
                     datetime(2026, 3, 1, tzinfo=UTC), account.id)
         uow.commit()
-    assert "Nothing heard from Central" in admin.get(f"{ACME}/alerts")
+    page = admin.get(f"{ACME}/alerts")
+    assert "Nothing heard from Central" in page
+    assert "<td>critical</td>" in page and "ops (email): pending" in page
     assert "Nothing heard from Central" in admin.get(f"{ACME}/")
     assert "<h1" in admin.get(f"{ACME}/alerts?cleared=1")
 
