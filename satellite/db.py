@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import BindParameter, DateTime, Engine, MetaData, bindparam, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -72,6 +73,20 @@ def _configure_sqlite(engine: Engine) -> None:
         # can fail with SQLITE_BUSY instead of waiting its turn.
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def bind_list(name: str, count: int, type_: Any = None) -> list[BindParameter[Any]]:
+    """`count` bind parameters name_0, name_1 ... for an IN list of a known length.
+
+    A statement built with these (once per length) is compiled once and cached; an
+    "expanding" IN parameter is re-rendered into the SQL text on every execution instead.
+    """
+    return [bindparam(f"{name}_{i}", type_=type_) for i in range(count)]
+
+
+def list_params(name: str, values: Sequence[Any]) -> dict[str, Any]:
+    """The values for bind_list(name, len(values))."""
+    return {f"{name}_{i}": value for i, value in enumerate(values)}
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -14,8 +14,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def test_quick_benchmark_measures_both_endpoints_and_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n\n### An earlier run\n\nkept as history\n")
     assert main(["--quick", "--out", str(out)]) == 0
     text = out.read_text()
+    # A run appends its own dated section; earlier ones stay.
+    assert text.startswith("# Benchmarks\n\n### An earlier run\n\nkept as history\n\n### Device")
     rows = re.findall(r"^\| (hello baseline|device check-in)[^|]*\| (\d+) \| (\d+) \| ([\d.]+) \|",
                       text, re.M)
     assert [(name, int(errors)) for name, _n, errors, _t in rows] == [

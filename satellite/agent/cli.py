@@ -14,6 +14,7 @@ from satellite.agent.client import BadAnswer, Refused
 from satellite.agent.reservation_cli import reservation
 from satellite.agent.simulate import simulate
 from satellite.agent.transport import Unreachable
+from satellite.errors import SatelliteError
 
 
 def _emit(value: Any) -> None:
@@ -147,6 +148,8 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="satellite-agent", standalone_mode=False)
     except (Refused, BadAnswer, NotRegistered, ValueError) as exc:
         sys.exit(_fail(str(exc), 1))
+    except SatelliteError as exc:  # the reservation commands' refusals
+        sys.exit(_fail(exc.message, exc.exit_code))
     except Unreachable as exc:
         sys.exit(_fail(f"{exc}; the last authorization is kept until it expires", 3))
     except click.exceptions.Exit as exc:

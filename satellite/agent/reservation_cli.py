@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from satellite.reservation import files
 from satellite.reservation.codes import AuthorizationCode
 from satellite.reservation.device import ReservationDevice
 
@@ -45,20 +46,34 @@ def request_cmd(ctx: click.Context, pid: str, sn: str) -> None:
     click.echo(_device(ctx).request(pid, sn))
 
 
-@reservation.command("trust")
-@click.argument("key_file", type=click.Path(dir_okay=False, exists=True))
+@reservation.command("trust-anchor")
+@click.argument("anchor_file", type=click.Path(dir_okay=False, exists=True))
 @click.pass_context
-def trust_cmd(ctx: click.Context, key_file: str) -> None:
-    """Trust a satellite's identity public key (its keys/identity.pub) for authorization codes."""
-    key_id = _device(ctx).trust(Path(key_file).read_bytes(), key_file)
-    click.echo(f"Trusting satellite key {key_id}")
+def trust_anchor_cmd(ctx: click.Context, anchor_file: str) -> None:
+    """Trust Central's key (central.pub, or Central's certificate) as the anchor that
+    satellite certificates must lead to."""
+    key_id = _device(ctx).trust_anchor(Path(anchor_file).read_bytes(), anchor_file)
+    click.echo(f"Trusting Central key {key_id} as a trust anchor")
+
+
+@reservation.command("chain")
+@click.argument("chain_file", type=click.Path(dir_okay=False, exists=True))
+@click.pass_context
+def chain_cmd(ctx: click.Context, chain_file: str) -> None:
+    """Import a satellite's certificate chain (from `satellite reservation chain`, or an
+    authorization file), verified against the trust anchor."""
+    text = Path(chain_file).read_text(errors="replace")
+    certified = _device(ctx).add_chain(files.read_chain(text))
+    click.echo(f"Satellite key {certified.key_id} ({certified.subject}) is certified by Central "
+               f"until {certified.not_after.isoformat()}")
 
 
 @reservation.command("install")
 @click.argument("code_or_file")
 @click.pass_context
 def install_cmd(ctx: click.Context, code_or_file: str) -> None:
-    """Verify and install an authorization code (the code itself, or its file)."""
+    """Verify and install an authorization code (the code itself, or its file, which also
+    carries the satellite's certificate chain)."""
     try:
         is_file = Path(code_or_file).is_file()
     except OSError:  # a long code is not a usable file name
@@ -85,7 +100,7 @@ def return_cmd(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def status_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Show the request, what is installed, and the trusted satellite keys."""
+    """Show the request, what is installed, the trust anchors and certified satellite keys."""
     device = _device(ctx)
     info = device.status()
     if as_json:
@@ -93,12 +108,17 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
         return
     if info["udi"] is None:
         click.echo("No reservation requested")
-        return
-    click.echo(f"UDI: {info['udi']}")
-    if info["returned"]:
-        click.echo("Reservation returned")
-    elif info["request_code"]:
-        click.echo(f"Request code: {info['request_code']}")
-    auth = device.installed()
-    for line in _describe(auth) if auth else ["Nothing installed"]:
-        click.echo(line)
+    else:
+        click.echo(f"UDI: {info['udi']}")
+        if info["returned"]:
+            click.echo("Reservation returned")
+        elif info["request_code"]:
+            click.echo(f"Request code: {info['request_code']}")
+        auth = device.installed()
+        for line in _describe(auth) if auth else ["Nothing installed"]:
+            click.echo(line)
+    for anchor in info["anchors"] or ["none (run `reservation trust-anchor FILE`)"]:
+        click.echo(f"Trust anchor: {anchor}")
+    for key in info["satellite_keys"]:
+        click.echo(f"Satellite key {key['key_id']} ({key['subject']}), certified until "
+                   f"{key['not_after']}")

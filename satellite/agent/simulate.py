@@ -47,10 +47,36 @@ def register_devices(url: str, token: str, count: int, concurrency: int,
     return clients
 
 
+def first_reports(url: str, clients: list[DeviceClient], concurrency: int,
+                  usage: Mapping[str, int]) -> None:
+    """Each device reports once: its first authorization, which records its consumption."""
+    lanes = [clients[i::concurrency] for i in range(max(1, concurrency))]
+
+    def run(lane: list[DeviceClient]) -> None:
+        transport = Transport(url)
+        try:
+            for client in lane:
+                DeviceClient(transport, client.private_key, client.device_id,
+                             client.satellite_key).report(usage)
+        finally:
+            transport.close()
+
+    with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+        for done in [pool.submit(run, lane) for lane in lanes if lane]:
+            done.result()
+
+
 def simulate(url: str, token: str, devices: int, duration: float, concurrency: int,
-             usage: Mapping[str, int]) -> SimulationResult:
+             usage: Mapping[str, int], warm_up: bool = False) -> SimulationResult:
+    """Register `devices`, then drive their usage reports for `duration` seconds.
+
+    With warm_up, each device makes its first report before the clock starts, so that the
+    measured reports are steady ones (the first one records consumption and a status change).
+    """
     began = time.perf_counter()
     clients = register_devices(url, token, devices, concurrency)
+    if warm_up:
+        first_reports(url, clients, concurrency, usage)
     registered = time.perf_counter() - began
     lanes = [clients[i::concurrency] or clients for i in range(concurrency)]
 

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for
 from satellite.cli import CliContext, emit_json, pass_ctx
-from satellite.crypto import keys
 from satellite.errors import InvalidInput
 from satellite.keystore import open_keystore
-from satellite.reservation import codes, service
+from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVATION_STATES, RESERVED, Reservation
+from satellite.reservation.signer import CodeSigner, code_signer
 
 
 def _licenses(values: tuple[str, ...]) -> dict[str, int]:
@@ -30,8 +30,13 @@ def _licenses(values: tuple[str, ...]) -> dict[str, int]:
     return found
 
 
-def _signer(ctx: CliContext) -> keys.PrivateKey:
-    return open_keystore(ctx.settings).identity_key()
+def _signer(ctx: CliContext) -> CodeSigner:
+    return code_signer(open_keystore(ctx.settings))
+
+
+def _write_file(out: str, code: str, r: Reservation, chain: bytes | None) -> None:
+    key_id = codes.AuthorizationCode.decode(code).key_id
+    Path(out).write_text(files.authorization_file(code, service.udi_of(r), key_id, chain))
 
 
 def _row(session: Session, r: Reservation) -> dict[str, Any]:
@@ -57,9 +62,7 @@ def _row(session: Session, r: Reservation) -> dict[str, Any]:
 def _show_issued(ctx: CliContext, issued: service.Issued, as_json: bool, out: str | None,
                  row: dict[str, Any]) -> None:
     if out:
-        key_id = codes.AuthorizationCode.decode(issued.code).key_id
-        Path(out).write_text(codes.authorization_file(issued.code, service.udi_of(
-            issued.reservation), key_id))
+        _write_file(out, issued.code, issued.reservation, issued.chain)
     if as_json:
         emit_json({**row, "authorizationCode": issued.code})
         return
@@ -79,7 +82,8 @@ def reservation() -> None:
               help="A tag and count to reserve (repeat for several tags).")
 @click.option("--permanent", is_flag=True, help="A permanent reservation (PLR): everything.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
-              help="Also write the authorization file for devices that import files.")
+              help="Also write the authorization file (code and certificate chain) for devices "
+                   "that import files.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def authorize_cmd(ctx: CliContext, account_ref: str, va_name: str, request_code: str,
@@ -101,7 +105,8 @@ def authorize_cmd(ctx: CliContext, account_ref: str, va_name: str, request_code:
 @click.argument("udi", metavar="PID:SN")
 @click.option("--license", "licenses", multiple=True, required=True, metavar="TAG=N",
               help="The new full set of tags and counts.")
-@click.option("--out", default=None, type=click.Path(dir_okay=False))
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the authorization file (code and certificate chain).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def update_cmd(ctx: CliContext, udi: str, licenses: tuple[str, ...], out: str | None,
@@ -161,13 +166,18 @@ def list_cmd(ctx: CliContext, account_ref: str | None, status: str | None, as_js
 
 @reservation.command("show")
 @click.argument("udi", metavar="PID:SN")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the authorization file (code and certificate chain) again.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def show_cmd(ctx: CliContext, udi: str, as_json: bool) -> None:
+def show_cmd(ctx: CliContext, udi: str, out: str | None, as_json: bool) -> None:
     """Show a UDI's reservation and its last authorization code (to give it again)."""
     with ctx.db.reader() as uow:
         r = service.latest(uow.session, udi)
         row = {**_row(uow.session, r), "authorizationCode": r.authorization_code}
+    if out:
+        _write_file(out, r.authorization_code, r,
+                    open_keystore(ctx.settings).satellite_certificate())
     if as_json:
         emit_json(row)
         return
@@ -192,6 +202,20 @@ def remove_cmd(ctx: CliContext, udi: str, reason: str) -> None:
         r = service.remove(uow, ctx.actor, udi, reason)
         uow.commit()
     click.echo(f"Removed the {r.kind} reservation of {service.udi_of(r)}: {reason}")
+
+
+@reservation.command("chain")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Write the chain to FILE instead of printing it.")
+@pass_ctx
+def chain_cmd(ctx: CliContext, out: str | None) -> None:
+    """Print the certificate chain devices verify authorization codes with (PEM)."""
+    chain = _signer(ctx).chain(ctx.db.clock.now())
+    if out:
+        Path(out).write_bytes(chain)
+        click.echo(f"Wrote the certificate chain to {out}")
+    else:
+        click.echo(chain.decode("ascii"), nl=False)
 
 
 COMMANDS = [reservation]

@@ -1,4 +1,4 @@
-"""X.509 for the device CA: a self-signed Ed25519 CA and the leaf certificates it issues."""
+"""X.509 for the device CA and Central: self-signed Ed25519 CAs and the certificates they issue."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ class CertificateInfo:
     not_after: datetime
     is_ca: bool
     public_key_id: str
+    # KeyUsage: absent means unrestricted, as RFC 5280 reads it.
+    may_sign: bool = True
+    may_certify: bool = True
 
 
 def _name(common_name: str, organization: str | None = None) -> x509.Name:
@@ -116,14 +119,52 @@ def describe(pem: bytes) -> CertificateInfo:
         is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         is_ca = False
-    public = cert.public_key()
-    if not isinstance(public, PublicKey):
-        raise InvalidInput("the certificate's key is not an Ed25519 key")
+    try:
+        usage: x509.KeyUsage | None = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
     return CertificateInfo(
         subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
         serial=cert.serial_number, not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc, is_ca=is_ca, public_key_id=key_id(public),
+        not_after=cert.not_valid_after_utc, is_ca=is_ca,
+        public_key_id=key_id(_public_key(cert)),
+        may_sign=usage is None or usage.digital_signature,
+        may_certify=is_ca and (usage is None or usage.key_cert_sign),
     )
+
+
+def _public_key(cert: x509.Certificate) -> PublicKey:
+    public = cert.public_key()
+    if not isinstance(public, PublicKey):
+        raise InvalidInput("the certificate's key is not an Ed25519 key")
+    return public
+
+
+def certified_key(pem: bytes) -> PublicKey:
+    """The Ed25519 public key a certificate certifies. Raises InvalidInput."""
+    return _public_key(_load(pem))
+
+
+def split_pem(data: bytes, source: str = "the data") -> list[bytes]:
+    """The certificates of a PEM bundle, in order, each as its own PEM.
+
+    Raises InvalidInput when there is none or one cannot be read.
+    """
+    try:
+        found = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise InvalidInput(f"{source} is not a list of PEM X.509 certificates") from None
+    return [cert.public_bytes(serialization.Encoding.PEM) for cert in found]
+
+
+def signed_by(certificate: bytes, issuer: PublicKey) -> bool:
+    """Whether `issuer` made the certificate's signature (over its to-be-signed part)."""
+    cert = _load(certificate)
+    try:
+        issuer.verify(cert.signature, cert.tbs_certificate_bytes)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def verify_issued(ca_certificate: bytes, certificate: bytes, at: datetime) -> CertificateInfo:

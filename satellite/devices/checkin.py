@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, update
 
 from satellite.audit.service import record
 from satellite.config import Settings
-from satellite.db import UTCDateTime
+from satellite.db import UTCDateTime, bind_list, list_params
 from satellite.devices.messages import (
     AUTHORIZED,
     NOT_AUTHORIZED,
@@ -23,14 +23,20 @@ from satellite.devices.messages import (
 from satellite.devices.models import AUTHORIZED as DEVICE_AUTHORIZED
 from satellite.devices.models import OUT_OF_COMPLIANCE as DEVICE_OUT_OF_COMPLIANCE
 from satellite.devices.models import Device
-from satellite.devices.registration import device_actor
+from satellite.devices.registration import device_actor, owner_of
 from satellite.devices.upstream import log_usage
-from satellite.devices.verification import DeviceSession
-from satellite.errors import InvalidInput
-from satellite.licenses.counters import va_counters
-from satellite.licenses.models import LicenseLine
-from satellite.licenses.usage import owner_usage, set_usage
-from satellite.uow import UnitOfWork
+from satellite.devices.verification import (
+    DeviceSession,
+    check_device,
+    load_devices,
+    remember_nonces,
+    replayed,
+)
+from satellite.errors import InvalidInput, SatelliteError
+from satellite.groupcommit import GroupCommit
+from satellite.licenses.counters import TagPool, tag_pools
+from satellite.licenses.usage import owners_usage, set_usage
+from satellite.uow import Database, UnitOfWork
 
 MAX_TAGS = 500
 
@@ -53,93 +59,170 @@ def parse_usage(body: Mapping[str, Any]) -> dict[str, int]:
 
 
 @cache
-def _tag_facts_query() -> Any:
-    return (select(LicenseLine.tag, func.max(case((LicenseLine.export_controlled, 1), else_=0)))
-            .where(LicenseLine.va_id == bindparam("va_id"),
-                   LicenseLine.tag.in_(bindparam("tags", expanding=True)))
-            .group_by(LicenseLine.tag))
-
-
-@cache
-def _touch_statement() -> Any:
+def _touch_statement(count: int) -> Any:
     table = Device.__table__
     assert isinstance(table, Table)
-    return (update(table).where(table.c.id == bindparam("device_id"))
+    return (update(table).where(table.c.id.in_(bind_list("device_id", count)))
             .values(status=bindparam("status"),
                     last_contact_at=bindparam("now", type_=UTCDateTime()),
                     authorization_expires_at=bindparam("expires", type_=UTCDateTime())))
 
 
-def _tag_facts(session: Session, va_id: int, tags: list[str]) -> dict[str, bool]:
-    """Tags the VA has lines for, each with whether it is export-controlled."""
-    if not tags:
-        return {}
-    rows = session.connection().execute(_tag_facts_query(), {"va_id": va_id, "tags": tags})
-    return {tag: bool(flag) for tag, flag in rows}
-
-
-def _refusal(tag: str, facts: Mapping[str, bool], device: DeviceSession) -> str | None:
-    if tag not in facts:
+def _refusal(tag: str, pools: Mapping[str, TagPool], device: DeviceSession) -> str | None:
+    if tag not in pools:
         return "the virtual account has no license for this tag"
-    if facts[tag] and not device.export_controlled:
+    if pools[tag].export_controlled and not device.export_controlled:
         return "export-controlled: the device's registration token does not allow it"
     return None
 
 
-def report_usage(uow: UnitOfWork, settings: Settings, device: DeviceSession,
-                 message: SignedMessage) -> dict[str, Any]:
-    """Make this report the device's consumption and answer with each tag's authorization.
+@dataclass(frozen=True)
+class _Report:
+    device: DeviceSession
+    message: SignedMessage
+    usage: dict[str, int]
 
-    Tags the device may not use (unknown in its VA, or export-controlled without permission)
-    are NOT_AUTHORIZED and consume nothing. Returns the answer to sign.
+
+def check_in(uow: UnitOfWork, settings: Settings,
+             messages: Sequence[SignedMessage]) -> list[dict[str, Any] | SatelliteError]:
+    """Authenticate usage reports of distinct devices and record them in the caller's transaction.
+
+    Returns, for each message in order, the answer to sign or the error that refuses it
+    (Unauthenticated, ReplayedMessage, InvalidInput): a refused message changes nothing, and
+    does not stop the others. The caller commits. Statements are per batch, not per message.
     """
     session, now = uow.session, uow.clock.now()
-    usage = parse_usage(message.body)
-    tags = sorted(usage)
-    facts = _tag_facts(session, device.va_id, tags)
-    refusals = {tag: why for tag in tags if (why := _refusal(tag, facts, device))}
-    allowed = [tag for tag in tags if tag not in refusals]
-    owner = f"device:{device.id}"
-    consumption = {(device.va_id, tag): usage[tag] for tag in allowed if usage[tag]}
-    # Most reports repeat the last one: reading it back is cheaper than rewriting it.
-    previous = owner_usage(session, owner, "in_use")
-    if previous != consumption:
-        set_usage(session, owner, "in_use", consumption)
-        changed = {tag for (_va, tag) in previous.keys() | consumption.keys()}
-        log_usage(session, device.id,
-                  {tag: consumption.get((device.va_id, tag), 0) for tag in changed}, now)
-    counters = va_counters(session, device.va_id, now.date(), allowed) if allowed else {}
-    answers: list[dict[str, Any]] = []
-    for tag in tags:
-        entry: dict[str, Any] = {"tag": tag, "count": usage[tag]}
-        if tag in refusals:
-            entry.update(status=NOT_AUTHORIZED, reason=refusals[tag])
+    max_age = settings.message_max_age_seconds
+    ids = [message.device_id or 0 for message in messages]
+    if len(set(ids)) != len(ids):
+        raise ValueError("a batch of usage reports comes from distinct devices")
+    rows = load_devices(session, ids)
+    outcomes: list[dict[str, Any] | SatelliteError | None] = [None] * len(messages)
+    checked: list[tuple[int, _Report]] = []
+    for index, message in enumerate(messages):
+        try:
+            device = check_device(rows.get(ids[index]), message, now, max_age)
+            checked.append((index, _Report(device, message, parse_usage(message.body))))
+        except SatelliteError as exc:
+            outcomes[index] = exc
+    # Writes go in device order, so that concurrent batches lock rows in the same order.
+    checked.sort(key=lambda pair: pair[1].device.id)
+    new = remember_nonces(session, [(r.device.id, r.message) for _, r in checked], max_age)
+    accepted = []
+    for index, report in checked:
+        if (report.device.id, report.message.nonce) in new:
+            accepted.append((index, report))
         else:
-            c = counters[tag]
-            entry["status"] = AUTHORIZED if c.available >= 0 else OUT_OF_COMPLIANCE
-            entry.update(quantity=c.quantity, inUse=c.in_use, available=c.available)
-        answers.append(entry)
-    compliant = all(a["status"] == AUTHORIZED for a in answers)
-    status = DEVICE_AUTHORIZED if compliant else DEVICE_OUT_OF_COMPLIANCE
+            outcomes[index] = replayed()
+    answers = _record(uow, settings, [report for _, report in accepted], now)
+    for (index, _), answer in zip(accepted, answers, strict=True):
+        outcomes[index] = answer
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
+            now: datetime) -> list[dict[str, Any]]:
+    """Make each report its device's consumption; answer with each tag's authorization.
+
+    Tags a device may not use (unknown in its VA, or export-controlled without permission)
+    are NOT_AUTHORIZED and consume nothing.
+    """
+    session = uow.session
+    wanted: dict[int, set[str]] = {}
+    for report in reports:
+        wanted.setdefault(report.device.va_id, set()).update(report.usage)
+    pools = {va_id: tag_pools(session, va_id, now.date(), sorted(tags))
+             for va_id, tags in wanted.items()}
+    # Most reports repeat the last one: reading it back is cheaper than rewriting it.
+    previous = owners_usage(session, [owner_of(r.device.id) for r in reports], "in_use")
+    refused: list[dict[str, str]] = []
+    changed_vas = set()
+    for report in reports:
+        device, usage = report.device, report.usage
+        refusals = {tag: why for tag in usage if (why := _refusal(tag, pools[device.va_id], device))}
+        refused.append(refusals)
+        consumption = {(device.va_id, tag): count for tag, count in usage.items()
+                       if count and tag not in refusals}
+        owner = owner_of(device.id)
+        if previous[owner] != consumption:
+            set_usage(session, owner, "in_use", consumption)
+            changed = {tag for (_va, tag) in previous[owner].keys() | consumption.keys()}
+            log_usage(session, device.id,
+                      {tag: consumption.get((device.va_id, tag), 0) for tag in changed}, now)
+            changed_vas.add(device.va_id)
+    # Each answer tells the counters as committed: read again where the batch changed usage.
+    for va_id in changed_vas:
+        pools[va_id] = tag_pools(session, va_id, now.date(), sorted(wanted[va_id]))
     expires = now + timedelta(days=settings.authorization_valid_days)
-    _touch(uow, device, status, now, expires)
-    return {
-        "type": "authorization", "deviceId": device.id, "requestNonce": message.nonce,
-        "timestamp": format_time(now), "status": AUTHORIZED if compliant else OUT_OF_COMPLIANCE,
-        "tags": answers, "authorizationExpiresAt": format_time(expires),
-        "nextCallAt": format_time(now + timedelta(days=settings.authorization_renew_days)),
-        "certificateExpiresAt": format_time(device.certificate_expires_at),
-    }
+    next_call = format_time(now + timedelta(days=settings.authorization_renew_days))
+    timestamp, expires_text = format_time(now), format_time(expires)
+    documents, statuses = [], []
+    for report, refusals in zip(reports, refused, strict=True):
+        answers: list[dict[str, Any]] = []
+        for tag in sorted(report.usage):
+            entry: dict[str, Any] = {"tag": tag, "count": report.usage[tag]}
+            if tag in refusals:
+                entry.update(status=NOT_AUTHORIZED, reason=refusals[tag])
+            else:
+                c = pools[report.device.va_id][tag].counter
+                entry["status"] = AUTHORIZED if c.available >= 0 else OUT_OF_COMPLIANCE
+                entry.update(quantity=c.quantity, inUse=c.in_use, available=c.available)
+            answers.append(entry)
+        compliant = all(a["status"] == AUTHORIZED for a in answers)
+        statuses.append(DEVICE_AUTHORIZED if compliant else DEVICE_OUT_OF_COMPLIANCE)
+        documents.append({
+            "type": "authorization", "deviceId": report.device.id,
+            "requestNonce": report.message.nonce, "timestamp": timestamp,
+            "status": AUTHORIZED if compliant else OUT_OF_COMPLIANCE,
+            "tags": answers, "authorizationExpiresAt": expires_text, "nextCallAt": next_call,
+            "certificateExpiresAt": format_time(report.device.certificate_expires_at),
+        })
+    _touch(uow, [r.device for r in reports], statuses, now, expires)
+    return documents
 
 
-def _touch(uow: UnitOfWork, device: DeviceSession, status: str, now: datetime,
-           expires: datetime) -> None:
-    # Core UPDATE: the hot path loads no ORM object for the device.
-    uow.session.connection().execute(
-        _touch_statement(),
-        {"device_id": device.id, "status": status, "now": now, "expires": expires})
-    if status != device.status:
-        # Only transitions are audited: a steady stream of identical reports is not news.
-        record(uow, device_actor(device.id), "device.status",
-               f"device:{device.id}", account_id=device.account_id,
-               details={"before": device.status, "after": status})
+def _touch(uow: UnitOfWork, devices: Sequence[DeviceSession], statuses: Sequence[str],
+           now: datetime, expires: datetime) -> None:
+    # Core UPDATEs, one per resulting status: the hot path loads no ORM object for a device.
+    by_status: dict[str, list[int]] = {}
+    for device, status in zip(devices, statuses, strict=True):
+        by_status.setdefault(status, []).append(device.id)
+    for status, ids in sorted(by_status.items()):
+        uow.session.connection().execute(
+            _touch_statement(len(ids)),
+            {**list_params("device_id", ids), "status": status, "now": now, "expires": expires})
+    for device, status in zip(devices, statuses, strict=True):
+        if status != device.status:
+            # Only transitions are audited: a steady stream of identical reports is not news.
+            record(uow, device_actor(device.id), "device.status",
+                   f"device:{device.id}", account_id=device.account_id,
+                   details={"before": device.status, "after": status})
+
+
+class CheckinWriter:
+    """The usage reports of this process, recorded by group commit (satellite.groupcommit).
+
+    Reports that arrive together share one transaction and one set of statements; each
+    caller gets its answer once that transaction is committed.
+    """
+
+    def __init__(self, db: Database, settings: Settings, max_batch: int = 64) -> None:
+        self._db = db
+        self._settings = settings
+        self._group: GroupCommit[SignedMessage, dict[str, Any]] = GroupCommit(
+            self._run, key=lambda message: message.device_id, max_batch=max_batch)
+
+    def report(self, message: SignedMessage) -> dict[str, Any]:
+        """Record one usage report; return the answer to sign. Raises its refusal."""
+        return self._group.submit(message)
+
+    @property
+    def batches(self) -> tuple[int, int]:
+        """(batches, reports) recorded so far by this process."""
+        return self._group.batches, self._group.items
+
+    def _run(self, messages: Sequence[SignedMessage]) -> list[dict[str, Any] | SatelliteError]:
+        with self._db.uow() as uow:
+            outcomes = check_in(uow, self._settings, messages)
+            uow.commit()
+        return outcomes

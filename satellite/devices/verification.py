@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import VirtualAccount
 from satellite.crypto import signing
 from satellite.crypto.keys import PublicKey
-from satellite.db import UTCDateTime
+from satellite.db import UTCDateTime, bind_list, list_params
 from satellite.devices.authority import device_public_key
 from satellite.devices.messages import SignedMessage
 from satellite.devices.models import DEREGISTERED, Device, DeviceNonce
@@ -60,48 +61,75 @@ def check_fresh(message: SignedMessage, now: datetime, max_age_seconds: int) -> 
 
 
 @cache
-def _nonce_insert(dialect: str) -> Any:
+def _nonce_insert(dialect: str, count: int) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = DeviceNonce.__table__
     assert isinstance(table, Table)
-    return (insert(table)
-            .values(device_id=bindparam("device_id"), nonce=bindparam("nonce"),
-                    expires_at=bindparam("expires_at", type_=UTCDateTime()))
+    rows = [{"device_id": device_id, "nonce": nonce, "expires_at": expires}
+            for device_id, nonce, expires in zip(
+                bind_list("device_id", count), bind_list("nonce", count),
+                bind_list("expires_at", count, UTCDateTime()), strict=True)]
+    return (insert(table).values(rows)
             .on_conflict_do_nothing()
-            .returning(table.c.nonce))
+            .returning(table.c.device_id, table.c.nonce))
 
 
 @cache
-def _device_query() -> Any:
+def _devices_query(count: int) -> Any:
     return (select(Device.id, Device.va_id, VirtualAccount.account_id, Device.status,
                    Device.export_controlled, Device.certificate_expires_at,
                    Device.authorization_expires_at, Device.public_key)
             .join(VirtualAccount, VirtualAccount.id == Device.va_id)
-            .where(Device.id == bindparam("device_id")))
+            .where(Device.id.in_(bind_list("device_id", count))))
+
+
+def remember_nonces(session: Session, messages: Sequence[tuple[int, SignedMessage]],
+                    max_age_seconds: int) -> set[tuple[int, str]]:
+    """Record the nonces of (device id, message) pairs in one statement.
+
+    Returns the pairs (device id, nonce) that were new; the others were seen before, on this
+    node or another: every node shares the table. The pairs must be distinct.
+    """
+    if not messages:
+        return set()
+    # A message is stale once its timestamp is max_age away, so its nonce may be forgotten then.
+    statement = _nonce_insert(session.get_bind().dialect.name, len(messages))
+    params = {**list_params("device_id", [device_id for device_id, _m in messages]),
+              **list_params("nonce", [message.nonce for _d, message in messages]),
+              **list_params("expires_at", [message.timestamp + timedelta(seconds=max_age_seconds)
+                                           for _d, message in messages])}
+    found = session.connection().execute(statement, params).all()
+    return {(device_id, nonce) for device_id, nonce in found}
+
+
+def replayed() -> ReplayedMessage:
+    return ReplayedMessage("this message was already received (its nonce was used): "
+                           "send a new message with a new nonce")
 
 
 def remember_nonce(session: Session, device_id: int, message: SignedMessage,
                    max_age_seconds: int) -> None:
     """Record the nonce; refuse a message whose nonce was seen. Every node shares the table."""
-    # A message is stale once its timestamp is max_age away, so its nonce may be forgotten then.
-    expires = message.timestamp + timedelta(seconds=max_age_seconds)
-    inserted = session.connection().execute(
-        _nonce_insert(session.get_bind().dialect.name),
-        {"device_id": device_id, "nonce": message.nonce, "expires_at": expires}).scalar()
-    if inserted is None:
-        raise ReplayedMessage("this message was already received (its nonce was used): "
-                              "send a new message with a new nonce")
+    if not remember_nonces(session, [(device_id, message)], max_age_seconds):
+        raise replayed()
 
 
-def authenticate(session: Session, message: SignedMessage, now: datetime,
+def load_devices(session: Session, device_ids: Collection[int]) -> dict[int, Any]:
+    """The rows `check_device` needs, by device id, in one query (unknown ids are absent)."""
+    if not device_ids:
+        return {}
+    ids = sorted(device_ids)
+    rows = session.connection().execute(_devices_query(len(ids)), list_params("device_id", ids))
+    return {row.id: row for row in rows}
+
+
+def check_device(row: Any, message: SignedMessage, now: datetime,
                  max_age_seconds: int) -> DeviceSession:
-    """Check a signed message from a registered device.
+    """Check a signed message against its device's row (from load_devices; None if unknown).
 
     Returns the device. Raises Unauthenticated (unknown or deregistered device, bad signature,
-    stale timestamp) or ReplayedMessage.
+    stale timestamp, expired ID certificate). The nonce is checked by remember_nonces.
     """
-    row = session.connection().execute(
-        _device_query(), {"device_id": message.device_id}).one_or_none()
     if row is None:
         raise Unauthenticated(f"device {message.device_id} is not registered with this satellite")
     if row.status == DEREGISTERED:
@@ -111,9 +139,22 @@ def authenticate(session: Session, message: SignedMessage, now: datetime,
     if row.certificate_expires_at <= now:
         raise Unauthenticated(f"device {row.id}'s ID certificate expired on "
                               f"{row.certificate_expires_at:%Y-%m-%d}: register it again")
-    remember_nonce(session, row.id, message, max_age_seconds)
     return DeviceSession(row.id, row.va_id, row.account_id, row.status, row.export_controlled,
                          row.certificate_expires_at, row.authorization_expires_at)
+
+
+def authenticate(session: Session, message: SignedMessage, now: datetime,
+                 max_age_seconds: int) -> DeviceSession:
+    """Check a signed message from a registered device and record its nonce.
+
+    Returns the device. Raises Unauthenticated (unknown or deregistered device, bad signature,
+    stale timestamp) or ReplayedMessage.
+    """
+    assert message.device_id is not None
+    rows = load_devices(session, [message.device_id])
+    device = check_device(rows.get(message.device_id), message, now, max_age_seconds)
+    remember_nonce(session, device.id, message, max_age_seconds)
+    return device
 
 
 def purge_nonces(session: Session, now: datetime) -> int:

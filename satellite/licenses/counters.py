@@ -15,6 +15,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Date,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -28,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
+from satellite.db import bind_list, list_params
 from satellite.errors import InvalidInput
 from satellite.licenses.models import (
     IN_COMPLIANCE,
@@ -159,6 +161,48 @@ def va_counters(session: Session, va_id: int, on: date,
     if tags is None:
         return found
     return {tag: found.get(tag, Counter(va_id, tag, 0, 0, 0)) for tag in tags}
+
+
+@dataclass(frozen=True)
+class TagPool:
+    """A tag a VA has license lines for: its counter, and whether a line is export-controlled."""
+
+    counter: Counter
+    export_controlled: bool
+
+
+@cache
+def _tag_pools_statement(count: int) -> Select[str, int, int, int, int]:
+    # Device check-ins ask this for their tags: built once per process, values bound.
+    on, va_id = bindparam("on", type_=Date()), bindparam("va_id", type_=Integer())
+    lines = (
+        select(LicenseLine.tag,
+               func.max(case((LicenseLine.export_controlled, 1), else_=0)).label("export"),
+               func.sum(case((active_on(on), LicenseLine.quantity), else_=0)).label("quantity"))
+        .where(LicenseLine.va_id == va_id,
+               LicenseLine.tag.in_(bind_list("tag", count)))
+        .group_by(LicenseLine.tag)
+        .subquery("lines")
+    )
+    return (
+        select(lines.c.tag, lines.c.export, lines.c.quantity,
+               func.coalesce(UsageTotal.in_use, 0), func.coalesce(UsageTotal.reserved, 0))
+        .select_from(lines)
+        .outerjoin(UsageTotal, and_(UsageTotal.va_id == va_id, UsageTotal.tag == lines.c.tag))
+    )
+
+
+def tag_pools(session: Session, va_id: int, on: date, tags: Sequence[str]) -> dict[str, TagPool]:
+    """The pools of those `tags` the VA has license lines for, in one query.
+
+    A tag without lines in the VA is absent. Each counter is what va_counters tells.
+    """
+    if not tags:
+        return {}
+    rows = session.connection().execute(_tag_pools_statement(len(tags)),
+                                        {"on": on, "va_id": va_id, **list_params("tag", tags)})
+    return {tag: TagPool(Counter(va_id, tag, int(q), int(u), int(r)), bool(export))
+            for tag, export, q, u, r in rows}
 
 
 def counter(session: Session, va_id: int, tag: str, on: date) -> Counter:

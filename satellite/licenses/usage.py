@@ -7,7 +7,7 @@ transaction, also when many writers meet on one pool on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import cache
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from satellite.db import bind_list, list_params
 from satellite.errors import InvalidInput
 from satellite.licenses.models import USAGE_KINDS, LicenseUsage, UsageTotal
 
@@ -23,17 +24,31 @@ UsageKey = tuple[int, str]
 
 
 @cache
-def _owner_usage_statement() -> Select[int, str, int]:
-    # Read on every device check-in: built once per process, values bound at run time.
-    return (select(LicenseUsage.va_id, LicenseUsage.tag, LicenseUsage.quantity)
-            .where(LicenseUsage.owner == bindparam("owner"), LicenseUsage.kind == bindparam("kind")))
+def _owners_usage_statement(count: int) -> Select[str, int, str, int]:
+    # Read on every device check-in: built once per process (and count), values bound.
+    return (select(LicenseUsage.owner, LicenseUsage.va_id, LicenseUsage.tag, LicenseUsage.quantity)
+            .where(LicenseUsage.owner.in_(bind_list("owner", count)),
+                   LicenseUsage.kind == bindparam("kind")))
+
+
+def owners_usage(session: Session, owners: Collection[str],
+                 kind: str) -> dict[str, dict[UsageKey, int]]:
+    """What each owner consumes of one kind, by (va_id, tag), in one query (every owner listed)."""
+    _check_kind(kind)
+    found: dict[str, dict[UsageKey, int]] = {owner: {} for owner in owners}
+    if not owners:
+        return found
+    names = sorted(owners)
+    rows = session.connection().execute(_owners_usage_statement(len(names)),
+                                        {**list_params("owner", names), "kind": kind})
+    for owner, va_id, tag, quantity in rows:
+        found[owner][(va_id, tag)] = quantity
+    return found
 
 
 def owner_usage(session: Session, owner: str, kind: str) -> dict[UsageKey, int]:
     """What an owner consumes of one kind, by (va_id, tag)."""
-    _check_kind(kind)
-    rows = session.execute(_owner_usage_statement(), {"owner": owner, "kind": kind})
-    return {(va_id, tag): quantity for va_id, tag, quantity in rows}
+    return owners_usage(session, [owner], kind)[owner]
 
 
 def set_usage(session: Session, owner: str, kind: str, usage: Mapping[UsageKey, int]) -> None:

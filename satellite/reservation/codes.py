@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import struct
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -34,7 +33,6 @@ SIGNATURE_BYTES = 64
 EPOCH = date(1970, 1, 1)
 SIGNING_CONTEXT = b"satellite-reservation-authorization-v1\x00"
 MAX_FIELD = 255
-FILE_FORMAT = "satellite-reservation-authorization/1"
 
 
 @dataclass(frozen=True)
@@ -287,26 +285,3 @@ class ReturnCode:
         code = cls(r.take(SECRET_BYTES))
         r.end()
         return code
-
-
-# --- the authorization file -----------------------------------------------------------
-
-def authorization_file(code: str, udi: Udi, key_id: str) -> str:
-    """The small file form of an authorization code, for devices that import files."""
-    return json.dumps({"format": FILE_FORMAT, "udi": str(udi), "satellite_key_id": key_id,
-                       "code": code}, indent=2, sort_keys=True) + "\n"
-
-
-def read_authorization(text: str) -> str:
-    """An authorization code given as text, or as its file's JSON, to the code's text."""
-    stripped = text.strip()
-    if not stripped.startswith("{"):
-        return stripped
-    try:
-        data = json.loads(stripped)
-    except ValueError:
-        raise InvalidInput("the authorization file is not valid JSON") from None
-    if not isinstance(data, dict) or data.get("format") != FILE_FORMAT \
-            or not isinstance(data.get("code"), str):
-        raise InvalidInput(f"the authorization file is not in the {FILE_FORMAT} format")
-    return str(data["code"])

@@ -1,8 +1,10 @@
 """The device side of offline reservation, as a library: request, install, confirm, return.
 
 Everything lives under `<state>/reservation/`: the device secret (`device.secret`, 0600)
-that only this device ever knows, the satellite keys it trusts (`trusted/<key id>.pem`)
-and `state.json` (the pending request and the installed authorization).
+that only this device ever knows, Central's keys it trusts as anchors (`anchors/<key id>.pem`),
+the satellite certificate chains it verified against them (`certificates/<key id>.pem`, one per
+satellite key, kept so codes signed by an older key still verify while its certificate is
+valid) and `state.json` (the pending request and the installed authorization).
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from satellite.clock import Clock, SystemClock
 from satellite.crypto import keys
 from satellite.errors import Conflict, NotFound, VerificationFailed
-from satellite.reservation import codes
+from satellite.reservation import codes, files
+from satellite.reservation.chain import CertifiedKey, read_anchor, verify_chain
 from satellite.reservation.codes import AuthorizationCode, Udi
 
 SECRET_FILE = "device.secret"  # noqa: S105 (a file name)
 STATE_FILE = "state.json"
-TRUST_DIR = "trusted"
+ANCHOR_DIR = "anchors"
+CERTIFICATE_DIR = "certificates"
 
 
 @dataclass(frozen=True)
@@ -32,8 +37,9 @@ class Installed:
 
 
 class ReservationDevice:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, clock: Clock | None = None) -> None:
         self.directory = Path(state_dir) / "reservation"
+        self.clock: Clock = clock or SystemClock()
 
     # --- storage -------------------------------------------------------------------------
 
@@ -64,20 +70,82 @@ class ReservationDevice:
 
     # --- trust ---------------------------------------------------------------------------
 
-    def trust(self, pem: bytes, source: str) -> str:
-        """Trust a satellite's identity public key (PEM). Returns its key id."""
-        public = keys.public_key_from_pem(pem, source=source)
-        key_id = keys.key_id(public)
-        folder = self.directory / TRUST_DIR
+    def _folder(self, name: str) -> Path:
+        folder = self.directory / name
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (folder / f"{key_id}.pem").write_bytes(keys.public_key_to_pem(public))
+        return folder
+
+    def trust_anchor(self, pem: bytes, source: str) -> str:
+        """Trust Central's key (its public key or certificate, PEM). Returns its key id."""
+        public = read_anchor(pem, source)
+        key_id = keys.key_id(public)
+        (self._folder(ANCHOR_DIR) / f"{key_id}.pem").write_bytes(keys.public_key_to_pem(public))
         return key_id
 
-    def trusted_keys(self) -> list[keys.PublicKey]:
-        folder = self.directory / TRUST_DIR
-        if not folder.is_dir():
-            return []
-        return [keys.load_public_key(p) for p in sorted(folder.glob("*.pem"))]
+    def anchors(self) -> list[keys.PublicKey]:
+        folder = self.directory / ANCHOR_DIR
+        return [keys.load_public_key(p) for p in sorted(folder.glob("*.pem"))] \
+            if folder.is_dir() else []
+
+    def add_chain(self, chain: bytes) -> CertifiedKey:
+        """Verify a satellite's certificate chain against the anchors and keep its certificate.
+
+        Raises VerificationFailed naming what is wrong.
+        """
+        certified = verify_chain(chain, self.anchors(), self.clock.now())
+        self._keep(certified)
+        return certified
+
+    def _keep(self, certified: CertifiedKey) -> None:
+        path = self._folder(CERTIFICATE_DIR) / f"{certified.key_id}.pem"
+        current = self._stored(path)
+        # A renewed certificate for the same key replaces one that ends sooner.
+        if current is None or current.not_after <= certified.not_after:
+            path.write_bytes(certified.chain)
+
+    def _stored(self, path: Path) -> CertifiedKey | None:
+        """A kept certificate, checked against the anchors again (none, or lapsed: None)."""
+        if not path.exists():
+            return None
+        try:
+            return verify_chain(path.read_bytes(), self.anchors(), self.clock.now())
+        except VerificationFailed:
+            return None
+
+    def certified_keys(self) -> list[CertifiedKey]:
+        """The satellite certificates this device holds that verify now."""
+        folder = self.directory / CERTIFICATE_DIR
+        found = [self._stored(p) for p in sorted(folder.glob("*.pem"))] if folder.is_dir() else []
+        return [c for c in found if c is not None]
+
+    def _certified(self, key_id: str, chain: bytes | None) -> tuple[CertifiedKey,
+                                                                    CertifiedKey | None]:
+        """The certificate for `key_id`: from the chain given with the code, else a kept one.
+
+        Returns it and the certificate to keep once the code is installed.
+        """
+        brought = None
+        if chain is not None:
+            brought = verify_chain(chain, self.anchors(), self.clock.now())
+            if brought.key_id == key_id:
+                return brought, brought
+        path = self.directory / CERTIFICATE_DIR / f"{key_id}.pem"
+        if path.exists():
+            # Verified again now: it may have expired, or its anchor been removed.
+            return verify_chain(path.read_bytes(), self.anchors(), self.clock.now()), None
+        if not self.anchors():
+            raise VerificationFailed("this device has no Central trust anchor: run `reservation "
+                                     "trust-anchor FILE` with Central's public key first")
+        if brought is not None:
+            raise VerificationFailed(
+                f"this authorization code is signed by satellite key {key_id}, but its "
+                f"certificate chain certifies key {brought.key_id}, and this device holds no "
+                f"certificate for key {key_id}")
+        raise VerificationFailed(
+            f"this authorization code is signed by satellite key {key_id}, for which this device "
+            "holds no certificate: import the satellite's certificate chain (`reservation chain "
+            "FILE` with the file of `satellite reservation chain`), or install the "
+            "authorization file, which carries it")
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -99,18 +167,22 @@ class ReservationDevice:
     def install(self, text: str) -> Installed:
         """Verify and install an authorization code (or the contents of its file).
 
-        Raises VerificationFailed saying which check failed: a mistyped or modified code,
+        Raises VerificationFailed saying which check failed: a mistyped or modified code, a
+        key no certificate from a trusted Central vouches for (or whose certificate expired),
         another UDI, another request, an older serial.
         """
         state, udi, nonce = self._request()
         if state.get("returned"):
             raise Conflict("this device returned its reservation; make a new request first")
-        auth = AuthorizationCode.decode(codes.read_authorization(text))
-        trusted = self.trusted_keys()
-        if not trusted:
-            raise VerificationFailed("this device trusts no satellite key yet: run "
-                                     "`reservation trust FILE` with the satellite's identity.pub")
-        auth.verify(trusted)
+        given = files.read_authorization(text)
+        auth = AuthorizationCode.decode(given.code)
+        certified, to_keep = self._certified(auth.key_id, given.chain)
+        auth.verify([certified.public])
+        if not certified.not_before <= auth.issued_at < certified.not_after:
+            raise VerificationFailed(
+                f"this authorization code was issued at {auth.issued_at.isoformat()}, outside "
+                f"the validity of the certificate of satellite key {auth.key_id} "
+                f"({certified.not_before.isoformat()} to {certified.not_after.isoformat()})")
         if auth.udi != udi:
             raise VerificationFailed(f"this authorization code is for UDI {auth.udi}, not for this "
                                      f"device ({udi})")
@@ -125,6 +197,8 @@ class ReservationDevice:
                     f"serial {installed['serial']}; it is refused")
             if auth.serial == installed["serial"]:
                 return Installed(auth, self._confirmation(auth.serial), already_installed=True)
+        if to_keep is not None:
+            self._keep(to_keep)
         state["installed"] = {"serial": auth.serial, "code": auth.encode()}
         self._save(state)
         return Installed(auth, self._confirmation(auth.serial))
@@ -164,6 +238,9 @@ class ReservationDevice:
                 "satellite_key_id": auth.key_id,
                 "entitlements": [e.as_dict() for e in auth.entitlements],
             },
-            "trusted_keys": [keys.key_id(k) for k in self.trusted_keys()],
+            "anchors": [keys.key_id(k) for k in self.anchors()],
+            "satellite_keys": [{"key_id": c.key_id, "subject": c.subject,
+                                "not_after": c.not_after.isoformat()}
+                               for c in self.certified_keys()],
         }
 

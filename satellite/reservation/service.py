@@ -19,7 +19,6 @@ from satellite.accounts.service import va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.cloudsync import outbound
-from satellite.crypto import keys
 from satellite.devices.models import DEREGISTERED, Device
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, VerificationFailed
 from satellite.licenses import usage
@@ -35,6 +34,7 @@ from satellite.reservation.models import (
     Reservation,
     ReservationLine,
 )
+from satellite.reservation.signer import CodeSigner
 from satellite.uow import UnitOfWork
 
 MODES = {SLR: ("specific", "both"), PLR: ("permanent", "both")}
@@ -46,6 +46,7 @@ class Issued:
     reservation: Reservation
     code: str
     entitlements: tuple[codes.Entitlement, ...]
+    chain: bytes  # the certificate chain a device verifies the code's key with
 
 
 def owner(reservation: Reservation) -> str:
@@ -203,29 +204,31 @@ def _entitlements(session: Session, reservation: Reservation) -> tuple[codes.Ent
                  for ln in lines(session, reservation) if ln.count > 0)
 
 
-def _issue(uow: UnitOfWork, reservation: Reservation, signer: keys.PrivateKey) -> Issued:
+def _issue(uow: UnitOfWork, reservation: Reservation, signer: CodeSigner) -> Issued:
     entitlements = _entitlements(uow.session, reservation)
     now = uow.clock.now().replace(microsecond=0)
+    chain = signer.chain(now)
     code = codes.AuthorizationCode(
         reservation.kind, reservation.serial, now, bytes.fromhex(reservation.nonce),
-        udi_of(reservation), entitlements, "00" * codes.KEY_ID_BYTES).sign(signer).encode()
+        udi_of(reservation), entitlements, "00" * codes.KEY_ID_BYTES).sign(signer.key).encode()
     reservation.authorization_code = code
     reservation.issued_at = now
-    return Issued(reservation, code, entitlements)
+    return Issued(reservation, code, entitlements, chain)
 
 
 def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, request_code: str,
-              licenses: Mapping[str, int] | None, signer: keys.PrivateKey) -> Issued:
+              licenses: Mapping[str, int] | None, signer: CodeSigner) -> Issued:
     """Reserve for a device's request code: SLR with `licenses`, PLR when it is None.
 
     Raises VerificationFailed (mistyped request code), PermissionDenied (not enabled),
-    Conflict (UDI already reserved, shortfall), NotFound.
+    Conflict (satellite not certified by Central, UDI already reserved, shortfall), NotFound.
     """
     session = uow.session
     request = codes.RequestCode.decode(request_code)
     account, va = va_for(session, actor, account_ref, va_name, "reservation.manage")
     kind = PLR if licenses is None else SLR
     _check_enabled(account, kind)
+    signer.chain(uow.clock.now())
     wanted = {} if licenses is None else _check_counts(licenses)
     registered = session.scalar(select(Device.status).where(
         Device.pid == request.udi.pid, Device.serial == request.udi.sn, Device.status != DEREGISTERED))
@@ -269,7 +272,7 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
 
 
 def update(uow: UnitOfWork, actor: Actor, udi_text: str, licenses: Mapping[str, int],
-           signer: keys.PrivateKey) -> Issued:
+           signer: CodeSigner) -> Issued:
     """A new authorization code with a higher serial. Increases are reserved at once;
     decreases are released only by the device's confirmation code.
     """
@@ -282,6 +285,7 @@ def update(uow: UnitOfWork, actor: Actor, udi_text: str, licenses: Mapping[str, 
     va = session.get(VirtualAccount, reservation.va_id)
     assert account is not None and va is not None
     _check_enabled(account, SLR)
+    signer.chain(uow.clock.now())
     if reservation.serial >= codes.MAX_SERIAL:
         raise Conflict(f"UDI {udi_of(reservation)} has used all {codes.MAX_SERIAL} serials of its "
                        "request; return it and reserve again from a new request code")

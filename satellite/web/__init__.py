@@ -10,9 +10,10 @@ from werkzeug.exceptions import HTTPException
 
 from satellite import __version__
 from satellite.config import Settings
-from satellite.errors import SatelliteError, TooManyRequests, Unauthenticated
+from satellite.errors import SatelliteError
 from satellite.keystore import open_keystore
 from satellite.uow import Database
+from satellite.web.errors import error_document, error_headers
 
 _JSON_PATHS = ("/api/", "/oauth/", "/backend/")
 
@@ -28,22 +29,14 @@ def create_app(settings: Settings, db: Database) -> Flask:
 
     @app.errorhandler(SatelliteError)
     def _domain_error(exc: SatelliteError) -> Any:
-        body = jsonify(status="ERROR", statusMessage=exc.message, error=exc.message)
-        headers = {}
-        if isinstance(exc, Unauthenticated):
-            headers["WWW-Authenticate"] = 'Bearer realm="satellite"'
-        if isinstance(exc, TooManyRequests):
-            headers["Retry-After"] = str(exc.retry_after)
-        return body, exc.http_status, headers
+        return jsonify(error_document(exc.message)), exc.http_status, error_headers(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         # API callers get JSON errors too for what Flask itself refuses (404, 405, 415 ...).
         if not request.path.startswith(_JSON_PATHS):
             return exc
-        body = jsonify(status="ERROR", statusMessage=exc.description or exc.name,
-                       error=exc.description or exc.name)
-        return body, exc.code or 500
+        return jsonify(error_document(exc.description or exc.name)), exc.code or 500
 
     @app.get("/healthz")
     def healthz() -> Any:

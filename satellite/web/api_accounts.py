@@ -18,6 +18,7 @@ from satellite.licenses.schemas import page_json
 from satellite.licenses.service import list_licenses, list_subscriptions
 from satellite.licenses.transfers import transfer
 from satellite.reservation import service as reservations
+from satellite.reservation.signer import code_signer
 from satellite.uow import UnitOfWork
 from satellite.web.http import ACCOUNT, VA, actor, authenticate_request, body, field, page, read, write
 
@@ -142,7 +143,7 @@ def license_transfer(account: str, va: str) -> Any:
 @bp.post(VA + "/reserve-licenses")
 def reserve(account: str, va: str) -> Any:
     wanted = _list(body(), "reservationRequests")
-    signer = open_keystore(current_app.config["SATELLITE_SETTINGS"]).identity_key()
+    signer = code_signer(open_keystore(current_app.config["SATELLITE_SETTINGS"]))
 
     def authorize(uow: UnitOfWork) -> list[dict[str, Any]]:
         codes = []

@@ -1,5 +1,7 @@
 """Device protocol v1 over HTTP: a thin adapter over satellite.devices (see docs/device-protocol.md).
 
+Usage reports are served by satellite.web.device_usage, in front of Flask; the rest is here.
+
 Every answer is signed by the satellite's identity key over its exact bytes; errors are JSON
 (`{"status": "ERROR", "error": "..."}`) with 400, 401, 409 or 422 and are not signed.
 """
@@ -12,8 +14,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from satellite.config import Settings
-from satellite.devices import checkin, registration
+from satellite.devices import registration
 from satellite.devices.authority import DeviceAuthority, load_authority
+from satellite.devices.checkin import CheckinWriter
 from satellite.devices.messages import (
     KEY_ID_HEADER,
     SIGNATURE_HEADER,
@@ -23,6 +26,9 @@ from satellite.devices.messages import (
 )
 from satellite.devices.verification import DeviceSession, authenticate
 from satellite.uow import Database, UnitOfWork
+from satellite.web.device_usage import UsageEndpoint
+from satellite.web.errors import error_document
+from satellite.web.metrics import request_metrics
 
 Handler = Callable[[UnitOfWork, DeviceSession, SignedMessage], dict[str, Any]]
 
@@ -46,7 +52,7 @@ def init_app(app: Flask, settings: Settings, db: Database,
 
     @bp.errorhandler(MessageError)
     def _bad_message(exc: MessageError) -> Any:
-        return jsonify(status="ERROR", statusMessage=str(exc), error=str(exc)), 400
+        return jsonify(error_document(str(exc))), 400
 
     def respond(document: dict[str, Any]) -> Response:
         raw, headers = keys().answer(document)
@@ -70,11 +76,6 @@ def init_app(app: Flask, settings: Settings, db: Database,
             uow.commit()
         return respond(document)
 
-    @bp.post("/usage")
-    def usage() -> Response:
-        return signed("usage", lambda uow, device, message:
-                      checkin.report_usage(uow, settings, device, message))
-
     @bp.post("/renew")
     def renew() -> Response:
         return signed("renew", lambda uow, device, message:
@@ -90,4 +91,7 @@ def init_app(app: Flask, settings: Settings, db: Database,
         return respond({"type": "ca", "caChain": keys().ca_chain})
 
     app.register_blueprint(bp)
+    # Usage reports, the bulk of the traffic, are served in front of Flask (device_usage.py).
+    app.wsgi_app = UsageEndpoint(app.wsgi_app, CheckinWriter(db, settings),  # type: ignore[method-assign]
+                                 keys, request_metrics(app))
 

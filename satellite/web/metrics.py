@@ -110,31 +110,54 @@ def _allowed(settings: Settings) -> list[ipaddress.IPv4Network | ipaddress.IPv6N
             for n in settings.metrics_allowed_networks.split(",") if n.strip()]
 
 
+class RequestMetrics:
+    """Per-request counting and logging, shared by Flask's hooks and the device usage endpoint."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._requests = Counter("satellite_http_requests", "HTTP requests by route and status",
+                                 ["route", "method", "status"], registry=registry)
+        self._latency = Histogram("satellite_http_request_duration_seconds",
+                                  "HTTP request latency", ["route"], registry=registry)
+
+    @staticmethod
+    def request_id(incoming: str) -> str:
+        """The caller's X-Request-Id if it is a sane one, else a new id."""
+        return incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+
+    def finish(self, route: str, method: str, path: str, status: int, elapsed: float,
+               request_id: str, remote: str | None) -> None:
+        self._requests.labels(route, method, str(status)).inc()
+        self._latency.labels(route).observe(elapsed)
+        # The path only: query strings and bodies may carry secrets.
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s %s %.1fms id=%s from=%s", method, path, status, elapsed * 1000,
+                     request_id, remote)
+
+
+def request_metrics(app: Flask) -> RequestMetrics:
+    found: RequestMetrics = app.extensions["satellite.metrics"]
+    return found
+
+
 def init_app(app: Flask, settings: Settings, db: Database) -> None:
     registry = CollectorRegistry()
-    requests_total = Counter("satellite_http_requests", "HTTP requests by route and status",
-                             ["route", "method", "status"], registry=registry)
-    latency = Histogram("satellite_http_request_duration_seconds", "HTTP request latency",
-                        ["route"], registry=registry)
+    counting = RequestMetrics(registry)
+    app.extensions["satellite.metrics"] = counting
     registry.register(_StateCollector(db, settings, GAUGE_SOURCES))
     networks = _allowed(settings)
 
     @app.before_request
     def _start() -> None:
         g.request_started = time.perf_counter()
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        g.request_id = counting.request_id(request.headers.get("X-Request-Id", ""))
 
     @app.after_request
     def _finish(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
         route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-        requests_total.labels(route, request.method, str(response.status_code)).inc()
-        latency.labels(route).observe(elapsed)
         response.headers["X-Request-Id"] = g.get("request_id", "")
-        # The path only: query strings and bodies may carry secrets.
-        log.info("%s %s %s %.1fms id=%s from=%s", request.method, request.path, response.status_code,
-                 elapsed * 1000, g.get("request_id", ""), request.remote_addr)
+        counting.finish(route, request.method, request.path, response.status_code, elapsed,
+                        g.get("request_id", ""), request.remote_addr)
         return response
 
     @app.get("/metrics")

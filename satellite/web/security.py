@@ -36,6 +36,23 @@ CONTENT_SECURITY_POLICY = (
 ABSOLUTE_LIFETIME = timedelta(hours=12)
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
+def security_headers(mimetype: str | None) -> tuple[tuple[str, str], ...]:
+    """The headers every answer carries (unless it set its own)."""
+    if mimetype == "text/html":
+        # Pages show account data: never keep them in a shared or back-button cache.
+        return (*SECURITY_HEADERS, ("Cache-Control", "no-store"))
+    return SECURITY_HEADERS
+
+
 def init_app(app: Flask, settings: Settings, secret: bytes) -> None:
     app.secret_key = secret
     app.config.update(
@@ -61,12 +78,6 @@ def init_app(app: Flask, settings: Settings, secret: bytes) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if response.mimetype == "text/html":
-            # Pages show account data: never keep them in a shared or back-button cache.
-            headers.setdefault("Cache-Control", "no-store")
+        for name, value in security_headers(response.mimetype):
+            headers.setdefault(name, value)
         return response

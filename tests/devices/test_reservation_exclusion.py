@@ -8,13 +8,13 @@ from satellite.accounts import service as accounts
 from satellite.actor import Actor
 from satellite.agent.client import Refused
 from satellite.clock import FixedClock
-from satellite.crypto import keys
 from satellite.errors import Conflict
 from satellite.reservation import codes
 from satellite.reservation import service as reservations
 from satellite.tokens.sealing import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, Site, device, make_token
+from tests.reservation.certify import certified_signer
 
 PID = "C9300-24T"
 
@@ -23,7 +23,7 @@ def _reserve(db: Database, actor: Actor, sn: str) -> None:
     request = codes.RequestCode.for_device(bytes(32), codes.Udi(PID, sn), bytes(8)).encode()
     with db.uow() as uow:
         reservations.authorize(uow, actor, "acme.example.com", "Lab", request, {TAG: 1},
-                               keys.generate_private_key())
+                               certified_signer(uow.clock.now()))
         uow.commit()
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -8,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from satellite.crypto import keys
-from satellite.errors import VerificationFailed
-from satellite.reservation import checksum, codes
+from satellite.errors import InvalidInput, VerificationFailed
+from satellite.reservation import checksum, codes, files
 from satellite.reservation.checksum import ALPHABET, CodeError
 from tests.reservation import vectors as v
 
@@ -40,8 +41,31 @@ def test_vectors_match_the_implementation_and_the_document() -> None:
     assert codes.ReturnCode(secret).encode() == v.RETURN
     doc = " ".join(DOC.read_text().split())
     for text in (v.REQUEST, v.AUTHORIZATION, v.CONFIRMATION_SERIAL_2, v.RETURN, v.RETURN_COMMITMENT,
-                 v.CHAIN_ANCHOR, v.SATELLITE_KEY_ID, v.SATELLITE_KEY_PEM.decode().splitlines()[1]):
+                 v.CHAIN_ANCHOR, v.SATELLITE_KEY_ID, v.SATELLITE_KEY_PEM.decode().splitlines()[1],
+                 v.CENTRAL_KEY_ID, v.CENTRAL_KEY_PEM.decode().splitlines()[1],
+                 v.CENTRAL_PUB_PEM.decode().splitlines()[1],
+                 *v.SATELLITE_CERTIFICATE.decode().splitlines()[1:-1]):
         assert text in doc.replace(" ", ""), text
+
+
+def test_the_authorization_file_carries_the_chain_and_older_files_still_read() -> None:
+    text = files.authorization_file(v.AUTHORIZATION, UDI, v.SATELLITE_KEY_ID,
+                                    v.SATELLITE_CERTIFICATE)
+    data = json.loads(text)
+    assert data["format"] == "satellite-reservation-authorization/2"
+    assert files.read_authorization(text) == files.AuthorizationText(v.AUTHORIZATION,
+                                                                     v.SATELLITE_CERTIFICATE)
+    assert files.read_chain(text) == v.SATELLITE_CERTIFICATE
+    assert files.read_chain(v.SATELLITE_CERTIFICATE.decode()) == v.SATELLITE_CERTIFICATE
+    older = json.dumps({"format": "satellite-reservation-authorization/1", "udi": str(UDI),
+                        "satellite_key_id": v.SATELLITE_KEY_ID, "code": v.AUTHORIZATION})
+    assert files.read_authorization(older) == files.AuthorizationText(v.AUTHORIZATION, None)
+    with pytest.raises(InvalidInput, match="carries no certificate chain"):
+        files.read_chain(older)
+    with pytest.raises(InvalidInput, match="not valid JSON"):
+        files.read_authorization("{nope")
+    with pytest.raises(InvalidInput, match="not in the satellite-reservation-authorization/2"):
+        files.read_authorization(json.dumps({"format": "other", "code": "A"}))
 
 
 def test_vector_codes_decode_and_verify() -> None:

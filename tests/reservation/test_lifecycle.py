@@ -1,70 +1,135 @@
-"""End to end with the real `satellite` CLI and the agent's `reservation` commands."""
+"""End to end with the real `satellite` CLI, the reference Central and the agent's
+`satellite-agent reservation` commands: the device trusts Central's key and nothing else."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import click
 import pytest
-from click.testing import CliRunner
 
 from satellite.accounts.service import find_va
-from satellite.agent.reservation_cli import reservation
+from satellite.agent.cli import main as agent_main
 from satellite.audit.service import list_events
-from satellite.errors import SatelliteError
+from satellite.central import service as central_service
+from satellite.central.cli import main as central_main
+from satellite.central.ingest import ca_certificate
+from satellite.crypto import certificates, keys
 from satellite.keystore import open_keystore
 from satellite.licenses.models import LicenseLine
+from satellite.reservation import codes, files
 from satellite.uow import Database
+from tests.conftest import CliResult
 
 TAG = "regid.2024-01.com.example.router-advantage"
+Cli = Callable[..., CliResult]
 
 
-@click.group()
-@click.option("--state", required=True)
-def agent_root(state: str) -> None:
-    """Stands in for the agent's root command, which owns --state."""
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
 
 
-agent_root.add_command(reservation)
+Runner = Callable[..., Run]
+
+
+def _in_process(main: Callable[[list[str]], None], capsys: pytest.CaptureFixture[str],
+                args: list[str]) -> Run:
+    capsys.readouterr()
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return Run(code, out.strip(), err.strip())
 
 
 class Agent:
-    def __init__(self, state: Path) -> None:
-        self.state = state
+    """`satellite-agent --state DIR ...`, its real entry point, in-process."""
 
-    def __call__(self, *args: str) -> tuple[int, str]:
-        result = CliRunner().invoke(agent_root, ["--state", str(self.state), *args])
-        if isinstance(result.exception, SatelliteError):
-            return 1, result.exception.message
-        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-        return result.exit_code, result.output.strip()
+    def __init__(self, state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.state, self.capsys = state, capsys
+
+    def __call__(self, *args: str) -> Run:
+        return _in_process(agent_main, self.capsys, ["--state", str(self.state), *args])
+
+    def ok(self, *args: str) -> str:
+        run = self(*args)
+        assert run.code == 0, run.err
+        return run.out
+
+    def refused(self, *args: str) -> str:
+        run = self(*args)
+        assert run.code != 0 and run.out == "", run
+        assert run.err.startswith("satellite-agent: error: ") and "\n" not in run.err, run.err
+        return run.err
+
+
+class Central:
+    """`satellite-central --dir D ...` in-process: the reference Central."""
+
+    def __init__(self, directory: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.directory, self.capsys = directory, capsys
+        self("init")
+
+    def __call__(self, command: str, *args: str) -> str:
+        run = _in_process(central_main, self.capsys, [command, "--dir", str(self.directory),
+                                                      *args])
+        assert run.code == 0, run.err
+        return run.out
+
+    @property
+    def anchor(self) -> str:
+        return str(self.directory / central_service.PUB_FILE)
+
+
+def satellite_id(cli: Cli) -> str:
+    return str(json.loads(cli("status", "--json").out)["satellite_id"])
+
+
+def register(cli: Cli, central: Central, work: Path) -> None:
+    """What a disconnected site does: request out, certificate back, through files."""
+    assert cli("sync", "register", "--out", str(work / "register.bundle")).code == 0
+    central("ingest", str(work / "register.bundle"))
+    central("respond", "--satellite", satellite_id(cli), "--out", str(work / "response.bundle"))
+    result = cli("sync", "import", str(work / "response.bundle"))
+    assert result.code == 0, result.err
 
 
 @pytest.fixture
-def site(cli: Callable[..., object], db: Database, settings, clock) -> Database:  # type: ignore[no-untyped-def]
-    open_keystore(settings).ensure_keys("test", clock.now())
+def central(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Central:
+    return Central(tmp_path / "central", capsys)
+
+
+@pytest.fixture
+def site(cli: Cli, db: Database, central: Central, tmp_path: Path) -> Database:
+    """A satellite registered with the reference Central, its pool entitled by Central."""
+    assert cli("init", "--central-key", central.anchor).code == 0
     assert cli("account", "create", "Acme", "--domain", "acme.example.com").code == 0
     assert cli("va", "create", "Acme", "Lab").code == 0
-    with db.uow() as uow:
-        _, va = find_va(uow.session, "Acme", "Lab")
-        uow.session.add_all([
-            LicenseLine(va_id=va.id, tag=TAG, license_type="TERM", quantity=3,
-                        start_date=date(2020, 1, 1), end_date=date(2099, 12, 31), origin_id="o1"),
-            LicenseLine(va_id=va.id, tag=TAG, license_type="PERPETUAL", quantity=2,
-                        start_date=None, end_date=None, origin_id="o2"),
-        ])
-        uow.commit()
+    central("entitle", "--account", "acme.example.com", "--va", "Lab", "--tag", TAG,
+            "--quantity", "3", "--type", "TERM", "--start", "2020-01-01", "--end", "2099-12-31")
+    central("entitle", "--account", "acme.example.com", "--va", "Lab", "--tag", TAG,
+            "--quantity", "2", "--type", "PERPETUAL")
+    register(cli, central, tmp_path)
     return db
 
 
-def device(tmp_path: Path, settings, name: str = "dev") -> Agent:  # type: ignore[no-untyped-def]
-    agent = Agent(tmp_path / name)
-    code, out = agent("reservation", "trust", str(settings.data_dir / "keys" / "identity.pub"))
-    assert code == 0, out
-    return agent
+@pytest.fixture
+def device(tmp_path: Path, central: Central,
+           capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[str], Agent]]:
+    def make(name: str = "dev") -> Agent:
+        agent = Agent(tmp_path / name, capsys)
+        assert "as a trust anchor" in agent.ok("reservation", "trust-anchor", central.anchor)
+        return agent
+
+    yield make
 
 
 def reserved(db: Database, clock) -> int:  # type: ignore[no-untyped-def]
@@ -75,11 +140,12 @@ def reserved(db: Database, clock) -> int:  # type: ignore[no-untyped-def]
         return counter(uow.session, va.id, TAG, clock.now().date()).reserved
 
 
-def test_slr_and_plr_lifecycle(cli, site: Database, settings, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_slr_and_plr_lifecycle(cli: Cli, site: Database, settings, clock,  # type: ignore[no-untyped-def]
+                               device: Callable[[str], Agent], central: Central,
+                               tmp_path: Path) -> None:
     assert cli("account", "set", "Acme", "--reservation", "both").code == 0
-    agent = device(tmp_path, settings)
-    code, request = agent("reservation", "request", "--pid", "C9300-24T", "--sn", "FOC1")
-    assert code == 0
+    agent = device("dev")
+    request = agent.ok("reservation", "request", "--pid", "C9300-24T", "--sn", "FOC1")
 
     result = cli("reservation", "authorize", "Acme", "Lab", "--request-code", request,
                  "--license", f"{TAG}=3", "--json")
@@ -90,50 +156,63 @@ def test_slr_and_plr_lifecycle(cli, site: Database, settings, clock, tmp_path: P
         ("PERPETUAL", 2), ("TERM", 1)]
     assert reserved(site, clock) == 3
 
-    code, out = agent("reservation", "install", issued["authorizationCode"])
-    assert code == 0, out
+    # A typed code names its key; the device needs that key's certificate chain once.
+    identity = open_keystore(settings).identity_key_id()
+    refusal = agent.refused("reservation", "install", issued["authorizationCode"])
+    assert f"signed by satellite key {identity}, for which this device holds no certificate" \
+        in refusal
+    assert cli("reservation", "chain", "--out", str(tmp_path / "chain.pem")).code == 0
+    out = agent.ok("reservation", "chain", str(tmp_path / "chain.pem"))
+    assert f"Satellite key {identity} (CN={satellite_id(cli)}) is certified by Central" in out
+    out = agent.ok("reservation", "install", issued["authorizationCode"])
     assert f"{TAG}: 2 (PERPETUAL)" in out and f"{TAG}: 1 (TERM 2020-01-01 to 2099-12-31)" in out
 
     update = cli("reservation", "update", "C9300-24T:FOC1", "--license", f"{TAG}=1",
                  "--out", str(tmp_path / "auth.json"))
     assert update.code == 0, update.err
     assert reserved(site, clock) == 3  # held until the device confirms
-    code, out = agent("reservation", "install", str(tmp_path / "auth.json"))
-    assert code == 0, out
+    out = agent.ok("reservation", "install", str(tmp_path / "auth.json"))
     confirmation = out.splitlines()[-1].removeprefix("Confirmation code: ")
     assert len(confirmation) <= 32
     result = cli("reservation", "confirm", "C9300-24T:FOC1", "--code", confirmation)
     assert result.code == 0, result.err
     assert reserved(site, clock) == 1
 
-    code, return_code = agent("reservation", "return")
-    assert code == 0 and len(return_code) <= 32
+    return_code = agent.ok("reservation", "return")
+    assert len(return_code) <= 32
     assert cli("reservation", "return", "--code", return_code).code == 0
     assert reserved(site, clock) == 0
     show = json.loads(cli("reservation", "show", "C9300-24T:FOC1", "--json").out)
     assert show["status"] == "Returned"
 
-    plr = device(tmp_path, settings, "plr")
-    _, request = plr("reservation", "request", "--pid", "ISR4451", "--sn", "FDO2")
-    result = cli("reservation", "authorize", "Acme", "Lab", "--request-code", request, "--permanent")
+    # A device that imports files gets the chain inside the authorization file.
+    plr = device("plr")
+    request = plr.ok("reservation", "request", "--pid", "ISR4451", "--sn", "FDO2")
+    result = cli("reservation", "authorize", "Acme", "Lab", "--request-code", request,
+                 "--permanent", "--out", str(tmp_path / "plr.json"))
     assert result.code == 0, result.err
-    code, out = plr("reservation", "install", result.out.strip())
-    assert code == 0 and "all features of the product" in out
-    status = json.loads(plr("reservation", "status", "--json")[1])
+    assert "all features of the product" in plr.ok("reservation", "install",
+                                                   str(tmp_path / "plr.json"))
+    status = json.loads(plr.ok("reservation", "status", "--json"))
     assert status["installed"]["kind"] == "PLR"
+    assert status["anchors"] == [keys.key_id(keys.load_public_key(Path(central.anchor)))]
+    assert [k["key_id"] for k in status["satellite_keys"]] == [identity]
     assert reserved(site, clock) == 0  # a PLR takes no pool quantity
-    _, return_code = plr("reservation", "return")
-    assert cli("reservation", "return", "--code", return_code).code == 0
-    assert json.loads(plr("reservation", "status", "--json")[1])["installed"] is None
+    assert cli("reservation", "return", "--code", plr.ok("reservation", "return")).code == 0
+    assert json.loads(plr.ok("reservation", "status", "--json"))["installed"] is None
 
 
-def test_refusals_name_the_problem_and_leave_the_pool_alone(cli, site: Database, settings, clock,  # type: ignore[no-untyped-def]
+def test_refusals_name_the_problem_and_leave_the_pool_alone(cli: Cli, site: Database, clock,  # type: ignore[no-untyped-def]
+                                                            device: Callable[[str], Agent],
                                                             tmp_path: Path) -> None:
-    agent, other = device(tmp_path, settings), device(tmp_path, settings, "other")
-    _, request = agent("reservation", "request", "--pid", "C9300-24T", "--sn", "FOC1")
-    _, other_request = other("reservation", "request", "--pid", "C9300-24T", "--sn", "FOC2")
+    assert cli("reservation", "chain", "--out", str(tmp_path / "chain.pem")).code == 0
+    agent, other = device("dev"), device("other")
+    for each in (agent, other):
+        each.ok("reservation", "chain", str(tmp_path / "chain.pem"))
+    request = agent.ok("reservation", "request", "--pid", "C9300-24T", "--sn", "FOC1")
+    other_request = other.ok("reservation", "request", "--pid", "C9300-24T", "--sn", "FOC2")
 
-    def authorize(code: str, *licenses: str):  # type: ignore[no-untyped-def]
+    def authorize(code: str, *licenses: str) -> CliResult:
         args = [a for tag in licenses for a in ("--license", tag)]
         return cli("reservation", "authorize", "Acme", "Lab", "--request-code", code, *args)
 
@@ -155,28 +234,27 @@ def test_refusals_name_the_problem_and_leave_the_pool_alone(cli, site: Database,
     other_auth = authorize(other_request, f"{TAG}=2").out.strip()
     assert reserved(site, clock) == 4
 
-    code, out = agent("reservation", "install", auth[:30] + ("0" if auth[30] != "0" else "1")
-                      + auth[31:])
-    assert code != 0 and "authorization code has a mistyped character at position 26" in out
-    code, out = agent("reservation", "install", other_auth)
-    assert code != 0 and "is for UDI C9300-24T:FOC2, not for this device (C9300-24T:FOC1)" in out
-    assert agent("reservation", "install", auth)[0] == 0
+    err = agent.refused("reservation", "install",
+                        auth[:30] + ("0" if auth[30] != "0" else "1") + auth[31:])
+    assert "authorization code has a mistyped character at position 26" in err
+    err = agent.refused("reservation", "install", other_auth)
+    assert "is for UDI C9300-24T:FOC2, not for this device (C9300-24T:FOC1)" in err
+    agent.ok("reservation", "install", auth)
 
     newer = cli("reservation", "update", "C9300-24T:FOC1", "--license", f"{TAG}=1").out.strip()
-    assert agent("reservation", "install", newer)[0] == 0
-    code, out = agent("reservation", "install", auth)
-    assert code != 0 and "has serial 1, older than the installed serial 2" in out
+    agent.ok("reservation", "install", newer)
+    err = agent.refused("reservation", "install", auth)
+    assert "has serial 1, older than the installed serial 2" in err
 
     cli("reservation", "update", "C9300-24T:FOC2", "--license", f"{TAG}=1")
-    _, other_out = other("reservation", "install",
-                         json.loads(cli("reservation", "show", "C9300-24T:FOC2", "--json").out)
-                         ["authorizationCode"])
+    other_out = other.ok("reservation", "install", json.loads(
+        cli("reservation", "show", "C9300-24T:FOC2", "--json").out)["authorizationCode"])
     other_confirmation = other_out.splitlines()[-1].removeprefix("Confirmation code: ")
     result = cli("reservation", "confirm", "C9300-24T:FOC1", "--code", other_confirmation)
     assert result.code != 0 and "was not made by the device C9300-24T:FOC1" in result.err
     assert reserved(site, clock) == 4
 
-    _, return_code = agent("reservation", "return")
+    return_code = agent.ok("reservation", "return")
     bad = return_code[:3] + ("0" if return_code[3] != "0" else "1") + return_code[4:]
     result = cli("reservation", "return", "--code", bad)
     assert result.code != 0 and "return code has a mistyped character at position 4" in result.err
@@ -185,11 +263,99 @@ def test_refusals_name_the_problem_and_leave_the_pool_alone(cli, site: Database,
     assert reserved(site, clock) == 2
 
 
-def test_force_removal_needs_a_reason_and_is_audited(cli, site: Database, settings, clock,  # type: ignore[no-untyped-def]
-                                                     tmp_path: Path) -> None:
+def test_the_device_trusts_only_what_its_central_certified(  # type: ignore[no-untyped-def]
+        cli: Cli, site: Database, settings, clock, central: Central,
+        device: Callable[[str], Agent], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli("account", "set", "Acme", "--reservation", "specific").code == 0
-    agent = device(tmp_path, settings)
-    _, request = agent("reservation", "request", "--pid", "C9300-24T", "--sn", "FOC1")
+    agent = device("dev")
+    request = agent.ok("reservation", "request", "--pid", "C9300-24T", "--sn", "FOC1")
+    auth_file = tmp_path / "auth.json"
+    assert cli("reservation", "authorize", "Acme", "Lab", "--request-code", request,
+               "--license", f"{TAG}=1", "--out", str(auth_file)).code == 0
+    store = open_keystore(settings)
+    identity = store.identity_key_id()
+
+    # A device anchored at another Central trusts nothing this satellite says.
+    other_central = Central(tmp_path / "other-central", capsys)
+    stranger = Agent(tmp_path / "stranger", capsys)
+    stranger.ok("reservation", "trust-anchor", other_central.anchor)
+    stranger.ok("reservation", "request", "--pid", "C9300-24T", "--sn", "FOC1")
+    other_id = keys.key_id(keys.load_public_key(Path(other_central.anchor)))
+    for args in (("chain", str(auth_file)), ("install", str(auth_file))):
+        err = stranger.refused("reservation", *args)
+        assert f"which is not a Central this device trusts (trust anchors: {other_id})" in err
+    assert json.loads(stranger.ok("reservation", "status", "--json"))["satellite_keys"] == []
+
+    # A code signed by a key the chain does not certify, even with the real chain beside it.
+    parsed = codes.RequestCode.decode(request)
+    forged = codes.AuthorizationCode(
+        codes.SLR, 1, datetime.now(UTC).replace(microsecond=0), parsed.nonce, parsed.udi,
+        (codes.Entitlement(TAG, 100, "PERPETUAL"),), "00" * 8).sign(keys.generate_private_key())
+    forged_file = tmp_path / "forged.json"
+    forged_file.write_text(files.authorization_file(forged.encode(), parsed.udi, forged.key_id,
+                                                    store.satellite_certificate()))
+    err = agent.refused("reservation", "install", str(forged_file))
+    assert (f"signed by satellite key {forged.key_id}, but its certificate chain certifies key "
+            f"{identity}") in err
+    err = agent.refused("reservation", "install", forged.encode())
+    assert f"signed by satellite key {forged.key_id}, for which this device holds no" in err
+    assert json.loads(agent.ok("reservation", "status", "--json"))["installed"] is None
+    agent.ok("reservation", "install", str(auth_file))
+
+    # An expired satellite certificate: the device refuses it, the satellite will not sign.
+    root = central_service.load_root(central.directory)
+    issuer = ca_certificate(central.directory, root, "unused: it exists", datetime.now(UTC))
+    expired = certificates.issue_certificate(
+        root, issuer, store.identity_public_key(), common_name=satellite_id(cli),
+        now=datetime.now(UTC) - timedelta(days=800), days=730)
+    (tmp_path / "expired.pem").write_bytes(expired)
+    err = device("fresh").refused("reservation", "chain", str(tmp_path / "expired.pem"))
+    assert f"the satellite certificate for key {identity}" in err and "expired at" in err
+    store.record_satellite_certificate(expired)
+    result = cli("reservation", "update", "C9300-24T:FOC1", "--license", f"{TAG}=2")
+    assert result.code != 0 and "the satellite certificate expired at" in result.err
+    assert "satellite sync register" in result.err
+    assert reserved(site, clock) == 1
+    # Registering again renews the certificate.
+    (tmp_path / "again").mkdir()
+    register(cli, central, tmp_path / "again")
+    result = cli("reservation", "update", "C9300-24T:FOC1", "--license", f"{TAG}=2",
+                 "--out", str(auth_file))
+    assert result.code == 0, result.err
+    assert "serial 2, signed by satellite key" in agent.ok("reservation", "install",
+                                                            str(auth_file))
+
+
+def test_an_unregistered_satellite_makes_no_authorization_code(  # type: ignore[no-untyped-def]
+        cli: Cli, db: Database, clock, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("init").code == 0
+    assert cli("account", "create", "Acme", "--domain", "acme.example.com").code == 0
+    assert cli("va", "create", "Acme", "Lab").code == 0
+    assert cli("account", "set", "Acme", "--reservation", "both").code == 0
+    with db.uow() as uow:
+        _, va = find_va(uow.session, "Acme", "Lab")
+        # Test data: in production, lines arrive only through signed sync from Central.
+        uow.session.add(LicenseLine(va_id=va.id, tag=TAG, license_type="PERPETUAL", quantity=2,
+                                    start_date=None, end_date=None, origin_id="o1"))
+        uow.commit()
+    request = Agent(tmp_path / "dev", capsys).ok("reservation", "request", "--pid", "C9300-24T",
+                                                 "--sn", "FOC1")
+    for args in (("--license", f"{TAG}=1"), ("--permanent",)):
+        result = cli("reservation", "authorize", "Acme", "Lab", "--request-code", request, *args)
+        assert result.code != 0
+        assert ("this satellite has no certificate from Central, so devices cannot verify its "
+                "authorization codes: register it with Central first (`satellite sync register`"
+                in result.err)
+    assert reserved(db, clock) == 0
+    assert json.loads(cli("reservation", "list", "--json").out)["reservations"] == []
+    result = cli("reservation", "chain")
+    assert result.code != 0 and "satellite sync register" in result.err
+
+
+def test_force_removal_needs_a_reason_and_is_audited(cli: Cli, site: Database, clock,  # type: ignore[no-untyped-def]
+                                                     device: Callable[[str], Agent]) -> None:
+    assert cli("account", "set", "Acme", "--reservation", "specific").code == 0
+    request = device("dev").ok("reservation", "request", "--pid", "C9300-24T", "--sn", "FOC1")
     cli("reservation", "authorize", "Acme", "Lab", "--request-code", request, "--license", f"{TAG}=2")
     result = cli("reservation", "remove", "C9300-24T:FOC1", "--reason", " ")
     assert result.code != 0 and "needs a reason" in result.err

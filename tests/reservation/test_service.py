@@ -7,12 +7,12 @@ import pytest
 from satellite.accounts import service as accounts
 from satellite.actor import Actor
 from satellite.clock import FixedClock
-from satellite.crypto import keys
 from satellite.errors import Conflict, PermissionDenied
 from satellite.licenses.counters import counter
 from satellite.licenses.models import LicenseLine
 from satellite.reservation import codes, jobs, service
 from satellite.uow import Database
+from tests.reservation.certify import certified_signer
 
 TAG = "regid.2024-01.com.example.router-advantage"
 
@@ -46,7 +46,7 @@ def test_term_lines_stop_being_reserved_on_their_end_date(db: Database, lab: int
                                                          clock: FixedClock, settings) -> None:  # type: ignore[no-untyped-def]
     with db.uow() as uow:
         issued = service.authorize(uow, actor, "Acme", "Lab", request("A1"), {TAG: 3},
-                                   keys.generate_private_key())
+                                   certified_signer(clock.now()))
         uow.commit()
     assert [(e.count, e.end) for e in issued.entitlements] == [(2, date(2026, 12, 31)),
                                                                 (1, date(2026, 3, 31))]
@@ -60,8 +60,8 @@ def test_term_lines_stop_being_reserved_on_their_end_date(db: Database, lab: int
 
 
 def test_one_open_reservation_per_udi_and_removal_is_for_system_admins(
-        db: Database, lab: int, actor: Actor) -> None:
-    signer = keys.generate_private_key()
+        db: Database, lab: int, actor: Actor, clock: FixedClock) -> None:
+    signer = certified_signer(clock.now())
     with db.uow() as uow:
         service.authorize(uow, actor, "Acme", "Lab", request("A1"), {TAG: 1}, signer)
         uow.commit()

@@ -54,6 +54,9 @@ def test_api_client_tokens_accounts_vas_and_licenses_over_http(
                 "--tag", TERM_TAG, "--quantity", "4", "--type", "TERM",
                 "--start", (today - timedelta(days=10)).isoformat(),
                 "--end", (today + timedelta(days=20)).isoformat())
+    # Registered with Central: its certificate lets devices verify authorization codes.
+    run_satellite("sync", "register", "--out", str(tmp_path / "register.bundle"))
+    central_cli("ingest", "--dir", str(central), str(tmp_path / "register.bundle"))
     bundle = tmp_path / "response.bundle"
     central_cli("respond", "--dir", str(central), "--satellite", satellite_id, "--out",
                 str(bundle))

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from satellite.accounts.service import set_reservation_mode
 from satellite.actor import Actor
+from satellite.clock import FixedClock
+from satellite.config import Settings
 from satellite.reservation import codes
 from satellite.uow import Database
 from satellite.users.service import create_user
 from tests.licenses.helpers import ROUTER, SWITCH, add_line, make_account
+from tests.reservation.certify import certify
 from tests.web.conftest import conforms
 
 A = "/api/v1/accounts/{account}"
@@ -20,7 +25,7 @@ PASSWORD = "violet-kestrel-42-river"
 
 
 def test_accounts_vas_licenses_transfer_reserve_and_delete(
-        db: Database, actor: Actor, client: FlaskClient,
+        db: Database, actor: Actor, client: FlaskClient, settings: Settings, clock: FixedClock,
         bearer: Callable[..., dict[str, str]]) -> None:
     vas = make_account(db, actor)
     add_line(db, vas["Lab"], ROUTER, 5, subscription_id="SUB-1")
@@ -68,10 +73,19 @@ def test_accounts_vas_licenses_transfer_reserve_and_delete(
     assert short.status_code == 409 and short.json["status"] == "ERROR"
 
     code = codes.RequestCode.for_device(bytes(32), codes.Udi("C9300", "A1"), bytes(8)).encode()
-    reserved = client.post("/api/v1/accounts/Acme/virtual-accounts/Lab/reserve-licenses",
+
+    def reserve() -> TestResponse:
+        return client.post("/api/v1/accounts/Acme/virtual-accounts/Lab/reserve-licenses",
                            headers=h, json={"reservationRequests": [{
                                "reservationCode": code, "reservationType": "SPECIFIC",
                                "licenses": [{"entitlementTag": ROUTER, "quantity": 1}]}]})
+
+    # Not registered with Central: no device could verify the code, so none is made.
+    unregistered = reserve()
+    assert unregistered.status_code == 409
+    assert "satellite sync register" in json.dumps(unregistered.json)
+    certify(settings, clock.now())
+    reserved = reserve()
     assert reserved.status_code == 200, reserved.json
     conforms(reserved.json, V + "/reserve-licenses", "post", 200)
     rows = client.post("/api/v1/accounts/Acme/licenses", json={"limit": -1}, headers=h).json

@@ -8,11 +8,11 @@ from flask import Response, current_app, flash, redirect, url_for
 
 from satellite.accounts import service as accounts
 from satellite.config import Settings
-from satellite.crypto import keys
-from satellite.errors import SatelliteError
-from satellite.keystore import open_keystore
-from satellite.reservation import codes, service
+from satellite.errors import Conflict, SatelliteError
+from satellite.keystore import Keystore, open_keystore
+from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVED
+from satellite.reservation.signer import CodeSigner, code_signer
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import (
     CodeForm,
@@ -25,9 +25,13 @@ from satellite.web.ui.pages import actor, database, reading, render, va_choices
 from satellite.web.ui.session import allowed
 
 
-def _signer() -> keys.PrivateKey:
+def _keystore() -> Keystore:
     settings: Settings = current_app.config["SATELLITE_SETTINGS"]
-    return open_keystore(settings).identity_key()
+    return open_keystore(settings)
+
+
+def _signer() -> CodeSigner:
+    return code_signer(_keystore())
 
 
 def reservations_page(account: str, form: ReservationForm | None = None,
@@ -62,8 +66,9 @@ def authorize(account: str) -> Any:
             udi = str(service.udi_of(issued.reservation))
             uow.commit()
     except SatelliteError as exc:
-        field = "request_code" if "code" in exc.message else (
-            "licenses" if wanted else None)
+        field = "request_code" if "request code" in exc.message else (
+            "licenses" if wanted and isinstance(exc, Conflict) and "missing" in exc.message
+            else None)
         return reservations_page(account, form, status=report(exc, form, field))
     flash(f"Reservation authorized for {udi}: give the device the authorization code below.",
           "info")
@@ -161,7 +166,21 @@ def download(account: str, udi: str) -> Any:
         code = r.authorization_code
         the_udi = service.udi_of(r)
     key_id = codes.AuthorizationCode.decode(code).key_id
-    body = codes.authorization_file(code, the_udi, key_id)
-    name = f"authorization-{the_udi.pid}-{the_udi.sn}.txt".replace("/", "_")
-    return Response(body, mimetype="text/plain",
+    body = files.authorization_file(code, the_udi, key_id, _keystore().satellite_certificate())
+    name = f"authorization-{the_udi.pid}-{the_udi.sn}.json".replace("/", "_")
+    return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def chain(account: str) -> Any:
+    """The certificate chain devices verify authorization codes with, as a PEM file."""
+    with reading() as uow:
+        accounts.account_for(uow.session, actor(), account, "reservation.view")
+        now = uow.clock.now()
+    try:
+        body = _signer().chain(now)
+    except SatelliteError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("ui.reservations_page", account=account))
+    return Response(body, mimetype="application/x-pem-file",
+                    headers={"Content-Disposition": 'attachment; filename="satellite-chain.pem"'})

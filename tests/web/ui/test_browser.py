@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,11 @@ from satellite.actor import Actor
 from satellite.agent.client import DeviceClient
 from satellite.agent.transport import Transport
 from satellite.bootstrap import open_database
+from satellite.central import service as central
+from satellite.central.ingest import ingest
 from satellite.config import load_settings
 from satellite.crypto import keys
-from satellite.reservation import checksum
+from satellite.reservation import checksum, files
 from satellite.reservation.device import ReservationDevice
 from satellite.users.service import create_user
 from tests.devices.helpers import TAG, add_lines
@@ -33,7 +37,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, d
     root = tmp_path_factory.mktemp("ui")
     env = satellite_env(root / "data", "")
     (root / "pw").write_text(PASSWORD + "\n")
-    run_satellite(env, "init", "--admin-password-file", str(root / "pw"))
+    # Registered with a reference Central, whose key the devices trust.
+    central_dir = root / "central"
+    central.init_central(central_dir, datetime.now(UTC))
+    run_satellite(env, "init", "--admin-password-file", str(root / "pw"), "--central-key",
+                  str(central_dir / central.PUB_FILE))
+    run_satellite(env, "sync", "register", "--out", str(root / "register.bundle"))
+    ingest(central_dir, root / "register.bundle", datetime.now(UTC), central.load_root(central_dir))
+    satellite_id = json.loads(run_satellite(env, "status", "--json").stdout)["satellite_id"]
+    central.respond(central_dir, satellite_id, root / "response.bundle", datetime.now(UTC))
+    run_satellite(env, "sync", "import", str(root / "response.bundle"))
     run_satellite(env, "account", "create", "Acme", "--domain", "acme.example.com")
     run_satellite(env, "account", "set", "acme.example.com", "--reservation", "both")
     settings = load_settings(data_dir=root / "data", env={})
@@ -107,9 +120,19 @@ def test_operator_flow(server: tuple[Server, dict[str, str]], chromium: Any,
     page.get_by_role("button", name="Copy").click()
     assert page.evaluate("navigator.clipboard.readText()") == authorization
     device = ReservationDevice(tmp_path / "device")
-    pub = Path(env["SATELLITE_DATA_DIR"]) / "keys" / "identity.pub"
-    device.trust(pub.read_bytes(), str(pub))
-    assert device.install(authorization)
+    anchor = Path(env["SATELLITE_DATA_DIR"]).parent / "central" / central.PUB_FILE
+    device.trust_anchor(anchor.read_bytes(), str(anchor))
+    # The downloaded file carries the certificate chain the device verifies the code with.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download file (code and chain)").click()
+    assert device.install(Path(download.value.path()).read_text()).authorization.kind == "PLR"
+    with page.expect_download() as chain_download:
+        page.get_by_role("link", name="certificate chain").click()
+    chain = Path(chain_download.value.path()).read_text()
+    installed = device.installed()
+    assert installed is not None
+    assert device.add_chain(files.read_chain(chain)).key_id == installed.key_id
+    assert device.install(authorization).already_installed
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/sign-in")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from satellite.accounts.service import get_account
+from satellite.accounts.service import get_account, set_reservation_mode
 from satellite.actor import Actor
+from satellite.clock import FixedClock
+from satellite.config import Settings
+from satellite.keystore import open_keystore
+from satellite.reservation import codes
 from satellite.uow import Database
 from satellite.users.service import create_user
+from tests.reservation.certify import certify
 from tests.web.ui.conftest import Browser
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -78,6 +83,27 @@ def test_reservation_request_code_typo_names_the_position(admin: Browser) -> Non
         "va": "Default", "request_code": "R0000-00000-00000", "kind": "PLR", "licenses": ""})
     assert status == 422 and 'id="request_code-err"' in html
     assert "R0000-00000-00000" in html
+
+
+def test_the_certificate_chain_download_needs_a_registered_satellite(
+        admin: Browser, settings: Settings, clock: FixedClock, db: Database) -> None:
+    with db.uow() as uow:
+        set_reservation_mode(uow, Actor("cli", "setup"), "acme.example.com", "both")
+        uow.commit()
+    admin.get(f"{ACME}/reservations")
+    response = admin.client.get(f"{ACME}/reservations/satellite-chain.pem")
+    assert response.status_code == 302
+    assert "satellite sync register" in admin.get(f"{ACME}/reservations")
+    # Authorizing is refused above the form, not next to the request code, which is fine.
+    request = codes.RequestCode.for_device(bytes(32), codes.Udi("C9300", "A1"), bytes(8))
+    status, html = admin.post(f"{ACME}/reservations/authorize", {
+        "va": "Default", "request_code": request.encode(), "kind": "PLR", "licenses": ""})
+    assert status == 409 and "satellite sync register" in html
+    assert 'id="request_code-err"' not in html
+    certify(settings, clock.now())
+    response = admin.client.get(f"{ACME}/reservations/satellite-chain.pem")
+    assert response.status_code == 200
+    assert response.get_data() == open_keystore(settings).satellite_certificate()
 
 
 def test_a_viewer_sees_no_forms_and_posting_anyway_is_refused(

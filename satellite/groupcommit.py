@@ -1,0 +1,124 @@
+"""Group commit: concurrent callers' items recorded together, one transaction per batch.
+
+A caller queues its item. If no batch is being written, it leads: it takes every queued item
+(at most `max_batch`, at most one per key), runs them as one batch, wakes their callers, and
+goes on until its own item is recorded; then the oldest waiting caller leads. The others
+just wait to be woken. Each caller gets its outcome only after the batch's transaction
+committed, so an answer never outruns its data.
+
+If a batch fails as a whole (a database error, a deadlock, a bug), none of it was committed:
+each of its items is then run alone, so one bad item costs the others nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class _Slot(Generic[Item, Result]):
+    __slots__ = ("done", "item", "key", "lead", "outcome", "woken")
+
+    def __init__(self, item: Item, key: Hashable) -> None:
+        self.item = item
+        self.key = key
+        self.outcome: Result | Exception | None = None
+        self.done = False
+        self.lead = False
+        self.woken = threading.Event()
+
+
+class GroupCommit(Generic[Item, Result]):
+    def __init__(self, run: Callable[[Sequence[Item]], Sequence[Result | Exception]],
+                 key: Callable[[Item], Hashable], max_batch: int = 64) -> None:
+        """`run` records a batch in one transaction; items of one batch have distinct keys."""
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._run = run
+        self._key = key
+        self._max_batch = max_batch
+        self._queue: deque[_Slot[Item, Result]] = deque()
+        self._lock = threading.Lock()
+        self._leading = False
+        self.batches = 0
+        self.items = 0
+
+    def submit(self, item: Item) -> Result:
+        """Record `item` with whatever else is queued; return its result or raise its refusal.
+
+        The batch runner gives one outcome per item, in order: a result, or the exception that
+        refuses the item (raised here, to its caller only; it does not abort the batch).
+        """
+        slot: _Slot[Item, Result] = _Slot(item, self._key(item))
+        with self._lock:
+            self._queue.append(slot)
+            slot.lead = not self._leading
+            self._leading = True
+        if not slot.lead:
+            # Woken when a batch recorded the item, or to lead the next batches.
+            slot.woken.wait()
+        if slot.lead:
+            self._lead(slot)
+        outcome = slot.outcome
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome  # type: ignore[return-value]
+
+    def _lead(self, own: _Slot[Item, Result]) -> None:
+        """Run batches until `own` is recorded, then pass the lead to the oldest waiting item.
+
+        One leader at a time; callers whose item was recorded return without taking a turn.
+        """
+        try:
+            while not own.done:
+                self._run_batch(self._take())
+        finally:
+            with self._lock:
+                following = self._queue[0] if self._queue else None
+                self._leading = following is not None
+            if following is not None:
+                following.lead = True
+                following.woken.set()
+
+    def _take(self) -> list[_Slot[Item, Result]]:
+        """The oldest queued items with distinct keys; the rest wait for the next batch."""
+        batch: list[_Slot[Item, Result]] = []
+        keys: set[Hashable] = set()
+        later: list[_Slot[Item, Result]] = []
+        with self._lock:
+            while self._queue and len(batch) < self._max_batch:
+                slot = self._queue.popleft()
+                (later if slot.key in keys else batch).append(slot)
+                keys.add(slot.key)
+            self._queue.extendleft(reversed(later))
+        return batch
+
+    def _run_batch(self, batch: list[_Slot[Item, Result]]) -> None:
+        self.batches += 1
+        self.items += len(batch)
+        try:
+            outcomes = self._run([slot.item for slot in batch])
+            if len(outcomes) != len(batch):
+                raise RuntimeError(f"a batch of {len(batch)} gave {len(outcomes)} outcomes")
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                # Interrupted: nobody waits for an item that will never be run.
+                for slot in batch:
+                    slot.outcome, slot.done = RuntimeError("interrupted"), True
+                    slot.woken.set()
+                raise
+            if len(batch) == 1:
+                outcomes = [exc]
+            else:
+                # Nothing of the batch was committed: each item gets its own transaction.
+                for slot in batch:
+                    self._run_batch([slot])
+                return
+        for slot, outcome in zip(batch, outcomes, strict=True):
+            slot.outcome, slot.done = outcome, True
+            slot.woken.set()
