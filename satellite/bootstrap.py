@@ -20,6 +20,7 @@ from satellite.db import head_revisions, make_engine, migrate, schema_revision
 from satellite.errors import ConfigError, InvalidInput
 from satellite.keystore import CentralKey, open_keystore
 from satellite.state import get_state, set_state
+from satellite.tokens.sealing import TokenSealer
 from satellite.uow import Database
 from satellite.users.passwords import generate_password
 from satellite.users.service import count_users, create_user
@@ -71,8 +72,11 @@ def initialise(settings: Settings, db: Database, actor: Actor,
     """Create or upgrade the appliance in the data dir; never destroys data.
 
     Creates missing keys and records `central_key` as the trust anchor.
-    Raises Conflict (before changing anything) if a different anchor is recorded.
+    Raises Conflict (before changing anything) if a different anchor is recorded, ConfigError
+    if other nodes serve this PostgreSQL database with other keys than this data dir's.
     """
+    from satellite import nodekeys
+
     keystore = open_keystore(settings)
     if central_key is not None:
         keystore.check_central_key(central_key)
@@ -88,6 +92,9 @@ def initialise(settings: Settings, db: Database, actor: Actor,
             set_state(uow.session, "created_at", uow.clock.now().isoformat())
             report.created = True
         report.satellite_id = satellite_id
+        several_nodes = db.engine.dialect.name == "postgresql"
+        if several_nodes and not report.created:
+            nodekeys.check_before_init(uow.session, keystore)
         if count_users(uow.session) == 0:
             generated = admin_password is None
             password = admin_password if admin_password is not None else generate_password()
@@ -103,6 +110,8 @@ def initialise(settings: Settings, db: Database, actor: Actor,
             report.notes.append("created the first system administrator, user 'admin'")
         created_keys = keystore.ensure_keys(satellite_id, uow.clock.now())
         keystore.session_secret()
+        # Created now, not at the first token, so that copying keys/ to another node carries it.
+        TokenSealer.for_data_dir(settings.data_dir)
         if created_keys:
             record(uow, actor, "keys.create", f"satellite:{satellite_id}",
                    details={"identity_key_id": keystore.identity_key_id(), "created": created_keys})
@@ -111,6 +120,8 @@ def initialise(settings: Settings, db: Database, actor: Actor,
             record(uow, actor, "trust.central_key", f"satellite:{satellite_id}",
                    details={"central_key_id": central_key.key_id})
             report.notes.append(f"recorded Central's key {central_key.key_id} as the trust anchor")
+        if several_nodes:
+            nodekeys.record(uow.session, keystore)
         uow.commit()
     return report
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -67,6 +68,9 @@ class Settings:
     backup_keep: int = 7
     # File holding the backup passphrase (the passphrase itself is never a setting).
     backup_passphrase_file: str = ""
+    # Scheduled jobs run at other intervals than their own: "age-devices=600,alerts=1800"
+    # (job name = seconds; the names are on the System page).
+    job_intervals: str = ""
     # The site's SMTP relay for email alert channels (empty: email channels cannot deliver).
     alert_smtp_host: str = ""
     alert_smtp_port: int = 25
@@ -124,6 +128,22 @@ def _coerce(key: str, value: Any, expected: Any) -> Any:
     return value
 
 
+def parse_job_intervals(text: str) -> dict[str, float]:
+    """Parse the job_intervals setting. Raises ConfigError naming the bad part."""
+    chosen: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        try:
+            seconds = float(value) if sep and name.strip() else 0.0
+        except ValueError:
+            seconds = 0.0
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ConfigError(f"setting job_intervals: {part!r} is not JOB=SECONDS "
+                              "with a positive number of seconds")
+        chosen[name.strip()] = seconds
+    return chosen
+
+
 def _validate(s: Settings) -> None:
     if not 0 < s.port < 65536:
         raise ConfigError(f"setting port: {s.port} is not a TCP port (1-65535)")
@@ -160,6 +180,7 @@ def _validate(s: Settings) -> None:
             ipaddress.ip_address(s.trusted_proxy)
         except ValueError:
             raise ConfigError(f"setting trusted_proxy: {s.trusted_proxy!r} is not an IP address") from None
+    parse_job_intervals(s.job_intervals)
     if s.sync_interval_hours <= 0:
         raise ConfigError("setting sync_interval_hours: must be positive")
     if s.sync_retry_seconds <= 0:

@@ -7,6 +7,7 @@ its next tick. On SQLite a single node is assumed, so it always leads.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from typing import Protocol
@@ -16,8 +17,15 @@ from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
-# A fixed 64-bit key naming "the Satellite scheduler" in pg_locks (ASCII of "SATSCHED").
-LEADER_LOCK_KEY = 0x5341545343484544
+
+def leader_lock_key(satellite_id: str) -> int:
+    """The advisory lock key of one satellite's scheduler (a signed 64-bit number).
+
+    Advisory locks are per database, not per schema: satellites whose schemas share one
+    PostgreSQL database each elect their own leader.
+    """
+    digest = hashlib.sha256(f"satellite scheduler {satellite_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class Leadership(Protocol):
@@ -37,7 +45,7 @@ class SingleNode:
 
 
 class AdvisoryLockLeader:
-    def __init__(self, engine: Engine, key: int = LEADER_LOCK_KEY) -> None:
+    def __init__(self, engine: Engine, key: int) -> None:
         self._engine = engine
         self._key = key
         self._conn: Connection | None = None
@@ -96,8 +104,10 @@ class AdvisoryLockLeader:
             self._conn = None
 
 
-def leadership_for(engine: Engine) -> Leadership:
+def leadership_for(engine: Engine, satellite_id: str) -> Leadership:
     if engine.dialect.name == "postgresql":
-        return AdvisoryLockLeader(engine)
+        log.info("PostgreSQL database: other nodes may serve it too; scheduled jobs run on the "
+                 "one node that holds the leader lock")
+        return AdvisoryLockLeader(engine, leader_lock_key(satellite_id))
     log.info("SQLite database: a single node is assumed, and it runs every scheduled job")
     return SingleNode()

@@ -14,6 +14,7 @@ from satellite.audit.models import AuditEvent, AuditHead
 from satellite.cloudsync.models import OutboundEvent, OutboundHead, SyncRun
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
+from satellite.jobruns import JobRunRecord
 from satellite.licenses.models import (
     AccountUsageSnapshot,
     LicenseLine,
@@ -42,6 +43,7 @@ __all__ = [
     "Device",
     "DeviceNonce",
     "Grant",
+    "JobRunRecord",
     "LicenseLine",
     "LicenseUsage",
     "OutboundEvent",

@@ -1,12 +1,17 @@
 """The background scheduler: started by `satellite serve` only.
 
 Jobs are plain functions taking their dependencies; each domain lists its own in `jobs()`.
+Every node ticks each job; only the leader (see leader.py) runs it, and only once the job is due
+by the run history in the database, so a job runs once per interval across nodes and a node
+that takes over continues the schedule rather than restarting it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -14,7 +19,9 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from satellite.config import Settings
+from satellite.config import Settings, parse_job_intervals
+from satellite.errors import ConfigError
+from satellite.jobruns import add_run, last_started
 from satellite.leader import Leadership
 from satellite.state import StateEntry, get_state, set_state
 from satellite.uow import Database
@@ -64,6 +71,11 @@ def job_runs(db: Database) -> list[JobRun]:
         return sorted((JobRun(**json.loads(r.value)) for r in rows), key=lambda j: j.name)
 
 
+def node_name() -> str:
+    """How this process appears in the run history: host name and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def record_run(db: Database, name: str, started: datetime, error: str = "") -> None:
     with db.uow() as uow:
         raw = get_state(uow.session, _PREFIX + name)
@@ -75,6 +87,7 @@ def record_run(db: Database, name: str, started: datetime, error: str = "") -> N
         run.runs += 1
         run.failures += 1 if error else 0
         set_state(uow.session, _PREFIX + name, json.dumps(asdict(run)))
+        add_run(uow.session, name, node_name(), started, uow.clock.now(), error)
         uow.commit()
 
 
@@ -93,17 +106,62 @@ def run_job(job: Job, db: Database, settings: Settings) -> None:
         log.exception("could not record the run of job %s", job.name)
 
 
-def _run(job: Job, db: Database, settings: Settings, leadership: Leadership) -> None:
+# A job is ticked at least this often, so a node that takes over, or a restarted one, runs a
+# long-interval job soon after it is due rather than a whole interval after its own start.
+MAX_TICK_SECONDS = 60.0
+# Timer jitter: a tick this much of a tick early still counts as on time.
+_EARLY = 0.1
+
+
+def tick_seconds(job: Job) -> float:
+    return min(job.interval_seconds, MAX_TICK_SECONDS)
+
+
+def is_due(db: Database, job: Job) -> bool:
+    """Whether the job's last run, on any node, started an interval ago (or never happened)."""
+    with db.reader() as uow:
+        last = last_started(uow.session, job.name)
+        now = uow.clock.now()
+    return last is None or (now - last).total_seconds() >= job.interval_seconds - _EARLY * tick_seconds(job)
+
+
+def _tick(job: Job, db: Database, settings: Settings, leadership: Leadership) -> None:
     # Every node ticks; only the leader works, so each interval's run happens once across nodes.
     if not leadership.is_leader():
         return
-    run_job(job, db, settings)
+    try:
+        due = is_due(db, job)
+    except Exception:
+        log.exception("could not read when job %s last ran", job.name)
+        return
+    if due:
+        run_job(job, db, settings)
+
+
+def scheduled_jobs(settings: Settings, jobs: list[Job] | None = None) -> list[Job]:
+    """The jobs `satellite serve` runs, at the intervals the `job_intervals` setting gives.
+
+    Raises ConfigError when that setting names no job.
+    """
+    jobs = all_jobs(settings) if jobs is None else jobs
+    chosen = parse_job_intervals(settings.job_intervals)
+    unknown = sorted(set(chosen) - {job.name for job in jobs})
+    if unknown:
+        raise ConfigError(f"setting job_intervals: no scheduled job is called {unknown[0]!r} "
+                          f"(jobs: {', '.join(job.name for job in jobs)})")
+    return [Job(job.name, job.func, chosen.get(job.name, job.interval_seconds)) for job in jobs]
 
 
 def build_scheduler(db: Database, settings: Settings, leadership: Leadership,
                     jobs: list[Job] | None = None) -> BackgroundScheduler:
+    """The scheduler of `satellite serve`. Raises ConfigError for a bad `job_intervals` setting."""
     scheduler = BackgroundScheduler(timezone="UTC")
-    for job in all_jobs(settings) if jobs is None else jobs:
-        scheduler.add_job(_run, "interval", seconds=job.interval_seconds,
-                          args=(job, db, settings, leadership), id=job.name, max_instances=1, coalesce=True)
+    chosen = scheduled_jobs(settings, jobs)
+    log.info("scheduled jobs: %s", ", ".join(f"{job.name} every {job.interval_seconds:g} s"
+                                             for job in chosen))
+    for job in chosen:
+        # No misfire limit: a tick that a busy machine delays still happens (once, coalesced).
+        scheduler.add_job(_tick, "interval", seconds=tick_seconds(job),
+                          args=(job, db, settings, leadership), id=job.name, max_instances=1,
+                          coalesce=True, misfire_grace_time=None)
     return scheduler

@@ -10,8 +10,11 @@ from waitress import create_server
 
 from satellite.bootstrap import open_database, require_initialised
 from satellite.config import Settings
+from satellite.keystore import open_keystore
 from satellite.leader import leadership_for
-from satellite.scheduler import build_scheduler
+from satellite.nodekeys import check_node
+from satellite.scheduler import build_scheduler, node_name
+from satellite.tokens.sealing import TokenSealer
 from satellite.web import create_app
 
 log = logging.getLogger(__name__)
@@ -19,8 +22,14 @@ log = logging.getLogger(__name__)
 
 def serve(settings: Settings, host: str, port: int) -> None:
     db = open_database(settings)
-    require_initialised(db)
+    satellite_id = require_initialised(db)
     app = create_app(settings, db)
+    TokenSealer.for_data_dir(settings.data_dir)
+    if db.engine.dialect.name == "postgresql":
+        # Other nodes may serve this database: they must all hold the same keys.
+        check_node(db, open_keystore(settings))
+    leadership = leadership_for(db.engine, satellite_id)
+    scheduler = build_scheduler(db, settings, leadership)
     proxy: dict[str, object] = {}
     if settings.trusted_proxy:
         proxy = {"trusted_proxy": settings.trusted_proxy, "trusted_proxy_count": 1,
@@ -28,8 +37,6 @@ def serve(settings: Settings, host: str, port: int) -> None:
                                            "x-forwarded-port"},
                  "clear_untrusted_proxy_headers": True}
     server = create_server(app, host=host, port=port, threads=settings.threads, ident="satellite", **proxy)
-    leadership = leadership_for(db.engine)
-    scheduler = build_scheduler(db, settings, leadership)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         # waitress ends its loop on SystemExit and lets running requests finish.
@@ -39,6 +46,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     scheduler.start()
+    log.info("node %s serving", node_name())
     print(f"Satellite listening on http://{host}:{server.effective_port}", flush=True)
     try:
         server.run()

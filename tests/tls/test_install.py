@@ -169,14 +169,15 @@ def test_status_command_shows_the_warning(cli, monkeypatch: pytest.MonkeyPatch) 
     assert "do not cover satellite.example.internal" in refused.err
 
 
-def test_nginx_accepts_the_shipped_configuration(settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("conf", ["satellite.conf", "satellite-ha.conf"])
+def test_nginx_accepts_the_shipped_configuration(settings: Settings, tmp_path: Path, conf: str) -> None:
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:
         pytest.skip("nginx is not installed (.ci/run installs it)")
     ca = SiteCA()
     leaf = ca.leaf()
     tls.install(settings, leaf.cert, leaf.key, ca.chain, NOW)
-    site = (PACKAGING / "nginx" / "satellite.conf").read_text()
+    site = (PACKAGING / "nginx" / conf).read_text()
     site = site.replace("/var/lib/satellite/tls/", f"{tls.tls_dir(settings)}/")
     site = site.replace("/var/log/nginx/", f"{tmp_path}/")
     (tmp_path / "site.conf").write_text(site)

@@ -18,7 +18,7 @@ from satellite.db import schema_revision
 from satellite.effective_settings import effective_settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
-from satellite.scheduler import all_jobs, job_runs
+from satellite.scheduler import job_runs, scheduled_jobs
 from satellite.tls import warnings as tls_warnings
 from satellite.users import service as users
 from satellite.users.models import User
@@ -217,7 +217,7 @@ def system_page() -> Any:
     except Exception as exc:  # any driver failure is what the page must show
         database_state = f"not answering ({type(exc).__name__})"
     runs = {run.name: run for run in job_runs(db)}
-    jobs = [(job, runs.get(job.name)) for job in all_jobs(settings)]
+    jobs = [(job, runs.get(job.name)) for job in scheduled_jobs(settings)]
     now = db.clock.now()
     disk = shutil.disk_usage(settings.data_dir)
     try:
