@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for
 from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.cloudsync.registration import satellite_certificate
 from satellite.errors import InvalidInput
 from satellite.keystore import open_keystore
 from satellite.reservation import codes, files, service
@@ -31,7 +32,7 @@ def _licenses(values: tuple[str, ...]) -> dict[str, int]:
 
 
 def _signer(ctx: CliContext) -> CodeSigner:
-    return code_signer(open_keystore(ctx.settings))
+    return code_signer(ctx.db, open_keystore(ctx.settings))
 
 
 def _write_file(out: str, code: str, r: Reservation, chain: bytes | None) -> None:
@@ -175,9 +176,9 @@ def show_cmd(ctx: CliContext, udi: str, out: str | None, as_json: bool) -> None:
     with ctx.db.reader() as uow:
         r = service.latest(uow.session, udi)
         row = {**_row(uow.session, r), "authorizationCode": r.authorization_code}
+        certificate = satellite_certificate(uow.session, open_keystore(ctx.settings))
     if out:
-        _write_file(out, r.authorization_code, r,
-                    open_keystore(ctx.settings).satellite_certificate())
+        _write_file(out, r.authorization_code, r, certificate)
     if as_json:
         emit_json(row)
         return

@@ -27,6 +27,9 @@ UNREGISTERED = "unregistered"
 PENDING = "pending"
 REGISTERED = "registered"
 CENTRAL_ID_KEY = "sync.central_id"
+# Central's certificate for the identity key, in the database so that every node serving the
+# satellite has it (the key directory keeps a copy for `satellite status` and backups).
+CERTIFICATE_KEY = "sync.satellite_certificate"
 _SERIAL_KEY = "sync.registration_serial"
 
 
@@ -93,6 +96,17 @@ def check_certificate(fields: Mapping[str, Any], keystore: Keystore, anchor: key
     return cert.encode()
 
 
-def mark_registered(session: Session, central_id: str) -> None:
+def mark_registered(session: Session, central_id: str, certificate: bytes) -> None:
     set_state(session, STATE_KEY, REGISTERED)
     set_state(session, CENTRAL_ID_KEY, central_id)
+    set_state(session, CERTIFICATE_KEY, certificate.decode())
+
+
+def satellite_certificate(session: Session, keystore: Keystore) -> bytes | None:
+    """The certificate Central issued for this satellite, None while it is not registered.
+
+    Read from the database, so every node has the one the import recorded; a satellite
+    registered before the database held it still has it in its key directory.
+    """
+    stored = get_state(session, CERTIFICATE_KEY)
+    return stored.encode() if stored else keystore.satellite_certificate()

@@ -145,7 +145,7 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
             set_state(session, "sync.last_response_created_at", header.created_at.isoformat())
             set_state(session, "sync.last_import_at", now.isoformat())
             if certificate is not None:
-                mark_registered(session, header.sender)
+                mark_registered(session, header.sender, certificate)
             for key, value in policy.items():
                 set_state(session, POLICY_PREFIX + key, str(value))
             _compliance_alerts(session, changes, now)

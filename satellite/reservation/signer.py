@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from satellite.clock import as_utc
+from satellite.cloudsync.registration import satellite_certificate
 from satellite.crypto import certificates, keys
 from satellite.errors import Conflict
 from satellite.keystore import Keystore
+from satellite.uow import Database
 
 REGISTER = "register it with Central first (`satellite sync register`, see docs/sync.md)"
 
@@ -52,6 +54,8 @@ class CodeSigner:
         return self.certificate
 
 
-def code_signer(keystore: Keystore) -> CodeSigner:
+def code_signer(db: Database, keystore: Keystore) -> CodeSigner:
     """The identity key and the certificate Central issued for it (None when unregistered)."""
-    return CodeSigner(keystore.identity_key(), keystore.satellite_certificate())
+    with db.reader() as uow:
+        certificate = satellite_certificate(uow.session, keystore)
+    return CodeSigner(keystore.identity_key(), certificate)

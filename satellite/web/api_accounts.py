@@ -20,6 +20,7 @@ from satellite.licenses.transfers import transfer
 from satellite.reservation import service as reservations
 from satellite.reservation.signer import code_signer
 from satellite.uow import UnitOfWork
+from satellite.web import database
 from satellite.web.http import ACCOUNT, VA, actor, authenticate_request, body, field, page, read, write
 
 bp = Blueprint("api_accounts", __name__, url_prefix="/api/v1")
@@ -143,7 +144,7 @@ def license_transfer(account: str, va: str) -> Any:
 @bp.post(VA + "/reserve-licenses")
 def reserve(account: str, va: str) -> Any:
     wanted = _list(body(), "reservationRequests")
-    signer = code_signer(open_keystore(current_app.config["SATELLITE_SETTINGS"]))
+    signer = code_signer(database(current_app), open_keystore(current_app.config["SATELLITE_SETTINGS"]))
 
     def authorize(uow: UnitOfWork) -> list[dict[str, Any]]:
         codes = []

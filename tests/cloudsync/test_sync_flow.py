@@ -19,6 +19,7 @@ from satellite.cloudsync.records import EVENT, USAGE_BATCH
 from satellite.config import Settings
 from satellite.crypto import keys
 from satellite.errors import ConfigError, Conflict, InvalidInput, NotFound, VerificationFailed
+from satellite.reservation.signer import code_signer
 from satellite.uow import Database
 from tests.cloudsync.conftest import dump
 from tests.cloudsync.lab import TAG, Lab, make_lab
@@ -208,3 +209,17 @@ def test_a_certificate_for_another_key_is_refused(lab: Lab, db: Database,
         lab.apply(response)
     assert dump(db) == before
     clock.advance(timedelta(minutes=1))
+
+
+def test_the_certificate_reaches_every_node_through_the_database(lab: Lab) -> None:
+    """A node with a copy of keys/ taken before registration still signs codes devices verify."""
+    lab.ingest(lab.register())
+    lab.apply(lab.respond())
+    issued = lab.keystore.satellite_certificate()
+    assert issued is not None
+    # Another node: same keys, but its key directory never saw Central's answer.
+    (lab.keystore.directory / "satellite.crt").unlink()
+    assert lab.keystore.satellite_certificate() is None
+    signer = code_signer(lab.db, lab.keystore)
+    assert signer.certificate == issued
+    assert signer.chain(lab.db.clock.now()) == issued

@@ -17,10 +17,12 @@ from satellite.audit.service import list_events
 from satellite.central import service as central_service
 from satellite.central.cli import main as central_main
 from satellite.central.ingest import ca_certificate
+from satellite.cloudsync.registration import CERTIFICATE_KEY
 from satellite.crypto import certificates, keys
 from satellite.keystore import open_keystore
 from satellite.licenses.models import LicenseLine
 from satellite.reservation import codes, files
+from satellite.state import set_state
 from satellite.uow import Database
 from tests.conftest import CliResult
 
@@ -311,7 +313,9 @@ def test_the_device_trusts_only_what_its_central_certified(  # type: ignore[no-u
     (tmp_path / "expired.pem").write_bytes(expired)
     err = device("fresh").refused("reservation", "chain", str(tmp_path / "expired.pem"))
     assert f"the satellite certificate for key {identity}" in err and "expired at" in err
-    store.record_satellite_certificate(expired)
+    with site.uow() as uow:  # the certificate every node signs with is the database's
+        set_state(uow.session, CERTIFICATE_KEY, expired.decode())
+        uow.commit()
     result = cli("reservation", "update", "C9300-24T:FOC1", "--license", f"{TAG}=2")
     assert result.code != 0 and "the satellite certificate expired at" in result.err
     assert "satellite sync register" in result.err

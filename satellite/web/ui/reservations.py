@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app, flash, redirect, request, url_for
 
 from satellite.accounts import service as accounts
+from satellite.cloudsync.registration import satellite_certificate
 from satellite.config import Settings
 from satellite.errors import Conflict, InvalidInput, SatelliteError
 from satellite.keystore import Keystore, open_keystore
@@ -40,7 +41,7 @@ def _keystore() -> Keystore:
 
 
 def _signer() -> CodeSigner:
-    return code_signer(_keystore())
+    return code_signer(database(), _keystore())
 
 
 def reservations_page(account: str, form: ReservationForm | None = None,
@@ -178,8 +179,9 @@ def download(account: str, udi: str) -> Any:
         r = service.show(uow.session, actor(), udi)
         code = r.authorization_code
         the_udi = service.udi_of(r)
+        certificate = satellite_certificate(uow.session, _keystore())
     key_id = codes.AuthorizationCode.decode(code).key_id
-    body = files.authorization_file(code, the_udi, key_id, _keystore().satellite_certificate())
+    body = files.authorization_file(code, the_udi, key_id, certificate)
     name = f"authorization-{the_udi.pid}-{the_udi.sn}.json".replace("/", "_")
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -130,7 +130,7 @@ def test_sync_status_and_export_download(admin: Browser, db: Database, settings:
     status, html = admin.post("/sync/export", {})
     assert status >= 400 and "not registered" in html
     with db.uow() as uow:
-        mark_registered(uow.session, "central-test")
+        mark_registered(uow.session, "central-test", b"")
         uow.commit()
     response = admin.client.post("/sync/export", data={"exp-csrf_token": admin.token})
     assert response.status_code == 200
