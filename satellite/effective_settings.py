@@ -27,6 +27,8 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
                         "alert_smtp_from", "alert_retry_seconds", "alert_max_attempts",
                         "alert_timeout_seconds")),
     ("Storage", ("data_dir", "database_url", "key_passphrase_file", "usage_history_days")),
+    ("Backups", ("backup_dir", "backup_interval_hours", "backup_keep", "backup_passphrase_file")),
+    ("Scheduled jobs", ("job_intervals",)),
 )
 DESCRIPTIONS = {
     "device_url": "the URL devices are configured with; TLS certificates must cover its host",
@@ -64,6 +66,11 @@ DESCRIPTIONS = {
     "alert_retry_seconds": "first retry of a failed alert delivery (doubled per failure)",
     "alert_max_attempts": "attempts before an alert delivery is marked failed",
     "alert_timeout_seconds": "time allowed for one delivery attempt",
+    "backup_dir": "where scheduled backups are written (empty: no scheduled backups)",
+    "backup_interval_hours": "hours between scheduled backups",
+    "backup_keep": "scheduled backups kept; older ones are deleted",
+    "backup_passphrase_file": "file holding the backup passphrase (the passphrase is not shown)",
+    "job_intervals": "scheduled jobs run at other intervals than their own (JOB=SECONDS,...)",
 }
 
 
