@@ -39,6 +39,8 @@ from satellite.licenses.usage import owners_usage, set_usage
 from satellite.uow import Database, UnitOfWork
 
 MAX_TAGS = 500
+# A count beyond this is a device's error, not a consumption (and would not fit the counters).
+MAX_COUNT = 1_000_000
 
 
 def parse_usage(body: Mapping[str, Any]) -> dict[str, int]:
@@ -50,8 +52,8 @@ def parse_usage(body: Mapping[str, Any]) -> dict[str, int]:
     for tag, count in usage.items():
         if not tag or len(tag) > 255:
             raise InvalidInput("an entitlement tag is 1 to 255 characters")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise InvalidInput(f"the count of {tag!r} must be a whole number, 0 or more")
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+            raise InvalidInput(f"the count of {tag!r} must be a whole number from 0 to {MAX_COUNT:,}")
     return usage
 
 
