@@ -33,6 +33,7 @@ from satellite.devices.models import (
 )
 from satellite.devices.registration import owner_of
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
+from satellite.licenses.pools import rebuild_pools
 from satellite.reservation.models import RESERVED, RETURNED, Reservation, ReservationLine
 from satellite.tokens.sealing import TokenSealer
 from satellite.tokens.service import create_token
@@ -358,6 +359,10 @@ def seed(db: Database, data_dir: Path, *, accounts: int, vas: int, devices: int,
         next_reservation += wanted
         _seed_alerts(db, account_id, seeded.tags, 200)
     _fix_sequences(db)
+    # The lines went in on bare connections: their pools' stored quantities are computed here,
+    # as the Session hooks would have done for lines written through the services.
+    with db.engine.begin() as conn:
+        rebuild_pools(conn, db.clock.now().date())
     written = _seed_audit(db, audit_events, [a for a, _d in ids])
     tokens = 0
     with db.uow() as uow:

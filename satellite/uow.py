@@ -53,6 +53,8 @@ class UnitOfWork:
         if self._lock is not None:
             self._lock.acquire()
         self._session = self._factory()
+        # Writers that derive stored values from dates (pools.py) take "today" from here.
+        self._session.info["clock"] = self.clock
         return self
 
     def __exit__(

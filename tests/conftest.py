@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from satellite.actor import Actor
 from satellite.bootstrap import initialise, open_database
 from satellite.clock import FixedClock
+from satellite.licenses.pools import drifted_pools
 from satellite.config import Settings, load_settings
 from satellite.uow import Database
 
@@ -96,7 +97,12 @@ def db(settings: Settings, clock: FixedClock, actor: Actor) -> Iterator[Database
     database = open_database(settings, clock)
     initialise(settings, database, actor, admin_password="correct horse battery staple")
     yield database
+    # Whatever a test wrote, every pool's stored quantity must still agree with its lines: a
+    # writer that skipped the refresh fails the test that exercised it.
+    with database.reader() as uow:
+        drifted = drifted_pools(uow.session)
     database.dispose()
+    assert not drifted, f"stored pool quantities disagree with their lines: {drifted[:5]}"
 
 
 @dataclass

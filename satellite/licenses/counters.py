@@ -18,7 +18,6 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
-    Subquery,
     and_,
     bindparam,
     case,
@@ -26,7 +25,6 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
-    union,
 )
 from sqlalchemy.orm import Session
 
@@ -39,6 +37,7 @@ from satellite.licenses.models import (
     LicenseLine,
     UsageTotal,
 )
+from satellite.licenses.pools import covers
 
 STATUSES = (IN_COMPLIANCE, OUT_OF_COMPLIANCE)
 
@@ -97,53 +96,45 @@ class CounterPage:
     rows: list[AccountCounter]
 
 
-def _keys(va_ids: Select[int] | list[int] | BindParameter[list[int]],
-          tags: Sequence[str] | BindParameter[list[str]] | None) -> tuple[list[Any], Subquery]:
-    """The filter on lines, and (va_id, tag) of every counter: tags with lines or usage."""
-    line_filter = [LicenseLine.va_id.in_(va_ids)]
-    usage_filter = [UsageTotal.va_id.in_(va_ids),
-                    or_(UsageTotal.in_use != 0, UsageTotal.reserved != 0)]
+def quantity_on(on: date | BindParameter[date]) -> ColumnElement[int]:
+    """SQL value: a pool row's quantity on `on`: the stored sum when its window covers `on`,
+    else the sum of its lines active that day (only pools a date has passed since the last
+    refresh; the daily job refreshes them)."""
+    from_lines = (
+        select(func.coalesce(func.sum(LicenseLine.quantity), 0))
+        .where(LicenseLine.va_id == UsageTotal.va_id, LicenseLine.tag == UsageTotal.tag,
+               active_on(on))
+        .scalar_subquery()
+    )
+    return case((covers(on), UsageTotal.quantity), else_=from_lines)
+
+
+def _shown() -> ColumnElement[bool]:
+    """A pool has a counter while it has lines (active or not) or anything uses it."""
+    return or_(UsageTotal.lines != 0, UsageTotal.in_use != 0, UsageTotal.reserved != 0)
+
+
+def _pool_filter(va_ids: Select[int] | list[int] | BindParameter[list[int]],
+                 tags: Sequence[str] | BindParameter[list[str]] | None) -> list[Any]:
+    where = [UsageTotal.va_id.in_(va_ids), _shown()]
     if tags is not None:
-        wanted = tags if isinstance(tags, BindParameter) else list(tags)
-        line_filter.append(LicenseLine.tag.in_(wanted))
-        usage_filter.append(UsageTotal.tag.in_(wanted))
-    return line_filter, union(
-        select(LicenseLine.va_id, LicenseLine.tag).where(*line_filter),
-        select(UsageTotal.va_id, UsageTotal.tag).where(*usage_filter),
-    ).subquery("keys")
+        where.append(UsageTotal.tag.in_(tags if isinstance(tags, BindParameter) else list(tags)))
+    return where
 
 
 def _counter_rows(on: date | BindParameter[date],
                   va_ids: Select[int] | list[int] | BindParameter[list[int]],
                   tags: Sequence[str] | BindParameter[list[str]] | None,
                   ) -> Select[int, str, int, int, int]:
-    """(va_id, tag, quantity, in_use, reserved) for every tag with lines or usage in the VAs.
+    """(va_id, tag, quantity, in_use, reserved) for every tag with lines or usage in the VAs:
+    one row per pool, read from the pool rows.
 
     Values may be bind parameters, for a statement built once and run many times.
     """
-    line_filter, keys = _keys(va_ids, tags)
-    pools = (
-        select(
-            LicenseLine.va_id,
-            LicenseLine.tag,
-            func.sum(case((active_on(on), LicenseLine.quantity), else_=0)).label("quantity"),
-        )
-        .where(*line_filter)
-        .group_by(LicenseLine.va_id, LicenseLine.tag)
-        .subquery("pools")
-    )
     return (
-        select(
-            keys.c.va_id,
-            keys.c.tag,
-            func.coalesce(pools.c.quantity, 0).label("quantity"),
-            func.coalesce(UsageTotal.in_use, 0).label("in_use"),
-            func.coalesce(UsageTotal.reserved, 0).label("reserved"),
-        )
-        .select_from(keys)
-        .outerjoin(pools, and_(pools.c.va_id == keys.c.va_id, pools.c.tag == keys.c.tag))
-        .outerjoin(UsageTotal, and_(UsageTotal.va_id == keys.c.va_id,
-                                    UsageTotal.tag == keys.c.tag))
+        select(UsageTotal.va_id, UsageTotal.tag, quantity_on(on).label("quantity"),
+               UsageTotal.in_use, UsageTotal.reserved)
+        .where(*_pool_filter(va_ids, tags))
     )
 
 
@@ -180,23 +171,14 @@ class TagPool:
 
 
 @cache
-def _tag_pools_statement(count: int) -> Select[str, int, int, int, int]:
+def _tag_pools_statement(count: int) -> Select[str, bool, int, int, int]:
     # Device check-ins ask this for their tags: built once per process, values bound.
     on, va_id = bindparam("on", type_=Date()), bindparam("va_id", type_=Integer())
-    lines = (
-        select(LicenseLine.tag,
-               func.max(case((LicenseLine.export_controlled, 1), else_=0)).label("export"),
-               func.sum(case((active_on(on), LicenseLine.quantity), else_=0)).label("quantity"))
-        .where(LicenseLine.va_id == va_id,
-               LicenseLine.tag.in_(bind_list("tag", count)))
-        .group_by(LicenseLine.tag)
-        .subquery("lines")
-    )
     return (
-        select(lines.c.tag, lines.c.export, lines.c.quantity,
-               func.coalesce(UsageTotal.in_use, 0), func.coalesce(UsageTotal.reserved, 0))
-        .select_from(lines)
-        .outerjoin(UsageTotal, and_(UsageTotal.va_id == va_id, UsageTotal.tag == lines.c.tag))
+        select(UsageTotal.tag, UsageTotal.export_controlled, quantity_on(on),
+               UsageTotal.in_use, UsageTotal.reserved)
+        .where(UsageTotal.va_id == va_id, UsageTotal.tag.in_(bind_list("tag", count)),
+               UsageTotal.lines != 0)
     )
 
 
@@ -298,27 +280,24 @@ def _page_by_keys(session: Session, on: date, vas: Select[int], tags: list[str] 
                   limit: int | None, offset: int) -> CounterPage:
     """A page of counters when no filter needs their values: the page's keys are chosen
     first, and only their counters computed (not every counter of the account)."""
-    _filter, keys = _keys(vas, tags)
+    rows = _counter_rows(on, vas, tags).subquery("counters")
     page = session.execute(
-        select(Account.name, VirtualAccount.name, keys.c.va_id, keys.c.tag, func.count().over())
-        .join(VirtualAccount, VirtualAccount.id == keys.c.va_id)
+        select(Account.name, VirtualAccount.name, rows.c.va_id, rows.c.tag, rows.c.quantity,
+               rows.c.in_use, rows.c.reserved, func.count().over())
+        .join(VirtualAccount, VirtualAccount.id == rows.c.va_id)
         .join(Account, Account.id == VirtualAccount.account_id)
-        .order_by(Account.name, VirtualAccount.name, keys.c.tag)
+        .order_by(Account.name, VirtualAccount.name, rows.c.tag)
         .limit(limit)
         .offset(offset)
     ).all()
     if not page:
-        total = (session.scalar(select(func.count()).select_from(keys)) or 0) if offset else 0
+        total = (session.scalar(select(func.count()).select_from(rows)) or 0) if offset else 0
         return CounterPage(total, [])
-    wanted = {(va_id, tag_) for _a, _v, va_id, tag_, _t in page}
-    values = {(va_id, tag_): (q, u, r) for va_id, tag_, q, u, r in session.execute(
-        _counter_rows(on, sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})))
-        if (va_id, tag_) in wanted}
-    details = line_details(session, sorted(wanted), on)
+    details = line_details(session, [(r.va_id, r.tag) for r in page], on)
     return CounterPage(int(page[0][-1]), [
-        AccountCounter(account, va, Counter(va_id, tag_, *values.get((va_id, tag_), (0, 0, 0))),
+        AccountCounter(account, va, Counter(va_id, tag_, q, u, r),
                        tuple(details.get((va_id, tag_), ())))
-        for account, va, va_id, tag_, _total in page
+        for account, va, va_id, tag_, q, u, r, _total in page
     ])
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from satellite.db import Base
@@ -53,7 +53,8 @@ class LicenseUsage(Base):
 
 
 class UsageTotal(Base):
-    """Sum of LicenseUsage per VA and tag, kept in the same transaction as every usage change."""
+    """A pool's row: the sums of its LicenseUsage (kept by usage.py) and of its license lines
+    (kept by pools.py), each in the same transaction as every change to what it sums."""
 
     __tablename__ = "license_usage_totals"
 
@@ -61,6 +62,12 @@ class UsageTotal(Base):
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
     in_use: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
+    # The lines' quantity on every day in [quantity_from, quantity_until) (NULL: unbounded).
+    quantity: Mapped[int] = mapped_column(default=0, server_default="0")
+    lines: Mapped[int] = mapped_column(default=0, server_default="0")
+    export_controlled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    quantity_from: Mapped[date | None]
+    quantity_until: Mapped[date | None]
 
 
 class UsageSnapshot(Base):

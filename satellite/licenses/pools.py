@@ -1,0 +1,300 @@
+"""Stored pool quantities: the sum of a pool's license lines, kept in the same transaction as
+every change to its lines, so counters read one row per pool instead of grouping lines.
+
+A pool's row (license_usage_totals, one per VA and tag) holds, beside the usage sums:
+`quantity` (its lines active on the day it was computed), `lines` (how many lines it has),
+`export_controlled` (whether any is) and the window [quantity_from, quantity_until) of days on
+which no line starts or ends, so that the stored quantity is right for any day in it (NULL
+bounds are open). Counters use the stored quantity on days inside the window and sum the lines
+only for the few pools whose window a date has left; a daily job refreshes those.
+
+Every ORM write of a LicenseLine (add, change, delete, and `update`/`delete` statements run
+through a Session) refreshes its pools at flush, here; code that writes lines on a bare
+connection calls `refresh_pools` or `rebuild_pools` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, event, inspect, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from satellite.clock import SystemClock
+from satellite.licenses.models import LicenseLine, UsageTotal
+
+if TYPE_CHECKING:
+    from satellite.config import Settings
+    from satellite.uow import Database
+
+PoolKey = tuple[int, str]
+"""(va_id, tag)"""
+
+LineTerms = tuple[str, int, date | None, date | None, bool]
+"""(license_type, quantity, start_date, end_date, export_controlled) of one line"""
+
+_CHUNK = 500
+_LINE_TERMS = select(LicenseLine.va_id, LicenseLine.tag, LicenseLine.license_type,
+                     LicenseLine.quantity, LicenseLine.start_date, LicenseLine.end_date,
+                     LicenseLine.export_controlled)
+
+
+@dataclass(frozen=True)
+class PoolSummary:
+    quantity: int
+    lines: int
+    export_controlled: bool
+    quantity_from: date | None
+    quantity_until: date | None
+
+
+def line_active(license_type: str, start: date | None, end: date | None, on: date) -> bool:
+    """Whether a line counts on `on`: PERPETUAL always, others within their dates.
+
+    The same rule as counters.active_on, for lines already in memory.
+    """
+    return license_type == "PERPETUAL" or (
+        (start is None or start <= on) and (end is None or end >= on))
+
+
+def summarize(lines: Iterable[LineTerms], on: date) -> PoolSummary:
+    """A pool's stored values computed from its lines on `on`, with the widest window around
+    `on` in which no line starts or ends."""
+    quantity = count = 0
+    export = False
+    since: date | None = None
+    until: date | None = None
+    for license_type, line_quantity, start, end, export_controlled in lines:
+        count += 1
+        export = export or export_controlled
+        if line_active(license_type, start, end, on):
+            quantity += line_quantity
+        if license_type == "PERPETUAL":
+            continue
+        # A dated line changes the sum the day it starts and the day after it ends.
+        for change in (start, None if end is None or end == date.max else end + timedelta(1)):
+            if change is None:
+                continue
+            if change <= on:
+                since = change if since is None or change > since else since
+            elif until is None or change < until:
+                until = change
+    return PoolSummary(quantity, count, export, since, until)
+
+
+def refresh_pools(session: Session | Connection, keys: Collection[PoolKey],
+                  on: date | None = None) -> None:
+    """Recompute the stored quantity of these pools from their lines, in the caller's
+    transaction. Call it after writing lines on a bare connection; Session writes call it
+    themselves at flush.
+    """
+    if not keys:
+        return
+    on = on or _today(session)
+    connection = session.connection() if isinstance(session, Session) else session
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start:start + _CHUNK]
+        # Lock the pool rows (creating missing ones) in key order before reading the lines:
+        # a concurrent writer of the same pool then waits, and its read sees our lines.
+        _lock(connection, chunk)
+        found: dict[PoolKey, list[LineTerms]] = {key: [] for key in chunk}
+        for key, lines in _grouped(connection.execute(
+                _LINE_TERMS.where(tuple_(LicenseLine.va_id, LicenseLine.tag).in_(chunk))
+                .order_by(LicenseLine.va_id, LicenseLine.tag))):
+            found[key] = lines
+        _store(connection, ((key, summarize(lines, on)) for key, lines in found.items()))
+
+
+def rebuild_pools(connection: Connection, on: date) -> int:
+    """Recompute every pool's stored quantity from all lines (bulk loads, repairs).
+
+    Returns how many pools have lines.
+    """
+    # Pools whose lines are gone are reset first; the rest are written from one ordered scan.
+    connection.execute(update(UsageTotal).where(UsageTotal.lines != 0).values(
+        quantity=0, lines=0, export_controlled=False, quantity_from=None, quantity_until=None))
+    written = 0
+    batch: list[tuple[PoolKey, PoolSummary]] = []
+    for key, lines in _grouped(connection.execute(
+            _LINE_TERMS.order_by(LicenseLine.va_id, LicenseLine.tag)
+            .execution_options(yield_per=5000))):
+        batch.append((key, summarize(lines, on)))
+        if len(batch) >= 5000:
+            written += _upsert(connection, batch)
+            batch = []
+    return written + _upsert(connection, batch)
+
+
+def refresh_stale(session: Session, on: date) -> int:
+    """Refresh the pools whose stored quantity does not hold on `on` (a line started or ended
+    since); returns how many. The daily job runs this so that reads stay one row per pool.
+    """
+    keys = [(va_id, tag) for va_id, tag in session.execute(
+        select(UsageTotal.va_id, UsageTotal.tag).where(UsageTotal.lines != 0, ~covers(on)))]
+    refresh_pools(session, keys, on)
+    return len(keys)
+
+
+def refresh_pools_job(db: Database, _settings: Settings) -> None:
+    """Hourly: refresh the pools a day boundary has put out of date (cheap when none has)."""
+    with db.uow() as uow:
+        refresh_stale(uow.session, uow.clock.now().date())
+        uow.commit()
+
+
+def covers(on: Any) -> Any:
+    """SQL condition: the pool's stored quantity holds on `on`."""
+    return (or_(UsageTotal.quantity_from.is_(None), UsageTotal.quantity_from <= on)
+            & or_(UsageTotal.quantity_until.is_(None), UsageTotal.quantity_until > on))
+
+
+def drifted_pools(session: Session) -> list[PoolKey]:
+    """Pools whose stored values disagree with their lines (empty unless a writer skipped the
+    refresh); for tests and checks."""
+    lines = dict(_grouped(session.execute(
+        _LINE_TERMS.order_by(LicenseLine.va_id, LicenseLine.tag))))
+    stored = {(row.va_id, row.tag): row for row in session.execute(
+        select(UsageTotal.va_id, UsageTotal.tag, UsageTotal.quantity, UsageTotal.lines,
+               UsageTotal.export_controlled, UsageTotal.quantity_from,
+               UsageTotal.quantity_until))}
+    drifted = []
+    for key in sorted(set(lines) | set(stored)):
+        row = stored.get(key)
+        if row is None:
+            drifted.append(key)
+            continue
+        # The stored window must be one on which the lines' sum is constant and equal to it.
+        on = row.quantity_from or (row.quantity_until - timedelta(1) if row.quantity_until
+                                   else date(2000, 1, 1))
+        want = summarize(lines.get(key, []), on)
+        if (row.quantity, row.lines, bool(row.export_controlled)) != (
+                want.quantity, want.lines, want.export_controlled) or not (
+                _within(want.quantity_from, row.quantity_from, lower=True)
+                and _within(want.quantity_until, row.quantity_until, lower=False)):
+            drifted.append(key)
+    return drifted
+
+
+def _within(true: date | None, stored: date | None, *, lower: bool) -> bool:
+    """Whether the stored bound lies inside the true one (a narrower window is still right)."""
+    if true is None:
+        return True
+    if stored is None:
+        return False
+    return stored >= true if lower else stored <= true
+
+
+def _grouped(rows: Iterable[Any]) -> Iterator[tuple[PoolKey, list[LineTerms]]]:
+    key: PoolKey | None = None
+    lines: list[LineTerms] = []
+    for va_id, tag, license_type, quantity, start, end, export in rows:
+        if (va_id, tag) != key:
+            if key is not None:
+                yield key, lines
+            key, lines = (va_id, tag), []
+        lines.append((license_type, quantity, start, end, bool(export)))
+    if key is not None:
+        yield key, lines
+
+
+def _insert(connection: Connection) -> Any:
+    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)
+
+
+def _lock(connection: Connection, keys: list[PoolKey]) -> None:
+    stmt: Any = _insert(connection)(UsageTotal).values(
+        [{"va_id": va_id, "tag": tag, "in_use": 0, "reserved": 0} for va_id, tag in keys])
+    connection.execute(stmt.on_conflict_do_update(
+        index_elements=[UsageTotal.va_id, UsageTotal.tag],
+        set_={"lines": UsageTotal.lines}))
+
+
+def _values(key: PoolKey, pool: PoolSummary) -> dict[str, Any]:
+    return {"k_va_id": key[0], "k_tag": key[1], "quantity": pool.quantity, "lines": pool.lines,
+            "export_controlled": pool.export_controlled, "quantity_from": pool.quantity_from,
+            "quantity_until": pool.quantity_until}
+
+
+def _store(connection: Connection, pools: Iterable[tuple[PoolKey, PoolSummary]]) -> None:
+    rows = [_values(key, pool) for key, pool in pools]
+    if rows:
+        connection.execute(
+            update(UsageTotal)
+            .where(UsageTotal.va_id == bindparam("k_va_id"), UsageTotal.tag == bindparam("k_tag"))
+            .values(quantity=bindparam("quantity"), lines=bindparam("lines"),
+                    export_controlled=bindparam("export_controlled"),
+                    quantity_from=bindparam("quantity_from"),
+                    quantity_until=bindparam("quantity_until"))
+            .execution_options(synchronize_session=False), rows)
+
+
+def _upsert(connection: Connection, pools: list[tuple[PoolKey, PoolSummary]]) -> int:
+    if not pools:
+        return 0
+    stmt: Any = _insert(connection)(UsageTotal).values([
+        {"va_id": va_id, "tag": tag, "in_use": 0, "reserved": 0, "quantity": p.quantity,
+         "lines": p.lines, "export_controlled": p.export_controlled,
+         "quantity_from": p.quantity_from, "quantity_until": p.quantity_until}
+        for (va_id, tag), p in pools])
+    connection.execute(stmt.on_conflict_do_update(
+        index_elements=[UsageTotal.va_id, UsageTotal.tag],
+        set_={name: getattr(stmt.excluded, name) for name in (
+            "quantity", "lines", "export_controlled", "quantity_from", "quantity_until")}))
+    return len(pools)
+
+
+def _today(session: Session | Connection) -> date:
+    clock = session.info.get("clock") if isinstance(session, Session) else None
+    return (clock or SystemClock()).now().date()
+
+
+# Session hooks: every ORM write of lines, whatever code makes it, refreshes its pools.
+
+def _key_changes(obj: LicenseLine) -> set[PoolKey]:
+    keys = {(obj.va_id, obj.tag)}
+    state = inspect(obj)
+    olds = {name: state.attrs[name].history.deleted for name in ("va_id", "tag")}
+    if olds["va_id"] or olds["tag"]:
+        keys.add((olds["va_id"][0] if olds["va_id"] else obj.va_id,
+                  olds["tag"][0] if olds["tag"] else obj.tag))
+    return keys
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _flush: UOWTransaction) -> None:
+    keys: set[PoolKey] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, LicenseLine):
+            keys |= _key_changes(obj)
+    refresh_pools(session, keys)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_statement(state: ORMExecuteState) -> Any:
+    """`update`/`delete` statements on lines run through a Session refresh their pools too."""
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return None
+    mapper = state.bind_mapper
+    if mapper is None or mapper.class_ is not LicenseLine:
+        return None
+    if state.is_insert:
+        raise RuntimeError("insert license lines with session.add (pools are kept at flush) "
+                           "or on a connection followed by refresh_pools")
+    where = state.statement.whereclause  # type: ignore[attr-defined]
+    before = select(LicenseLine.id, LicenseLine.va_id, LicenseLine.tag)
+    rows = state.session.execute(before if where is None else before.where(where)).all()
+    result = state.invoke_statement()
+    keys = {(va_id, tag) for _id, va_id, tag in rows}
+    if state.is_update and rows:
+        ids = [row[0] for row in rows]
+        for start in range(0, len(ids), _CHUNK):
+            keys |= {(va_id, tag) for va_id, tag in state.session.execute(
+                select(LicenseLine.va_id, LicenseLine.tag)
+                .where(LicenseLine.id.in_(ids[start:start + _CHUNK])))}
+    refresh_pools(state.session, keys)
+    return result

@@ -1,0 +1,94 @@
+"""pool rows store their lines' quantity, so counters read one row per pool
+
+Revision ID: 0010_pool_quantities
+Revises: 0009_job_runs
+"""
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql, sqlite
+
+from satellite.licenses.pools import LineTerms, summarize
+
+revision: str = '0010_pool_quantities'
+down_revision: str | Sequence[str] | None = '0009_job_runs'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_BATCH = 2000
+_COLUMNS = ('quantity', 'lines', 'export_controlled', 'quantity_from', 'quantity_until')
+
+# The tables as this revision knows them (not the models, which move on).
+_lines = sa.table('license_lines', sa.column('va_id', sa.Integer), sa.column('tag', sa.String),
+                  sa.column('license_type', sa.String), sa.column('quantity', sa.Integer),
+                  sa.column('start_date', sa.Date), sa.column('end_date', sa.Date),
+                  sa.column('export_controlled', sa.Boolean))
+_pools = sa.table('license_usage_totals', sa.column('va_id', sa.Integer),
+                  sa.column('tag', sa.String), sa.column('in_use', sa.Integer),
+                  sa.column('reserved', sa.Integer), sa.column('quantity', sa.Integer),
+                  sa.column('lines', sa.Integer), sa.column('export_controlled', sa.Boolean),
+                  sa.column('quantity_from', sa.Date), sa.column('quantity_until', sa.Date))
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('license_usage_totals', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('quantity', sa.Integer(), server_default='0',
+                                      nullable=False))
+        batch_op.add_column(sa.Column('lines', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('export_controlled', sa.Boolean(),
+                                      server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('quantity_from', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('quantity_until', sa.Date(), nullable=True))
+    _backfill(op.get_bind(), datetime.now(UTC).date())
+
+
+def _backfill(connection: sa.Connection, on: date) -> None:
+    """One ordered scan of the lines, written back in batches of upserts."""
+    insert: Any = postgresql.insert if connection.dialect.name == 'postgresql' else sqlite.insert
+    rows = connection.execute(
+        sa.select(_lines.c.va_id, _lines.c.tag, _lines.c.license_type, _lines.c.quantity,
+                  _lines.c.start_date, _lines.c.end_date, _lines.c.export_controlled)
+        .order_by(_lines.c.va_id, _lines.c.tag)).all()
+    batch: list[dict[str, Any]] = []
+    for (va_id, tag), lines in _grouped(rows):
+        pool = summarize(lines, on)
+        batch.append({'va_id': va_id, 'tag': tag, 'in_use': 0, 'reserved': 0,
+                      'quantity': pool.quantity, 'lines': pool.lines,
+                      'export_controlled': pool.export_controlled,
+                      'quantity_from': pool.quantity_from,
+                      'quantity_until': pool.quantity_until})
+        if len(batch) >= _BATCH:
+            _write(connection, insert, batch)
+            batch = []
+    _write(connection, insert, batch)
+
+
+def _grouped(rows: Sequence[Any]) -> Iterator[tuple[tuple[int, str], list[LineTerms]]]:
+    key: tuple[int, str] | None = None
+    lines: list[LineTerms] = []
+    for va_id, tag, license_type, quantity, start, end, export in rows:
+        if (va_id, tag) != key:
+            if key is not None:
+                yield key, lines
+            key, lines = (va_id, tag), []
+        lines.append((license_type, quantity, start, end, bool(export)))
+    if key is not None:
+        yield key, lines
+
+
+def _write(connection: sa.Connection, insert: Any, batch: list[dict[str, Any]]) -> None:
+    if batch:
+        stmt = insert(_pools).values(batch)
+        connection.execute(stmt.on_conflict_do_update(
+            index_elements=['va_id', 'tag'],
+            set_={name: getattr(stmt.excluded, name) for name in _COLUMNS}))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('license_usage_totals', schema=None) as batch_op:
+        for name in reversed(_COLUMNS):
+            batch_op.drop_column(name)
