@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, text
 from satellite.actor import Actor
 from satellite.bootstrap import initialise, open_database
 from satellite.clock import FixedClock
-from satellite.licenses.pools import drifted_pools
 from satellite.config import Settings, load_settings
+from satellite.licenses.pools import drifted_pools
 from satellite.uow import Database
 
 PG_URL = os.environ.get("SATELLITE_TEST_DATABASE_URL", "")

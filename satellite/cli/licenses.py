@@ -1,4 +1,4 @@
-"""`satellite license ...`, `satellite transfer` and `satellite maintenance snapshot-usage`."""
+"""`satellite license ...`, `satellite transfer` and `satellite maintenance snapshot-usage|rebuild-pools`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from satellite.cli import CliContext, emit_json, pass_ctx
 from satellite.cli.devices import maintenance
 from satellite.licenses.counters import STATUSES
 from satellite.licenses.history import snapshot_usage
+from satellite.licenses.pools import drifted_pools, rebuild_pools
 from satellite.licenses.schemas import page_json
 from satellite.licenses.service import list_licenses
 from satellite.licenses.transfers import transfer, transfer_between_accounts
@@ -106,6 +107,23 @@ def snapshot_usage_cmd(ctx: CliContext, as_json: bool) -> None:
         return
     click.echo(f"Recorded {done.rows} counters for {done.period_start:%Y-%m-%d %H:00} UTC; "
                f"pruned {done.pruned} old snapshots")
+
+
+@maintenance.command("rebuild-pools")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def rebuild_pools_cmd(ctx: CliContext, as_json: bool) -> None:
+    """Recompute every pool's stored quantity from its license lines (a repair: services keep
+    them current; needed only after license lines were edited outside Satellite)."""
+    with ctx.db.uow() as uow:
+        drifted = drifted_pools(uow.session)
+        pools = rebuild_pools(uow.session.connection(), uow.clock.now().date())
+        uow.commit()
+    if as_json:
+        emit_json({"pools": pools, "corrected": len(drifted)})
+        return
+    click.echo(f"Recomputed {pools} pools with license lines; {len(drifted)} disagreed with "
+               f"their lines before")
 
 
 COMMANDS = [license_group, transfer_cmd]

@@ -5,16 +5,19 @@ stored (the reference below)."""
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import and_, case, delete, func, insert, or_, select, union, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, text, union, update
 
 from satellite.accounts.models import VirtualAccount
 from satellite.actor import Actor
 from satellite.clock import FixedClock
+from satellite.config import Settings, load_settings
+from satellite.db import alembic_config, make_engine
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.licenses.counters import (
     active_on,
@@ -24,7 +27,13 @@ from satellite.licenses.counters import (
     va_counters,
 )
 from satellite.licenses.models import LICENSE_TYPES, USAGE_KINDS, LicenseLine, UsageTotal
-from satellite.licenses.pools import drifted_pools, refresh_pools, refresh_stale, summarize
+from satellite.licenses.pools import (
+    drifted_pools,
+    refresh_pools,
+    refresh_pools_job,
+    refresh_stale,
+    summarize,
+)
 from satellite.licenses.transfers import transfer
 from satellite.licenses.usage import set_usage
 from satellite.uow import Database
@@ -239,3 +248,69 @@ def test_a_line_written_without_refresh_is_caught(db: Database, actor: Actor) ->
                                    .join(VirtualAccount, VirtualAccount.id == UsageTotal.va_id)
                                    .where(VirtualAccount.name == "Lab")).all()
         assert [tuple(r) for r in rows] == [(4, 1)]
+
+
+def test_migration_0010_fills_the_pool_rows_from_existing_lines(settings: Settings) -> None:
+    """An appliance upgraded from 0009 gets every pool's quantity, also pools without usage."""
+    from alembic import command
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0009_job_runs")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO accounts (id, name, domain, reservation_mode, created_at) "
+                "VALUES (1, 'Acme', 'acme.example.com', 'none', '2025-01-01 00:00:00')"))
+            conn.execute(text(
+                "INSERT INTO virtual_accounts (id, account_id, name, description, depth,"
+                " is_default, created_at) VALUES (1, 1, 'Default', '', 1, true,"
+                " '2025-01-01 00:00:00'), (2, 1, 'Lab', '', 2, false, '2025-01-01 00:00:00')"))
+            conn.execute(insert(LicenseLine.__table__), [  # type: ignore[arg-type]
+                {**_line([1, 2, 2], terms), "id": n} for n, terms in enumerate((
+                    (0, TAGS[0], "PERPETUAL", 5, None, None, False),
+                    (0, TAGS[0], "TERM", 3, date(2000, 1, 1), 365, True),
+                    (1, TAGS[1], "TERM", 4, date(2000, 1, 1), None, False)), 1)])
+            conn.execute(text("INSERT INTO license_usage_totals (va_id, tag, in_use, reserved)"
+                              " VALUES (2, 'regid.b', 7, 0), (2, 'regid.a', 1, 0)"))
+        command.upgrade(alembic_config(engine), "heads")
+        db = Database(engine)
+        with db.reader() as uow:
+            assert drifted_pools(uow.session) == []
+            rows = uow.session.execute(
+                select(UsageTotal.va_id, UsageTotal.tag, UsageTotal.quantity, UsageTotal.lines,
+                       UsageTotal.export_controlled, UsageTotal.in_use)
+                .order_by(UsageTotal.va_id, UsageTotal.tag)).all()
+        assert [tuple(r) for r in rows] == [(1, TAGS[0], 5, 2, True, 0),
+                                            (2, TAGS[0], 0, 0, False, 1),
+                                            (2, TAGS[1], 4, 1, False, 7)]
+    finally:
+        engine.dispose()
+
+
+def test_the_hourly_job_and_the_repair_command(db: Database, actor: Actor, clock: FixedClock,
+                                               cli: Any) -> None:
+    vas = make_account(db, actor, "Job", "job.example.com", vas=("Lab",))
+    clock.set(datetime(2026, 3, 1, tzinfo=UTC))
+    with db.uow() as uow:
+        uow.session.add(LicenseLine(**_line([vas["Lab"]] * 3, (
+            0, TAGS[0], "TERM", 6, date(2026, 2, 1), 29, False))))
+        uow.commit()
+
+    def window() -> tuple[Any, ...]:
+        with db.reader() as uow:
+            return tuple(uow.session.execute(
+                select(UsageTotal.quantity, UsageTotal.quantity_from, UsageTotal.quantity_until)
+                .where(UsageTotal.va_id == vas["Lab"])).one())
+
+    assert window() == (6, date(2026, 2, 1), date(2026, 3, 3))
+    clock.set(datetime(2026, 3, 5, tzinfo=UTC))
+    refresh_pools_job(db, load_settings(env={}))
+    assert window() == (0, date(2026, 3, 3), None)
+
+    with db.uow() as uow:
+        uow.session.execute(text("UPDATE license_usage_totals SET quantity = 99"))
+        uow.commit()
+    result = cli("maintenance", "rebuild-pools", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == {"pools": 1, "corrected": 1}
+    assert window()[0] == 0
