@@ -232,72 +232,49 @@ def list_counters(
         raise InvalidInput(f"status {status!r} is not one of {', '.join(STATUSES)}")
     if (limit is not None and limit < 1) or offset < 0:
         raise InvalidInput(f"a page needs limit >= 1 and offset >= 0 (got {limit}, {offset})")
-    vas = select(VirtualAccount.id)
+    # The pools are read through their VAs in name order (an index), so a page stops after its
+    # rows instead of sorting every pool of the account; the total is counted apart.
+    where: list[Any] = [_shown()]
     if account_id is not None:
-        vas = vas.where(VirtualAccount.account_id == account_id)
+        where.append(VirtualAccount.account_id == account_id)
     if va_names:
-        vas = vas.where(VirtualAccount.name.in_(list(va_names)))
+        where.append(VirtualAccount.name.in_(list(va_names)))
     if va_ids is not None:
-        vas = vas.where(VirtualAccount.id.in_(list(va_ids)))
-    if status is None and not text:
-        return _page_by_keys(session, on, vas, None if tag is None else [tag], limit, offset)
-    rows = _counter_rows(on, vas, None if tag is None else [tag]).subquery("counters")
+        where.append(VirtualAccount.id.in_(list(va_ids)))
+    if tag is not None:
+        where.append(UsageTotal.tag == tag)
+    quantity = quantity_on(on)
     if status is not None:
-        available = rows.c.quantity - rows.c.in_use - rows.c.reserved
-        rows = select(rows).where(available < 0 if status == OUT_OF_COMPLIANCE
-                                  else available >= 0).subquery("by_status")
+        available = quantity - UsageTotal.in_use - UsageTotal.reserved
+        where.append(available < 0 if status == OUT_OF_COMPLIANCE else available >= 0)
     if text:
         pattern = f"%{_escape_like(text.strip().lower())}%"
         named = select(LicenseLine.tag).where(or_(
             func.lower(LicenseLine.display_name).like(pattern, escape="\\"),
             func.lower(LicenseLine.search_tags).like(pattern, escape="\\")))
-        rows = select(rows).where(or_(func.lower(rows.c.tag).like(pattern, escape="\\"),
-                                      rows.c.tag.in_(named))).subquery("by_text")
-    # The total rides along with the page (a window over the same rows): the counters are
-    # computed once, not once to count and again to page.
+        where.append(or_(func.lower(UsageTotal.tag).like(pattern, escape="\\"),
+                         UsageTotal.tag.in_(named)))
     page = session.execute(
-        select(Account.name, VirtualAccount.name, rows.c.va_id, rows.c.tag,
-               rows.c.quantity, rows.c.in_use, rows.c.reserved, func.count().over())
-        .join(VirtualAccount, VirtualAccount.id == rows.c.va_id)
-        .join(Account, Account.id == VirtualAccount.account_id)
-        .order_by(Account.name, VirtualAccount.name, rows.c.tag)
+        select(Account.name, VirtualAccount.name, UsageTotal.va_id, UsageTotal.tag, quantity,
+               UsageTotal.in_use, UsageTotal.reserved)
+        .select_from(Account)
+        .join(VirtualAccount, VirtualAccount.account_id == Account.id)
+        .join(UsageTotal, UsageTotal.va_id == VirtualAccount.id)
+        .where(*where)
+        .order_by(Account.name, VirtualAccount.name, UsageTotal.tag)
         .limit(limit)
         .offset(offset)
     ).all()
-    if page:
-        total = int(page[0][-1])
-    else:
-        total = (session.scalar(select(func.count()).select_from(rows)) or 0) if offset else 0
+    total = session.scalar(
+        select(func.count())
+        .select_from(UsageTotal)
+        .join(VirtualAccount, VirtualAccount.id == UsageTotal.va_id)
+        .where(*where)) or 0
     details = line_details(session, [(r.va_id, r.tag) for r in page], on)
     return CounterPage(total, [
         AccountCounter(account, va, Counter(va_id, tag_, q, u, r),
                        tuple(details.get((va_id, tag_), ())))
-        for account, va, va_id, tag_, q, u, r, _total in page
-    ])
-
-
-def _page_by_keys(session: Session, on: date, vas: Select[int], tags: list[str] | None,
-                  limit: int | None, offset: int) -> CounterPage:
-    """A page of counters when no filter needs their values: the page's keys are chosen
-    first, and only their counters computed (not every counter of the account)."""
-    rows = _counter_rows(on, vas, tags).subquery("counters")
-    page = session.execute(
-        select(Account.name, VirtualAccount.name, rows.c.va_id, rows.c.tag, rows.c.quantity,
-               rows.c.in_use, rows.c.reserved, func.count().over())
-        .join(VirtualAccount, VirtualAccount.id == rows.c.va_id)
-        .join(Account, Account.id == VirtualAccount.account_id)
-        .order_by(Account.name, VirtualAccount.name, rows.c.tag)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    if not page:
-        total = (session.scalar(select(func.count()).select_from(rows)) or 0) if offset else 0
-        return CounterPage(total, [])
-    details = line_details(session, [(r.va_id, r.tag) for r in page], on)
-    return CounterPage(int(page[0][-1]), [
-        AccountCounter(account, va, Counter(va_id, tag_, q, u, r),
-                       tuple(details.get((va_id, tag_), ())))
-        for account, va, va_id, tag_, q, u, r, _total in page
+        for account, va, va_id, tag_, q, u, r in page
     ])
 
 
