@@ -19,6 +19,7 @@ from satellite.licenses.models import (
     AccountUsageSnapshot,
     LicenseLine,
     LicenseUsage,
+    TagSearch,
     UsageSnapshot,
     UsageTotal,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "RevokedCertificate",
     "StateEntry",
     "SyncRun",
+    "TagSearch",
     "UsageSnapshot",
     "UsageTotal",
     "User",

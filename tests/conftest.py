@@ -16,7 +16,7 @@ from satellite.actor import Actor
 from satellite.bootstrap import initialise, open_database
 from satellite.clock import FixedClock
 from satellite.config import Settings, load_settings
-from satellite.licenses.pools import drifted_pools
+from satellite.licenses.pools import drifted_pools, drifted_tags
 from satellite.uow import Database
 
 PG_URL = os.environ.get("SATELLITE_TEST_DATABASE_URL", "")
@@ -100,9 +100,10 @@ def db(settings: Settings, clock: FixedClock, actor: Actor) -> Iterator[Database
     # Whatever a test wrote, every pool's stored quantity must still agree with its lines: a
     # writer that skipped the refresh fails the test that exercised it.
     with database.reader() as uow:
-        drifted = drifted_pools(uow.session)
+        drifted, tags = drifted_pools(uow.session), drifted_tags(uow.session)
     database.dispose()
     assert not drifted, f"stored pool quantities disagree with their lines: {drifted[:5]}"
+    assert not tags, f"stored search words disagree with the lines of {tags[:5]}"
 
 
 @dataclass

@@ -35,6 +35,7 @@ from satellite.licenses.models import (
     IN_COMPLIANCE,
     OUT_OF_COMPLIANCE,
     LicenseLine,
+    TagSearch,
     UsageTotal,
 )
 from satellite.licenses.pools import covers
@@ -249,9 +250,11 @@ def list_counters(
         where.append(available < 0 if status == OUT_OF_COMPLIANCE else available >= 0)
     if text:
         pattern = f"%{_escape_like(text.strip().lower())}%"
-        named = select(LicenseLine.tag).where(or_(
-            func.lower(LicenseLine.display_name).like(pattern, escape="\\"),
-            func.lower(LicenseLine.search_tags).like(pattern, escape="\\")))
+        # Tags whose lines (in any VA) carry the text in their display name or search words.
+        # Stored words are separated by a control character no typed text holds, so a match
+        # never spans two of them.
+        named = select(TagSearch.tag).where(
+            func.lower(TagSearch.words).like(pattern, escape="\\"))
         where.append(or_(func.lower(UsageTotal.tag).like(pattern, escape="\\"),
                          UsageTotal.tag.in_(named)))
     page = session.execute(

@@ -70,6 +70,20 @@ class UsageTotal(Base):
     quantity_until: Mapped[date | None]
 
 
+class TagSearch(Base):
+    """The display names and search words of every line of a tag, one row per tag, so that
+    finding tags by text reads a few rows instead of every line (kept by pools.py)."""
+
+    __tablename__ = "license_tag_search"
+
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # Each distinct display name and search words, separated by SEARCH_SEPARATOR.
+    words: Mapped[str] = mapped_column(Text, default="")
+
+
+SEARCH_SEPARATOR = "\x1f"
+
+
 class UsageSnapshot(Base):
     """A VA's counters for one tag at the start of an hour, kept for the consumption history.
 

@@ -20,12 +20,23 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, event, inspect, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    delete,
+    event,
+    insert,
+    inspect,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from satellite.clock import SystemClock
-from satellite.licenses.models import LicenseLine, UsageTotal
+from satellite.licenses.models import SEARCH_SEPARATOR, LicenseLine, TagSearch, UsageTotal
 
 if TYPE_CHECKING:
     from satellite.config import Settings
@@ -87,15 +98,16 @@ def summarize(lines: Iterable[LineTerms], on: date) -> PoolSummary:
 
 
 def refresh_pools(session: Session | Connection, keys: Collection[PoolKey],
-                  on: date | None = None) -> None:
-    """Recompute the stored quantity of these pools from their lines, in the caller's
-    transaction. Call it after writing lines on a bare connection; Session writes call it
-    themselves at flush.
+                  on: date | None = None, *, tags: Collection[str] | None = None) -> None:
+    """Recompute the stored quantity of these pools from their lines, and the search words of
+    `tags` (by default the pools' tags), in the caller's transaction. Call it after writing
+    lines on a bare connection; Session writes call it themselves at flush.
     """
+    connection = session.connection() if isinstance(session, Session) else session
+    refresh_tags(connection, {tag for _va, tag in keys} if tags is None else tags)
     if not keys:
         return
     on = on or _today(session)
-    connection = session.connection() if isinstance(session, Session) else session
     ordered = sorted(set(keys))
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start:start + _CHUNK]
@@ -110,6 +122,27 @@ def refresh_pools(session: Session | Connection, keys: Collection[PoolKey],
         _store(connection, ((key, summarize(lines, on)) for key, lines in found.items()))
 
 
+def tag_words(texts: Iterable[tuple[str, str]]) -> str:
+    """A tag's search words: each distinct (display name, search words) of its lines."""
+    return SEARCH_SEPARATOR.join(SEARCH_SEPARATOR.join(pair) for pair in sorted(set(texts)))
+
+
+def refresh_tags(connection: Connection, tags: Collection[str]) -> None:
+    """Recompute the search words of these tags from their lines (a tag without lines has none)."""
+    ordered = sorted(set(tags))
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start:start + _CHUNK]
+        texts: dict[str, list[tuple[str, str]]] = {}
+        for tag, name, words in connection.execute(
+                select(LicenseLine.tag, LicenseLine.display_name, LicenseLine.search_tags)
+                .where(LicenseLine.tag.in_(chunk)).distinct()):
+            texts.setdefault(tag, []).append((name, words))
+        connection.execute(delete(TagSearch).where(TagSearch.tag.in_(chunk)))
+        if texts:
+            connection.execute(insert(TagSearch), [
+                {"tag": tag, "words": tag_words(pairs)} for tag, pairs in sorted(texts.items())])
+
+
 def rebuild_pools(connection: Connection, on: date) -> int:
     """Recompute every pool's stored quantity from all lines (bulk loads, repairs).
 
@@ -118,6 +151,14 @@ def rebuild_pools(connection: Connection, on: date) -> int:
     # Pools whose lines are gone are reset first; the rest are written from one ordered scan.
     connection.execute(update(UsageTotal).where(UsageTotal.lines != 0).values(
         quantity=0, lines=0, export_controlled=False, quantity_from=None, quantity_until=None))
+    connection.execute(delete(TagSearch))
+    texts: dict[str, list[tuple[str, str]]] = {}
+    for tag, name, words in connection.execute(
+            select(LicenseLine.tag, LicenseLine.display_name, LicenseLine.search_tags).distinct()):
+        texts.setdefault(tag, []).append((name, words))
+    if texts:
+        connection.execute(insert(TagSearch), [
+            {"tag": tag, "words": tag_words(pairs)} for tag, pairs in sorted(texts.items())])
     written = 0
     batch: list[tuple[PoolKey, PoolSummary]] = []
     for key, lines in _grouped(connection.execute(
@@ -178,6 +219,17 @@ def drifted_pools(session: Session) -> list[PoolKey]:
                 and _within(want.quantity_until, row.quantity_until, lower=False)):
             drifted.append(key)
     return drifted
+
+
+def drifted_tags(session: Session) -> list[str]:
+    """Tags whose stored search words disagree with their lines; for tests and checks."""
+    texts: dict[str, list[tuple[str, str]]] = {}
+    for tag, name, words in session.execute(
+            select(LicenseLine.tag, LicenseLine.display_name, LicenseLine.search_tags).distinct()):
+        texts.setdefault(tag, []).append((name, words))
+    want = {tag: tag_words(pairs) for tag, pairs in texts.items()}
+    have = {tag: words for tag, words in session.execute(select(TagSearch.tag, TagSearch.words))}
+    return sorted(tag for tag in set(want) | set(have) if want.get(tag) != have.get(tag))
 
 
 def _within(true: date | None, stored: date | None, *, lower: bool) -> bool:
@@ -265,13 +317,24 @@ def _key_changes(obj: LicenseLine) -> set[PoolKey]:
     return keys
 
 
+def _texts_changed(obj: LicenseLine) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes()
+               for name in ("tag", "display_name", "search_tags"))
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     keys: set[PoolKey] = set()
+    tags: set[str] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, LicenseLine):
-            keys |= _key_changes(obj)
-    refresh_pools(session, keys)
+            changed = _key_changes(obj)
+            keys |= changed
+            # A tag's search words change only with its lines' names, not with quantities.
+            if obj not in session.dirty or _texts_changed(obj):
+                tags |= {tag for _va, tag in changed}
+    refresh_pools(session, keys, tags=tags)
 
 
 @event.listens_for(Session, "do_orm_execute")

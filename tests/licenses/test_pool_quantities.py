@@ -26,9 +26,16 @@ from satellite.licenses.counters import (
     tag_pools,
     va_counters,
 )
-from satellite.licenses.models import LICENSE_TYPES, USAGE_KINDS, LicenseLine, UsageTotal
+from satellite.licenses.models import (
+    LICENSE_TYPES,
+    USAGE_KINDS,
+    LicenseLine,
+    TagSearch,
+    UsageTotal,
+)
 from satellite.licenses.pools import (
     drifted_pools,
+    drifted_tags,
     refresh_pools,
     refresh_pools_job,
     refresh_stale,
@@ -194,6 +201,7 @@ def test_stored_counters_equal_the_sum_of_the_lines(
         _apply(db, actor, clock, name, ids, op)
         with db.reader() as uow:
             assert drifted_pools(uow.session) == []
+            assert drifted_tags(uow.session) == []
     with db.reader() as uow:
         edges = {d + timedelta(days=step) for d in itertools.chain.from_iterable(
             uow.session.execute(select(LicenseLine.start_date, LicenseLine.end_date)
@@ -276,6 +284,8 @@ def test_migration_0010_fills_the_pool_rows_from_existing_lines(settings: Settin
         db = Database(engine)
         with db.reader() as uow:
             assert drifted_pools(uow.session) == []
+            assert drifted_tags(uow.session) == []
+            assert uow.session.scalar(select(func.count()).select_from(TagSearch)) == 2
             rows = uow.session.execute(
                 select(UsageTotal.va_id, UsageTotal.tag, UsageTotal.quantity, UsageTotal.lines,
                        UsageTotal.export_controlled, UsageTotal.in_use)
@@ -314,3 +324,31 @@ def test_the_hourly_job_and_the_repair_command(db: Database, actor: Actor, clock
     assert result.code == 0, result.err
     assert json.loads(result.out) == {"pools": 1, "corrected": 1}
     assert window()[0] == 0
+
+
+def test_text_finds_tags_by_the_names_of_their_lines_in_any_va(db: Database,
+                                                                actor: Actor) -> None:
+    vas = make_account(db, actor, "Text", "text.example.com", vas=("Lab", "Ops"))
+    with db.uow() as uow:
+        uow.session.add(LicenseLine(**{**_line([vas["Lab"]] * 3, (
+            0, TAGS[0], "PERPETUAL", 2, None, None, False)),
+            "display_name": "Router Advantage", "search_tags": "edge wan"}))
+        set_usage(uow.session, "device:1", "in_use", {(vas["Ops"], TAGS[0]): 1})
+        uow.commit()
+    acc = account_id(db, "Text")
+
+    def found(text_: str) -> list[str]:
+        with db.reader() as uow:
+            page = list_counters(uow.session, TODAY, account_id=acc, text=text_)
+        return sorted(row.virtual_account for row in page.rows)
+
+    # Ops holds no line of the tag; its pool is found by the name of Lab's line.
+    assert found("ADVANTAGE") == ["Lab", "Ops"]
+    assert found("wan") == ["Lab", "Ops"]
+    assert found("advantage edge") == []  # not across the name and the search words
+    with db.uow() as uow:
+        line = uow.session.scalars(select(LicenseLine)).one()
+        line.display_name = "Router Essentials"
+        uow.commit()
+    assert found("advantage") == []
+    assert found("essentials") == ["Lab", "Ops"]

@@ -1,4 +1,4 @@
-"""pool rows store their lines' quantity, so counters read one row per pool
+"""pool rows store their lines' quantity, tags their search words: lists read one row each
 
 Revision ID: 0010_pool_quantities
 Revises: 0009_job_runs
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql, sqlite
 
-from satellite.licenses.pools import LineTerms, summarize
+from satellite.licenses.pools import LineTerms, summarize, tag_words
 
 revision: str = '0010_pool_quantities'
 down_revision: str | Sequence[str] | None = '0009_job_runs'
@@ -26,7 +26,9 @@ _COLUMNS = ('quantity', 'lines', 'export_controlled', 'quantity_from', 'quantity
 _lines = sa.table('license_lines', sa.column('va_id', sa.Integer), sa.column('tag', sa.String),
                   sa.column('license_type', sa.String), sa.column('quantity', sa.Integer),
                   sa.column('start_date', sa.Date), sa.column('end_date', sa.Date),
-                  sa.column('export_controlled', sa.Boolean))
+                  sa.column('export_controlled', sa.Boolean),
+                  sa.column('display_name', sa.String), sa.column('search_tags', sa.Text))
+_tags = sa.table('license_tag_search', sa.column('tag', sa.String), sa.column('words', sa.Text))
 _pools = sa.table('license_usage_totals', sa.column('va_id', sa.Integer),
                   sa.column('tag', sa.String), sa.column('in_use', sa.Integer),
                   sa.column('reserved', sa.Integer), sa.column('quantity', sa.Integer),
@@ -43,6 +45,11 @@ def upgrade() -> None:
                                       server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('quantity_from', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('quantity_until', sa.Date(), nullable=True))
+    op.create_table('license_tag_search',
+    sa.Column('tag', sa.String(length=255), nullable=False),
+    sa.Column('words', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('tag', name=op.f('pk_license_tag_search'))
+    )
     _backfill(op.get_bind(), datetime.now(UTC).date())
 
 
@@ -65,6 +72,13 @@ def _backfill(connection: sa.Connection, on: date) -> None:
             _write(connection, insert, batch)
             batch = []
     _write(connection, insert, batch)
+    texts: dict[str, list[tuple[str, str]]] = {}
+    for tag, name, words in connection.execute(
+            sa.select(_lines.c.tag, _lines.c.display_name, _lines.c.search_tags).distinct()):
+        texts.setdefault(tag, []).append((name, words))
+    if texts:
+        connection.execute(sa.insert(_tags), [{'tag': tag, 'words': tag_words(pairs)}
+                                              for tag, pairs in sorted(texts.items())])
 
 
 def _grouped(rows: Sequence[Any]) -> Iterator[tuple[tuple[int, str], list[LineTerms]]]:
@@ -89,6 +103,7 @@ def _write(connection: sa.Connection, insert: Any, batch: list[dict[str, Any]]) 
 
 
 def downgrade() -> None:
+    op.drop_table('license_tag_search')
     with op.batch_alter_table('license_usage_totals', schema=None) as batch_op:
         for name in reversed(_COLUMNS):
             batch_op.drop_column(name)
