@@ -103,8 +103,11 @@ def refresh_pools(session: Session | Connection, keys: Collection[PoolKey],
     `tags` (by default the pools' tags), in the caller's transaction. Call it after writing
     lines on a bare connection; Session writes call it themselves at flush.
     """
+    tags = {tag for _va, tag in keys} if tags is None else tags
+    if not keys and not tags:
+        return
     connection = session.connection() if isinstance(session, Session) else session
-    refresh_tags(connection, {tag for _va, tag in keys} if tags is None else tags)
+    refresh_tags(connection, tags)
     if not keys:
         return
     on = on or _today(session)
@@ -132,15 +135,24 @@ def refresh_tags(connection: Connection, tags: Collection[str]) -> None:
     ordered = sorted(set(tags))
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start:start + _CHUNK]
+        # As for pools: lock the rows (creating missing ones) before reading the lines.
+        stmt: Any = _insert(connection)(TagSearch).values([{"tag": tag, "words": ""}
+                                                           for tag in chunk])
+        connection.execute(stmt.on_conflict_do_update(index_elements=[TagSearch.tag],
+                                                      set_={"words": TagSearch.words}))
         texts: dict[str, list[tuple[str, str]]] = {}
         for tag, name, words in connection.execute(
                 select(LicenseLine.tag, LicenseLine.display_name, LicenseLine.search_tags)
                 .where(LicenseLine.tag.in_(chunk)).distinct()):
             texts.setdefault(tag, []).append((name, words))
-        connection.execute(delete(TagSearch).where(TagSearch.tag.in_(chunk)))
+        gone = [tag for tag in chunk if tag not in texts]
+        if gone:
+            connection.execute(delete(TagSearch).where(TagSearch.tag.in_(gone)))
         if texts:
-            connection.execute(insert(TagSearch), [
-                {"tag": tag, "words": tag_words(pairs)} for tag, pairs in sorted(texts.items())])
+            connection.execute(
+                update(TagSearch).where(TagSearch.tag == bindparam("k_tag"))
+                .values(words=bindparam("words")),
+                [{"k_tag": tag, "words": tag_words(pairs)} for tag, pairs in texts.items()])
 
 
 def rebuild_pools(connection: Connection, on: date) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -352,3 +353,40 @@ def test_text_finds_tags_by_the_names_of_their_lines_in_any_va(db: Database,
         uow.commit()
     assert found("advantage") == []
     assert found("essentials") == ["Lab", "Ops"]
+
+
+def test_concurrent_writers_of_one_pool_leave_it_exact(db: Database, actor: Actor) -> None:
+    """On PostgreSQL each writer reads the lines after locking the pool row, so the last one to
+    commit sees every line (no writer's change is lost from the stored quantity)."""
+    vas = make_account(db, actor, "Busy", "busy.example.com", vas=("Lab",))
+    with db.uow() as uow:
+        mine = [LicenseLine(**_line([vas["Lab"]] * 3, (
+            0, TAGS[0], "PERPETUAL", 1, None, None, False))) for _n in range(6)]
+        uow.session.add_all(mine)
+        uow.commit()
+        ids = [line.id for line in mine]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(ids))
+
+    def write(line_id: int) -> None:
+        try:
+            start.wait()
+            for _round in range(5):
+                with db.uow() as uow:
+                    # Quantities only: the tag's search words stay, so only the pool is locked.
+                    line = uow.session.get(LicenseLine, line_id)
+                    assert line is not None
+                    line.quantity += 1
+                    uow.commit()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(line_id,)) for line_id in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.reader() as uow:
+        assert drifted_pools(uow.session) == [] and drifted_tags(uow.session) == []
+        assert va_counters(uow.session, vas["Lab"], TODAY)[TAGS[0]].quantity == 6 * 6
