@@ -221,12 +221,16 @@ def list_counters(
     text: str | None = None,
     limit: int | None = 100,
     offset: int = 0,
+    details: bool = True,
+    count: bool = True,
 ) -> CounterPage:
     """One page of counters, ordered by account, VA and tag, with the lines behind each.
 
     Filters: one account, VA names or ids, a tag, a status, free text (in the tag, its display
     name or its search words, any case); `limit` None means the whole
-    list. Returns the page and the total count.
+    list. Returns the page and the total count. Without `details` the rows carry no lines;
+    without `count` the total is only what the page shows (offset + rows), which spares reading
+    every pool that matches (a summary that shows the first rows only).
     Raises InvalidInput for an unknown status or a bad page.
     """
     if status is not None and status not in STATUSES:
@@ -268,15 +272,15 @@ def list_counters(
         .limit(limit)
         .offset(offset)
     ).all()
-    total = session.scalar(
+    total = (session.scalar(
         select(func.count())
         .select_from(UsageTotal)
         .join(VirtualAccount, VirtualAccount.id == UsageTotal.va_id)
-        .where(*where)) or 0
-    details = line_details(session, [(r.va_id, r.tag) for r in page], on)
+        .where(*where)) or 0) if count else offset + len(page)
+    lines = line_details(session, [(r.va_id, r.tag) for r in page], on) if details else {}
     return CounterPage(total, [
         AccountCounter(account, va, Counter(va_id, tag_, q, u, r),
-                       tuple(details.get((va_id, tag_), ())))
+                       tuple(lines.get((va_id, tag_), ())))
         for account, va, va_id, tag_, q, u, r in page
     ])
 

@@ -17,7 +17,9 @@ class LicenseLine(Base):
     """One pool line: a quantity of a tag in a VA, as Central sent it or as a transfer moved it."""
 
     __tablename__ = "license_lines"
-    __table_args__ = (Index("ix_license_lines_va_tag", "va_id", "tag"),)
+    # By end date within each VA: a dashboard lists an account's lines that end soon.
+    __table_args__ = (Index("ix_license_lines_va_tag", "va_id", "tag"),
+                      Index("ix_license_lines_va_end", "va_id", "end_date"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id"))

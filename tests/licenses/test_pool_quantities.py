@@ -390,3 +390,20 @@ def test_concurrent_writers_of_one_pool_leave_it_exact(db: Database, actor: Acto
     with db.reader() as uow:
         assert drifted_pools(uow.session) == [] and drifted_tags(uow.session) == []
         assert va_counters(uow.session, vas["Lab"], TODAY)[TAGS[0]].quantity == 6 * 6
+
+
+def test_a_summary_page_skips_the_lines_and_the_count(db: Database, actor: Actor) -> None:
+    vas = make_account(db, actor, "Sum", "sum.example.com", vas=("Lab", "Ops"))
+    with db.uow() as uow:
+        for va in ("Lab", "Ops"):
+            uow.session.add(LicenseLine(**_line([vas[va]] * 3, (
+                0, TAGS[0], "PERPETUAL", 2, None, None, False))))
+        uow.commit()
+    acc = account_id(db, "Sum")
+    with db.reader() as uow:
+        full = list_counters(uow.session, TODAY, account_id=acc, limit=1)
+        summary = list_counters(uow.session, TODAY, account_id=acc, limit=1, details=False,
+                                count=False)
+    assert (full.total, len(full.rows[0].details)) == (2, 1)
+    assert (summary.total, summary.rows[0].details) == (1, ())
+    assert summary.rows[0].counter == full.rows[0].counter

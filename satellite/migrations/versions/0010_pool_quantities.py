@@ -1,4 +1,4 @@
-"""pool rows store their lines' quantity, tags their search words: lists read one row each
+"""pool rows store their lines' quantity, tags their search words; lines by VA and end date
 
 Revision ID: 0010_pool_quantities
 Revises: 0009_job_runs
@@ -50,6 +50,8 @@ def upgrade() -> None:
     sa.Column('words', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('tag', name=op.f('pk_license_tag_search'))
     )
+    with op.batch_alter_table('license_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_license_lines_va_end', ['va_id', 'end_date'], unique=False)
     _backfill(op.get_bind(), datetime.now(UTC).date())
 
 
@@ -103,6 +105,8 @@ def _write(connection: sa.Connection, insert: Any, batch: list[dict[str, Any]]) 
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('license_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_license_lines_va_end')
     op.drop_table('license_tag_search')
     with op.batch_alter_table('license_usage_totals', schema=None) as batch_op:
         for name in reversed(_COLUMNS):
