@@ -24,7 +24,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    tuple_,
 )
 from sqlalchemy.orm import Session
 
@@ -295,12 +294,18 @@ def line_details(session: Session, keys: Sequence[tuple[int, str]],
     if not keys:
         return {}
     found: dict[tuple[int, str], list[LineDetail]] = {}
+    wanted = set(keys)
+    # Two IN lists (then the pairs picked here) use the (va_id, tag) index on every engine;
+    # SQLite scans the whole table for a list of pairs.
     query = (
         select(LicenseLine, active_on(on).label("active"))
-        .where(tuple_(LicenseLine.va_id, LicenseLine.tag).in_(list(keys)))
+        .where(LicenseLine.va_id.in_(sorted({va for va, _tag in wanted})),
+               LicenseLine.tag.in_(sorted({tag for _va, tag in wanted})))
         .order_by(LicenseLine.va_id, LicenseLine.tag, LicenseLine.id)
     )
     for line, active in session.execute(query):
+        if (line.va_id, line.tag) not in wanted:
+            continue
         found.setdefault((line.va_id, line.tag), []).append(LineDetail(
             line.license_type, line.quantity, line.start_date, line.end_date,
             line.subscription_id, bool(active)))

@@ -59,6 +59,9 @@ class UsageTotal(Base):
     (kept by pools.py), each in the same transaction as every change to what it sums."""
 
     __tablename__ = "license_usage_totals"
+    # Kept in key order on SQLite (no rowid), so an account's pools are read without a second
+    # lookup per row.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -29,7 +29,6 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -118,10 +117,13 @@ def refresh_pools(session: Session | Connection, keys: Collection[PoolKey],
         # a concurrent writer of the same pool then waits, and its read sees our lines.
         _lock(connection, chunk)
         found: dict[PoolKey, list[LineTerms]] = {key: [] for key in chunk}
+        # Two IN lists, not one of pairs, which SQLite answers by scanning every line.
         for key, lines in _grouped(connection.execute(
-                _LINE_TERMS.where(tuple_(LicenseLine.va_id, LicenseLine.tag).in_(chunk))
+                _LINE_TERMS.where(LicenseLine.va_id.in_(sorted({va for va, _tag in chunk})),
+                                  LicenseLine.tag.in_(sorted({tag for _va, tag in chunk})))
                 .order_by(LicenseLine.va_id, LicenseLine.tag))):
-            found[key] = lines
+            if key in found:
+                found[key] = lines
         _store(connection, ((key, summarize(lines, on)) for key, lines in found.items()))
 
 

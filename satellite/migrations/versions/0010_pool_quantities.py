@@ -37,7 +37,12 @@ _pools = sa.table('license_usage_totals', sa.column('va_id', sa.Integer),
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('license_usage_totals', schema=None) as batch_op:
+    # On SQLite the table is rebuilt in key order (WITHOUT ROWID); PostgreSQL adds columns.
+    sqlite_options: dict[str, Any] = (
+        {'recreate': 'always', 'table_kwargs': {'sqlite_with_rowid': False}}
+        if op.get_bind().dialect.name == 'sqlite' else {})
+    with op.batch_alter_table('license_usage_totals', schema=None,
+                              **sqlite_options) as batch_op:
         batch_op.add_column(sa.Column('quantity', sa.Integer(), server_default='0',
                                       nullable=False))
         batch_op.add_column(sa.Column('lines', sa.Integer(), server_default='0', nullable=False))
@@ -105,9 +110,13 @@ def _write(connection: sa.Connection, insert: Any, batch: list[dict[str, Any]]) 
 
 
 def downgrade() -> None:
+    sqlite_options: dict[str, Any] = (
+        {'recreate': 'always', 'table_kwargs': {'sqlite_with_rowid': True}}
+        if op.get_bind().dialect.name == 'sqlite' else {})
     with op.batch_alter_table('license_lines', schema=None) as batch_op:
         batch_op.drop_index('ix_license_lines_va_end')
     op.drop_table('license_tag_search')
-    with op.batch_alter_table('license_usage_totals', schema=None) as batch_op:
+    with op.batch_alter_table('license_usage_totals', schema=None,
+                              **sqlite_options) as batch_op:
         for name in reversed(_COLUMNS):
             batch_op.drop_column(name)
