@@ -138,10 +138,10 @@ def refresh_tags(connection: Connection, tags: Collection[str]) -> None:
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start:start + _CHUNK]
         # As for pools: lock the rows (creating missing ones) before reading the lines.
-        stmt: Any = _insert(connection)(TagSearch).values([{"tag": tag, "words": ""}
-                                                           for tag in chunk])
-        connection.execute(stmt.on_conflict_do_update(index_elements=[TagSearch.tag],
-                                                      set_={"words": TagSearch.words}))
+        connection.execute(
+            _insert(connection)(TagSearch).on_conflict_do_update(
+                index_elements=[TagSearch.tag], set_={"words": TagSearch.words}),
+            [{"tag": tag, "words": ""} for tag in chunk])
         texts: dict[str, list[tuple[str, str]]] = {}
         for tag, name, words in connection.execute(
                 select(LicenseLine.tag, LicenseLine.display_name, LicenseLine.search_tags)
@@ -273,11 +273,13 @@ def _insert(connection: Connection) -> Any:
 
 
 def _lock(connection: Connection, keys: list[PoolKey]) -> None:
-    stmt: Any = _insert(connection)(UsageTotal).values(
+    # Statements take their rows as executemany parameters: one cached statement, sent in
+    # batches, instead of a new statement of every size to compile.
+    connection.execute(
+        _insert(connection)(UsageTotal).on_conflict_do_update(
+            index_elements=[UsageTotal.va_id, UsageTotal.tag],
+            set_={"lines": UsageTotal.lines}),
         [{"va_id": va_id, "tag": tag, "in_use": 0, "reserved": 0} for va_id, tag in keys])
-    connection.execute(stmt.on_conflict_do_update(
-        index_elements=[UsageTotal.va_id, UsageTotal.tag],
-        set_={"lines": UsageTotal.lines}))
 
 
 def _values(key: PoolKey, pool: PoolSummary) -> dict[str, Any]:
@@ -302,15 +304,15 @@ def _store(connection: Connection, pools: Iterable[tuple[PoolKey, PoolSummary]])
 def _upsert(connection: Connection, pools: list[tuple[PoolKey, PoolSummary]]) -> int:
     if not pools:
         return 0
-    stmt: Any = _insert(connection)(UsageTotal).values([
+    stmt: Any = _insert(connection)(UsageTotal)
+    connection.execute(stmt.on_conflict_do_update(
+        index_elements=[UsageTotal.va_id, UsageTotal.tag],
+        set_={name: getattr(stmt.excluded, name) for name in (
+            "quantity", "lines", "export_controlled", "quantity_from", "quantity_until")}), [
         {"va_id": va_id, "tag": tag, "in_use": 0, "reserved": 0, "quantity": p.quantity,
          "lines": p.lines, "export_controlled": p.export_controlled,
          "quantity_from": p.quantity_from, "quantity_until": p.quantity_until}
         for (va_id, tag), p in pools])
-    connection.execute(stmt.on_conflict_do_update(
-        index_elements=[UsageTotal.va_id, UsageTotal.tag],
-        set_={name: getattr(stmt.excluded, name) for name in (
-            "quantity", "lines", "export_controlled", "quantity_from", "quantity_until")}))
     return len(pools)
 
 

@@ -103,10 +103,10 @@ def _grouped(rows: Sequence[Any]) -> Iterator[tuple[tuple[int, str], list[LineTe
 
 def _write(connection: sa.Connection, insert: Any, batch: list[dict[str, Any]]) -> None:
     if batch:
-        stmt = insert(_pools).values(batch)
+        stmt = insert(_pools)
         connection.execute(stmt.on_conflict_do_update(
             index_elements=['va_id', 'tag'],
-            set_={name: getattr(stmt.excluded, name) for name in _COLUMNS}))
+            set_={name: getattr(stmt.excluded, name) for name in _COLUMNS}), batch)
 
 
 def downgrade() -> None:
