@@ -6,7 +6,7 @@ A pool's row (license_usage_totals, one per VA and tag) holds, beside the usage 
 `export_controlled` (whether any is) and the window [quantity_from, quantity_until) of days on
 which no line starts or ends, so that the stored quantity is right for any day in it (NULL
 bounds are open). Counters use the stored quantity on days inside the window and sum the lines
-only for the few pools whose window a date has left; a daily job refreshes those.
+only for the few pools whose window a date has left; an hourly job refreshes those.
 
 Every ORM write of a LicenseLine (add, change, delete, and `update`/`delete` statements run
 through a Session) refreshes its pools at flush, here; code that writes lines on a bare
@@ -187,7 +187,7 @@ def rebuild_pools(connection: Connection, on: date) -> int:
 
 def refresh_stale(session: Session, on: date) -> int:
     """Refresh the pools whose stored quantity does not hold on `on` (a line started or ended
-    since); returns how many. The daily job runs this so that reads stay one row per pool.
+    since); returns how many. The hourly job runs this so that reads stay one row per pool.
     """
     keys = [(va_id, tag) for va_id, tag in session.execute(
         select(UsageTotal.va_id, UsageTotal.tag).where(UsageTotal.lines != 0, ~covers(on)))]
