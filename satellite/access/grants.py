@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -125,12 +126,27 @@ def list_grants(session: Session, actor: Actor, account_ref: str) -> list[GrantV
 
 
 def user_grants(session: Session, user_id: int) -> list[GrantView]:
-    """Every role one user holds (for `satellite user list`)."""
-    rows = session.execute(
-        select(User.username, Grant.role, Account.name, VirtualAccount.name)
-        .join(User, User.id == Grant.user_id)
-        .join(Account, Account.id == Grant.account_id)
-        .outerjoin(VirtualAccount, VirtualAccount.id == Grant.va_id)
-        .where(Grant.user_id == user_id)
-        .order_by(Account.name, VirtualAccount.name, Grant.role))
-    return [GrantView(*row) for row in rows]
+    """Every role one user holds."""
+    return grants_by_user(session, [user_id])[user_id]
+
+
+# Users per IN list: well within every engine's bind-parameter limit.
+_CHUNK = 500
+
+
+def grants_by_user(session: Session, user_ids: Collection[int]) -> dict[int, list[GrantView]]:
+    """Every role each user holds, for a list of users (`satellite user list`, the Users page)
+    in one query per 500 users; every user is listed, one holding no role with []."""
+    found: dict[int, list[GrantView]] = {user_id: [] for user_id in user_ids}
+    ids = sorted(found)
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(Grant.user_id, User.username, Grant.role, Account.name, VirtualAccount.name)
+            .join(User, User.id == Grant.user_id)
+            .join(Account, Account.id == Grant.account_id)
+            .outerjoin(VirtualAccount, VirtualAccount.id == Grant.va_id)
+            .where(Grant.user_id.in_(ids[start:start + _CHUNK]))
+            .order_by(Account.name, VirtualAccount.name, Grant.role))
+        for user_id, *view in rows:
+            found[user_id].append(GrantView(*view))
+    return found

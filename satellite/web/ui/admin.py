@@ -37,7 +37,7 @@ from satellite.web.ui.session import allowed, allowed_vas
 def users_page(form: UserForm | None = None, status: int = 200) -> Any:
     with reading() as uow:
         rows = users.list_users(uow.session, actor())
-        held = {u.id: grants.user_grants(uow.session, u.id) for u in rows}
+        held = grants.grants_by_user(uow.session, [u.id for u in rows])
     return render("users.html", status, users=rows, held=held,
                   form=form or UserForm(formdata=None), action=ActionForm(formdata=None),
                   reset=ResetPasswordForm(formdata=None))
