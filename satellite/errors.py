@@ -4,14 +4,19 @@ from __future__ import annotations
 
 
 class SatelliteError(Exception):
-    """Base of every error a user may see; the message is the user-facing explanation."""
+    """Base of every error a user may see; the message is the user-facing explanation.
+
+    `field` names the input the error is about (a service's parameter name, such as "domain"),
+    when there is one: forms show the message next to it, the REST API names it.
+    """
 
     http_status = 400
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class InvalidInput(SatelliteError):
@@ -45,8 +50,8 @@ class TooManyRequests(SatelliteError):
     http_status = 429
     exit_code = 5
 
-    def __init__(self, message: str, retry_after: int = 1) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: int = 1, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
         self.retry_after = retry_after
 
 

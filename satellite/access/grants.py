@@ -37,11 +37,13 @@ class GrantView:
 
 def check_role(role: str, va_name: str | None) -> None:
     if role not in ROLES:
-        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}")
+        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}", field="role")
     if role in ACCOUNT_ROLES and va_name:
-        raise InvalidInput(f"{role} is an account role: give no virtual account")
+        raise InvalidInput(f"{role} is an account role: give no virtual account",
+                           field="va_name")
     if role in VA_ROLES and not va_name:
-        raise InvalidInput(f"{role} is a virtual account role: give the virtual account")
+        raise InvalidInput(f"{role} is a virtual account role: give the virtual account",
+                           field="va_name")
 
 
 def _target(session: Session, actor: Actor, role: str, account_ref: str | None,
@@ -50,7 +52,10 @@ def _target(session: Session, actor: Actor, role: str, account_ref: str | None,
     if account_ref is None:
         raise InvalidInput(f"{role} is held on an account: give the account")
     if va_name:
-        return va_for(session, actor, account_ref, va_name, "grant.manage")
+        try:
+            return va_for(session, actor, account_ref, va_name, "grant.manage")
+        except NotFound as exc:
+            raise NotFound(exc.message, field="va_name") from None
     return account_for(session, actor, account_ref, "grant.manage"), None
 
 
@@ -67,7 +72,10 @@ def grant(uow: UnitOfWork, actor: Actor, username: str, role: str,
           account_ref: str | None = None, va_name: str | None = None) -> None:
     """Give a user a role on an account or VA (system_admin: on the appliance). Idempotent."""
     session = uow.session
-    user = get_user(session, username)
+    try:
+        user = get_user(session, username)
+    except NotFound as exc:
+        raise NotFound(exc.message, field="username") from None
     if role == SYSTEM_ADMIN:
         _system_admin(uow, actor, user, True)
         return
