@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class SatelliteError(Exception):
     """Base of every error a user may see; the message is the user-facing explanation.
@@ -64,3 +67,15 @@ class VerificationFailed(SatelliteError):
 
 class ConfigError(SatelliteError):
     exit_code = 2
+
+
+@contextmanager
+def about(field: str, *kinds: type[SatelliteError]) -> Iterator[None]:
+    """Errors of `kinds` (any SatelliteError by default) raised inside are about the input
+    `field`, unless they already name one: e.g. a lookup by a name the caller typed."""
+    try:
+        yield
+    except SatelliteError as exc:
+        if exc.field is None and isinstance(exc, kinds or SatelliteError):
+            exc.field = field
+        raise

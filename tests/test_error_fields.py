@@ -13,7 +13,14 @@ from satellite.accounts import service as accounts
 from satellite.actor import Actor
 from satellite.clock import FixedClock
 from satellite.config import Settings
-from satellite.errors import Conflict, InvalidInput, NotFound, SatelliteError, TooManyRequests
+from satellite.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    SatelliteError,
+    TooManyRequests,
+    about,
+)
 from satellite.licenses.transfers import transfer
 from satellite.reservation import codes
 from satellite.reservation import service as reservations
@@ -45,6 +52,18 @@ def test_errors_carry_no_field_unless_given() -> None:
     assert Conflict("taken", field="name").field == "name"
     limited = TooManyRequests("wait", 7, field="password")
     assert (limited.retry_after, limited.field) == (7, "password")
+
+
+def test_about_names_the_field_of_errors_that_name_none() -> None:
+    with pytest.raises(NotFound) as raised, about("parent"):
+        raise NotFound("no such VA")
+    assert raised.value.field == "parent"
+    with pytest.raises(InvalidInput) as named, about("parent"):
+        raise InvalidInput("bad", field="name")
+    assert named.value.field == "name"
+    with pytest.raises(Conflict) as other, about("parent", NotFound):
+        raise Conflict("taken")
+    assert other.value.field is None
 
 
 def _request_code(serial: str) -> str:

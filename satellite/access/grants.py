@@ -21,7 +21,7 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.errors import InvalidInput, NotFound
+from satellite.errors import InvalidInput, NotFound, about
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 from satellite.users.service import get_user
@@ -52,10 +52,9 @@ def _target(session: Session, actor: Actor, role: str, account_ref: str | None,
     if account_ref is None:
         raise InvalidInput(f"{role} is held on an account: give the account")
     if va_name:
-        try:
-            return va_for(session, actor, account_ref, va_name, "grant.manage")
-        except NotFound as exc:
-            raise NotFound(exc.message, field="va_name") from None
+        account = account_for(session, actor, account_ref, "account.view")
+        with about("va_name", NotFound):
+            return va_for(session, actor, account.domain, va_name, "grant.manage")
     return account_for(session, actor, account_ref, "grant.manage"), None
 
 
@@ -72,10 +71,8 @@ def grant(uow: UnitOfWork, actor: Actor, username: str, role: str,
           account_ref: str | None = None, va_name: str | None = None) -> None:
     """Give a user a role on an account or VA (system_admin: on the appliance). Idempotent."""
     session = uow.session
-    try:
+    with about("username"):
         user = get_user(session, username)
-    except NotFound as exc:
-        raise NotFound(exc.message, field="username") from None
     if role == SYSTEM_ADMIN:
         _system_admin(uow, actor, user, True)
         return

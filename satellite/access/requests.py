@@ -24,7 +24,7 @@ from satellite.accounts.service import (
 )
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, about
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 
@@ -53,10 +53,8 @@ def request_access(uow: UnitOfWork, actor: Actor, account_ref: str, role: str,
         raise InvalidInput(f"ask for one of {', '.join(ACCOUNT_ROLES)}", field="role")
     session = uow.session
     user = _requester(session, actor)
-    try:
+    with about("account"):
         account = get_account(session, account_ref)
-    except NotFound as exc:
-        raise NotFound(exc.message, field="account") from None
     pending = session.scalar(select(AccessRequest.id).where(
         AccessRequest.user_id == user.id, AccessRequest.account_id == account.id,
         AccessRequest.status == PENDING))

@@ -22,7 +22,7 @@ from satellite.accounts.models import (
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.devices.models import Device
-from satellite.errors import Conflict, InvalidInput, NotFound
+from satellite.errors import Conflict, InvalidInput, NotFound, about
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.models import RegistrationToken
@@ -150,14 +150,6 @@ def get_va(session: Session, account: Account, name: str) -> VirtualAccount:
     return va
 
 
-def _named_va(session: Session, account: Account, name: str, field: str) -> VirtualAccount:
-    """get_va for a VA named by the input `field` (a parent, a target): NotFound names it."""
-    try:
-        return get_va(session, account, name)
-    except NotFound as exc:
-        raise NotFound(exc.message, field=field) from None
-
-
 def find_va(session: Session, account_ref: str, va_name: str) -> tuple[Account, VirtualAccount]:
     account = get_account(session, account_ref)
     return account, get_va(session, account, va_name)
@@ -244,7 +236,8 @@ def create_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
         raise Conflict(f"account {account.name!r} already has a virtual account named {name!r}",
                        field="name")
     depth = 1
-    parent_va = _named_va(session, account, parent, "parent") if parent else None
+    with about("parent"):
+        parent_va = get_va(session, account, parent) if parent else None
     require(session, actor, "va.create", account_id=account.id,
             va_id=parent_va.id if parent_va else None, not_found=_no_va(account, parent or ""))
     if parent_va is not None:
@@ -302,10 +295,9 @@ def move_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
     target_depth = 1
     target_id = None
     if new_parent:
-        try:
+        # The account was found above: a NotFound here is about the new parent.
+        with about("new_parent", NotFound):
             target = va_for(session, actor, account_ref, new_parent, "va.update")[1]
-        except NotFound as exc:
-            raise NotFound(exc.message, field="new_parent") from None
         if target.id in {v.id for v in subtree}:
             raise InvalidInput(
                 f"cannot move {name!r} under {new_parent!r}: that is inside {name!r}",

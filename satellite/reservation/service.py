@@ -25,8 +25,8 @@ from satellite.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
-    SatelliteError,
     VerificationFailed,
+    about,
 )
 from satellite.licenses import usage
 from satellite.licenses.counters import active_on, va_counters
@@ -234,11 +234,8 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
     Conflict (satellite not certified by Central, UDI already reserved, shortfall), NotFound.
     """
     session = uow.session
-    try:
+    with about("request_code"):
         request = codes.RequestCode.decode(request_code)
-    except SatelliteError as exc:
-        exc.field = "request_code"
-        raise
     account, va = va_for(session, actor, account_ref, va_name, "reservation.manage")
     kind = PLR if licenses is None else SLR
     _check_enabled(account, kind)
