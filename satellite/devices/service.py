@@ -243,7 +243,7 @@ def _checked(session: Session, actor: Actor, udi: str,
     return device, account, va
 
 
-USAGE_CHUNK = 500
+USAGE_CHUNK = 512
 
 
 def usage_by_tag(session: Session, device_id: int) -> dict[str, int]:
@@ -259,8 +259,11 @@ def usages_by_tag(session: Session, device_ids: Collection[int]) -> dict[int, di
     found: dict[int, dict[str, int]] = {}
     # Chunks keep each IN list within the engines' bind-parameter limits (limit=-1 pages).
     for start in range(0, len(names), USAGE_CHUNK):
-        for owner, usage in owners_usage(session, names[start:start + USAGE_CHUNK],
-                                         "in_use").items():
+        chunk = names[start:start + USAGE_CHUNK]
+        # Padded to a power of two by repeating a name: the statement is prepared per length,
+        # and a few lengths keep every page size from filling the statement caches.
+        chunk += chunk[-1:] * ((1 << (len(chunk) - 1).bit_length()) - len(chunk))
+        for owner, usage in owners_usage(session, chunk, "in_use").items():
             found[owners[owner]] = {tag: n for (_va, tag), n in sorted(usage.items())}
     return found
 
