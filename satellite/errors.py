@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class SatelliteError(Exception):
-    """Base of every error a user may see; the message is the user-facing explanation."""
+    """Base of every error a user may see; the message is the user-facing explanation.
+
+    `field` names the input the error is about (a service's parameter name, such as "domain"),
+    when there is one: forms show the message next to it, the REST API names it.
+    """
 
     http_status = 400
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class InvalidInput(SatelliteError):
@@ -45,8 +53,8 @@ class TooManyRequests(SatelliteError):
     http_status = 429
     exit_code = 5
 
-    def __init__(self, message: str, retry_after: int = 1) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: int = 1, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
         self.retry_after = retry_after
 
 
@@ -59,3 +67,15 @@ class VerificationFailed(SatelliteError):
 
 class ConfigError(SatelliteError):
     exit_code = 2
+
+
+@contextmanager
+def about(field: str, *kinds: type[SatelliteError]) -> Iterator[None]:
+    """Errors of `kinds` (any SatelliteError by default) raised inside are about the input
+    `field`, unless they already name one: e.g. a lookup by a name the caller typed."""
+    try:
+        yield
+    except SatelliteError as exc:
+        if exc.field is None and isinstance(exc, kinds or SatelliteError):
+            exc.field = field
+        raise

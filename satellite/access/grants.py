@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -20,7 +21,7 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.errors import InvalidInput, NotFound
+from satellite.errors import InvalidInput, NotFound, about
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 from satellite.users.service import get_user
@@ -36,11 +37,13 @@ class GrantView:
 
 def check_role(role: str, va_name: str | None) -> None:
     if role not in ROLES:
-        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}")
+        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}", field="role")
     if role in ACCOUNT_ROLES and va_name:
-        raise InvalidInput(f"{role} is an account role: give no virtual account")
+        raise InvalidInput(f"{role} is an account role: give no virtual account",
+                           field="va_name")
     if role in VA_ROLES and not va_name:
-        raise InvalidInput(f"{role} is a virtual account role: give the virtual account")
+        raise InvalidInput(f"{role} is a virtual account role: give the virtual account",
+                           field="va_name")
 
 
 def _target(session: Session, actor: Actor, role: str, account_ref: str | None,
@@ -49,7 +52,9 @@ def _target(session: Session, actor: Actor, role: str, account_ref: str | None,
     if account_ref is None:
         raise InvalidInput(f"{role} is held on an account: give the account")
     if va_name:
-        return va_for(session, actor, account_ref, va_name, "grant.manage")
+        account = account_for(session, actor, account_ref, "account.view")
+        with about("va_name", NotFound):
+            return va_for(session, actor, account.domain, va_name, "grant.manage")
     return account_for(session, actor, account_ref, "grant.manage"), None
 
 
@@ -66,7 +71,8 @@ def grant(uow: UnitOfWork, actor: Actor, username: str, role: str,
           account_ref: str | None = None, va_name: str | None = None) -> None:
     """Give a user a role on an account or VA (system_admin: on the appliance). Idempotent."""
     session = uow.session
-    user = get_user(session, username)
+    with about("username"):
+        user = get_user(session, username)
     if role == SYSTEM_ADMIN:
         _system_admin(uow, actor, user, True)
         return
@@ -125,12 +131,27 @@ def list_grants(session: Session, actor: Actor, account_ref: str) -> list[GrantV
 
 
 def user_grants(session: Session, user_id: int) -> list[GrantView]:
-    """Every role one user holds (for `satellite user list`)."""
-    rows = session.execute(
-        select(User.username, Grant.role, Account.name, VirtualAccount.name)
-        .join(User, User.id == Grant.user_id)
-        .join(Account, Account.id == Grant.account_id)
-        .outerjoin(VirtualAccount, VirtualAccount.id == Grant.va_id)
-        .where(Grant.user_id == user_id)
-        .order_by(Account.name, VirtualAccount.name, Grant.role))
-    return [GrantView(*row) for row in rows]
+    """Every role one user holds."""
+    return grants_by_user(session, [user_id])[user_id]
+
+
+# Users per IN list: well within every engine's bind-parameter limit.
+_CHUNK = 500
+
+
+def grants_by_user(session: Session, user_ids: Collection[int]) -> dict[int, list[GrantView]]:
+    """Every role each user holds, for a list of users (`satellite user list`, the Users page)
+    in one query per 500 users; every user is listed, one holding no role with []."""
+    found: dict[int, list[GrantView]] = {user_id: [] for user_id in user_ids}
+    ids = sorted(found)
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(Grant.user_id, User.username, Grant.role, Account.name, VirtualAccount.name)
+            .join(User, User.id == Grant.user_id)
+            .join(Account, Account.id == Grant.account_id)
+            .outerjoin(VirtualAccount, VirtualAccount.id == Grant.va_id)
+            .where(Grant.user_id.in_(ids[start:start + _CHUNK]))
+            .order_by(Account.name, VirtualAccount.name, Grant.role))
+        for user_id, *view in rows:
+            found[user_id].append(GrantView(*view))
+    return found

@@ -15,10 +15,16 @@ from satellite.access.grants import add_grant
 from satellite.access.models import APPROVED, DENIED, PENDING, AccessRequest, AccountRequest, Grant
 from satellite.access.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES, require
 from satellite.accounts.models import Account
-from satellite.accounts.service import account_for, add_account, get_account, normalise_domain
+from satellite.accounts.service import (
+    account_for,
+    add_account,
+    clean_name,
+    get_account,
+    normalise_domain,
+)
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, about
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 
@@ -44,15 +50,17 @@ def request_access(uow: UnitOfWork, actor: Actor, account_ref: str, role: str,
                    note: str = "") -> AccessRequest:
     """Ask the account's admins for an account role."""
     if role not in ACCOUNT_ROLES:
-        raise InvalidInput(f"ask for one of {', '.join(ACCOUNT_ROLES)}")
+        raise InvalidInput(f"ask for one of {', '.join(ACCOUNT_ROLES)}", field="role")
     session = uow.session
     user = _requester(session, actor)
-    account = get_account(session, account_ref)
+    with about("account"):
+        account = get_account(session, account_ref)
     pending = session.scalar(select(AccessRequest.id).where(
         AccessRequest.user_id == user.id, AccessRequest.account_id == account.id,
         AccessRequest.status == PENDING))
     if pending is not None:
-        raise Conflict(f"you already have a pending request ({pending}) for {account.name!r}")
+        raise Conflict(f"you already have a pending request ({pending}) for {account.name!r}",
+                       field="account")
     req = AccessRequest(user_id=user.id, account_id=account.id, role=role, note=note,
                         status=PENDING, created_at=uow.clock.now())
     session.add(req)
@@ -109,10 +117,13 @@ def request_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
     """Ask for a new account; the request names who may decide it."""
     session = uow.session
     user = _requester(session, actor)
+    name = clean_name(name, "account name", "name")
     domain = normalise_domain(domain)
-    if session.scalar(select(Account.id).where(or_(Account.domain == domain,
-                                                   Account.name == name))) is not None:
-        raise Conflict(f"an account named {name!r} or with domain {domain!r} already exists")
+    taken = session.execute(select(Account.name, Account.domain).where(
+        or_(Account.domain == domain, Account.name == name)).limit(1)).first()
+    if taken is not None:
+        which, value = ("domain", domain) if taken.domain == domain else ("name", name)
+        raise Conflict(f"an account with {which} {value!r} already exists", field=which)
     parent = parent_account(session, domain)
     req = AccountRequest(user_id=user.id, name=name, domain=domain, note=note, status=PENDING,
                          parent_account_id=parent.id if parent else None,

@@ -22,7 +22,7 @@ from satellite.accounts.models import (
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.devices.models import Device
-from satellite.errors import Conflict, InvalidInput, NotFound
+from satellite.errors import Conflict, InvalidInput, NotFound, about
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.models import RegistrationToken
@@ -32,21 +32,23 @@ _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"^(?=.{{1,253}}$)({_LABEL})(\.{_LABEL})+$")
 
 
-def _clean_name(value: str, what: str) -> str:
+def clean_name(value: str, what: str, field: str) -> str:
+    """An account or VA name, stripped. Raises InvalidInput naming `field` (the input)."""
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(f"{what} must not be empty")
+        raise InvalidInput(f"{what} must not be empty", field=field)
     if len(value) > 200:
-        raise InvalidInput(f"{what} is longer than 200 characters")
+        raise InvalidInput(f"{what} is longer than 200 characters", field=field)
     if any(ord(c) < 32 for c in value) or "/" in value:
-        raise InvalidInput(f"{what} {value!r} contains a control character or '/'")
+        raise InvalidInput(f"{what} {value!r} contains a control character or '/'", field=field)
     return value
 
 
 def normalise_domain(domain: str) -> str:
     value = (domain or "").strip().lower().rstrip(".")
     if not _DOMAIN.match(value):
-        raise InvalidInput(f"domain {domain!r} is not a domain identifier such as abc.xyz.com")
+        raise InvalidInput(f"domain {domain!r} is not a domain identifier such as abc.xyz.com",
+                           field="domain")
     return value
 
 
@@ -103,14 +105,14 @@ def create_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Acc
 def add_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Account:
     """Create an account once the caller has decided the actor may (e.g. an approved request)."""
     session = uow.session
-    name = _clean_name(name, "account name")
+    name = clean_name(name, "account name", "name")
     domain = normalise_domain(domain)
     taken = session.scalar(
         select(Account).where(or_(Account.name == name, Account.domain == domain)))
     if taken is not None:
         which = "name" if taken.name == name else "domain"
         value = name if which == "name" else domain
-        raise Conflict(f"an account with {which} {value!r} already exists")
+        raise Conflict(f"an account with {which} {value!r} already exists", field=which)
     now = uow.clock.now()
     account = Account(name=name, domain=domain, reservation_mode="none", created_at=now)
     session.add(account)
@@ -228,12 +230,14 @@ def create_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
     """Create a VA, optionally nested under another. Raises Conflict / InvalidInput / NotFound."""
     session = uow.session
     account = account_for(session, actor, account_ref, "account.view")
-    name = _clean_name(name, "virtual account name")
+    name = clean_name(name, "virtual account name", "name")
     if session.scalar(select(VirtualAccount.id).where(
             VirtualAccount.account_id == account.id, VirtualAccount.name == name)) is not None:
-        raise Conflict(f"account {account.name!r} already has a virtual account named {name!r}")
+        raise Conflict(f"account {account.name!r} already has a virtual account named {name!r}",
+                       field="name")
     depth = 1
-    parent_va = get_va(session, account, parent) if parent else None
+    with about("parent"):
+        parent_va = get_va(session, account, parent) if parent else None
     require(session, actor, "va.create", account_id=account.id,
             va_id=parent_va.id if parent_va else None, not_found=_no_va(account, parent or ""))
     if parent_va is not None:
@@ -242,7 +246,7 @@ def create_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
             raise InvalidInput(
                 f"virtual accounts nest at most {MAX_VA_DEPTH} levels; "
                 f"{parent!r} is already at level "
-                f"{parent_va.depth}"
+                f"{parent_va.depth}", field="parent"
             )
     va = VirtualAccount(account_id=account.id, parent_id=parent_va.id if parent_va else None,
                         name=name, description=description or "", depth=depth,
@@ -269,12 +273,13 @@ def rename_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
               new_name: str) -> VirtualAccount:
     session = uow.session
     account, va = va_for(session, actor, account_ref, name, "va.update")
-    new_name = _clean_name(new_name, "virtual account name")
+    new_name = clean_name(new_name, "virtual account name", "new_name")
     if va.is_default:
         raise InvalidInput(f"the {DEFAULT_VA} virtual account cannot be renamed")
     if new_name != name and session.scalar(select(VirtualAccount.id).where(
             VirtualAccount.account_id == account.id, VirtualAccount.name == new_name)) is not None:
-        raise Conflict(f"account {account.name!r} already has a virtual account named {new_name!r}")
+        raise Conflict(f"account {account.name!r} already has a virtual account named {new_name!r}",
+                       field="new_name")
     va.name = new_name
     record(uow, actor, "va.rename", f"va:{account.domain}/{new_name}", account_id=account.id,
            details={"before": name, "after": new_name})
@@ -290,10 +295,13 @@ def move_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
     target_depth = 1
     target_id = None
     if new_parent:
-        target = va_for(session, actor, account_ref, new_parent, "va.update")[1]
+        # The account was found above: a NotFound here is about the new parent.
+        with about("new_parent", NotFound):
+            target = va_for(session, actor, account_ref, new_parent, "va.update")[1]
         if target.id in {v.id for v in subtree}:
             raise InvalidInput(
-                f"cannot move {name!r} under {new_parent!r}: that is inside {name!r}")
+                f"cannot move {name!r} under {new_parent!r}: that is inside {name!r}",
+                field="new_parent")
         target_depth = target.depth + 1
         target_id = target.id
     shift = target_depth - va.depth
@@ -301,7 +309,7 @@ def move_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
     if deepest > MAX_VA_DEPTH:
         raise InvalidInput(
             f"moving {name!r} there would nest virtual accounts {deepest} levels deep "
-            f"(at most {MAX_VA_DEPTH})"
+            f"(at most {MAX_VA_DEPTH})", field="new_parent"
         )
     before = va.parent_id
     va.parent_id = target_id

@@ -122,13 +122,20 @@ def status(agent: Agent, as_json: bool) -> None:
 @click.option("--concurrency", default=8, show_default=True)
 @click.option("--usage", "usage_pairs", multiple=True, metavar="TAG=COUNT",
               help="What each device reports (repeatable).")
+@click.option("--presign-rate", default=0, show_default=True, metavar="N",
+              help="Sign N reports per second of --duration before the clock starts and verify "
+                   "the answers after it stops, so the measurement is the satellite's "
+                   "(0: sign and verify as the reports go).")
 @click.option("--json", "as_json", is_flag=True)
 def simulate_cmd(url: str, token: str, devices: int, duration: float, concurrency: int,
-                 usage_pairs: tuple[str, ...], as_json: bool) -> None:
+                 usage_pairs: tuple[str, ...], presign_rate: int, as_json: bool) -> None:
     """Register N simulated devices, drive their usage reports, print throughput and latency."""
     if devices < 1 or concurrency < 1 or duration <= 0:
         raise click.BadParameter("devices, concurrency and duration must be positive")
-    result = simulate(url, token, devices, duration, concurrency, _usage(usage_pairs))
+    if presign_rate < 0:
+        raise click.BadParameter("must not be negative", param_hint="--presign-rate")
+    result = simulate(url, token, devices, duration, concurrency, _usage(usage_pairs),
+                      presign_rate=presign_rate)
     if as_json:
         _emit(result.as_dict())
         return

@@ -11,10 +11,12 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from satellite.agent.transport import HttpTransport, Unreachable
+from satellite.agent.transport import HttpTransport, Reply, Unreachable
 from satellite.crypto import keys, signing
 from satellite.devices.messages import (
     MESSAGE_TYPES,
@@ -44,12 +46,29 @@ class BadAnswer(Exception):
     """An answer that is not signed by the satellite this device trusts, or not for this request."""
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A signed request ready to send: its exact bytes, signature headers and nonce."""
+
+    message_type: str
+    raw: bytes
+    headers: dict[str, str]
+    nonce: str
+
+
+@lru_cache(maxsize=64)
+def _satellite_public_key(encoded: str) -> keys.PublicKey:
+    # A device trusts one satellite key; parsing it once is enough.
+    return keys.public_key_from_raw(base64.b64decode(encoded))
+
+
 class DeviceClient:
     def __init__(self, transport: HttpTransport, private_key: keys.PrivateKey,
                  device_id: int | None = None, satellite_key: str | None = None,
                  now: Now = utcnow) -> None:
         self.transport = transport
         self.private_key = private_key
+        self._signer = signing.Signer(private_key)
         self.device_id = device_id
         self.satellite_key = satellite_key
         self._now = now
@@ -59,10 +78,22 @@ class DeviceClient:
         raw = keys.raw_public_bytes(keys.public_key_of(self.private_key))
         return base64.b64encode(raw).decode()
 
-    def _send(self, message_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def prepare(self, message_type: str, fields: Mapping[str, Any]) -> Prepared:
+        """Build and sign one request (new timestamp and nonce) without sending it."""
         raw, headers = build_request(message_type, self.device_id, fields, self._now(),
-                                     lambda data: signing.sign(self.private_key, data))
-        reply = self.transport.request("POST", MESSAGE_TYPES[message_type], raw, headers)
+                                     self._signer.sign)
+        return Prepared(message_type, raw, headers, json.loads(raw)["nonce"])
+
+    def send(self, prepared: Prepared) -> Reply:
+        """Send a prepared request as it is; the answer is checked by `accept`."""
+        return self.transport.request("POST", MESSAGE_TYPES[prepared.message_type],
+                                      prepared.raw, prepared.headers)
+
+    def accept(self, prepared: Prepared, reply: Reply) -> dict[str, Any]:
+        """The answer to `prepared`, once its signature and nonce are checked.
+
+        Raises Refused for an error answer, BadAnswer for one this device must not trust.
+        """
         if reply.status != 200:
             try:
                 error = json.loads(reply.body).get("error", "")
@@ -77,14 +108,18 @@ class DeviceClient:
         if not isinstance(trusted, str):
             raise BadAnswer("no satellite key is pinned, so the answer cannot be verified")
         try:
-            public = keys.public_key_from_raw(base64.b64decode(trusted))
-            signing.verify(public, reply.body, signature, what="the satellite's answer")
+            signing.verify(_satellite_public_key(trusted), reply.body, signature,
+                           what="the satellite's answer")
         except (SatelliteError, ValueError) as exc:
             raise BadAnswer(str(exc)) from None
-        if document.get("requestNonce") != json.loads(raw)["nonce"]:
+        if document.get("requestNonce") != prepared.nonce:
             raise BadAnswer("the answer is not for the request just sent")
         self.satellite_key = trusted
         return document
+
+    def _send(self, message_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        prepared = self.prepare(message_type, fields)
+        return self.accept(prepared, self.send(prepared))
 
     def register(self, token: str, pid: str, sn: str, hostname: str = "",
                  product_tag: str = "", vid: str = "", uuid: str = "") -> dict[str, Any]:

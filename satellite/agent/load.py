@@ -42,7 +42,8 @@ def drive(make_worker: Callable[[int], Callable[[], None]], duration: float,
           concurrency: int) -> LoadResult:
     """Run `concurrency` workers for `duration` seconds; each call of a worker is one request.
 
-    A worker raises to count an error. Returns latencies of the successful calls.
+    A worker raises to count an error. Returns latencies of the successful calls, in worker
+    order and, for each worker, in call order.
     """
     workers = [make_worker(i) for i in range(concurrency)]
     results = [LoadResult(0.0) for _ in workers]

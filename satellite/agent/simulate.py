@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import math
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
-from satellite.agent.client import DeviceClient
+from satellite.agent.client import BadAnswer, DeviceClient, Prepared, Refused
 from satellite.agent.load import LoadResult, drive
-from satellite.agent.transport import Transport
+from satellite.agent.transport import Reply, Transport
 from satellite.crypto import keys
 
 
@@ -67,11 +70,19 @@ def first_reports(url: str, clients: list[DeviceClient], concurrency: int,
 
 
 def simulate(url: str, token: str, devices: int, duration: float, concurrency: int,
-             usage: Mapping[str, int], warm_up: bool = False) -> SimulationResult:
+             usage: Mapping[str, int], warm_up: bool = False,
+             presign_rate: int = 0) -> SimulationResult:
     """Register `devices`, then drive their usage reports for `duration` seconds.
 
     With warm_up, each device makes its first report before the clock starts, so that the
     measured reports are steady ones (the first one records consumption and a status change).
+
+    With presign_rate, the reports are built and signed before the clock starts (enough for
+    that many per second) and every answer is verified after it stops, so the load generator
+    does as little per request as it does for a plain GET and the measurement is the
+    satellite's: each message is still unique (timestamp and nonce) and verified by it.
+    A report beyond the prepared ones is signed as it is sent. An answer that fails
+    verification is an error, and its request is not counted.
     """
     began = time.perf_counter()
     clients = register_devices(url, token, devices, concurrency)
@@ -79,8 +90,10 @@ def simulate(url: str, token: str, devices: int, duration: float, concurrency: i
         first_reports(url, clients, concurrency, usage)
     registered = time.perf_counter() - began
     lanes = [clients[i::concurrency] or clients for i in range(concurrency)]
+    per_lane = math.ceil(presign_rate * duration / concurrency) if presign_rate else 0
 
     opened: list[Transport] = []
+    sent: list[list[tuple[DeviceClient, Prepared, Reply]]] = []
 
     def make(index: int) -> Callable[[], None]:
         # Each thread gets its own connection and its own client objects for its devices.
@@ -88,15 +101,55 @@ def simulate(url: str, token: str, devices: int, duration: float, concurrency: i
         opened.append(transport)
         cycle = itertools.cycle([DeviceClient(transport, c.private_key, c.device_id,
                                               c.satellite_key) for c in lanes[index]])
+        if not per_lane:
+            def call() -> None:
+                next(cycle).report(usage)
 
-        def call() -> None:
-            next(cycle).report(usage)
+            return call
+        fields = {"usage": dict(usage)}
+        ready = deque((client, client.prepare("usage", fields))
+                      for client in itertools.islice(cycle, per_lane))
+        lane: list[tuple[DeviceClient, Prepared, Reply]] = []
+        sent.append(lane)
 
-        return call
+        def call_prepared() -> None:
+            client, prepared = ready.popleft() if ready else _prepare_next(cycle, fields)
+            reply = client.send(prepared)
+            if reply.status != 200:
+                client.accept(prepared, reply)  # raises the refusal: counted as an error
+            lane.append((client, prepared, reply))
+
+        return call_prepared
 
     try:
         reports = drive(make, duration, concurrency)
     finally:
         for transport in opened:
             transport.close()
+    if per_lane:
+        _verify_answers(reports, [record for lane in sent for record in lane])
     return SimulationResult(devices, registered, reports)
+
+
+def _prepare_next(cycle: Iterator[DeviceClient],
+                  fields: Mapping[str, Any]) -> tuple[DeviceClient, Prepared]:
+    client = next(cycle)
+    return client, client.prepare("usage", fields)
+
+
+def _verify_answers(reports: LoadResult,
+                    records: list[tuple[DeviceClient, Prepared, Reply]]) -> None:
+    """Check every answer sent during the clock; drop the requests whose answer fails."""
+    # drive() keeps latencies in worker order, each worker's in call order: as `records`.
+    if len(records) != len(reports.latencies):
+        raise AssertionError("every measured request has its answer recorded")
+    kept = []
+    for (client, prepared, reply), latency in zip(records, reports.latencies, strict=True):
+        try:
+            client.accept(prepared, reply)
+        except (Refused, BadAnswer) as exc:
+            reports.errors += 1
+            reports.first_error = reports.first_error or str(exc)
+            continue
+        kept.append(latency)
+    reports.latencies = kept

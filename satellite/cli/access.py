@@ -57,9 +57,9 @@ def user_list(ctx: CliContext, as_json: bool) -> None:
     """List users with their roles."""
     with ctx.db.reader() as uow:
         # Rows are read inside the unit of work: leaving it expires the loaded users.
-        found = [(u.username, u.is_system_admin, u.disabled,
-                  grants.user_grants(uow.session, u.id))
-                 for u in users.list_users(uow.session, ctx.actor)]
+        listed = users.list_users(uow.session, ctx.actor)
+        held_by = grants.grants_by_user(uow.session, [u.id for u in listed])
+        found = [(u.username, u.is_system_admin, u.disabled, held_by[u.id]) for u in listed]
     if as_json:
         emit_json({"users": [
             {"userName": name, "systemAdmin": admin, "disabled": disabled,

@@ -45,9 +45,22 @@ class Signature:
         return signature
 
 
+class Signer:
+    """One private key ready to sign many messages (its key id worked out once)."""
+
+    __slots__ = ("_private", "key_id")
+
+    def __init__(self, private: PrivateKey) -> None:
+        self._private = private
+        self.key_id = key_id(public_key_of(private))
+
+    def sign(self, data: bytes) -> Signature:
+        raw = self._private.sign(data)
+        return Signature(self.key_id, base64.b64encode(raw).decode("ascii"))
+
+
 def sign(private: PrivateKey, data: bytes) -> Signature:
-    raw = private.sign(data)
-    return Signature(key_id(public_key_of(private)), base64.b64encode(raw).decode("ascii"))
+    return Signer(private).sign(data)
 
 
 def _decode(value: str) -> bytes:

@@ -33,6 +33,7 @@ class DeviceAuthority:
 
     def __init__(self, identity_key: PrivateKey, ca_key: PrivateKey, ca_certificate: bytes) -> None:
         self._identity = identity_key
+        self._signer = signing.Signer(identity_key)
         self._ca_key = ca_key
         self.ca_certificate = ca_certificate
 
@@ -56,7 +57,7 @@ class DeviceAuthority:
     def answer(self, document: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         """Encode an answer and sign its exact bytes."""
         raw = encode({"protocol": PROTOCOL, **document})
-        return raw, signature_headers(signing.sign(self._identity, raw))
+        return raw, signature_headers(self._signer.sign(raw))
 
 
 @lru_cache(maxsize=65536)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import VirtualAccount
 from satellite.crypto import signing
 from satellite.crypto.keys import PublicKey
-from satellite.db import UTCDateTime, bind_list, list_params
+from satellite.db import bind_list, list_params
 from satellite.devices.authority import device_public_key
 from satellite.devices.messages import SignedMessage
 from satellite.devices.models import DEREGISTERED, Device, DeviceNonce
@@ -61,17 +61,13 @@ def check_fresh(message: SignedMessage, now: datetime, max_age_seconds: int) -> 
 
 
 @cache
-def _nonce_insert(dialect: str, count: int) -> Any:
+def _nonce_insert(dialect: str) -> Any:
+    # Run with a list of rows: SQLAlchemy's "insertmanyvalues" sends them as one multi-row
+    # INSERT, and unlike an insert built with .values(rows) the statement is cached.
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = DeviceNonce.__table__
     assert isinstance(table, Table)
-    rows = [{"device_id": device_id, "nonce": nonce, "expires_at": expires}
-            for device_id, nonce, expires in zip(
-                bind_list("device_id", count), bind_list("nonce", count),
-                bind_list("expires_at", count, UTCDateTime()), strict=True)]
-    return (insert(table).values(rows)
-            .on_conflict_do_nothing()
-            .returning(table.c.device_id, table.c.nonce))
+    return insert(table).on_conflict_do_nothing().returning(table.c.device_id, table.c.nonce)
 
 
 @cache
@@ -93,12 +89,11 @@ def remember_nonces(session: Session, messages: Sequence[tuple[int, SignedMessag
     if not messages:
         return set()
     # A message is stale once its timestamp is max_age away, so its nonce may be forgotten then.
-    statement = _nonce_insert(session.get_bind().dialect.name, len(messages))
-    params = {**list_params("device_id", [device_id for device_id, _m in messages]),
-              **list_params("nonce", [message.nonce for _d, message in messages]),
-              **list_params("expires_at", [message.timestamp + timedelta(seconds=max_age_seconds)
-                                           for _d, message in messages])}
-    found = session.connection().execute(statement, params).all()
+    statement = _nonce_insert(session.get_bind().dialect.name)
+    rows = [{"device_id": device_id, "nonce": message.nonce,
+             "expires_at": message.timestamp + timedelta(seconds=max_age_seconds)}
+            for device_id, message in messages]
+    found = session.connection().execute(statement, rows).all()
     return {(device_id, nonce) for device_id, nonce in found}
 
 

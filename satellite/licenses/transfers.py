@@ -51,7 +51,8 @@ def transfer(uow: UnitOfWork, actor: Actor, account_ref: str, source_va: str, ta
     account, source = va_for(session, actor, account_ref, source_va, "license.transfer")
     target = va_for(session, actor, account.domain, target_va, "license.transfer")[1]
     if source.id == target.id:
-        raise InvalidInput(f"cannot transfer from virtual account {source.name!r} to itself")
+        raise InvalidInput(f"cannot transfer from virtual account {source.name!r} to itself",
+                           field="target_va")
     done = _move(session, uow.clock.now().date(), account, source, account, target, tag, quantity)
     _audit(uow, actor, "license.transfer", account, source, account, target, done)
     return done
@@ -92,7 +93,7 @@ def _move(session: Session, today: date, source_account: Account, source: Virtua
           target_account: Account, target: VirtualAccount, tag: str, quantity: int) -> Transfer:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise InvalidInput(f"a transfer moves a whole number of licenses, at least 1 "
-                           f"(got {quantity!r})")
+                           f"(got {quantity!r})", field="quantity")
     # Lock both VAs' lines of the tag in one statement (id order), so concurrent transfers
     # queue instead of deadlocking, and the free count below cannot change under us.
     lines = list(session.scalars(
@@ -104,7 +105,7 @@ def _move(session: Session, today: date, source_account: Account, source: Virtua
     source_lines = [line for line in lines if line.va_id == source.id]
     if not source_lines:
         raise NotFound(f"virtual account {source.name!r} of account {source_account.name!r} "
-                       f"has no license {tag!r}")
+                       f"has no license {tag!r}", field="tag")
     before_source = counter(session, source.id, tag, today)
     before_target = counter(session, target.id, tag, today)
     if quantity > before_source.available:
@@ -112,7 +113,7 @@ def _move(session: Session, today: date, source_account: Account, source: Virtua
         raise Conflict(
             f"virtual account {source.name!r} has {free} of {tag!r} free as of {today} "
             f"(quantity {before_source.quantity}, in use {before_source.in_use}, reserved "
-            f"{before_source.reserved}); cannot transfer {quantity}"
+            f"{before_source.reserved}); cannot transfer {quantity}", field="quantity"
         )
     active_ids = set(session.scalars(
         select(LicenseLine.id).where(LicenseLine.id.in_([line.id for line in source_lines]),

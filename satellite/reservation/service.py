@@ -20,7 +20,14 @@ from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.cloudsync import outbound
 from satellite.devices.models import DEREGISTERED, Device
-from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, VerificationFailed
+from satellite.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    VerificationFailed,
+    about,
+)
 from satellite.licenses import usage
 from satellite.licenses.counters import active_on, va_counters
 from satellite.licenses.models import LicenseLine
@@ -123,10 +130,11 @@ def _check_enabled(account: Account, kind: str) -> None:
 
 def _check_counts(licenses: Mapping[str, int]) -> dict[str, int]:
     if not licenses:
-        raise InvalidInput("give at least one license as TAG=COUNT")
+        raise InvalidInput("give at least one license as TAG=COUNT", field="licenses")
     for tag, count in licenses.items():
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise InvalidInput(f"the count for {tag!r} must be a whole number of at least 1")
+            raise InvalidInput(f"the count for {tag!r} must be a whole number of at least 1",
+                               field="licenses")
     return dict(licenses)
 
 
@@ -163,7 +171,7 @@ def _allocate(session: Session, va: VirtualAccount, wanted: Mapping[str, int],
                               f"{max(available, 0)} available)")
     if shortfalls:
         raise Conflict(f"not enough licenses in virtual account {va.name!r}: "
-                       + "; ".join(shortfalls))
+                       + "; ".join(shortfalls), field="licenses")
     chosen: dict[str, list[codes.Entitlement]] = {}
     for tag, count in wanted.items():
         pool = list(session.scalars(select(LicenseLine).where(
@@ -226,7 +234,8 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
     Conflict (satellite not certified by Central, UDI already reserved, shortfall), NotFound.
     """
     session = uow.session
-    request = codes.RequestCode.decode(request_code)
+    with about("request_code"):
+        request = codes.RequestCode.decode(request_code)
     account, va = va_for(session, actor, account_ref, va_name, "reservation.manage")
     kind = PLR if licenses is None else SLR
     _check_enabled(account, kind)
@@ -245,7 +254,8 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
         Reservation.return_commitment == request.return_commitment.hex()))
     if used is not None:
         raise Conflict(f"this request code was already used for a reservation of UDI {request.udi} "
-                       f"(now {used.status.lower()}); make a new request on the device")
+                       f"(now {used.status.lower()}); make a new request on the device",
+                       field="request_code")
     on = uow.clock.now().date()
     chosen = _allocate(session, va, wanted, None, on)
     now = uow.clock.now()

@@ -78,9 +78,11 @@ def create_token(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref
                  export_controlled: bool = False, description: str = "") -> TokenView:
     """Create a token for a VA. Returns it with its secret. Raises InvalidInput / NotFound."""
     if not 1 <= expires_days <= MAX_EXPIRY_DAYS:
-        raise InvalidInput(f"expiry must be between 1 and {MAX_EXPIRY_DAYS} days, not {expires_days}")
+        raise InvalidInput(f"expiry must be between 1 and {MAX_EXPIRY_DAYS} days, not {expires_days}",
+                           field="expires_days")
     if max_uses is not None and max_uses < 1:
-        raise InvalidInput(f"maximum uses must be at least 1 (or unlimited), not {max_uses}")
+        raise InvalidInput(f"maximum uses must be at least 1 (or unlimited), not {max_uses}",
+                           field="max_uses")
     account, va = va_for(uow.session, actor, account_ref, va_name, "token.manage")
     secret = secrets.token_urlsafe(32)
     digest = secret_hash(secret)

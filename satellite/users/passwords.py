@@ -13,14 +13,15 @@ MIN_LENGTH = 12
 _hasher = PasswordHasher()
 
 
-def check_policy(password: str, username: str = "") -> None:
-    """Raises InvalidInput saying which rule the password breaks."""
+def check_policy(password: str, username: str = "", field: str = "password") -> None:
+    """Raises InvalidInput saying which rule the password breaks (naming the input `field`)."""
     if len(password) < MIN_LENGTH:
-        raise InvalidInput(f"password must be at least {MIN_LENGTH} characters long")
+        raise InvalidInput(f"password must be at least {MIN_LENGTH} characters long",
+                           field=field)
     if username and username.lower() in password.lower():
-        raise InvalidInput("password must not contain the user name")
+        raise InvalidInput("password must not contain the user name", field=field)
     if len(set(password)) < 5:
-        raise InvalidInput("password must use at least 5 different characters")
+        raise InvalidInput("password must use at least 5 different characters", field=field)
 
 
 def hash_password(password: str) -> str:

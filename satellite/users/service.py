@@ -37,11 +37,12 @@ def create_user(uow: UnitOfWork, actor: Actor, username: str, password: str, *,
     """Create a local user. Raises InvalidInput (name or password policy) or Conflict."""
     require(uow.session, actor, "user.manage")
     if not _USERNAME.match(username or ""):
-        raise InvalidInput(f"user name {username!r} may use letters, digits and . _ @ - only")
+        raise InvalidInput(f"user name {username!r} may use letters, digits and . _ @ - only",
+                           field="username")
     check_policy(password, username)
     session = uow.session
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"a user named {username!r} already exists")
+        raise Conflict(f"a user named {username!r} already exists", field="username")
     user = User(username=username, password_hash=hash_password(password),
                 is_system_admin=system_admin, must_change_password=must_change_password,
                 created_at=uow.clock.now())
@@ -98,8 +99,8 @@ def change_password(uow: UnitOfWork, username: str, old: str, new: str) -> User:
     """A user changes their own password, proving the old one. Raises Unauthenticated."""
     user = login(uow, username, old)
     if old == new:
-        raise InvalidInput("the new password must differ from the old one")
-    check_policy(new, username)
+        raise InvalidInput("the new password must differ from the old one", field="new")
+    check_policy(new, username, field="new")
     user.password_hash = hash_password(new)
     user.must_change_password = False
     _end_tokens(uow, user)

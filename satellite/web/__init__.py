@@ -29,7 +29,8 @@ def create_app(settings: Settings, db: Database) -> Flask:
 
     @app.errorhandler(SatelliteError)
     def _domain_error(exc: SatelliteError) -> Any:
-        return jsonify(error_document(exc.message)), exc.http_status, error_headers(exc)
+        return (jsonify(error_document(exc.message, exc.field)), exc.http_status,
+                error_headers(exc))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

@@ -124,8 +124,9 @@ def device_list(account: str, va: str) -> Any:
     def rows(uow: UnitOfWork) -> dict[str, Any]:
         found = devices.list_devices(uow.session, actor(), account=account, va=va,
                                      limit=limit, offset=offset)
+        usage = devices.usages_by_tag(uow.session, [r["id"] for r in found.rows])
         return {"totalRecords": found.total, "devices": [
-            _device_json(r, devices.usage_by_tag(uow.session, r["id"])) for r in found.rows]}
+            _device_json(r, usage[r["id"]]) for r in found.rows]}
 
     return jsonify(read(rows))
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from satellite.errors import SatelliteError, TooManyRequests, Unauthenticated
 
 
-def error_document(message: str) -> dict[str, str]:
-    return {"status": "ERROR", "statusMessage": message, "error": message}
+def error_document(message: str, field: str | None = None) -> dict[str, str]:
+    """The JSON error body; `field` (the input the error is about) only when there is one."""
+    document = {"status": "ERROR", "statusMessage": message, "error": message}
+    if field:
+        document["field"] = field
+    return document
 
 
 def error_headers(exc: SatelliteError) -> dict[str, str]:

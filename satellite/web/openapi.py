@@ -38,7 +38,9 @@ PAGE = {"limit": {"type": "integer", "description": "-1 means all", "minimum": -
         "offset": {"type": "integer", "minimum": 0}}
 
 SCHEMAS: dict[str, Any] = {
-    "Error": _obj(["status", "statusMessage"], status={"const": "ERROR"}, statusMessage=STR),
+    "Error": _obj(["status", "statusMessage"], status={"const": "ERROR"}, statusMessage=STR,
+                  error=STR, field={"type": "string",
+                                    "description": "the input the error is about, if one"}),
     "Status": _obj(["status"], status=STR, statusMessage=STR),
     "TokenRequest": _obj(["grant_type"], grant_type={"enum": ["client_credentials", "password"]},
                          client_id=STR, client_secret=STR, username=STR, password=STR),

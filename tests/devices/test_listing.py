@@ -10,8 +10,10 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.actor import Actor
 from satellite.config import Settings
 from satellite.devices.models import Device
-from satellite.devices.service import list_devices
+from satellite.devices.registration import owner_of
+from satellite.devices.service import USAGE_CHUNK, list_devices, usages_by_tag
 from satellite.errors import InvalidInput
+from satellite.licenses.models import LicenseUsage
 from satellite.uow import Database
 
 
@@ -75,3 +77,23 @@ def test_search_takes_a_udi_serial_pid_tag_or_the_start_of_a_hostname(
     prefix = hostname.rsplit("-", 1)[0]
     assert all(str(r["hostname"]).startswith(prefix) for r in found(prefix))
     assert len(found(prefix)) > 1 and found("no-such-host") == []
+
+
+def test_the_usage_of_many_devices_read_at_once_is_each_ones_own(
+        db: Database, seeded: Seeded) -> None:
+    with db.reader() as uow:
+        s = uow.session
+        ids = list(s.scalars(select(Device.id).order_by(Device.id)))
+        expected: dict[int, dict[str, int]] = {device_id: {} for device_id in ids}
+        owners = {owner_of(device_id): device_id for device_id in ids}
+        for owner, tag, n in s.execute(select(LicenseUsage.owner, LicenseUsage.tag,
+                                              LicenseUsage.quantity)
+                                       .where(LicenseUsage.kind == "in_use")):
+            if owner in owners:
+                expected[owners[owner]][tag] = n
+        # More than one chunk (ids no device has fill it up), and a page of 3.
+        missing = range(10**6, 10**6 + 400)
+        assert len(ids) + len(missing) > USAGE_CHUNK
+        assert usages_by_tag(s, [*ids, *missing]) == {**expected, **{i: {} for i in missing}}
+        assert usages_by_tag(s, ids[:3]) == {i: expected[i] for i in ids[:3]}
+        assert any(len(usage) == 2 for usage in expected.values())

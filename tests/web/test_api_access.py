@@ -173,3 +173,18 @@ def test_callers_without_rights_get_404_or_403(client: FlaskClient, acme: None,
 def test_the_document_is_served_without_a_token(client: FlaskClient) -> None:
     answer = client.get("/api/openapi.json")
     assert answer.status_code == 200 and answer.json == document()
+
+
+def test_an_error_about_one_input_names_it_in_the_json_body(
+        client: FlaskClient, acme: None, bearer: Callable[..., dict[str, str]]) -> None:
+    admin = bearer("Acme")
+    vas = "/api/v1/accounts/Acme/virtual-accounts"
+    taken = client.post(vas, headers=admin, json={"name": "Default"})
+    assert taken.status_code == 409
+    assert taken.json["field"] == "name" and "already has" in taken.json["statusMessage"]
+    conforms(taken.json, "/api/v1/accounts/{account}/virtual-accounts", "post", 409)
+    nowhere = client.post(vas, headers=admin, json={"name": "Edge", "parent": "Nowhere"})
+    assert nowhere.status_code == 404 and nowhere.json["field"] == "parent"
+    # An error about no one input says nothing of a field.
+    paging = client.get("/api/v1/accounts/Acme/licenses?limit=0", headers=admin)
+    assert paging.status_code == 400 and "field" not in paging.json

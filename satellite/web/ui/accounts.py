@@ -70,7 +70,7 @@ def accounts_page() -> Any:
             flash(f"Account {form.name.data} created with its Default virtual account.", "info")
             return redirect(url_for("ui.dashboard", account=domain))
         except SatelliteError as exc:
-            status = report(exc, form, "domain" if "domain" in exc.message else "name")
+            status = report(exc, form)
     elif form.errors:
         status = 400
     return accounts_listing(status, {"create": form})
@@ -223,7 +223,7 @@ def vas_page(account: str) -> Any:
             flash(f"Virtual account {form.name.data} created.", "info")
             return redirect(url_for("ui.vas_page", account=account))
         except SatelliteError as exc:
-            status = report(exc, form, "parent" if "parent" in exc.message else "name")
+            status = report(exc, form)
     elif form.errors:
         status = 400
     with reading() as uow:

@@ -37,7 +37,7 @@ from satellite.web.ui.session import allowed, allowed_vas
 def users_page(form: UserForm | None = None, status: int = 200) -> Any:
     with reading() as uow:
         rows = users.list_users(uow.session, actor())
-        held = {u.id: grants.user_grants(uow.session, u.id) for u in rows}
+        held = grants.grants_by_user(uow.session, [u.id for u in rows])
     return render("users.html", status, users=rows, held=held,
                   form=form or UserForm(formdata=None), action=ActionForm(formdata=None),
                   reset=ResetPasswordForm(formdata=None))
@@ -53,8 +53,7 @@ def create_user() -> Any:
                               system_admin=bool(form.system_admin.data), must_change_password=True)
             uow.commit()
     except SatelliteError as exc:
-        field = "password" if "password" in exc.message else "username"
-        return users_page(form, report(exc, form, field))
+        return users_page(form, report(exc, form))
     flash(f"User {form.username.data} created; they choose their own password at first sign-in.",
           "info")
     return redirect(url_for("ui.users_page"))
@@ -131,8 +130,7 @@ def add_grant(account: str) -> Any:
                          form.va.data or None)
             uow.commit()
     except SatelliteError as exc:
-        field = "username" if "user" in exc.message else "role"
-        return access_page(account, {"grant": form}, report(exc, form, field))
+        return access_page(account, {"grant": form}, report(exc, form, fields={"va_name": "va"}))
     flash(f"{form.username.data} now holds {form.role.data}.", "info")
     return redirect(url_for("ui.access_page", account=account))
 

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import flash
 from flask_wtf import FlaskForm
 
 from satellite.errors import SatelliteError
 
 
-def report(exc: SatelliteError, form: FlaskForm | None = None, field: str | None = None) -> int:
-    """Show a service's refusal next to `field` (or atop the form, or as a flash message).
+def report(exc: SatelliteError, form: FlaskForm | None = None, field: str | None = None, *,
+           fields: Mapping[str, str] | None = None) -> int:
+    """Show a service's refusal next to the form field it names, else next to `field` (or atop
+    the form, or as a flash message).
 
-    Returns the HTTP status the page is answered with, so that nothing looks like success.
+    The error names the service's input (`exc.field`); `fields` maps those names to the form's
+    where they differ. Returns the HTTP status the page is answered with, so that nothing
+    looks like success.
     """
     if form is not None:
-        target = getattr(form, field, None) if field else None
+        named = (fields or {}).get(exc.field, exc.field) if exc.field else None
+        chosen = named if named is not None and named in form else field
+        target = form[chosen] if chosen is not None and chosen in form else None
         if target is not None:
             target.errors = [*target.errors, exc.message]
         else:

@@ -62,8 +62,8 @@ def transfer_licenses(account: str) -> Any:
                             form.tag.data or "", form.quantity.data or 0)
             uow.commit()
     except SatelliteError as exc:
-        field = "tag" if "tag" in exc.message or "free" in exc.message else None
-        return licenses_page(account, form, report(exc, form, field))
+        return licenses_page(account, form, report(exc, form, fields={
+            "source_va": "source", "target_va": "target"}))
     flash(f"Moved {done.quantity} x {done.tag} from {form.source.data} to {form.target.data}.",
           "info")
     return redirect(url_for("ui.licenses_page", account=account))

@@ -30,8 +30,7 @@ def ask_access() -> Any:
             request_id = made.id
             uow.commit()
     except SatelliteError as exc:
-        field = "role" if "ask for" in exc.message else "account"
-        return _listing(report(exc, form, field), {"access": form})
+        return _listing(report(exc, form), {"access": form})
     flash(f"Access request {request_id} sent to the administrators of {form.account.data}.",
           "info")
     return redirect(url_for("ui.accounts_page"))
@@ -48,8 +47,7 @@ def ask_account() -> Any:
             request_id = made.id
             uow.commit()
     except SatelliteError as exc:
-        field = "name" if "named" in exc.message and "domain" not in exc.message else "domain"
-        return _listing(report(exc, form, field), {"request": form})
+        return _listing(report(exc, form), {"request": form})
     flash(f"Account request {request_id} sent.", "info")
     return redirect(url_for("ui.accounts_page"))
 

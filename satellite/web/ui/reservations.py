@@ -9,7 +9,7 @@ from flask import Response, current_app, flash, redirect, request, url_for
 from satellite.accounts import service as accounts
 from satellite.cloudsync.registration import satellite_certificate
 from satellite.config import Settings
-from satellite.errors import Conflict, InvalidInput, SatelliteError
+from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import Keystore, open_keystore
 from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVED
@@ -80,10 +80,7 @@ def authorize(account: str) -> Any:
             udi = str(service.udi_of(issued.reservation))
             uow.commit()
     except SatelliteError as exc:
-        field = "request_code" if "request code" in exc.message else (
-            "licenses" if wanted and isinstance(exc, Conflict) and "missing" in exc.message
-            else None)
-        return reservations_page(account, form, status=report(exc, form, field))
+        return reservations_page(account, form, status=report(exc, form))
     flash(f"Reservation authorized for {udi}: give the device the authorization code below.",
           "info")
     return redirect(url_for("ui.reservation_page", account=account, udi=udi))

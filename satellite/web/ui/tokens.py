@@ -73,9 +73,7 @@ def create(account: str) -> Any:
                 description=form.description.data or "")
             uow.commit()
     except SatelliteError as exc:
-        field = ("expires_days" if "expiry" in exc.message
-                 else "max_uses" if "uses" in exc.message else None)
-        return tokens_page(account, form, report(exc, form, field))
+        return tokens_page(account, form, report(exc, form))
     flash(f"Created token {made.id} for {made.va}; it expires on "
           f"{made.expires_at:%Y-%m-%d}.", "info")
     return redirect(url_for("ui.tokens_page", account=account, va=made.va))

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, event
 
 from bench.ui_lists import account_pages
 from bench.ui_seed import Seeded, seed
@@ -20,25 +16,12 @@ from satellite.actor import Actor
 from satellite.config import Settings
 from satellite.uow import Database
 from satellite.users.service import create_user
+from tests.statements import counting
 from tests.web.ui.conftest import Browser
 
 # Generous for the busiest page (dashboard: counters, expiring lines, devices by status,
 # alerts, sync status); what matters is that it does not grow with the rows.
 MOST = 40
-
-
-@contextmanager
-def counting(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
 
 
 @pytest.fixture
@@ -96,3 +79,22 @@ def test_a_user_granted_one_va_issues_as_few_statements_as_with_many(
         counts.append(per_page)
     assert counts[0] == counts[1]
     assert max(counts[0].values()) <= MOST, counts[0]
+
+
+def test_the_users_page_costs_the_same_with_one_user_as_with_many(
+        admin: Browser, db: Database, actor: Actor) -> None:
+    def statements() -> int:
+        with counting(db.engine) as sent:
+            admin.get("/users")
+        return len(sent)
+
+    alone = statements()
+    with db.uow() as uow:
+        for n in range(12):
+            user = create_user(uow, actor, f"operator{n}", "blue kettle on the night shift")
+            acct, va = find_va(uow.session, "acme.example.com", "Lab")
+            add_grant(uow, actor, user, VA_USER, acct, va)
+        uow.commit()
+    many = statements()
+    assert admin.get("/users").count("operator") >= 12
+    assert many == alone
