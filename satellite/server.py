@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 from types import FrameType
 
 from waitress import create_server
@@ -19,12 +18,6 @@ from satellite.tokens.sealing import TokenSealer
 from satellite.web import create_app
 
 log = logging.getLogger(__name__)
-
-# How often a thread running Python hands the interpreter lock to another that waits (the
-# default is 5 ms). The server's threads mostly wait on sockets and the database; a shorter
-# turn lets the one reading new requests in sooner, so that concurrent device reports reach
-# the same group commit batch instead of queueing behind a batch already being written.
-SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
@@ -52,7 +45,6 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     scheduler.start()
     log.info("node %s serving", node_name())
     print(f"Satellite listening on http://{host}:{server.effective_port}", flush=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -124,63 +124,3 @@ def test_many_callers_all_get_their_own_result() -> None:
     assert results == [n * 2 for n in range(400)]
     assert sorted(seen) == list(range(400))
     assert group.items == 400
-
-
-class Batches:
-    """A batch runner that keeps each batch it was given."""
-
-    def __init__(self) -> None:
-        self.seen: list[list[str]] = []
-
-    def run(self, items: Sequence[str]) -> list[str]:
-        self.seen.append(list(items))
-        return [item.upper() for item in items]
-
-
-def _in_thread(call: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
-    out: list[object] = []
-    thread = threading.Thread(target=lambda: out.append(call()), daemon=True)
-    thread.start()
-    return thread, out
-
-
-def test_a_leader_waits_for_an_announced_item_and_takes_it_in_the_same_batch() -> None:
-    batches = Batches()
-    group: GroupCommit[str, str] = GroupCommit(batches.run, key=lambda i: i, linger=30)
-    coming = group.expect()
-    leader, led = _in_thread(lambda: group.submit("a"))
-    # The leader is waiting for the announced item, not writing a batch of one.
-    while not group._queue:
-        threading.Event().wait(0.01)
-    assert batches.seen == []
-    assert group.submit("b", coming) == "B"
-    leader.join(10)
-    assert led == ["A"]
-    assert batches.seen == [["a", "b"]]
-
-
-def test_a_withdrawn_announcement_ends_the_wait() -> None:
-    batches = Batches()
-    group: GroupCommit[str, str] = GroupCommit(batches.run, key=lambda i: i, linger=30)
-    coming = group.expect()
-    leader, led = _in_thread(lambda: group.submit("a"))
-    while not group._queue:
-        threading.Event().wait(0.01)
-    coming.withdraw()
-    coming.withdraw()  # withdrawing twice (or after submitting) changes nothing
-    leader.join(10)
-    assert not leader.is_alive() and led == ["A"]
-    assert group._announced == 0
-
-
-def test_with_nothing_announced_a_leader_does_not_wait() -> None:
-    batches = Batches()
-    group: GroupCommit[str, str] = GroupCommit(batches.run, key=lambda i: i, linger=30)
-    leader, led = _in_thread(lambda: group.submit("a"))
-    leader.join(10)
-    assert not leader.is_alive() and led == ["A"]
-
-
-def test_linger_is_not_negative() -> None:
-    with pytest.raises(ValueError, match="linger"):
-        GroupCommit(Batches().run, key=lambda i: i, linger=-1)

@@ -33,15 +33,12 @@ from satellite.devices.verification import (
     replayed,
 )
 from satellite.errors import InvalidInput, SatelliteError
-from satellite.groupcommit import Arrival, GroupCommit
+from satellite.groupcommit import GroupCommit
 from satellite.licenses.counters import TagPool, tag_pools
 from satellite.licenses.usage import owners_usage, set_usage
 from satellite.uow import Database, UnitOfWork
 
 MAX_TAGS = 500
-# How long a batch waits, at most, for reports already being read by this process: a batch
-# costs about the same for 1 report as for 8, and the wait is far below a network round trip.
-LINGER_SECONDS = 0.002
 # A count beyond this is a device's error, not a consumption (and would not fit the counters).
 MAX_COUNT = 1_000_000
 
@@ -211,26 +208,15 @@ class CheckinWriter:
     caller gets its answer once that transaction is committed.
     """
 
-    def __init__(self, db: Database, settings: Settings, max_batch: int = 64,
-                 linger: float = LINGER_SECONDS) -> None:
+    def __init__(self, db: Database, settings: Settings, max_batch: int = 64) -> None:
         self._db = db
         self._settings = settings
         self._group: GroupCommit[SignedMessage, dict[str, Any]] = GroupCommit(
-            self._run, key=lambda message: message.device_id, max_batch=max_batch,
-            linger=linger)
+            self._run, key=lambda message: message.device_id, max_batch=max_batch)
 
-    def expect(self) -> Arrival:
-        """Announce a report being read (see GroupCommit.expect); withdraw it if refused."""
-        return self._group.expect()
-
-    def report(self, message: SignedMessage, arrival: Arrival | None = None) -> dict[str, Any]:
+    def report(self, message: SignedMessage) -> dict[str, Any]:
         """Record one usage report; return the answer to sign. Raises its refusal."""
-        return self._group.submit(message, arrival)
-
-    @property
-    def announced(self) -> int:
-        """Reports being read right now (announced, not yet submitted or refused)."""
-        return self._group.announced
+        return self._group.submit(message)
 
     @property
     def batches(self) -> tuple[int, int]:

@@ -70,7 +70,7 @@ class UsageEndpoint:
     def __init__(self, app: WSGIApplication, writer: CheckinWriter,
                  keys: Callable[[], DeviceAuthority], metrics: RequestMetrics) -> None:
         self._app = app
-        self.writer = writer
+        self._writer = writer
         self._keys = keys
         self._metrics = metrics
 
@@ -98,19 +98,15 @@ class UsageEndpoint:
         return [body]
 
     def _check_in(self, environ: WSGIEnvironment) -> Answer:
-        # Announced before the body is read, so a batch about to start can wait for it.
-        arrival = self.writer.expect()
+        raw = _read_body(environ)
+        signature = {KEY_ID_HEADER: environ.get(_KEY_ID, ""),
+                     SIGNATURE_HEADER: environ.get(_SIGNATURE, "")}
         try:
-            raw = _read_body(environ)
-            signature = {KEY_ID_HEADER: environ.get(_KEY_ID, ""),
-                         SIGNATURE_HEADER: environ.get(_SIGNATURE, "")}
             message = parse_request(raw, signature, "usage")
-            document: dict[str, Any] = self.writer.report(message, arrival)
+            document: dict[str, Any] = self._writer.report(message)
         except MessageError as exc:
             return _error(400, str(exc))
         except SatelliteError as exc:
             return _error(exc.http_status, exc.message, error_headers(exc).items())
-        finally:
-            arrival.withdraw()
         answer, headers = self._keys().answer(document)
         return 200, answer, list(headers.items())
