@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BindParameter,
@@ -96,6 +96,18 @@ def bind_list(name: str, count: int, type_: Any = None) -> list[BindParameter[An
 def list_params(name: str, values: Sequence[Any]) -> dict[str, Any]:
     """The values for bind_list(name, len(values))."""
     return {f"{name}_{i}": value for i, value in enumerate(values)}
+
+
+# Values per IN list when a list may be long: well within every engine's bind-parameter limit.
+IN_LIST_CHUNK = 500
+
+T = TypeVar("T")
+
+
+def in_chunks(values: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[list[T]]:
+    """`values` in consecutive lists of at most `size`, one IN list (statement) each."""
+    for start in range(0, len(values), size):
+        yield list(values[start:start + size])
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -21,6 +21,7 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
+from satellite.db import in_chunks
 from satellite.errors import InvalidInput, NotFound, about
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
@@ -135,22 +136,17 @@ def user_grants(session: Session, user_id: int) -> list[GrantView]:
     return grants_by_user(session, [user_id])[user_id]
 
 
-# Users per IN list: well within every engine's bind-parameter limit.
-_CHUNK = 500
-
-
 def grants_by_user(session: Session, user_ids: Collection[int]) -> dict[int, list[GrantView]]:
     """Every role each user holds, for a list of users (`satellite user list`, the Users page)
     in one query per 500 users; every user is listed, one holding no role with []."""
     found: dict[int, list[GrantView]] = {user_id: [] for user_id in user_ids}
-    ids = sorted(found)
-    for start in range(0, len(ids), _CHUNK):
+    for ids in in_chunks(sorted(found)):
         rows = session.execute(
             select(Grant.user_id, User.username, Grant.role, Account.name, VirtualAccount.name)
             .join(User, User.id == Grant.user_id)
             .join(Account, Account.id == Grant.account_id)
             .outerjoin(VirtualAccount, VirtualAccount.id == Grant.va_id)
-            .where(Grant.user_id.in_(ids[start:start + _CHUNK]))
+            .where(Grant.user_id.in_(ids))
             .order_by(Account.name, VirtualAccount.name, Grant.role))
         for user_id, *view in rows:
             found[user_id].append(GrantView(*view))

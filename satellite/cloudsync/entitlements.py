@@ -16,13 +16,13 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import create_va
 from satellite.actor import Actor
 from satellite.cloudsync.records import Entitlement
+from satellite.db import in_chunks
 from satellite.errors import InvalidInput
 from satellite.licenses.models import LicenseLine
 from satellite.uow import UnitOfWork
 
 _ATTRIBUTES = ("tag", "display_name", "license_type", "start_date", "end_date",
                "subscription_id", "export_controlled")
-_DELETE_CHUNK = 500
 
 
 @dataclass
@@ -156,7 +156,6 @@ def _remove_unlisted(session: Session, listed: set[str]) -> int:
     session.flush()
     origins = session.scalars(select(LicenseLine.origin_id).distinct())
     gone = [origin for origin in origins if origin not in listed]
-    for start in range(0, len(gone), _DELETE_CHUNK):
-        chunk = gone[start:start + _DELETE_CHUNK]
+    for chunk in in_chunks(gone):
         session.execute(delete(LicenseLine).where(LicenseLine.origin_id.in_(chunk)))
     return len(gone)

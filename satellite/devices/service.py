@@ -243,29 +243,17 @@ def _checked(session: Session, actor: Actor, udi: str,
     return device, account, va
 
 
-USAGE_CHUNK = 512
-
-
 def usage_by_tag(session: Session, device_id: int) -> dict[str, int]:
     """What one device consumes, by tag."""
     return usages_by_tag(session, [device_id])[device_id]
 
 
 def usages_by_tag(session: Session, device_ids: Collection[int]) -> dict[int, dict[str, int]]:
-    """What each device consumes, by tag: one query per USAGE_CHUNK devices, so a page costs
-    the same whatever its size. Every device is listed, one consuming nothing as {}."""
+    """What each device consumes, by tag, for a page of devices in a fixed number of queries.
+    Every device is listed, one consuming nothing as {}."""
     owners = {owner_of(device_id): device_id for device_id in device_ids}
-    names = sorted(owners)
-    found: dict[int, dict[str, int]] = {}
-    # Chunks keep each IN list within the engines' bind-parameter limits (limit=-1 pages).
-    for start in range(0, len(names), USAGE_CHUNK):
-        chunk = names[start:start + USAGE_CHUNK]
-        # Padded to a power of two by repeating a name: the statement is prepared per length,
-        # and a few lengths keep every page size from filling the statement caches.
-        chunk += chunk[-1:] * ((1 << (len(chunk) - 1).bit_length()) - len(chunk))
-        for owner, usage in owners_usage(session, chunk, "in_use").items():
-            found[owners[owner]] = {tag: n for (_va, tag), n in sorted(usage.items())}
-    return found
+    return {owners[owner]: {tag: n for (_va, tag), n in sorted(usage.items())}
+            for owner, usage in owners_usage(session, owners, "in_use").items()}
 
 
 def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from satellite.licenses.models import (
     TagSearch,
     UsageTotal,
 )
-from satellite.licenses.pools import covers
+from satellite.licenses.pools import covers, lines_of
 
 STATUSES = (IN_COMPLIANCE, OUT_OF_COMPLIANCE)
 
@@ -99,7 +99,7 @@ class CounterPage:
 def quantity_on(on: date | BindParameter[date]) -> ColumnElement[int]:
     """SQL value: a pool row's quantity on `on`: the stored sum when its window covers `on`,
     else the sum of its lines active that day (only pools a date has passed since the last
-    refresh; the daily job refreshes them)."""
+    refresh; the hourly job refreshes them)."""
     from_lines = (
         select(func.coalesce(func.sum(LicenseLine.quantity), 0))
         .where(LicenseLine.va_id == UsageTotal.va_id, LicenseLine.tag == UsageTotal.tag,
@@ -295,12 +295,9 @@ def line_details(session: Session, keys: Sequence[tuple[int, str]],
         return {}
     found: dict[tuple[int, str], list[LineDetail]] = {}
     wanted = set(keys)
-    # Two IN lists (then the pairs picked here) use the (va_id, tag) index on every engine;
-    # SQLite scans the whole table for a list of pairs.
     query = (
         select(LicenseLine, active_on(on).label("active"))
-        .where(LicenseLine.va_id.in_(sorted({va for va, _tag in wanted})),
-               LicenseLine.tag.in_(sorted({tag for _va, tag in wanted})))
+        .where(lines_of(wanted))
         .order_by(LicenseLine.va_id, LicenseLine.tag, LicenseLine.id)
     )
     for line, active in session.execute(query):

@@ -21,7 +21,9 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
+    and_,
     bindparam,
     delete,
     event,
@@ -35,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from satellite.clock import SystemClock
+from satellite.db import in_chunks
 from satellite.licenses.models import SEARCH_SEPARATOR, LicenseLine, TagSearch, UsageTotal
 
 if TYPE_CHECKING:
@@ -47,7 +50,6 @@ PoolKey = tuple[int, str]
 LineTerms = tuple[str, int, date | None, date | None, bool]
 """(license_type, quantity, start_date, end_date, export_controlled) of one line"""
 
-_CHUNK = 500
 _LINE_TERMS = select(LicenseLine.va_id, LicenseLine.tag, LicenseLine.license_type,
                      LicenseLine.quantity, LicenseLine.start_date, LicenseLine.end_date,
                      LicenseLine.export_controlled)
@@ -110,21 +112,24 @@ def refresh_pools(session: Session | Connection, keys: Collection[PoolKey],
     if not keys:
         return
     on = on or _today(session)
-    ordered = sorted(set(keys))
-    for start in range(0, len(ordered), _CHUNK):
-        chunk = ordered[start:start + _CHUNK]
+    for chunk in in_chunks(sorted(set(keys))):
         # Lock the pool rows (creating missing ones) in key order before reading the lines:
         # a concurrent writer of the same pool then waits, and its read sees our lines.
         _lock(connection, chunk)
         found: dict[PoolKey, list[LineTerms]] = {key: [] for key in chunk}
-        # Two IN lists, not one of pairs, which SQLite answers by scanning every line.
-        for key, lines in _grouped(connection.execute(
-                _LINE_TERMS.where(LicenseLine.va_id.in_(sorted({va for va, _tag in chunk})),
-                                  LicenseLine.tag.in_(sorted({tag for _va, tag in chunk})))
-                .order_by(LicenseLine.va_id, LicenseLine.tag))):
+        for key, lines in grouped(connection.execute(
+                _LINE_TERMS.where(lines_of(chunk)).order_by(LicenseLine.va_id, LicenseLine.tag))):
             if key in found:
                 found[key] = lines
         _store(connection, ((key, summarize(lines, on)) for key, lines in found.items()))
+
+
+def lines_of(keys: Collection[PoolKey]) -> ColumnElement[bool]:
+    """SQL condition: the line is in one of these pools' VAs and of one of their tags, a
+    superset of their lines that the caller narrows to the pairs. Two IN lists use the
+    (va_id, tag) index on every engine; SQLite scans the whole table for a list of pairs."""
+    return and_(LicenseLine.va_id.in_(sorted({va for va, _tag in keys})),
+                LicenseLine.tag.in_(sorted({tag for _va, tag in keys})))
 
 
 def tag_words(texts: Iterable[tuple[str, str]]) -> str:
@@ -134,19 +139,13 @@ def tag_words(texts: Iterable[tuple[str, str]]) -> str:
 
 def refresh_tags(connection: Connection, tags: Collection[str]) -> None:
     """Recompute the search words of these tags from their lines (a tag without lines has none)."""
-    ordered = sorted(set(tags))
-    for start in range(0, len(ordered), _CHUNK):
-        chunk = ordered[start:start + _CHUNK]
+    for chunk in in_chunks(sorted(set(tags))):
         # As for pools: lock the rows (creating missing ones) before reading the lines.
         connection.execute(
             _insert(connection)(TagSearch).on_conflict_do_update(
                 index_elements=[TagSearch.tag], set_={"words": TagSearch.words}),
             [{"tag": tag, "words": ""} for tag in chunk])
-        texts: dict[str, list[tuple[str, str]]] = {}
-        for tag, name, words in connection.execute(
-                select(LicenseLine.tag, LicenseLine.display_name, LicenseLine.search_tags)
-                .where(LicenseLine.tag.in_(chunk)).distinct()):
-            texts.setdefault(tag, []).append((name, words))
+        texts = _tag_texts(connection, chunk)
         gone = [tag for tag in chunk if tag not in texts]
         if gone:
             connection.execute(delete(TagSearch).where(TagSearch.tag.in_(gone)))
@@ -166,16 +165,13 @@ def rebuild_pools(connection: Connection, on: date) -> int:
     connection.execute(update(UsageTotal).where(UsageTotal.lines != 0).values(
         quantity=0, lines=0, export_controlled=False, quantity_from=None, quantity_until=None))
     connection.execute(delete(TagSearch))
-    texts: dict[str, list[tuple[str, str]]] = {}
-    for tag, name, words in connection.execute(
-            select(LicenseLine.tag, LicenseLine.display_name, LicenseLine.search_tags).distinct()):
-        texts.setdefault(tag, []).append((name, words))
+    texts = _tag_texts(connection)
     if texts:
         connection.execute(insert(TagSearch), [
             {"tag": tag, "words": tag_words(pairs)} for tag, pairs in sorted(texts.items())])
     written = 0
     batch: list[tuple[PoolKey, PoolSummary]] = []
-    for key, lines in _grouped(connection.execute(
+    for key, lines in grouped(connection.execute(
             _LINE_TERMS.order_by(LicenseLine.va_id, LicenseLine.tag)
             .execution_options(yield_per=5000))):
         batch.append((key, summarize(lines, on)))
@@ -211,7 +207,7 @@ def covers(on: Any) -> Any:
 def drifted_pools(session: Session) -> list[PoolKey]:
     """Pools whose stored values disagree with their lines (empty unless a writer skipped the
     refresh); for tests and checks."""
-    lines = dict(_grouped(session.execute(
+    lines = dict(grouped(session.execute(
         _LINE_TERMS.order_by(LicenseLine.va_id, LicenseLine.tag))))
     stored = {(row.va_id, row.tag): row for row in session.execute(
         select(UsageTotal.va_id, UsageTotal.tag, UsageTotal.quantity, UsageTotal.lines,
@@ -237,11 +233,7 @@ def drifted_pools(session: Session) -> list[PoolKey]:
 
 def drifted_tags(session: Session) -> list[str]:
     """Tags whose stored search words disagree with their lines; for tests and checks."""
-    texts: dict[str, list[tuple[str, str]]] = {}
-    for tag, name, words in session.execute(
-            select(LicenseLine.tag, LicenseLine.display_name, LicenseLine.search_tags).distinct()):
-        texts.setdefault(tag, []).append((name, words))
-    want = {tag: tag_words(pairs) for tag, pairs in texts.items()}
+    want = {tag: tag_words(pairs) for tag, pairs in _tag_texts(session.connection()).items()}
     have = {tag: words for tag, words in session.execute(select(TagSearch.tag, TagSearch.words))}
     return sorted(tag for tag in set(want) | set(have) if want.get(tag) != have.get(tag))
 
@@ -255,7 +247,20 @@ def _within(true: date | None, stored: date | None, *, lower: bool) -> bool:
     return stored >= true if lower else stored <= true
 
 
-def _grouped(rows: Iterable[Any]) -> Iterator[tuple[PoolKey, list[LineTerms]]]:
+def _tag_texts(connection: Connection,
+               tags: Collection[str] | None = None) -> dict[str, list[tuple[str, str]]]:
+    """Each tag's distinct (display name, search words) of its lines; all tags by default."""
+    query = select(LicenseLine.tag, LicenseLine.display_name, LicenseLine.search_tags)
+    if tags is not None:
+        query = query.where(LicenseLine.tag.in_(list(tags)))
+    texts: dict[str, list[tuple[str, str]]] = {}
+    for tag, name, words in connection.execute(query.distinct()):
+        texts.setdefault(tag, []).append((name, words))
+    return texts
+
+
+def grouped(rows: Iterable[Any]) -> Iterator[tuple[PoolKey, list[LineTerms]]]:
+    """Rows of (va_id, tag, *LineTerms) ordered by pool, as each pool's key and lines."""
     key: PoolKey | None = None
     lines: list[LineTerms] = []
     for va_id, tag, license_type, quantity, start, end, export in rows:
@@ -370,10 +375,8 @@ def _on_statement(state: ORMExecuteState) -> Any:
     result = state.invoke_statement()
     keys = {(va_id, tag) for _id, va_id, tag in rows}
     if state.is_update and rows:
-        ids = [row[0] for row in rows]
-        for start in range(0, len(ids), _CHUNK):
+        for ids in in_chunks([row[0] for row in rows]):
             keys |= {(va_id, tag) for va_id, tag in state.session.execute(
-                select(LicenseLine.va_id, LicenseLine.tag)
-                .where(LicenseLine.id.in_(ids[start:start + _CHUNK])))}
+                select(LicenseLine.va_id, LicenseLine.tag).where(LicenseLine.id.in_(ids)))}
     refresh_pools(state.session, keys)
     return result

@@ -15,7 +15,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from satellite.db import bind_list, list_params
+from satellite.db import bind_list, in_chunks, list_params
 from satellite.errors import InvalidInput
 from satellite.licenses.models import USAGE_KINDS, LicenseUsage, UsageTotal
 
@@ -33,16 +33,18 @@ def _owners_usage_statement(count: int) -> Select[str, int, str, int]:
 
 def owners_usage(session: Session, owners: Collection[str],
                  kind: str) -> dict[str, dict[UsageKey, int]]:
-    """What each owner consumes of one kind, by (va_id, tag), in one query (every owner listed)."""
+    """What each owner consumes of one kind, by (va_id, tag), in one query per IN_LIST_CHUNK
+    owners (every owner listed)."""
     _check_kind(kind)
     found: dict[str, dict[UsageKey, int]] = {owner: {} for owner in owners}
-    if not owners:
-        return found
-    names = sorted(owners)
-    rows = session.connection().execute(_owners_usage_statement(len(names)),
-                                        {**list_params("owner", names), "kind": kind})
-    for owner, va_id, tag, quantity in rows:
-        found[owner][(va_id, tag)] = quantity
+    for names in in_chunks(sorted(found)):
+        # Padded to a power of two by repeating a name: the statement is built per length,
+        # and a few lengths keep every page or batch size from filling the statement caches.
+        names += names[-1:] * ((1 << (len(names) - 1).bit_length()) - len(names))
+        rows = session.connection().execute(_owners_usage_statement(len(names)),
+                                            {**list_params("owner", names), "kind": kind})
+        for owner, va_id, tag, quantity in rows:
+            found[owner][(va_id, tag)] = quantity
     return found
 
 

@@ -9,9 +9,10 @@ from bench.ui_seed import Seeded, seed
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.actor import Actor
 from satellite.config import Settings
+from satellite.db import IN_LIST_CHUNK
 from satellite.devices.models import Device
 from satellite.devices.registration import owner_of
-from satellite.devices.service import USAGE_CHUNK, list_devices, usages_by_tag
+from satellite.devices.service import list_devices, usages_by_tag
 from satellite.errors import InvalidInput
 from satellite.licenses.models import LicenseUsage
 from satellite.uow import Database
@@ -93,7 +94,7 @@ def test_the_usage_of_many_devices_read_at_once_is_each_ones_own(
                 expected[owners[owner]][tag] = n
         # More than one chunk (ids no device has fill it up), and a page of 3.
         missing = range(10**6, 10**6 + 400)
-        assert len(ids) + len(missing) > USAGE_CHUNK
+        assert len(ids) + len(missing) > IN_LIST_CHUNK
         assert usages_by_tag(s, [*ids, *missing]) == {**expected, **{i: {} for i in missing}}
         assert usages_by_tag(s, ids[:3]) == {i: expected[i] for i in ids[:3]}
         assert any(len(usage) == 2 for usage in expected.values())

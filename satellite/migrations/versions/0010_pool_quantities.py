@@ -4,7 +4,7 @@ Revision ID: 0010_pool_quantities
 Revises: 0009_job_runs
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql, sqlite
 
-from satellite.licenses.pools import LineTerms, summarize, tag_words
+from satellite.licenses.pools import grouped, summarize, tag_words
 
 revision: str = '0010_pool_quantities'
 down_revision: str | Sequence[str] | None = '0009_job_runs'
@@ -68,7 +68,7 @@ def _backfill(connection: sa.Connection, on: date) -> None:
                   _lines.c.start_date, _lines.c.end_date, _lines.c.export_controlled)
         .order_by(_lines.c.va_id, _lines.c.tag)).all()
     batch: list[dict[str, Any]] = []
-    for (va_id, tag), lines in _grouped(rows):
+    for (va_id, tag), lines in grouped(rows):
         pool = summarize(lines, on)
         batch.append({'va_id': va_id, 'tag': tag, 'in_use': 0, 'reserved': 0,
                       'quantity': pool.quantity, 'lines': pool.lines,
@@ -86,19 +86,6 @@ def _backfill(connection: sa.Connection, on: date) -> None:
     if texts:
         connection.execute(sa.insert(_tags), [{'tag': tag, 'words': tag_words(pairs)}
                                               for tag, pairs in sorted(texts.items())])
-
-
-def _grouped(rows: Sequence[Any]) -> Iterator[tuple[tuple[int, str], list[LineTerms]]]:
-    key: tuple[int, str] | None = None
-    lines: list[LineTerms] = []
-    for va_id, tag, license_type, quantity, start, end, export in rows:
-        if (va_id, tag) != key:
-            if key is not None:
-                yield key, lines
-            key, lines = (va_id, tag), []
-        lines.append((license_type, quantity, start, end, bool(export)))
-    if key is not None:
-        yield key, lines
 
 
 def _write(connection: sa.Connection, insert: Any, batch: list[dict[str, Any]]) -> None:
