@@ -76,6 +76,20 @@ def simulate(url: str, token: str, devices: int, duration: float, concurrency: i
 
     With warm_up, each device makes its first report before the clock starts, so that the
     measured reports are steady ones (the first one records consumption and a status change).
+    `presign_rate`: see drive_reports.
+    """
+    began = time.perf_counter()
+    clients = register_devices(url, token, devices, concurrency)
+    if warm_up:
+        first_reports(url, clients, concurrency, usage)
+    registered = time.perf_counter() - began
+    reports = drive_reports(url, clients, duration, concurrency, usage, presign_rate)
+    return SimulationResult(devices, registered, reports)
+
+
+def drive_reports(url: str, clients: list[DeviceClient], duration: float, concurrency: int,
+                  usage: Mapping[str, int], presign_rate: int = 0) -> LoadResult:
+    """Drive the usage reports of registered `clients` for `duration` seconds.
 
     With presign_rate, the reports are built and signed before the clock starts (enough for
     that many per second) and every answer is verified after it stops, so the load generator
@@ -84,11 +98,6 @@ def simulate(url: str, token: str, devices: int, duration: float, concurrency: i
     A report beyond the prepared ones is signed as it is sent. An answer that fails
     verification is an error, and its request is not counted.
     """
-    began = time.perf_counter()
-    clients = register_devices(url, token, devices, concurrency)
-    if warm_up:
-        first_reports(url, clients, concurrency, usage)
-    registered = time.perf_counter() - began
     lanes = [clients[i::concurrency] or clients for i in range(concurrency)]
     per_lane = math.ceil(presign_rate * duration / concurrency) if presign_rate else 0
 
@@ -128,7 +137,7 @@ def simulate(url: str, token: str, devices: int, duration: float, concurrency: i
             transport.close()
     if per_lane:
         _verify_answers(reports, [record for lane in sent for record in lane])
-    return SimulationResult(devices, registered, reports)
+    return reports
 
 
 def _prepare_next(cycle: Iterator[DeviceClient],
