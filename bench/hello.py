@@ -7,8 +7,8 @@ check-in's two Ed25519 operations and nothing else, served in front of Flask as 
 serves check-ins. It parses a device's usage report as the satellite does, verifies its
 signature with the one device key it was given and checks its timestamp, and answers an
 authorization document of the same shape, signed with the identity key; no database, no nonce
-kept, every tag AUTHORIZED. No check-in that verifies the report and signs the answer can be
-faster than this on the same machine.
+kept, every tag AUTHORIZED. A check-in served this way (waitress, Python, `cryptography`) that
+verifies the report and signs the answer cannot be faster than this on the same machine.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, jsonify
 from waitress import serve
 
+from satellite.config import Settings
 from satellite.crypto.keys import PublicKey, load_private_key, load_public_key
 from satellite.crypto.signing import Signer
 from satellite.devices.checkin import parse_usage
@@ -44,7 +45,8 @@ if TYPE_CHECKING:
 
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-MAX_AGE_SECONDS = 300
+# The satellite's defaults, so that the floor checks and answers what a check-in does.
+DEFAULTS = Settings()
 _KEY_ID = "HTTP_" + KEY_ID_HEADER.upper().replace("-", "_")
 _SIGNATURE = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
 
@@ -81,16 +83,19 @@ class SignatureFloor:
         message = parse_request(environ["wsgi.input"].read(length), headers, "usage")
         now = datetime.now(UTC)
         check_signature(self._device_key, message)
-        check_fresh(message, now, MAX_AGE_SECONDS)
+        check_fresh(message, now, DEFAULTS.message_max_age_seconds)
         usage = parse_usage(message.body)
         tags = [{"tag": tag, "count": count, "status": AUTHORIZED, "quantity": 10**9,
                  "inUse": count, "available": 10**9 - count} for tag, count in sorted(usage.items())]
         return encode({"protocol": PROTOCOL, "type": "authorization",
                        "deviceId": message.device_id, "requestNonce": message.nonce,
                        "timestamp": format_time(now), "status": AUTHORIZED, "tags": tags,
-                       "authorizationExpiresAt": format_time(now + timedelta(days=90)),
-                       "nextCallAt": format_time(now + timedelta(days=30)),
-                       "certificateExpiresAt": format_time(now + timedelta(days=365))})
+                       "authorizationExpiresAt": format_time(
+                           now + timedelta(days=DEFAULTS.authorization_valid_days)),
+                       "nextCallAt": format_time(
+                           now + timedelta(days=DEFAULTS.authorization_renew_days)),
+                       "certificateExpiresAt": format_time(
+                           now + timedelta(days=DEFAULTS.certificate_days))})
 
 
 def create_app(device_key: PublicKey | None = None, identity: Signer | None = None) -> Flask:

@@ -15,6 +15,7 @@ from satellite.config import Settings
 # per request. The server logs one line per interval instead (see QueueDepthSummary).
 QUEUE_LOGGER = "waitress.queue"
 QUEUE_SUMMARY_SECONDS = 60.0
+WAITRESS_QUEUE_MESSAGE = "Task queue depth is %d"
 
 
 class _JsonFormatter(logging.Formatter):
@@ -43,7 +44,7 @@ class QueueDepthSummary(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         depth = record.args[0] if isinstance(record.args, tuple) and record.args else None
-        if not isinstance(depth, int):
+        if record.msg != WAITRESS_QUEUE_MESSAGE or not isinstance(depth, int):
             return True  # not the message this filter knows: leave it alone
         now = self._clock()
         with self._lock:

@@ -82,3 +82,11 @@ def test_the_server_logging_summarizes_queue_warnings_once(tmp_path: Path) -> No
     finally:
         root.handlers[:], queue.filters[:] = saved[0], saved[2]
         root.setLevel(saved[1])
+
+
+def test_another_message_with_a_number_is_not_summed_up(
+        queue_log: tuple[list[logging.LogRecord], _Clock]) -> None:
+    records, _clock = queue_log
+    for _ in range(2):
+        logging.getLogger(QUEUE_LOGGER).warning("%d workers stopped", 3)
+    assert [r.getMessage() for r in records] == ["3 workers stopped"] * 2
