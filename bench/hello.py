@@ -27,10 +27,8 @@ from satellite.crypto.signing import Signer
 from satellite.devices.checkin import parse_usage
 from satellite.devices.messages import (
     AUTHORIZED,
-    KEY_ID_HEADER,
     MESSAGE_TYPES,
     PROTOCOL,
-    SIGNATURE_HEADER,
     MessageError,
     encode,
     format_time,
@@ -39,6 +37,7 @@ from satellite.devices.messages import (
 )
 from satellite.devices.verification import check_fresh, check_signature
 from satellite.errors import SatelliteError, Unauthenticated
+from satellite.web.device_usage import read_signed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -47,8 +46,6 @@ if TYPE_CHECKING:
 
 # The satellite's defaults, so that the floor checks and answers what a check-in does.
 DEFAULTS = Settings()
-_KEY_ID = "HTTP_" + KEY_ID_HEADER.upper().replace("-", "_")
-_SIGNATURE = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
 
 
 class SignatureFloor:
@@ -77,10 +74,7 @@ class SignatureFloor:
 
     def _answer(self, environ: WSGIEnvironment) -> bytes:
         """The authorization document for a report signed by the device key (not yet signed)."""
-        headers = {KEY_ID_HEADER: environ.get(_KEY_ID, ""),
-                   SIGNATURE_HEADER: environ.get(_SIGNATURE, "")}
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        message = parse_request(environ["wsgi.input"].read(length), headers, "usage")
+        message = parse_request(*read_signed(environ), "usage")
         now = datetime.now(UTC)
         check_signature(self._device_key, message)
         check_fresh(message, now, DEFAULTS.message_max_age_seconds)

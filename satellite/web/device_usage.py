@@ -52,6 +52,12 @@ def _error(status: int, message: str, headers: Iterable[tuple[str, str]] = ()) -
     return status, body, [("Content-Type", _JSON), *headers]
 
 
+def read_signed(environ: WSGIEnvironment) -> tuple[bytes, dict[str, str]]:
+    """A signed request's exact bytes and its signature headers, as parse_request takes them."""
+    return _read_body(environ), {KEY_ID_HEADER: environ.get(_KEY_ID, ""),
+                                 SIGNATURE_HEADER: environ.get(_SIGNATURE, "")}
+
+
 def _read_body(environ: WSGIEnvironment) -> bytes:
     # One byte past the limit is enough for parse_request to refuse an oversized message.
     stream = environ["wsgi.input"]
@@ -98,11 +104,8 @@ class UsageEndpoint:
         return [body]
 
     def _check_in(self, environ: WSGIEnvironment) -> Answer:
-        raw = _read_body(environ)
-        signature = {KEY_ID_HEADER: environ.get(_KEY_ID, ""),
-                     SIGNATURE_HEADER: environ.get(_SIGNATURE, "")}
         try:
-            message = parse_request(raw, signature, "usage")
+            message = parse_request(*read_signed(environ), "usage")
             document: dict[str, Any] = self._writer.report(message)
         except MessageError as exc:
             return _error(400, str(exc))
