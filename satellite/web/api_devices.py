@@ -17,7 +17,19 @@ from satellite.errors import InvalidInput, NotFound
 from satellite.tokens import service as tokens
 from satellite.tokens.sealing import TokenSealer
 from satellite.uow import UnitOfWork
-from satellite.web.http import ACCOUNT, VA, actor, authenticate_request, body, db, field, page, read, write
+from satellite.web.http import (
+    ACCOUNT,
+    VA,
+    actor,
+    authenticate_request,
+    body,
+    db,
+    field,
+    page,
+    read,
+    register_api,
+    write,
+)
 
 bp = Blueprint("api_devices", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -88,7 +100,7 @@ def token_create(account: str, va: str) -> Any:
                                    description=description)
         return _token_json(view, uow.clock.now())
 
-    return jsonify(tokenInfo=write(create)), 201
+    return jsonify(tokenInfo=write(create))
 
 
 @bp.post(VA + "/tokens/revoke")
@@ -228,4 +240,4 @@ def sync_status_account(account: str) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    register_api(app, bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import Blueprint, Flask, current_app, g, request
 
 from satellite.access.apiclients import authenticate
 from satellite.actor import Actor
@@ -13,6 +13,9 @@ from satellite.errors import InvalidInput, Unauthenticated
 from satellite.uow import Database, UnitOfWork
 
 T = TypeVar("T")
+# On-Prem serves its API under this prefix as well, and automation written for it uses it.
+ON_PREM_PREFIX = "/backend"
+ON_PREM_SUFFIX = "_backend"
 ACCOUNT = "/accounts/<account>"
 VA = ACCOUNT + "/virtual-accounts/<va>"
 
@@ -23,10 +26,16 @@ def db() -> Database:
 
 
 def body() -> dict[str, Any]:
-    """The request's JSON object or form fields (both are accepted everywhere)."""
+    """The request's JSON object or form fields (both are accepted everywhere).
+
+    A GET's body is ignored, as HTTP says it has no meaning there (On-Prem clients send `null`
+    with theirs); a JSON `null` is an empty body.
+    """
+    if request.method in ("GET", "HEAD"):
+        return {}
     if request.mimetype == "application/json" or (request.data and not request.form):
         data = request.get_json(silent=True)
-        if data is None and request.data:
+        if data is None and request.data and request.data.strip() != b"null":
             raise InvalidInput("the request body is not valid JSON")
         if data is None:
             return {}
@@ -91,3 +100,10 @@ def page(data: dict[str, Any]) -> tuple[int | None, int]:
     if limit < 1 or offset < 0:
         raise InvalidInput("limit must be -1 or at least 1, and offset at least 0")
     return limit, offset
+
+
+def register_api(app: Flask, bp: Blueprint) -> None:
+    """Serve an API blueprint at its own paths and the same again under /backend (On-Prem's)."""
+    app.register_blueprint(bp)
+    app.register_blueprint(bp, name=bp.name + ON_PREM_SUFFIX,
+                           url_prefix=ON_PREM_PREFIX + (bp.url_prefix or ""))
