@@ -242,7 +242,9 @@ def load_settings(
     elif env.get(ENV_PREFIX + "DATA_DIR"):
         sources["data_dir"] = f"environment {ENV_PREFIX}DATA_DIR"
     chosen_dir = data_dir or env.get(ENV_PREFIX + "DATA_DIR") or values.get("data_dir") or "var"
-    values["data_dir"] = Path(chosen_dir)
+    # Absolute from here on: Flask's send_file (and anything else) reads a relative path against
+    # its own root, not the directory the server was started in.
+    values["data_dir"] = Path(chosen_dir).absolute()
     settings = Settings(**values, sources=sources)
     _validate(settings)
     return settings

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -73,7 +75,25 @@ class UnitOfWork:
                 self._lock.release()
 
     def commit(self) -> None:
-        self.session.commit()
+        session = self.session
+        # What domain code asked to run once its writes are all made (licenses.compliance);
+        # flushed first, since a flush's own hooks may ask for more.
+        session.flush()
+        while hooks := session.info.pop(_BEFORE_COMMIT, None):
+            for hook in hooks.values():
+                hook(session, self.clock.now())
+            session.flush()
+        session.commit()
 
     def rollback(self) -> None:
+        self.session.info.pop(_BEFORE_COMMIT, None)
         self.session.rollback()
+
+
+_BEFORE_COMMIT = "uow.before_commit"
+
+
+def before_commit(session: Session, name: str, hook: Callable[[Session, datetime], None]) -> None:
+    """Run `hook(session, now)` once when this transaction's unit of work commits (not when it
+    rolls back); registering the same name again replaces it."""
+    session.info.setdefault(_BEFORE_COMMIT, {})[name] = hook

@@ -16,7 +16,6 @@ from satellite.alerts.models import (
     CENTRAL_UNREACHABLE,
     DEFAULT_SEVERITY,
     ENTITLEMENT_EXPIRING,
-    OUT_OF_COMPLIANCE,
     SYNC_OVERDUE,
     Alert,
 )
@@ -54,10 +53,6 @@ def clear_alert(session: Session, key: str, at: datetime) -> None:
         alert.cleared_at = alert.updated_at = at
 
 
-def compliance_key(va_id: int, tag: str) -> str:
-    return f"{OUT_OF_COMPLIANCE}:{va_id}:{tag}"
-
-
 def unreachable(session: Session, failures: int, threshold: int, reason: str,
                 at: datetime) -> None:
     """Raise the alert once `threshold` attempts in a row failed; clear it on success (0)."""
@@ -69,8 +64,12 @@ def unreachable(session: Session, failures: int, threshold: int, reason: str,
 
 
 def evaluate(session: Session, now: datetime, overdue_days: int) -> None:
-    """Re-check the time-based alerts: sync overdue, entitlements expiring in 30/60/90 days,
-    devices whose authorization expired."""
+    """Re-check the alerts that time (or a missed write) can change: sync overdue, entitlements
+    expiring in 30/60/90 days, devices whose authorization expired, pools out of compliance."""
+    # Imported here: licenses.compliance raises its alerts through this module.
+    from satellite.licenses.compliance import check_all
+
+    check_all(session, now)
     _sync_overdue(session, now, overdue_days)
     _expiring(session, now.date(), now)
     _authorization_expired(session, now)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.alerts import service as alerts
-from satellite.alerts.models import OUT_OF_COMPLIANCE as OUT_OF_COMPLIANCE_ALERT
 from satellite.audit.service import record
 from satellite.cloudsync import LAST_SERIAL_KEY, history, outbound
 from satellite.cloudsync.diff import ImportDiff, capture, compare
@@ -26,7 +25,6 @@ from satellite.config import Settings
 from satellite.crypto.keys import PublicKey, key_id
 from satellite.errors import ConfigError, InvalidInput, SatelliteError, VerificationFailed
 from satellite.keystore import Keystore
-from satellite.licenses.models import OUT_OF_COMPLIANCE
 from satellite.state import get_state, lock_state, set_state
 from satellite.uow import Database, UnitOfWork
 
@@ -148,7 +146,6 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
                 mark_registered(session, header.sender, certificate)
             for key, value in policy.items():
                 set_state(session, POLICY_PREFIX + key, str(value))
-            _compliance_alerts(session, changes, now)
             alerts.evaluate(session, now, int(policy_value(
                 session, "sync_overdue_days", overdue_days)))
             record(uow, actor, "sync.import", f"central:{header.sender}/{header.serial}",
@@ -175,20 +172,6 @@ def _summary(snapshot: SnapshotReport | None, newly_acked: int, registered: bool
     if registered:
         parts.append("registration certificate")
     return "; ".join(parts)
-
-
-def _compliance_alerts(session: Session, changes: ImportDiff, now: datetime) -> None:
-    for change in changes.compliance:
-        key = alerts.compliance_key(change.va_id, change.tag)
-        if change.after == OUT_OF_COMPLIANCE:
-            devices = f"; {change.device_count} device(s) or reservation(s) use it" \
-                if change.device_count else ""
-            alerts.raise_alert(session, key, OUT_OF_COMPLIANCE_ALERT,
-                               f"{change.tag} in {change.account}/{change.va} is Out Of "
-                               f"Compliance after Central's snapshot{devices}", now,
-                               change.account_id)
-        else:
-            alerts.clear_alert(session, key, now)
 
 
 def _apply(uow: UnitOfWork, actor: Actor, bundle: BundleReader,

@@ -38,6 +38,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from satellite.clock import SystemClock
 from satellite.db import in_chunks
+from satellite.licenses import compliance
 from satellite.licenses.models import SEARCH_SEPARATOR, LicenseLine, TagSearch, UsageTotal
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def refresh_pools(session: Session | Connection, keys: Collection[PoolKey],
             if key in found:
                 found[key] = lines
         _store(connection, ((key, summarize(lines, on)) for key, lines in found.items()))
+    compliance.pools_changed(session, keys)
 
 
 def lines_of(keys: Collection[PoolKey]) -> ColumnElement[bool]:

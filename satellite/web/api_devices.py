@@ -218,7 +218,8 @@ def alert_list(account: str) -> Any:
 def _status_json(info: dict[str, Any]) -> dict[str, Any]:
     return {"registration": info["registration"], "networkMode": info["network_mode"],
             "centralUrl": info["central_url"], "intervalHours": info["interval_hours"],
-            "lastSuccess": info["last_success_at"], "lastFailure": info["last_failure_at"],
+            "lastSuccess": info["last_success_at"], "lastExchange": info["last_exchange_at"],
+            "lastFailure": info["last_failure_at"],
             "lastFailureReason": info["last_failure_reason"],
             "consecutiveFailures": info["consecutive_failures"], "nextRun": info["next_run_at"],
             "lastImport": info["last_import_at"],

@@ -163,7 +163,7 @@ SCHEMAS: dict[str, Any] = {
     "AlertQuery": _obj([], includeCleared=BOOL),
     "SyncStatus": _obj(["registration", "networkMode", "pendingEvents"], registration=STR,
                        networkMode=BOOL, centralUrl=NSTR, intervalHours={"type": "number"},
-                       lastSuccess=NSTR, lastFailure=NSTR, lastFailureReason=NSTR,
+                       lastSuccess=NSTR, lastExchange=NSTR, lastFailure=NSTR, lastFailureReason=NSTR,
                        consecutiveFailures=INT, nextRun=NSTR, lastImport=NSTR,
                        lastResponseSerial=INT, lastSequence=INT, ackedThrough=INT,
                        pendingEvents=INT),

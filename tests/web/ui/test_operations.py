@@ -229,3 +229,75 @@ def test_dashboard_draws_consumption_over_time_with_a_table(
     assert '<td class="num">1</td><td class="num">2</td><td class="num">0</td>' in html
     assert "aria-current=\"page\">30 days" in admin.get(f"{ACME}/?history=30d")
     admin.get(f"{ACME}/?history=1y", status=400)
+
+
+def test_export_downloads_with_a_relative_data_dir_as_make_run_uses(
+        db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from satellite.config import load_settings
+    from satellite.web import create_app
+
+    with db.uow() as uow:
+        mark_registered(uow.session, "central-test", b"")
+        uow.commit()
+    # `make run` passes `--data-dir var`: the server's working directory holds the data.
+    monkeypatch.chdir(settings.data_dir.parent)
+    relative = load_settings(data_dir=settings.data_dir.name, env={},
+                             overrides={"database_url": settings.database_url})
+    browser = Browser(create_app(relative, db).test_client())
+    browser.sign_in()
+    browser.get("/sync")
+    response = browser.client.post("/sync/export", data={"exp-csrf_token": browser.token})
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.get_data()
+    response.close()
+
+
+def test_dashboard_and_sync_page_agree_on_the_last_success(
+        admin: Browser, db: Database) -> None:
+    from satellite.state import set_state
+
+    with db.uow() as uow:
+        set_state(uow.session, "sync.last_import_at", "2026-03-01T10:00:00+00:00")
+        uow.commit()
+    sync = admin.get("/sync").split('id="sync-status"')[1]
+    dashboard = admin.get(f"{ACME}/").split("Sync with Central")[1]
+    for page in (sync, dashboard):
+        assert "<dt>Last success</dt><dd>2026-03-01T10:00:00+00:00</dd>" in page
+    # A later network exchange is the later success, on both.
+    with db.uow() as uow:
+        set_state(uow.session, "sync.last_success_at", "2026-03-02T08:00:00+00:00")
+        uow.commit()
+    for page in (admin.get("/sync"), admin.get(f"{ACME}/")):
+        assert "<dt>Last success</dt><dd>2026-03-02T08:00:00+00:00</dd>" in page
+
+
+def test_the_tokens_page_shows_the_tokens_of_every_va(
+        admin: Browser, browser: Browser, db: Database, settings: Settings, lab: str) -> None:
+    from satellite.access.grants import grant
+    from satellite.users.service import create_user
+
+    sealer = TokenSealer.for_data_dir(settings.data_dir)
+    with db.uow() as uow:
+        spare = create_token(uow, SETUP, sealer, "Acme", "Spare", description="spares")
+        uow.commit()
+    html = admin.get(f"{ACME}/tokens")
+    assert lab in html and spare.secret in html and "bench" in html and "spares" in html
+    assert html.count("Revoke") == 2 and 'id="create-token"' in html
+    # One VA still narrows the list.
+    only = admin.get(f"{ACME}/tokens?va=Spare")
+    assert spare.secret in only and lab not in only
+
+    # A VA admin of Spare sees (and may manage) Spare's tokens only, without choosing it first.
+    with db.uow() as uow:
+        create_user(uow, SETUP, "vera", "a long va admin password 1")
+        grant(uow, SETUP, "vera", "va_admin", "acme.example.com", "Spare")
+        uow.commit()
+    admin.client.post("/sign-out", data={"csrf_token": admin.token})
+    browser.sign_in("vera", "a long va admin password 1")
+    browser.get("/password")
+    browser.post("/password", {"current": "a long va admin password 1",
+                               "new": "another va admin password 2",
+                               "repeat": "another va admin password 2"}, status=302)
+    mine = browser.get(f"{ACME}/tokens")
+    assert spare.secret in mine and lab not in mine and "bench" not in mine
+    assert mine.count("Revoke") == 1 and 'id="create-token"' in mine
