@@ -45,6 +45,8 @@ class Settings:
     central_url: str = ""
     sync_interval_hours: float = 8.0
     sync_overdue_days: int = 30
+    # Licenses ending within this many days are announced (alert, dashboard), at 30/60/90 steps.
+    expiry_notice_days: int = 90
     # First retry delay after a failed network sync; doubled per failure, capped at the interval.
     sync_retry_seconds: float = 60.0
     # Raise the "Central unreachable" alert after this many failed attempts in a row.
@@ -161,6 +163,7 @@ def _validate(s: Settings) -> None:
             f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
     for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
                 "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days",
+                "expiry_notice_days",
                 "sync_alert_failures", "session_idle_minutes", "alert_max_attempts",
                 "usage_history_days"):
         if getattr(s, key) < 1:

@@ -23,6 +23,8 @@ from satellite.accounts.service import (
     normalise_domain,
 )
 from satellite.actor import Actor
+from satellite.alerts.models import REQUEST_PENDING
+from satellite.alerts.service import clear_alert, raise_alert
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, about
 from satellite.uow import UnitOfWork
@@ -67,6 +69,11 @@ def request_access(uow: UnitOfWork, actor: Actor, account_ref: str, role: str,
     session.flush()
     record(uow, actor, "access_request.create", f"account:{account.domain}",
            account_id=account.id, details={"request": req.id, "role": role})
+    # The account's admins are told (their account's channels, and the appliance's).
+    raise_alert(session, _alert_key(req), REQUEST_PENDING,
+                f"{user.username} asks for the role {role} on {account.domain} (access request "
+                f"{req.id}{_noted(note)}); approve or deny it under Access", req.created_at,
+                account.id)
     return req
 
 
@@ -100,6 +107,16 @@ def _decide(req: AccessRequest | AccountRequest, actor: Actor, approve: bool,
     req.status = APPROVED if approve else DENIED
     req.decided_by = actor.label
     req.decided_at = uow.clock.now()
+    clear_alert(uow.session, _alert_key(req), req.decided_at)
+
+
+def _alert_key(req: AccessRequest | AccountRequest) -> str:
+    which = "access" if isinstance(req, AccessRequest) else "account"
+    return f"{REQUEST_PENDING}:{which}:{req.id}"
+
+
+def _noted(note: str) -> str:
+    return f": {note.strip()[:200]}" if note.strip() else ""
 
 
 def parent_account(session: Session, domain: str) -> Account | None:
@@ -132,6 +149,11 @@ def request_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
     session.flush()
     record(uow, actor, "account_request.create", f"account:{domain}",
            account_id=parent.id if parent else None, details={"request": req.id, "name": name})
+    # Those who decide it are told: the parent account's admins, else the appliance's.
+    raise_alert(session, _alert_key(req), REQUEST_PENDING,
+                f"{user.username} asks for a new account {name!r} ({domain}; account request "
+                f"{req.id}{_noted(note)}); approve or deny it under Access", req.created_at,
+                parent.id if parent else None)
     return req
 
 

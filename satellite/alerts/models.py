@@ -18,14 +18,19 @@ OUT_OF_COMPLIANCE = "out_of_compliance"
 ENTITLEMENT_EXPIRING = "entitlement_expiring"
 AUTHORIZATION_EXPIRED = "authorization_expired"
 BACKUP_FAILED = "backup_failed"
+REQUEST_PENDING = "request_pending"
 KINDS = (SYNC_OVERDUE, CENTRAL_UNREACHABLE, OUT_OF_COMPLIANCE, ENTITLEMENT_EXPIRING,
-         AUTHORIZATION_EXPIRED, BACKUP_FAILED)
+         AUTHORIZATION_EXPIRED, BACKUP_FAILED, REQUEST_PENDING)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)  # in rising order
+# A new channel takes notices too (licenses ending, requests waiting for an approver): info
+# alerts are few, and an operator who wants problems only raises the channel's floor.
+DEFAULT_MIN_SEVERITY = INFO
 DEFAULT_SEVERITY = {SYNC_OVERDUE: CRITICAL, CENTRAL_UNREACHABLE: WARNING,
                     OUT_OF_COMPLIANCE: WARNING, ENTITLEMENT_EXPIRING: INFO,
-                    AUTHORIZATION_EXPIRED: WARNING, BACKUP_FAILED: WARNING}
+                    AUTHORIZATION_EXPIRED: WARNING, BACKUP_FAILED: WARNING,
+                    REQUEST_PENDING: INFO}
 
 EMAIL, SYSLOG, WEBHOOK = "email", "syslog", "webhook"
 CHANNEL_KINDS = (EMAIL, SYSLOG, WEBHOOK)

@@ -103,7 +103,8 @@ def sync_import(ctx: CliContext, file: str, dry_run: bool, as_json: bool) -> Non
     with _progress(length, "importing") as progress:
         report = import_bundle(ctx.db, open_keystore(ctx.settings), ctx.actor, Path(file),
                                dry_run=dry_run, progress=progress,
-                               overdue_days=ctx.settings.sync_overdue_days)
+                               overdue_days=ctx.settings.sync_overdue_days,
+                               expiry_days=ctx.settings.expiry_notice_days)
     header = report.header
     summary = report.snapshot.summary() if report.snapshot else None
     if as_json:

@@ -104,11 +104,13 @@ def sync_once(db: Database, settings: Settings, keystore: Keystore, actor: Actor
     if registration_state(db) != REGISTERED:
         write_request(db, keystore, outgoing, actor)
         _exchange(http, settings, outgoing, answer)
-        import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days)
+        import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days,
+                      expiry_days=settings.expiry_notice_days)
         registered_now = registration_state(db) == REGISTERED
     batch = export_batch(db, keystore, actor, outgoing)
     _exchange(http, settings, outgoing, answer)
-    report = import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days)
+    report = import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days,
+                           expiry_days=settings.expiry_notice_days)
     return SyncOutcome(registered_now, batch.count, report)
 
 
@@ -181,7 +183,8 @@ def sync_job(db: Database, settings: Settings) -> None:
 def alerts_job(db: Database, settings: Settings) -> None:
     with db.uow() as uow:
         alerts.evaluate(uow.session, uow.clock.now(), int(policy_value(
-            uow.session, "sync_overdue_days", settings.sync_overdue_days)))
+            uow.session, "sync_overdue_days", settings.sync_overdue_days)),
+            settings.expiry_notice_days)
         uow.commit()
 
 

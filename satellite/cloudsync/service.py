@@ -89,7 +89,8 @@ def policy_value(session: Session, key: str, default: float) -> float:
 
 def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
                   dry_run: bool = False, progress: Progress | None = None,
-                  overdue_days: int = Settings.sync_overdue_days) -> ImportReport:
+                  overdue_days: int = Settings.sync_overdue_days,
+                  expiry_days: int = Settings.expiry_notice_days) -> ImportReport:
     """Verify a response from Central and apply it in one transaction (or, dry, roll it back).
 
     Applies the entitlement snapshot, the acknowledgement of logged events, the satellite
@@ -100,7 +101,7 @@ def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
     with db.reader() as uow:
         require(uow.session, actor, "sync.import")
     try:
-        return _import(db, keystore, actor, path, dry_run, progress, overdue_days)
+        return _import(db, keystore, actor, path, dry_run, progress, overdue_days, expiry_days)
     except SatelliteError as exc:
         if not dry_run:
             history.add_failure(db, actor, history.IMPORT, exc.message)
@@ -108,7 +109,7 @@ def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
 
 
 def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run: bool,
-            progress: Progress | None, overdue_days: int) -> ImportReport:
+            progress: Progress | None, overdue_days: int, expiry_days: int) -> ImportReport:
     anchor = keystore.central_key()
     if anchor is None:
         raise ConfigError("no Central key is configured: run `satellite init --central-key FILE`")
@@ -147,7 +148,7 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
             for key, value in policy.items():
                 set_state(session, POLICY_PREFIX + key, str(value))
             alerts.evaluate(session, now, int(policy_value(
-                session, "sync_overdue_days", overdue_days)))
+                session, "sync_overdue_days", overdue_days)), expiry_days)
             record(uow, actor, "sync.import", f"central:{header.sender}/{header.serial}",
                    details={"serial": header.serial, "previous_serial": previous,
                             "key_id": header.key_id, "payload_sha256": header.payload_sha256,

@@ -123,7 +123,8 @@ def _dry_run(shown: Preview, path: Path) -> Preview:
     try:
         shown.dry_run = import_bundle(database(), open_keystore(_settings()), actor(), path,
                                       dry_run=True,
-                                      overdue_days=_settings().sync_overdue_days)
+                                      overdue_days=_settings().sync_overdue_days,
+                                      expiry_days=_settings().expiry_notice_days)
     except SatelliteError as exc:
         shown.dry_run_problem = exc.message
     return shown
@@ -221,7 +222,8 @@ def apply() -> Any:
     try:
         path = _stored(form.upload.data or "")
         result = import_bundle(database(), open_keystore(_settings()), actor(), path,
-                               overdue_days=_settings().sync_overdue_days)
+                               overdue_days=_settings().sync_overdue_days,
+                               expiry_days=_settings().expiry_notice_days)
     except SatelliteError as exc:
         return render("sync.html", report(exc), upload=BundleForm(formdata=None, prefix="imp"),
                       inspect=BundleForm(formdata=None, prefix="ins"), **_page_context())
