@@ -62,8 +62,9 @@ def test_device_list_search_filter_detail_transfer_and_remove(
     assert "2 devices." in html and "PID:C9300-24T,SN:A1" in html
     html = admin.get(f"{ACME}/devices?q=sw-B2")
     assert "1 device." in html and "SN:B2" in html and "SN:A1" not in html
+    # Both consume the short pool: both are Out Of Compliance, not only the one that called last.
     html = admin.get(f"{ACME}/devices?status=Out+Of+Compliance&va=Lab")
-    assert "1 device." in html and "SN:B2" in html
+    assert "2 devices." in html and "SN:B2" in html and "SN:A1" in html
     assert "0 devices." in admin.get(f"{ACME}/devices?va=Spare")
     admin.get(f"{ACME}/devices?after=not-a-udi", status=400)
 
@@ -77,6 +78,10 @@ def test_device_list_search_filter_detail_transfer_and_remove(
     detail = admin.get(f"{ACME}/devices/PID:C9300-24T,SN:B2")
     assert re.search(r'id="device-va">Spare<', detail)
     assert "SN:B2" in admin.get(f"{ACME}/devices?va=Spare")
+    # A1 has not called since, yet shows what its pool gives now, and when it last heard.
+    a1 = admin.get(f"{ACME}/devices/PID:C9300-24T,SN:A1")
+    assert 'id="device-status">Authorized<' in a1
+    assert "the device last heard its answer at" in a1
     admin.post(f"{ACME}/devices/PID:C9300-24T,SN:A1/remove", {}, status=302)
     assert "Removed PID:C9300-24T,SN:A1" in admin.get(f"{ACME}/devices")
     admin.get(f"{ACME}/devices/PID:C9300-24T,SN:NOPE", status=404)
