@@ -108,7 +108,8 @@ def _template(root: Path, engine: str, clock: FixedClock, actor: Actor) -> templ
     if key not in _templates:
         place = root / f"t{len(_templates)}"
         if engine == "sqlite":
-            _templates[key] = templates.build(place, f"sqlite:///{place / 'satellite.db'}", None, clock, actor)
+            url = f"sqlite:///{place / 'satellite.db'}"
+            _templates[key] = templates.build(place, url, None, clock, actor)
         else:
             name = f"sat_template_{os.getpid()}_{len(_templates)}"
             admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")

@@ -23,7 +23,7 @@ from satellite.bootstrap import initialise, open_database
 from satellite.clock import FixedClock
 from satellite.config import Settings, load_settings
 
-ADMIN_PASSWORD = "correct horse battery staple"  # noqa: S105 (the test suite's admin)
+ADMIN_PASSWORD = "correct horse battery staple"
 
 
 @dataclass
