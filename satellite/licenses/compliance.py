@@ -13,9 +13,8 @@ The hourly check (`check_all`) does the same for every pool, catching what no wr
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,9 @@ from satellite.alerts.models import OUT_OF_COMPLIANCE as ALERT_KIND
 from satellite.db import in_chunks
 from satellite.licenses.models import IN_COMPLIANCE, OUT_OF_COMPLIANCE, LicenseUsage
 from satellite.uow import before_commit
+
+if TYPE_CHECKING:
+    from satellite.licenses.counters import Counter
 
 PoolKey = tuple[int, str]
 """(va_id, tag)"""
@@ -57,23 +59,6 @@ def alert_key(va_id: int, tag: str) -> str:
     return f"{ALERT_KIND}:{va_id}:{tag}"
 
 
-@dataclass(frozen=True)
-class PoolState:
-    va_id: int
-    tag: str
-    quantity: int
-    in_use: int
-    reserved: int
-
-    @property
-    def available(self) -> int:
-        return self.quantity - self.in_use - self.reserved
-
-    @property
-    def short(self) -> bool:
-        return status(self.available) == OUT_OF_COMPLIANCE
-
-
 def pools_changed(session: Session | Connection, keys: Iterable[PoolKey]) -> None:
     """Note pools whose counters changed in this transaction; they are settled at commit.
 
@@ -93,8 +78,7 @@ def settle(session: Session, now: datetime) -> None:
     # Imported here: counters read the pools, whose writers call into this module.
     from satellite.licenses.counters import pool_counters
 
-    states = {key: PoolState(key[0], key[1], c.quantity, c.in_use, c.reserved)
-              for key, c in pool_counters(session, keys, now.date()).items()}
+    states = pool_counters(session, keys, now.date())
     open_alerts = _open_alerts(session, keys)
     _reconcile(session, keys, states, open_alerts, now)
 
@@ -103,9 +87,8 @@ def check_all(session: Session, now: datetime) -> int:
     """The hourly check: settle every pool, raising what was missed. Returns the open count."""
     from satellite.licenses.counters import every_counter
 
-    states = {(c.va_id, c.tag): PoolState(c.va_id, c.tag, c.quantity, c.in_use, c.reserved)
-              for c in every_counter(session, now.date())}
-    short = {key: state for key, state in states.items() if state.short}
+    states = {(c.va_id, c.tag): c for c in every_counter(session, now.date())}
+    short = {key: state for key, state in states.items() if state.status == OUT_OF_COMPLIANCE}
     open_alerts = {_pool_of(a.key): a for a in session.scalars(
         select(Alert).where(Alert.kind == ALERT_KIND, Alert.cleared_at.is_(None)))}
     keys = set(short) | set(open_alerts)
@@ -127,7 +110,7 @@ def _open_alerts(session: Session, keys: Collection[PoolKey]) -> dict[PoolKey, A
     return found
 
 
-def _reconcile(session: Session, keys: Collection[PoolKey], states: dict[PoolKey, PoolState],
+def _reconcile(session: Session, keys: Collection[PoolKey], states: dict[PoolKey, Counter],
                open_alerts: dict[PoolKey, Alert], now: datetime) -> None:
     # Imported here: the alerts service reads accounts, which read devices, whose models use
     # this package's words; the pools' writers import this module early in that chain.
@@ -137,7 +120,7 @@ def _reconcile(session: Session, keys: Collection[PoolKey], states: dict[PoolKey
     names = _names(session, {va for va, _tag in keys})
     for key in sorted(keys):
         state, alert = states.get(key), open_alerts.get(key)
-        if state is None or not state.short:
+        if state is None or state.status != OUT_OF_COMPLIANCE:
             if alert is not None:
                 clear_alert(session, alert.key, now)
                 turned.add(key)
@@ -162,7 +145,7 @@ def _reconcile(session: Session, keys: Collection[PoolKey], states: dict[PoolKey
         restatus_devices(session, turned, now)
 
 
-def _message(state: PoolState, where: str) -> str:
+def _message(state: Counter, where: str) -> str:
     held = (f"{state.quantity} license(s)" if state.quantity
             else "no license line (unlicensed use)")
     reserved = f" and {state.reserved} reserved" if state.reserved else ""
@@ -208,7 +191,7 @@ def restatus_devices(session: Session, keys: Collection[PoolKey], now: datetime)
                 .where(LicenseUsage.kind == "in_use", LicenseUsage.owner.in_(chunk_owners))):
             usage.setdefault(owner, set()).add((va_id, tag))
         counters = pool_counters(session, set().union(*usage.values()), now.date())
-        short = {key for key, c in counters.items() if status(c.available) == OUT_OF_COMPLIANCE}
+        short = {key for key, c in counters.items() if c.status == OUT_OF_COMPLIANCE}
         by_status: dict[str, list[int]] = {AUTHORIZED: [], OUT_OF_COMPLIANCE: []}
         for owner, pools in usage.items():
             device_id = owner.removeprefix(_DEVICE_OWNER)

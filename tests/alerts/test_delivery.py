@@ -298,9 +298,9 @@ def test_syslog_to_a_local_socket_and_a_missing_one(
         sock.settimeout(10)
         _channel(db, settings, "acme.example.com", "local", "syslog", str(path))
         send_test(db, settings, Actor("cli", "tester"), "acme.example.com", "local")
-        # user (1) * 8 + warning (4)
+        # user (1) * 8 + info (6): a test comes at the channel's floor, info by default
         assert sock.recv(4096).decode().startswith(
-            "<12>satellite: [warning] test acme.example.com: Test of alert channel 'local'")
+            "<14>satellite: [info] test acme.example.com: Test of alert channel 'local'")
     _channel(db, settings, "acme.example.com", "gone", "syslog", str(tmp_path / "nothing"))
     with pytest.raises(DeliveryFailed, match=r"syslog .*/nothing: No such file or directory"):
         send_test(db, settings, Actor("cli", "tester"), "acme.example.com", "gone")

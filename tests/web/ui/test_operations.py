@@ -46,6 +46,23 @@ def lab(db: Database, settings: Settings, app: Flask) -> str:
     return view.secret
 
 
+def _signed_in_with_role(db: Database, browser: Browser, username: str, role: str,
+                         va: str) -> None:
+    """A new user holding `role` on one VA of Acme, signed in (first password changed)."""
+    from satellite.access.grants import grant
+    from satellite.users.service import create_user
+
+    with db.uow() as uow:
+        create_user(uow, SETUP, username, "a long first password 1")
+        grant(uow, SETUP, username, role, "acme.example.com", va)
+        uow.commit()
+    browser.sign_in(username, "a long first password 1")
+    browser.get("/password")
+    browser.post("/password", {"current": "a long first password 1",
+                               "new": "another long password 2",
+                               "repeat": "another long password 2"}, status=302)
+
+
 def _device(app: Flask, clock: FixedClock, token: str, sn: str) -> DeviceClient:
     client = DeviceClient(FlaskTransport(app.test_client()), keys.generate_private_key(),
                           now=clock.now)
@@ -181,19 +198,9 @@ def test_import_preview_shows_the_dry_run_difference_then_applies(
 
 def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
         app: Flask, browser: Browser, db: Database, clock: FixedClock, lab: str) -> None:
-    from satellite.access.grants import grant
-    from satellite.users.service import create_user
 
     _device(app, clock, lab, "L1")
-    with db.uow() as uow:
-        create_user(uow, SETUP, "vic", "a long viewer password 1")
-        grant(uow, SETUP, "vic", "va_viewer", "acme.example.com", "Spare")
-        uow.commit()
-    browser.sign_in("vic", "a long viewer password 1")
-    browser.get("/password")
-    browser.post("/password", {"current": "a long viewer password 1",
-                               "new": "another long password 2",
-                               "repeat": "another long password 2"}, status=302)
+    _signed_in_with_role(db, browser, "vic", "va_viewer", "Spare")
     html = browser.get(f"{ACME}/devices")
     assert "0 devices." in html and "SN:L1" not in html and '<option value="">All' not in html
     browser.get(f"{ACME}/devices?va=Lab", status=404)
@@ -278,8 +285,6 @@ def test_dashboard_and_sync_page_agree_on_the_last_success(
 
 def test_the_tokens_page_shows_the_tokens_of_every_va(
         admin: Browser, browser: Browser, db: Database, settings: Settings, lab: str) -> None:
-    from satellite.access.grants import grant
-    from satellite.users.service import create_user
 
     sealer = TokenSealer.for_data_dir(settings.data_dir)
     with db.uow() as uow:
@@ -293,16 +298,8 @@ def test_the_tokens_page_shows_the_tokens_of_every_va(
     assert spare.secret in only and lab not in only
 
     # A VA admin of Spare sees (and may manage) Spare's tokens only, without choosing it first.
-    with db.uow() as uow:
-        create_user(uow, SETUP, "vera", "a long va admin password 1")
-        grant(uow, SETUP, "vera", "va_admin", "acme.example.com", "Spare")
-        uow.commit()
     admin.client.post("/sign-out", data={"csrf_token": admin.token})
-    browser.sign_in("vera", "a long va admin password 1")
-    browser.get("/password")
-    browser.post("/password", {"current": "a long va admin password 1",
-                               "new": "another va admin password 2",
-                               "repeat": "another va admin password 2"}, status=302)
+    _signed_in_with_role(db, browser, "vera", "va_admin", "Spare")
     mine = browser.get(f"{ACME}/tokens")
     assert spare.secret in mine and lab not in mine and "bench" not in mine
     assert mine.count("Revoke") == 1 and 'id="create-token"' in mine
