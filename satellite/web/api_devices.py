@@ -129,8 +129,9 @@ def _device_json(row: dict[str, Any], usage: dict[str, int]) -> dict[str, Any]:
             "licenseUsage": [{"license": tag, "quantity": n} for tag, n in usage.items()]}
 
 
-@bp.get(VA + "/devices")
+@bp.route(VA + "/devices", methods=["GET", "POST"])
 def device_list(account: str, va: str) -> Any:
+    """GET with `limit`/`offset` in the query, or POST with them in the body (On-Prem's form)."""
     limit, offset = page(body())
 
     def rows(uow: UnitOfWork) -> dict[str, Any]:

@@ -143,6 +143,7 @@ SCHEMAS: dict[str, Any] = {
                    status=STR, registrationDate=NSTR, lastContactDate=NSTR,
                    licenseUsage={"type": "array", "items": _obj(["license", "quantity"],
                                                                 license=STR, quantity=INT)}),
+    "DeviceQuery": _obj([], **PAGE),
     "Devices": _obj(["totalRecords", "devices"], totalRecords=INT,
                     devices={"type": "array", "items": _ref("Device")}),
     "DeviceTransfer": _obj(["productInstances"], productInstances={
@@ -203,6 +204,8 @@ _TOKEN = _op("Get a bearer token (client_credentials or password grant)", "Token
 _ACCOUNTS = _op("Accounts the caller may see", "Accounts")
 _LICENSES = _op("License counters of the account (limit -1: all)", "Licenses", "LicenseQuery",
                 query=("limit", "offset", "virtualAccounts"))
+_DEVICES = _op("Devices of the virtual account (limit -1: all)", "Devices",
+               query=("limit", "offset"))
 _SUBS = _op("License lines (subscriptions) of the account", "Subscriptions", "LicenseQuery",
             query=("limit", "offset", "virtualAccounts"))
 PATHS: dict[str, dict[str, Any]] = {
@@ -263,8 +266,9 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _op("Create a registration token", "TokenInfo", "TokenCreate")},
     V + "/tokens/revoke": {"post": _op("Revoke registration tokens (by value)", "Status",
                                        "TokenRevoke")},
-    V + "/devices": {"get": _op("Devices of the virtual account (limit -1: all)", "Devices",
-                                query=("limit", "offset"))},
+    V + "/devices": {"get": _DEVICES, "post": _op(
+        "Devices of the virtual account (limit -1: all), paged by the body", "Devices",
+        "DeviceQuery")},
     V + "/devices/transfer": {"post": _op("Move devices, and what they use, to other virtual "
                                           "accounts", "DeviceResult", "DeviceTransfer")},
     V + "/devices/remove": {"post": _op("Remove devices (their licenses return to the pool)",

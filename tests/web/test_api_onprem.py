@@ -88,6 +88,9 @@ def test_the_api_is_served_under_backend_with_the_same_auth(
     assert listed.status_code == 200, listed.json
     assert [t["token"] for t in listed.json["tokens"]] == [secret]
     assert client.get("/backend" + LAB + "/devices", headers=h).json["totalRecords"] == 0
+    # On-Prem clients also list devices by POST, paging in the body.
+    posted = client.post("/backend" + LAB + "/devices", headers=h, json={"limit": 10, "offset": 0})
+    assert posted.status_code == 200 and posted.json == {"totalRecords": 0, "devices": []}
     # The same rights: a viewer may not create, and no token is no answer.
     assert client.post("/backend" + LAB + "/tokens", headers=h, json={}).status_code == 403
     assert client.get("/backend" + LAB + "/tokens").status_code == 401
