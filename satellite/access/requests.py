@@ -69,11 +69,11 @@ def request_access(uow: UnitOfWork, actor: Actor, account_ref: str, role: str,
     session.flush()
     record(uow, actor, "access_request.create", f"account:{account.domain}",
            account_id=account.id, details={"request": req.id, "role": role})
-    # The account's admins are told (their account's channels, and the appliance's).
+    # The account's admins are told (their account's channels, and the appliance's). The
+    # note stays in the request: alerts are read by every role of the account.
     raise_alert(session, _alert_key(req), REQUEST_PENDING,
                 f"{user.username} asks for the role {role} on {account.domain} (access request "
-                f"{req.id}{_noted(note)}); approve or deny it under Access", req.created_at,
-                account.id)
+                f"{req.id}); approve or deny it under Access", req.created_at, account.id)
     return req
 
 
@@ -115,10 +115,6 @@ def _alert_key(req: AccessRequest | AccountRequest) -> str:
     return f"{REQUEST_PENDING}:{which}:{req.id}"
 
 
-def _noted(note: str) -> str:
-    return f": {note.strip()[:200]}" if note.strip() else ""
-
-
 def parent_account(session: Session, domain: str) -> Account | None:
     """The existing account with the longest domain that `domain` sits under."""
     labels = domain.split(".")
@@ -152,7 +148,7 @@ def request_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
     # Those who decide it are told: the parent account's admins, else the appliance's.
     raise_alert(session, _alert_key(req), REQUEST_PENDING,
                 f"{user.username} asks for a new account {name!r} ({domain}; account request "
-                f"{req.id}{_noted(note)}); approve or deny it under Access", req.created_at,
+                f"{req.id}); approve or deny it under Access", req.created_at,
                 parent.id if parent else None)
     return req
 

@@ -106,8 +106,8 @@ def test_approvers_are_told_of_pending_requests_until_they_decide(
         asked_id, new_id = asked.id, new.id
     pending = _open(db, "request_pending")
     assert sorted(pending) == sorted([
-        f"bob asks for the role account_user on acme.example.com (access request {asked_id}: "
-        "plant operator); approve or deny it under Access",
+        f"bob asks for the role account_user on acme.example.com (access request {asked_id}); "
+        "approve or deny it under Access",
         f"bob asks for a new account 'Globex' (globex.example.com; account request {new_id}); "
         "approve or deny it under Access"])
     queued = _queued(db)
