@@ -14,12 +14,13 @@ from satellite.db import Base
 
 SYNC_OVERDUE = "sync_overdue"
 CENTRAL_UNREACHABLE = "central_unreachable"
-OUT_OF_COMPLIANCE = "out_of_compliance"
+# A pool (VA and tag) out of compliance; the kind keeps its historical name.
+POOL_SHORT = "out_of_compliance"
 ENTITLEMENT_EXPIRING = "entitlement_expiring"
 AUTHORIZATION_EXPIRED = "authorization_expired"
 BACKUP_FAILED = "backup_failed"
 REQUEST_PENDING = "request_pending"
-KINDS = (SYNC_OVERDUE, CENTRAL_UNREACHABLE, OUT_OF_COMPLIANCE, ENTITLEMENT_EXPIRING,
+KINDS = (SYNC_OVERDUE, CENTRAL_UNREACHABLE, POOL_SHORT, ENTITLEMENT_EXPIRING,
          AUTHORIZATION_EXPIRED, BACKUP_FAILED, REQUEST_PENDING)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
@@ -28,7 +29,7 @@ SEVERITIES = (INFO, WARNING, CRITICAL)  # in rising order
 # alerts are few, and an operator who wants problems only raises the channel's floor.
 DEFAULT_MIN_SEVERITY = INFO
 DEFAULT_SEVERITY = {SYNC_OVERDUE: CRITICAL, CENTRAL_UNREACHABLE: WARNING,
-                    OUT_OF_COMPLIANCE: WARNING, ENTITLEMENT_EXPIRING: INFO,
+                    POOL_SHORT: WARNING, ENTITLEMENT_EXPIRING: INFO,
                     AUTHORIZATION_EXPIRED: WARNING, BACKUP_FAILED: WARNING,
                     REQUEST_PENDING: INFO}
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.alerts.models import CRITICAL, WARNING, Alert
-from satellite.alerts.models import OUT_OF_COMPLIANCE as ALERT_KIND
+from satellite.alerts.models import POOL_SHORT as ALERT_KIND
 from satellite.db import in_chunks
 from satellite.licenses.models import IN_COMPLIANCE, OUT_OF_COMPLIANCE, LicenseUsage
 from satellite.uow import before_commit

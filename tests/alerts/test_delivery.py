@@ -15,7 +15,7 @@ import pytest
 from satellite.actor import Actor
 from satellite.alerts import channels
 from satellite.alerts.delivery import deliver_due, send_test
-from satellite.alerts.models import CENTRAL_UNREACHABLE, OUT_OF_COMPLIANCE, AlertDelivery
+from satellite.alerts.models import CENTRAL_UNREACHABLE, POOL_SHORT, AlertDelivery
 from satellite.alerts.senders import DeliveryFailed
 from satellite.alerts.service import clear_alert, raise_alert
 from satellite.audit.service import list_events, verify
@@ -41,7 +41,7 @@ def _channel(db: Database, settings: Settings, account: str | None, name: str, k
         return view
 
 
-def _raise(db: Database, account_id: int | None, key: str = KEY, kind: str = OUT_OF_COMPLIANCE,
+def _raise(db: Database, account_id: int | None, key: str = KEY, kind: str = POOL_SHORT,
            message: str = "router-advantage in acme.example.com/Default is Out Of Compliance"
            ) -> None:
     with db.uow() as uow:
@@ -265,7 +265,7 @@ def test_queueing_is_part_of_the_transaction_that_raises(
         db: Database, settings: Settings, acme: int) -> None:
     _channel(db, settings, "acme.example.com", "hook", "webhook", "http://127.0.0.1:9/x")
     with db.uow() as uow:
-        raise_alert(uow.session, KEY, OUT_OF_COMPLIANCE, "m", uow.clock.now(), acme)
+        raise_alert(uow.session, KEY, POOL_SHORT, "m", uow.clock.now(), acme)
         assert uow.session.query(AlertDelivery).count() == 1
         # no commit: the raising rolls back, and so does its delivery
     assert _deliveries(db) == []
