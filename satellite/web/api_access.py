@@ -73,7 +73,8 @@ def password_change() -> Any:
     if me.user_id is None:
         raise PermissionDenied("only a user (password grant) has a password to change")
     write(lambda uow: users.change_password(uow, me.name, field(data, "oldPassword"),
-                                            field(data, "newPassword")))
+                                            field(data, "newPassword"),
+                                            source=request.remote_addr or ""))
     return jsonify(status="SUCCESS")
 
 

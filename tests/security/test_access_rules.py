@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from satellite.accounts.models import VirtualAccount
-from satellite.accounts.service import create_account, move_va
+from satellite.accounts.service import move_va
 from satellite.actor import Actor
 from satellite.errors import PermissionDenied
 from satellite.uow import Database
@@ -20,10 +20,9 @@ def test_the_password_grant_refuses_a_user_who_must_change_the_password(
         db: Database, actor: Actor, client: FlaskClient,
         make_client: Callable[..., tuple[str, str]]) -> None:
     with db.uow() as uow:
-        create_account(uow, actor, "Acme", "acme.example.com")
         create_user(uow, actor, "alice", "first-password-given", must_change_password=True)
         uow.commit()
-    client_id, secret = make_client("Acme")
+    client_id, secret = make_client("acme.example.com")
     answer = client.post("/oauth/token", json={
         "grant_type": "password", "client_id": client_id, "client_secret": secret,
         "username": "alice", "password": "first-password-given"})

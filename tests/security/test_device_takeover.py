@@ -21,7 +21,10 @@ from satellite.tokens.sealing import TokenSealer
 from satellite.tokens.service import create_token
 from satellite.uow import Database
 from satellite.web import create_app
+from tests.devices.fixtures import app, authority, sealer, site, transport
 from tests.devices.helpers import TAG, FlaskTransport, Site, device, make_token
+
+__all__ = ["app", "authority", "sealer", "site", "transport"]
 
 PID, SN = "C9300-24T", "FOC1234X"
 
