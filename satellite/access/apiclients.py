@@ -21,14 +21,14 @@ from satellite.access.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES
 from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from satellite.errors import InvalidInput, NotFound, Unauthenticated
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 from satellite.users.service import login, user_actor
 
 TOKEN_LIFETIME = timedelta(hours=1)
 GRANT_TYPES = ("client_credentials", "password")
-# Token requests per minute, per source address and per client id.
+# Token requests per minute, per source address.
 TOKEN_REQUESTS_PER_MINUTE = 30
 
 
@@ -92,8 +92,10 @@ def issue_token(uow: UnitOfWork, grant_type: str, client_id: str, client_secret:
     """
     if grant_type not in GRANT_TYPES:
         raise InvalidInput(f"grant_type must be one of {', '.join(GRANT_TYPES)}")
+    # Counted per source only: a limit per client id would let anyone who read a client id
+    # (it is in audit text) keep that client from getting tokens. Its secret is 256 random
+    # bits, and user passwords are throttled by login, so guessing needs no limit of its own.
     ratelimit.hit(uow, f"oauth-source:{source}", TOKEN_REQUESTS_PER_MINUTE, 60)
-    ratelimit.hit(uow, f"oauth-client:{client_id}", TOKEN_REQUESTS_PER_MINUTE, 60)
     session = uow.session
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     expected = client.secret_hash if client else _digest(secrets.token_hex(16))
@@ -108,12 +110,9 @@ def issue_token(uow: UnitOfWork, grant_type: str, client_id: str, client_secret:
     if grant_type == "password":
         if not username or password is None:
             raise InvalidInput("the password grant needs username and password")
+        # A user who must change the password gets a token that can do only that
+        # (access.policy refuses every other operation to such an actor).
         user = login(uow, username, password, source)
-        if user.must_change_password:
-            # The first or a reset password only lets its holder choose a new one.
-            raise PermissionDenied(f"user {username!r} must change their password before "
-                                   "obtaining a token (sign in to the web UI, or run "
-                                   "`satellite user reset-password`)", field="password")
     token = secrets.token_urlsafe(32)
     now = uow.clock.now()
     session.add(ApiToken(token_hash=_digest(token), client_id=client.id,
@@ -145,8 +144,6 @@ def authenticate(session: Session, token: str, now: datetime) -> Actor:
     user = session.get(User, row.user_id)
     if user is None or user.disabled:
         raise Unauthenticated("the user of this bearer token is disabled")
-    if user.must_change_password:
-        raise Unauthenticated("the user of this bearer token must change their password first")
     return user_actor(user, via=client.client_id)
 
 

@@ -60,11 +60,16 @@ def _no_va(account: Account, name: str) -> str:
     return f"account {account.name!r} has no virtual account named {name!r}"
 
 
-def get_account(session: Session, ref: str) -> Account:
-    """Find an account by its name or its domain identifier. Raises NotFound."""
-    account = session.scalar(
+def find_account(session: Session, ref: str) -> Account | None:
+    """The account named `ref` (its name or its domain identifier), if there is one."""
+    return session.scalar(
         select(Account).where(or_(Account.name == ref, Account.domain == ref.strip().lower()))
     )
+
+
+def get_account(session: Session, ref: str) -> Account:
+    """Find an account by its name or its domain identifier. Raises NotFound."""
+    account = find_account(session, ref)
     if account is None:
         raise NotFound(_no_account(ref))
     return account

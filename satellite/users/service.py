@@ -62,7 +62,7 @@ def list_users(session: Session, actor: Actor) -> list[User]:
 def user_actor(user: User, via: str | None = None) -> Actor:
     """The actor a signed-in user acts as."""
     return Actor("user", user.username, user_id=user.id, system_admin=user.is_system_admin,
-                 via=via)
+                 via=via, password_change_due=user.must_change_password)
 
 
 def set_disabled(uow: UnitOfWork, actor: Actor, username: str, disabled: bool) -> User:

@@ -16,19 +16,34 @@ from satellite.users.service import create_user
 from tests.access.helpers import build_world
 
 
-def test_the_password_grant_refuses_a_user_who_must_change_the_password(
+def test_a_token_got_with_a_password_that_must_change_can_only_change_it(
         db: Database, actor: Actor, client: FlaskClient,
         make_client: Callable[..., tuple[str, str]]) -> None:
     with db.uow() as uow:
-        create_user(uow, actor, "alice", "first-password-given", must_change_password=True)
+        create_user(uow, actor, "alice", "first-password-given", must_change_password=True,
+                    system_admin=True)
         uow.commit()
     client_id, secret = make_client("acme.example.com")
-    answer = client.post("/oauth/token", json={
-        "grant_type": "password", "client_id": client_id, "client_secret": secret,
-        "username": "alice", "password": "first-password-given"})
-    assert answer.status_code == 403, answer.json
-    assert "must change" in answer.json["error"]
-    assert "access_token" not in answer.json
+
+    def token(password: str) -> dict[str, str]:
+        answer = client.post("/oauth/token", json={
+            "grant_type": "password", "client_id": client_id, "client_secret": secret,
+            "username": "alice", "password": password})
+        return {"Authorization": f"Bearer {answer.json['access_token']}"}
+
+    first = token("first-password-given")
+    made = client.post("/api/v1/accounts/acme.example.com/virtual-accounts/Lab/tokens",
+                       headers=first, json={"description": "x"})
+    assert made.status_code == 403, made.json
+    assert "change your password" in made.json["error"]
+    assert client.get("/api/v1/accounts", headers=first).json.get("accounts", []) == []
+    changed = client.post("/api/v1/me/password", headers=first, json={
+        "oldPassword": "first-password-given", "newPassword": "a-password-of-her-own"})
+    assert changed.status_code == 200
+    later = token("a-password-of-her-own")
+    made = client.post("/api/v1/accounts/acme.example.com/virtual-accounts/Lab/tokens",
+                       headers=later, json={"description": "x"})
+    assert made.status_code == 201, made.json
 
 
 def test_a_va_admin_cannot_move_a_nested_va_to_the_top_level(db: Database, actor: Actor) -> None:

@@ -1,4 +1,5 @@
-"""server-side web sessions; sign-in failures counted per source address and user name
+"""server-side web sessions; sign-in failures counted per source address and user name;
+access requests may name an account that does not exist
 
 Revision ID: 0011_security
 Revises: 0010_pool_quantities
@@ -43,7 +44,17 @@ def upgrade() -> None:
                     unique=False)
 
 
+    with op.batch_alter_table('access_requests') as batch_op:
+        batch_op.add_column(sa.Column('account_ref', sa.String(length=255), server_default='',
+                                      nullable=False))
+        batch_op.alter_column('account_id', existing_type=sa.Integer(), nullable=True)
+
+
 def downgrade() -> None:
+    op.execute("DELETE FROM access_requests WHERE account_id IS NULL")
+    with op.batch_alter_table('access_requests') as batch_op:
+        batch_op.alter_column('account_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column('account_ref')
     op.drop_index(op.f('ix_sign_in_throttles_updated_at'), table_name='sign_in_throttles')
     op.drop_table('sign_in_throttles')
     op.drop_index(op.f('ix_web_sessions_expires_at'), table_name='web_sessions')
