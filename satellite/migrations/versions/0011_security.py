@@ -44,6 +44,8 @@ def upgrade() -> None:
                     unique=False)
 
 
+    # Lockouts kept on the user (any source could lock anyone) give way to sign_in_throttles.
+    op.execute("UPDATE users SET failed_logins = 0, locked_until = NULL")
     with op.batch_alter_table('access_requests') as batch_op:
         batch_op.add_column(sa.Column('account_ref', sa.String(length=255), server_default='',
                                       nullable=False))
