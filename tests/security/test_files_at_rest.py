@@ -57,3 +57,30 @@ def test_the_initial_password_file_goes_at_the_first_change(
                                "repeat": "a passphrase of my own choosing"}, status=302)
     assert not path.exists()
     db.dispose()
+
+
+def test_the_initial_password_file_goes_when_changed_over_the_api(
+        tmp_path: Path, clock: FixedClock) -> None:
+    from satellite.access.apiclients import create_client
+    from satellite.accounts.service import create_account
+    from satellite.web import create_app
+
+    settings = load_settings(data_dir=tmp_path / "data", env={})
+    db = open_database(settings, clock)
+    initialise(settings, db, Actor("cli", "t"))
+    path = settings.data_dir / ADMIN_PASSWORD_FILE
+    first = path.read_text().strip()
+    with db.uow() as uow:
+        create_account(uow, Actor("cli", "t"), "Acme", "acme.example.com")
+        made, secret = create_client(uow, Actor("cli", "t"), "Acme")
+        client_id = made.client_id
+        uow.commit()
+    client = create_app(settings, db).test_client()
+    token = client.post("/oauth/token", json={
+        "grant_type": "password", "client_id": client_id, "client_secret": secret,
+        "username": "admin", "password": first}).json["access_token"]
+    changed = client.post("/api/v1/me/password", headers={"Authorization": f"Bearer {token}"},
+                          json={"oldPassword": first, "newPassword": "a passphrase of my own"})
+    assert changed.status_code == 200, changed.json
+    assert not path.exists()
+    db.dispose()
