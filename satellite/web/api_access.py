@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 
 from satellite.access import apiclients, grants, requests
 from satellite.access.models import AccessRequest, AccountRequest, ApiClient
 from satellite.accounts.service import account_for
 from satellite.audit.service import iter_details, read_events
+from satellite.bootstrap import retire_initial_password
 from satellite.errors import PermissionDenied
 from satellite.uow import UnitOfWork
 from satellite.users import service as users
@@ -19,6 +20,7 @@ from satellite.web.http import (
     actor,
     authenticate_request,
     body,
+    db,
     field,
     page,
     read,
@@ -83,7 +85,9 @@ def password_change() -> Any:
     if me.user_id is None:
         raise PermissionDenied("only a user (password grant) has a password to change")
     write(lambda uow: users.change_password(uow, me.name, field(data, "oldPassword"),
-                                            field(data, "newPassword")))
+                                            field(data, "newPassword"),
+                                            source=request.remote_addr or ""))
+    retire_initial_password(current_app.config["SATELLITE_SETTINGS"].data_dir, db())
     return jsonify(status="SUCCESS")
 
 
