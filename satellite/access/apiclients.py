@@ -22,11 +22,14 @@ from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
+from satellite.limits import check_text
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 from satellite.users.service import login, user_actor
 
 TOKEN_LIFETIME = timedelta(hours=1)
+MAX_CLIENT_ID = 64
+MAX_CLIENT_SECRET = 128
 GRANT_TYPES = ("client_credentials", "password")
 # Token requests per minute, per source address and per client id.
 TOKEN_REQUESTS_PER_MINUTE = 30
@@ -90,8 +93,12 @@ def issue_token(uow: UnitOfWork, grant_type: str, client_id: str, client_secret:
     Failed attempts are committed before this raises, so the rate limit and the user's lockout
     count them. Raises InvalidInput, Unauthenticated or TooManyRequests.
     """
+    # Bounded before anything is counted or audited: these values go into both.
+    check_text(client_id, "client_id", MAX_CLIENT_ID)
+    check_text(client_secret, "client_secret", MAX_CLIENT_SECRET, required=False)
     if grant_type not in GRANT_TYPES:
-        raise InvalidInput(f"grant_type must be one of {', '.join(GRANT_TYPES)}")
+        raise InvalidInput(f"grant_type must be one of {', '.join(GRANT_TYPES)}",
+                           field="grant_type")
     ratelimit.hit(uow, f"oauth-source:{source}", TOKEN_REQUESTS_PER_MINUTE, 60)
     ratelimit.hit(uow, f"oauth-client:{client_id}", TOKEN_REQUESTS_PER_MINUTE, 60)
     session = uow.session

@@ -16,6 +16,7 @@ from satellite.actor import Actor
 from satellite.bootstrap import open_database, require_initialised
 from satellite.config import Settings, load_settings
 from satellite.errors import PermissionDenied, SatelliteError
+from satellite.limits import check_tree, printable
 from satellite.uow import Database
 
 
@@ -76,12 +77,19 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
+def columns(*values: object) -> str:
+    """One tab-separated console line; control characters inside values are escaped, so
+    no value (a hostname, an audit target) can forge a line or a column."""
+    return "\t".join(printable(str(value)) for value in values)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     raise click.exceptions.Exit(_print_error(message, code))
 
 
 def _print_error(message: str, code: int) -> int:
-    click.echo(f"satellite: error: {message}", err=True)
+    # One line, whatever the message quotes.
+    click.echo(f"satellite: error: {printable(message)}", err=True)
     return code
 
 
@@ -128,6 +136,8 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     try:
+        # Bytes that are not UTF-8 arrive as lone surrogates, which no database stores.
+        check_tree(sys.argv[1:] if argv is None else argv, "the command line")
         # Outside standalone mode click returns an Exit's code (e.g. from fail()) instead of
         # raising it; anything else a command returns is not an exit code.
         result = cli.main(args=argv, prog_name="satellite", standalone_mode=False)

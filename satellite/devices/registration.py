@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from satellite.crypto.keys import key_id, raw_public_bytes
 from satellite.devices.authority import DeviceAuthority, device_public_key
 from satellite.devices.messages import SignedMessage, format_time
 from satellite.devices.models import DEREGISTERED, REGISTERED, Device, RevokedCertificate
+from satellite.devices.udi import Udi, check_udi
 from satellite.devices.upstream import log_device
 from satellite.devices.verification import (
     DeviceSession,
@@ -31,6 +31,7 @@ from satellite.devices.verification import (
 )
 from satellite.errors import Conflict, InvalidInput, Unauthenticated
 from satellite.licenses.usage import release
+from satellite.limits import check_text
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.service import spend_token
 from satellite.uow import UnitOfWork
@@ -49,28 +50,16 @@ def udi_label(pid: str, serial: str) -> str:
     return f"PID:{pid},SN:{serial}"
 
 
-@dataclass(frozen=True)
-class Udi:
-    pid: str
-    serial: str
-    vid: str = ""
-    uuid: str = ""
-
-
-def _text(body: Mapping[str, Any], key: str, limit: int, required: bool = True) -> str:
-    value = body.get(key, "")
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        need = "is required and" if required else "must be"
-        raise InvalidInput(f"{key} {need} text of at most {limit} characters")
-    return value.strip()
+def _text(body: Mapping[str, Any], key: str, limit: int) -> str:
+    return check_text(body.get(key), key, limit, required=False).strip()
 
 
 def parse_udi(body: Mapping[str, Any]) -> Udi:
     udi = body.get("udi")
     if not isinstance(udi, dict):
-        raise InvalidInput("udi must be an object with pid and sn (and optionally vid, uuid)")
-    return Udi(_text(udi, "pid", 100), _text(udi, "sn", 100), _text(udi, "vid", 50, False),
-               _text(udi, "uuid", 64, False))
+        raise InvalidInput("udi must be an object with pid and sn (and optionally vid, uuid)",
+                           field="udi")
+    return check_udi(udi.get("pid"), udi.get("sn"), udi.get("vid"), udi.get("uuid"))
 
 
 def _public_key(body: Mapping[str, Any]) -> bytes:
@@ -121,29 +110,29 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     check_signature(public, message)
     check_fresh(message, now, settings.message_max_age_seconds)
     udi = parse_udi(body)
-    hostname = _text(body, "hostname", 255, False)
-    product_tag = _text(body, "productTag", 255, False)
+    hostname = _text(body, "hostname", 255)
+    product_tag = _text(body, "productTag", 255)
     token_secret = body.get("token")
     if not isinstance(token_secret, str) or not token_secret.strip():
         raise InvalidInput("token is required: the registration token from the satellite")
     reserved = session.scalar(select(Reservation.kind).where(
-        Reservation.pid == udi.pid, Reservation.serial_number == udi.serial,
+        Reservation.pid == udi.pid, Reservation.serial_number == udi.sn,
         Reservation.status == RESERVED))
     if reserved is not None:
-        raise Conflict(f"UDI {udi.pid}:{udi.serial} holds an offline reservation ({reserved}); "
+        raise Conflict(f"UDI {udi.pid}:{udi.sn} holds an offline reservation ({reserved}); "
                        "return it before registering the device over the network")
     token = spend_token(session, token_secret, now)
     va = session.get(VirtualAccount, token.va_id)
     assert va is not None
     account = session.get(Account, va.account_id)
     assert account is not None
-    cert = authority.issue(public, udi_label(udi.pid, udi.serial), now, settings.certificate_days)
+    cert = authority.issue(public, udi_label(udi.pid, udi.sn), now, settings.certificate_days)
 
-    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.serial))
+    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.sn))
     action = "device.register"
     details: dict[str, Any] = {"va": va.name, "token_id": token.id, "hostname": hostname}
     if device is None:
-        device = Device(pid=udi.pid, serial=udi.serial, first_registered_at=now, registrations=1)
+        device = Device(pid=udi.pid, serial=udi.sn, first_registered_at=now, registrations=1)
         session.add(device)
     else:
         action = "device.reregister"
@@ -163,7 +152,7 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     session.flush()
     remember_nonce(session, device.id, message, settings.message_max_age_seconds)
     log_device(session, outbound.DEVICE_REGISTERED, device.id, now)
-    record(uow, device_actor(device), action, f"device:{udi_label(udi.pid, udi.serial)}",
+    record(uow, device_actor(device), action, f"device:{udi_label(udi.pid, udi.sn)}",
            account_id=account.id, details=details)
     return {
         "type": "registration", "deviceId": device.id, "requestNonce": message.nonce,

@@ -10,11 +10,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from satellite.errors import InvalidInput
 
 MIN_LENGTH = 12
+# Longer passwords are refused before hashing: argon2 over megabytes is a denial of service.
+MAX_LENGTH = 1024
 _hasher = PasswordHasher()
 
 
 def check_policy(password: str, username: str = "", field: str = "password") -> None:
     """Raises InvalidInput saying which rule the password breaks (naming the input `field`)."""
+    check_length(password, field)
     if len(password) < MIN_LENGTH:
         raise InvalidInput(f"password must be at least {MIN_LENGTH} characters long",
                            field=field)
@@ -22,6 +25,11 @@ def check_policy(password: str, username: str = "", field: str = "password") -> 
         raise InvalidInput("password must not contain the user name", field=field)
     if len(set(password)) < 5:
         raise InvalidInput("password must use at least 5 different characters", field=field)
+
+
+def check_length(password: str, field: str = "password") -> None:
+    if len(password) > MAX_LENGTH:
+        raise InvalidInput(f"{field} is longer than {MAX_LENGTH} characters", field=field)
 
 
 def hash_password(password: str) -> str:

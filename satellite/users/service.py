@@ -13,10 +13,12 @@ from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthenticated
+from satellite.limits import check_text
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
-from satellite.users.passwords import check_policy, hash_password, verify_password
+from satellite.users.passwords import check_length, check_policy, hash_password, verify_password
 
+MAX_USERNAME = 150
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,149}$")
 # Failures before each further one makes the user wait (1 s, 2 s, 4 s ... at most MAX_DELAY).
 FREE_FAILURES = 3
@@ -121,6 +123,8 @@ def login(uow: UnitOfWork, username: str, password: str, source: str = "") -> Us
     A failed attempt is committed before this raises, so that the count survives the caller's
     rollback. Raises Unauthenticated (wrong name or password, disabled) or TooManyRequests.
     """
+    check_text(username, "username", MAX_USERNAME)
+    check_length(password)
     session = uow.session
     now = uow.clock.now()
     user = session.scalar(select(User).where(User.username == username).with_for_update())

@@ -13,7 +13,9 @@ from satellite.config import Settings
 from satellite.errors import SatelliteError
 from satellite.keystore import open_keystore
 from satellite.uow import Database
+from satellite.web.bodylimits import BodyLimits
 from satellite.web.errors import error_document, error_headers
+from satellite.web.http import check_request_text
 
 _JSON_PATHS = ("/api/", "/oauth/", "/backend/")
 
@@ -26,6 +28,8 @@ def create_app(settings: Settings, db: Database) -> Flask:
     app.extensions["satellite.db"] = db
     security.init_app(app, settings, open_keystore(settings).session_secret())
     ui.init_app(app)
+
+    app.before_request(check_request_text)
 
     @app.errorhandler(SatelliteError)
     def _domain_error(exc: SatelliteError) -> Any:
@@ -58,6 +62,9 @@ def create_app(settings: Settings, db: Database) -> Flask:
     device_api.init_app(app, settings, db)
     for module in (oauth, api_accounts, api_access, api_devices, openapi):
         module.init_app(app)
+    # Outermost, so that no body past its route's limit reaches anything else.
+    app.wsgi_app = BodyLimits(app.wsgi_app, settings,  # type: ignore[method-assign]
+                              metrics.request_metrics(app))
     return app
 
 

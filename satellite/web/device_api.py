@@ -52,7 +52,7 @@ def init_app(app: Flask, settings: Settings, db: Database,
 
     @bp.errorhandler(MessageError)
     def _bad_message(exc: MessageError) -> Any:
-        return jsonify(error_document(str(exc))), 400
+        return jsonify(error_document(str(exc), exc.field)), 400
 
     def respond(document: dict[str, Any]) -> Response:
         raw, headers = keys().answer(document)

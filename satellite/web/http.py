@@ -10,6 +10,7 @@ from flask import current_app, g, request
 from satellite.access.apiclients import authenticate
 from satellite.actor import Actor
 from satellite.errors import InvalidInput, Unauthenticated
+from satellite.limits import check_tree, load_json
 from satellite.uow import Database, UnitOfWork
 
 T = TypeVar("T")
@@ -25,15 +26,23 @@ def db() -> Database:
 def body() -> dict[str, Any]:
     """The request's JSON object or form fields (both are accepted everywhere)."""
     if request.mimetype == "application/json" or (request.data and not request.form):
-        data = request.get_json(silent=True)
-        if data is None and request.data:
-            raise InvalidInput("the request body is not valid JSON")
-        if data is None:
+        raw = request.get_data(cache=True)
+        if not raw.strip():
             return {}
+        data = load_json(raw)
         if not isinstance(data, dict):
             raise InvalidInput("the request body must be a JSON object")
         return data
     return request.form.to_dict()
+
+
+def check_request_text() -> None:
+    """NUL and lone surrogates in the path, the query string or form fields are refused
+    before any lookup: no database stores them alike (PostgreSQL refuses NUL)."""
+    check_tree(request.view_args or {}, "the URL path")
+    check_tree(request.args.to_dict(flat=False), "the query string")
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        check_tree(request.form.to_dict(flat=False), "the form")
 
 
 def field(data: dict[str, Any], name: str, *, required: bool = True) -> str:
