@@ -12,7 +12,9 @@ import json
 import tempfile
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
+
+from werkzeug.wsgi import ClosingIterator
 
 from satellite.config import Settings
 from satellite.devices.messages import MAX_MESSAGE_BYTES
@@ -80,28 +82,32 @@ class BodyLimits:
                                     "the Content-Length header is not a byte count")
             if length > limit:
                 return self._too_large(environ, start_response, started, limit)
-        elif environ.get("REQUEST_METHOD") in ("POST", "PUT", "PATCH") \
-                and not self._spool(environ, limit):
-            return self._too_large(environ, start_response, started, limit)
+        elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() \
+                or environ.get("wsgi.input_terminated"):
+            # A body of unknown length (waitress itself sets the length of chunked bodies).
+            spool = self._spool(environ, limit)
+            if spool is None:
+                return self._too_large(environ, start_response, started, limit)
+            return ClosingIterator(self._app(environ, start_response), spool.close)
         return self._app(environ, start_response)
 
     @staticmethod
-    def _spool(environ: WSGIEnvironment, limit: int) -> bool:
-        """Read a body of unknown length up to `limit`; False past it. The app then reads
+    def _spool(environ: WSGIEnvironment, limit: int) -> IO[bytes] | None:
+        """Read a body of unknown length up to `limit` (None past it); the app then reads
         the spooled copy, with its length set."""
         source = environ["wsgi.input"]
-        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 (handed to the app)
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 (closed by the caller)
         size = 0
         while chunk := source.read(min(_CHUNK, limit + 1 - size)):
             size += len(chunk)
             if size > limit:
                 spool.close()
-                return False
+                return None
             spool.write(chunk)
         spool.seek(0)
         environ["wsgi.input"] = spool
         environ["CONTENT_LENGTH"] = str(size)
-        return True
+        return spool
 
     def _too_large(self, environ: WSGIEnvironment, start_response: StartResponse,
                    started: float, limit: int) -> Iterable[bytes]:

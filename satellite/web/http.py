@@ -49,10 +49,10 @@ def field(data: dict[str, Any], name: str, *, required: bool = True) -> str:
     value = data.get(name)
     if value is None or value == "":
         if required:
-            raise InvalidInput(f"{name!r} is required")
+            raise InvalidInput(f"{name!r} is required", field=name)
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{name!r} must be a string")
+        raise InvalidInput(f"{name!r} must be a string", field=name)
     return value
 
 
