@@ -15,6 +15,7 @@ from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.alerts.models import OUT_OF_COMPLIANCE as OUT_OF_COMPLIANCE_ALERT
 from satellite.audit.service import record
+from satellite.central_settings import BOUNDS, KEYS, STATE_PREFIX, central_setting
 from satellite.cloudsync import LAST_SERIAL_KEY, history, outbound
 from satellite.cloudsync.diff import ImportDiff, capture, compare
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
@@ -33,10 +34,6 @@ from satellite.uow import Database, UnitOfWork
 # A response's header field `entitlements` is "snapshot" when its records list every line.
 SNAPSHOT = "snapshot"
 # Settings Central may set for this satellite; kept as satellite_state "policy.<name>".
-POLICY_KEYS = ("sync_overdue_days", "sync_interval_hours")
-# What Central may set them to: a value outside could not be scheduled or compared.
-POLICY_BOUNDS = {"sync_overdue_days": (1, 3650), "sync_interval_hours": (0.01, 24 * 90)}
-POLICY_PREFIX = "policy."
 # A response's creation time: refused before EARLIEST_CREATED or past FUTURE_LIMIT ahead of
 # the local clock; warned about past CLOCK_SLACK ahead or STALE_AFTER old.
 EARLIEST_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
@@ -85,27 +82,15 @@ def _policy(fields: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(policy, dict):
         raise InvalidInput("the response's policy is not a JSON object")
     for key, value in policy.items():
-        if key not in POLICY_KEYS:
+        if key not in KEYS:
             raise InvalidInput(f"the response sets policy {key!r}, which this satellite does "
-                               f"not know (it knows {', '.join(POLICY_KEYS)})")
-        low, high = POLICY_BOUNDS[key]
+                               f"not know (it knows {', '.join(KEYS)})")
+        low, high = BOUNDS[key]
         if isinstance(value, bool) or not isinstance(value, int | float) \
                 or not low <= value <= high:
             raise InvalidInput(f"the response's policy {key} must be a number from {low} to "
                                f"{high}, not {str(value)[:20]}", field=key)
     return dict(policy)
-
-
-def policy_value(session: Session, key: str, default: float) -> float:
-    """A policy value Central set, else the local setting `default` (also when the stored
-    value is out of bounds: one applied before the bounds existed)."""
-    value = get_state(session, POLICY_PREFIX + key)
-    try:
-        found = float(value) if value is not None else default
-    except ValueError:
-        return default
-    low, high = POLICY_BOUNDS.get(key, (0, 0))
-    return found if low <= found <= high else default
 
 
 def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
@@ -171,9 +156,9 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
             if certificate is not None:
                 mark_registered(session, header.sender, certificate)
             for key, value in policy.items():
-                set_state(session, POLICY_PREFIX + key, str(value))
+                set_state(session, STATE_PREFIX + key, str(value))
             _compliance_alerts(session, changes, now)
-            alerts.evaluate(session, now, int(policy_value(
+            alerts.evaluate(session, now, int(central_setting(
                 session, "sync_overdue_days", overdue_days)))
             record(uow, actor, "sync.import", f"central:{header.sender}/{header.serial}",
                    details={"serial": header.serial, "previous_serial": previous,

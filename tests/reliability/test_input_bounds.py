@@ -21,11 +21,12 @@ from sqlalchemy import func, select
 
 from satellite.accounts.service import create_account
 from satellite.actor import Actor
+from satellite.central_settings import STATE_PREFIX as POLICY_PREFIX
 from satellite.clock import FixedClock
 from satellite.cloudsync import network
 from satellite.cloudsync.envelope import MAGIC, Header, write_bundle
 from satellite.cloudsync.records import CENTRAL_RESPONSE, Entitlement
-from satellite.cloudsync.service import POLICY_PREFIX, SNAPSHOT
+from satellite.cloudsync.service import SNAPSHOT
 from satellite.config import Settings
 from satellite.crypto import keys, signing
 from satellite.devices.messages import build_request
