@@ -10,12 +10,14 @@ from flask import current_app, g, request
 from satellite.access.apiclients import authenticate
 from satellite.actor import Actor
 from satellite.errors import InvalidInput, Unauthenticated
-from satellite.limits import check_tree, load_json
+from satellite.limits import check_text, check_tree, load_json
 from satellite.uow import Database, UnitOfWork
 
 T = TypeVar("T")
 ACCOUNT = "/accounts/<account>"
 VA = ACCOUNT + "/virtual-accounts/<va>"
+# Any text field of a REST body; a longer one is refused before a service sees it.
+MAX_FIELD = 4096
 
 
 def db() -> Database:
@@ -46,14 +48,8 @@ def check_request_text() -> None:
 
 
 def field(data: dict[str, Any], name: str, *, required: bool = True) -> str:
-    value = data.get(name)
-    if value is None or value == "":
-        if required:
-            raise InvalidInput(f"{name!r} is required", field=name)
-        return ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{name!r} must be a string", field=name)
-    return value
+    """A text field of a REST body, bounded (services bound it further where they know more)."""
+    return check_text(data.get(name), name, MAX_FIELD, required=required, lines=True)
 
 
 def authenticate_request() -> None:

@@ -25,7 +25,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from satellite.accounts.service import create_account
 from satellite.actor import Actor
 from satellite.agent.client import DeviceClient
 from satellite.backup.service import parse_manifest
@@ -159,14 +158,6 @@ def test_request_codes_with_hostile_payloads_change_nothing(
 
 
 # --- sync bundles -----------------------------------------------------------------------------
-
-@pytest.fixture
-def abc(anchored: Database, actor: Actor) -> Database:
-    with anchored.uow() as uow:
-        create_account(uow, actor, "ABC", "abc.xyz.com")
-        uow.commit()
-    return anchored
-
 
 def write_signed(path: Path, key: keys.PrivateKey, sender: str, recipient: str,
                  records: list[Any], fields: dict[str, Any], serial: int = 1) -> Path:

@@ -19,7 +19,6 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from satellite.accounts.service import create_account
 from satellite.actor import Actor
 from satellite.central_settings import STATE_PREFIX as POLICY_PREFIX
 from satellite.clock import FixedClock
@@ -132,14 +131,6 @@ def test_the_rest_api_holds_product_instances_to_the_udi_rule(
 
 
 # --- 5, 7, 8: bundles ------------------------------------------------------------------------
-
-@pytest.fixture
-def abc(anchored: Database, actor: Actor) -> Database:
-    with anchored.uow() as uow:
-        create_account(uow, actor, "ABC", "abc.xyz.com")
-        uow.commit()
-    return anchored
-
 
 def line(**changes: Any) -> dict[str, Any]:
     record = Entitlement(line_id="L1", account="abc.xyz.com", va="Lab", tag=TAG,
