@@ -26,6 +26,8 @@ MAX_JSON_DEPTH = 32
 # Whole numbers a database column may hold on both engines (PostgreSQL INTEGER, BIGINT).
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
+# Free text people write (descriptions, notes, reasons): line breaks allowed.
+MAX_NOTE = 1000
 # Names, identifiers, tags and one-line text: no control characters, no line breaks.
 _ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # Free text that may span lines (descriptions, reasons): tab and line breaks allowed.

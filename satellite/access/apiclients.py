@@ -22,7 +22,7 @@ from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
-from satellite.limits import check_text
+from satellite.limits import MAX_NOTE, check_text
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 from satellite.users.service import login, user_actor
@@ -50,6 +50,7 @@ def create_client(uow: UnitOfWork, actor: Actor, account_ref: str, role: str = A
     """Create an API client for an account. Returns it and its secret (shown only now)."""
     if role not in ACCOUNT_ROLES:
         raise InvalidInput(f"an API client's role is one of {', '.join(ACCOUNT_ROLES)}")
+    description = check_text(description, "description", MAX_NOTE, required=False, lines=True)
     account = account_for(uow.session, actor, account_ref, "apiclient.manage")
     secret = secrets.token_urlsafe(32)
     client = ApiClient(client_id=secrets.token_hex(12), secret_hash=_digest(secret),

@@ -25,6 +25,7 @@ from satellite.accounts.service import (
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, about
+from satellite.limits import MAX_NOTE, check_text
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 
@@ -49,6 +50,7 @@ def _requester(session: Session, actor: Actor) -> User:
 def request_access(uow: UnitOfWork, actor: Actor, account_ref: str, role: str,
                    note: str = "") -> AccessRequest:
     """Ask the account's admins for an account role."""
+    note = check_text(note, "note", MAX_NOTE, required=False, lines=True)
     if role not in ACCOUNT_ROLES:
         raise InvalidInput(f"ask for one of {', '.join(ACCOUNT_ROLES)}", field="role")
     session = uow.session
@@ -115,6 +117,7 @@ def parent_account(session: Session, domain: str) -> Account | None:
 def request_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
                     note: str = "") -> AccountRequest:
     """Ask for a new account; the request names who may decide it."""
+    note = check_text(note, "note", MAX_NOTE, required=False, lines=True)
     session = uow.session
     user = _requester(session, actor)
     name = clean_name(name, "account name", "name")

@@ -24,7 +24,7 @@ from satellite.audit.service import record
 from satellite.devices.models import Device
 from satellite.errors import Conflict, InvalidInput, NotFound, about
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
-from satellite.limits import check_text
+from satellite.limits import MAX_NOTE, check_text
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.models import RegistrationToken
 from satellite.uow import UnitOfWork
@@ -233,6 +233,7 @@ def create_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
     session = uow.session
     account = account_for(session, actor, account_ref, "account.view")
     name = clean_name(name, "virtual account name", "name")
+    description = check_text(description, "description", MAX_NOTE, required=False, lines=True)
     if session.scalar(select(VirtualAccount.id).where(
             VirtualAccount.account_id == account.id, VirtualAccount.name == name)) is not None:
         raise Conflict(f"account {account.name!r} already has a virtual account named {name!r}",

@@ -31,6 +31,7 @@ from satellite.errors import (
 from satellite.licenses import usage
 from satellite.licenses.counters import active_on, va_counters
 from satellite.licenses.models import LicenseLine
+from satellite.limits import MAX_NOTE, check_text
 from satellite.reservation import codes
 from satellite.reservation.checksum import normalise
 from satellite.reservation.codes import PLR, SLR, Udi
@@ -399,7 +400,8 @@ def remove(uow: UnitOfWork, actor: Actor, udi_text: str, reason: str) -> Reserva
     require(uow.session, actor, "reservation.remove")
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("a forced removal needs a reason (--reason TEXT)")
+        raise InvalidInput("a forced removal needs a reason (--reason TEXT)", field="reason")
+    check_text(reason, "reason", MAX_NOTE, lines=True)
     reservation = get_open(uow.session, udi_text)
     return _close(uow, actor, reservation, REMOVED, reason, "reservation.remove")
 

@@ -265,3 +265,27 @@ def test_a_response_larger_than_the_setting_is_refused_before_it_is_read(
     one_line(result)
     assert "max_upload_mb" in result.err
 
+
+
+# --- free text and counts people type ------------------------------------------------------
+
+def test_free_text_and_counts_are_bounded_the_same_on_every_engine(
+        db: Database, client: FlaskClient, bearer: Callable[..., dict[str, str]],
+        site: Site) -> None:
+    headers = bearer("Acme")
+    url = "/api/v1/accounts/Acme/virtual-accounts/Lab/tokens"
+    before = dump(db)
+    for body, field in (({"description": "d" * 1001}, "description"),
+                        ({"description": "a\x1b[2Jb"}, "description"),
+                        ({"numberofUses": 2**40}, "max_uses"),
+                        ({"numberofUses": 2**31}, "max_uses")):
+        answer = client.post(url, headers=headers, json=body)
+        assert answer.status_code == 400, (body, answer.get_data(as_text=True))
+        assert answer.get_json().get("field") == field, answer.get_json()
+    answer = client.post("/api/v1/accounts/Acme/virtual-accounts", headers=headers,
+                         json={"name": "Lab2", "description": "x" * 5000})
+    assert answer.status_code == 400
+    assert dump(db) == before
+    # Line breaks are what free text may hold.
+    answer = client.post(url, headers=headers, json={"description": "line one\nline two"})
+    assert answer.status_code == 201, answer.get_data(as_text=True)
