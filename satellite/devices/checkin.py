@@ -36,6 +36,7 @@ from satellite.errors import InvalidInput, SatelliteError
 from satellite.groupcommit import GroupCommit
 from satellite.licenses.counters import TagPool, tag_pools
 from satellite.licenses.usage import owners_usage, set_usage
+from satellite.limits import check_text
 from satellite.uow import Database, UnitOfWork
 
 MAX_TAGS = 500
@@ -46,14 +47,18 @@ MAX_COUNT = 1_000_000
 def parse_usage(body: Mapping[str, Any]) -> dict[str, int]:
     usage = body.get("usage")
     if not isinstance(usage, dict):
-        raise InvalidInput("usage must be an object mapping entitlement tags to counts")
+        raise InvalidInput("usage must be an object mapping entitlement tags to counts",
+                           field="usage")
     if len(usage) > MAX_TAGS:
-        raise InvalidInput(f"a usage report names at most {MAX_TAGS} tags")
+        raise InvalidInput(f"a usage report names at most {MAX_TAGS} tags", field="usage")
     for tag, count in usage.items():
-        if not tag or len(tag) > 255:
-            raise InvalidInput("an entitlement tag is 1 to 255 characters")
+        try:
+            check_text(tag, "an entitlement tag", 255)
+        except InvalidInput as exc:
+            raise InvalidInput(f"usage: {exc.message}", field="usage") from None
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
-            raise InvalidInput(f"the count of {tag!r} must be a whole number from 0 to {MAX_COUNT:,}")
+            raise InvalidInput(f"the count of {tag!r} must be a whole number from 0 to {MAX_COUNT:,}",
+                               field="usage")
     return usage
 
 

@@ -74,8 +74,9 @@ def test_nul_in_a_hostname_or_tag_is_the_same_400_on_every_engine(
     reply = client.send(refused)
     assert reply.status == 400 and json.loads(reply.body)["field"] == "hostname"
     client.register(make_token(db, actor, sealer), "C9300-24T", "FOC1")
-    reply = client.send(client.prepare("usage", {"usage": {TAG + "\x00": 1}}))
-    assert reply.status == 400 and json.loads(reply.body)["field"] == "usage"
+    for usage in ({TAG + "\x00": 1}, {TAG + "\nforged": 1}, {"t" * 256: 1}, {TAG: 2**31}):
+        reply = client.send(client.prepare("usage", {"usage": usage}))
+        assert reply.status == 400 and json.loads(reply.body)["field"] == "usage", reply.body
 
 
 # --- 4: one UDI rule for every entry point -------------------------------------------------
