@@ -10,7 +10,7 @@ from flask import current_app, g, request
 from satellite.access.apiclients import authenticate
 from satellite.actor import Actor
 from satellite.errors import InvalidInput, Unauthenticated
-from satellite.limits import check_text, check_tree, load_json
+from satellite.limits import INT32_MAX, check_text, check_tree, load_json
 from satellite.uow import Database, UnitOfWork
 
 T = TypeVar("T")
@@ -91,8 +91,10 @@ def page(data: dict[str, Any]) -> tuple[int | None, int]:
             raise InvalidInput(f"{name!r} must be a whole number") from None
 
     limit, offset = number("limit", 100), number("offset", 0)
+    if not 0 <= offset <= INT32_MAX:
+        raise InvalidInput(f"offset must be 0 to {INT32_MAX:,}", field="offset")
     if limit == -1:
         return None, offset
-    if limit < 1 or offset < 0:
-        raise InvalidInput("limit must be -1 or at least 1, and offset at least 0")
+    if not 1 <= limit <= INT32_MAX:
+        raise InvalidInput(f"limit must be -1 or 1 to {INT32_MAX:,}", field="limit")
     return limit, offset

@@ -290,3 +290,13 @@ def test_free_text_and_counts_are_bounded_the_same_on_every_engine(
     # Line breaks are what free text may hold.
     answer = client.post(url, headers=headers, json={"description": "line one\nline two"})
     assert answer.status_code == 201, answer.get_data(as_text=True)
+
+
+def test_page_positions_beyond_32_bits_are_400s(
+        client: FlaskClient, bearer: Callable[..., dict[str, str]], site: Site) -> None:
+    headers = bearer("Acme")
+    for query in ("limit=99999999999999999999", "offset=99999999999999999999",
+                  "limit=2147483648", "offset=-1"):
+        answer = client.get(f"/api/v1/accounts/Acme/licenses?{query}", headers=headers)
+        assert answer.status_code == 400, (query, answer.get_data(as_text=True)[:200])
+        assert answer.get_json()["field"] in ("limit", "offset")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
@@ -22,7 +23,7 @@ from satellite.actor import Actor
 from satellite.uow import Database
 from satellite.users.service import create_user
 from tests.devices.helpers import Site
-from tests.fuzzing import fuzz_settings, hostile_bodies
+from tests.fuzzing import fuzz_settings, hostile_bodies, hostile_numbers, hostile_text
 
 JSON_PREFIXES = ("/api/", "/oauth/", "/backend/")
 # Values for the URL's variables: names that exist, so the handlers run past their lookups.
@@ -32,14 +33,15 @@ PASSWORD = "violet-kestrel-42-river"
 SIGNED = {"X-Satellite-Key-Id": "0123456789abcdef", "X-Satellite-Signature": "A" * 86 + "=="}
 
 
-def json_endpoints(app: Flask) -> list[str]:
+def json_endpoints(app: Flask, method: str = "POST") -> list[str]:
     found = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(JSON_PREFIXES) and "POST" in (rule.methods or ()):
+        if rule.rule.startswith(JSON_PREFIXES) and method in (rule.methods or ()):
             found.add(re.sub(r"<(?:[a-z]+:)?([a-z_]+)>",
                              lambda m: PATH_VALUES[m.group(1)], rule.rule))
-    # The device check-in is served in front of Flask, so it is not in the URL map.
-    found.add("/api/device/v1/usage")
+    if method == "POST":
+        # The device check-in is served in front of Flask, so it is not in the URL map.
+        found.add("/api/device/v1/usage")
     return sorted(found)
 
 
@@ -98,3 +100,27 @@ def test_the_worst_known_bodies_on_each_kind_of_endpoint(
         answer = client.post(path, data=body[:60_000],
                              headers={**headers, "Content-Type": "application/json"})
         assert 400 <= answer.status_code < 500, (body[:60], answer.get_data(as_text=True))
+
+
+QUERY_NAMES = ["limit", "offset", "search", "tag", "status", "as_of", "account", "va", "action",
+               "include_cleared", "state"]
+
+
+def test_no_json_endpoint_answers_500_to_hostile_query_strings(
+        app: Flask, client: FlaskClient, db: Database, site: Site,
+        make_client: Callable[..., tuple[str, str]]) -> None:
+    headers = _admin_headers(client, db, make_client)
+    endpoints = json_endpoints(app, "GET")
+
+    @fuzz_settings(100)
+    @given(path=st.sampled_from(endpoints), query=st.dictionaries(
+        st.sampled_from(QUERY_NAMES) | hostile_text,
+        hostile_text | hostile_numbers.map(str), max_size=3))
+    def check(path: str, query: dict[str, str]) -> None:
+        # As raw bytes: what a client sends for a lone surrogate.
+        raw = urlencode({k.encode("utf-8", "surrogatepass"): v.encode("utf-8", "surrogatepass")
+                         for k, v in query.items()})
+        answer = client.get(path, query_string=raw, headers=headers)
+        assert answer.status_code < 500, (path, query, answer.get_data(as_text=True)[:300])
+
+    check()
