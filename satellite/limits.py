@@ -36,7 +36,8 @@ _MULTI_LINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
-def _quote(value: object, limit: int = 40) -> str:
+def quoted(value: object, limit: int = 40) -> str:
+    """A value as an error message may quote it: repr (control characters escaped), cut short."""
     if isinstance(value, str) and len(value) > limit:
         return repr(value[:limit]) + "..."
     text = repr(value)
@@ -69,7 +70,7 @@ def check_int(value: object, field: str, low: int = 0, high: int = INT32_MAX) ->
     Raises InvalidInput naming `field`."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidInput(f"{field} must be a whole number from {low:,} to {high:,}, "
-                           f"not {_quote(value)}", field=field)
+                           f"not {quoted(value)}", field=field)
     return value
 
 
@@ -122,7 +123,7 @@ def check_tree(value: Any, what: str, max_depth: int = MAX_JSON_DEPTH) -> None:
         elif isinstance(item, int) and not isinstance(item, bool) \
                 and not -INT64_MAX - 1 <= item <= INT64_MAX:
             raise InvalidInput(f"{what} holds a whole number beyond 64 bits"
-                               + (f" in {_quote(top)}" if top else ""), field=top)
+                               + (f" in {quoted(top)}" if top else ""), field=top)
 
 
 def _check_string(text: str, what: str, top: str | None) -> None:
@@ -130,7 +131,7 @@ def _check_string(text: str, what: str, top: str | None) -> None:
     if bad is not None and (bad.group() == "\x00" or "\ud800" <= bad.group() <= "\udfff"):
         kind = "NUL" if bad.group() == "\x00" else "a lone surrogate"
         raise InvalidInput(f"{what} holds text with {kind}"
-                           + (f" in {_quote(top)}" if top else ""), field=top)
+                           + (f" in {quoted(top)}" if top else ""), field=top)
 
 
 def printable(text: str) -> str:

@@ -5,7 +5,8 @@ all check a product id, serial number, version id and UUID here, so a UDI one en
 accepts is accepted by every other, and reads back the same (`PID:<pid>,SN:<sn>` and `PID:SN`
 stay unambiguous because neither part may hold ':' or ',').
 
-Dependency-free apart from satellite.errors, so any adapter or parser may import it.
+Dependency-free apart from satellite.errors and satellite.limits, so any adapter or parser
+may import it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from satellite.errors import InvalidInput
+from satellite.limits import quoted
 
 MAX_PID = 64
 MAX_SERIAL = 64
@@ -35,12 +37,6 @@ class Udi:
         return f"PID:{self.pid},SN:{self.sn}"
 
 
-def shown(value: object, limit: int = 40) -> str:
-    """A value as an error message may quote it: repr (control characters escaped), cut short."""
-    text = repr(value[:limit] + "..." if isinstance(value, str) and len(value) > limit else value)
-    return text if len(text) <= 2 * limit + 10 else text[:limit] + "..."
-
-
 def check_part(value: object, field: str, limit: int, *, required: bool = True) -> str:
     """One part of a UDI, unchanged when valid.
 
@@ -52,7 +48,7 @@ def check_part(value: object, field: str, limit: int, *, required: bool = True) 
             or any(not "!" <= c <= "~" or c in _FORBIDDEN for c in value)):
         need = "is required:" if required and (value is None or value == "") else "must be"
         raise InvalidInput(f"{field} {need} {low} to {limit} characters of {RULE}"
-                           + ("" if value is None or value == "" else f", not {shown(value)}"),
+                           + ("" if value is None or value == "" else f", not {quoted(value)}"),
                            field=field)
     return value
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from satellite.crypto import keys, signing
-from satellite.devices.udi import check_udi, shown
+from satellite.devices.udi import check_udi
 from satellite.errors import InvalidInput
+from satellite.limits import quoted
 from satellite.reservation import checksum
 from satellite.reservation.checksum import CodeError
 
@@ -49,7 +50,7 @@ class Udi:
         """`PID:SN`. Raises InvalidInput when malformed (satellite.devices.udi's rule)."""
         pid, sep, sn = text.strip().partition(":")
         if not sep:
-            raise InvalidInput(f"{shown(text)} is not a UDI written as PID:SN", field="udi")
+            raise InvalidInput(f"{quoted(text)} is not a UDI written as PID:SN", field="udi")
         return cls.checked(pid, sn)
 
     @classmethod
