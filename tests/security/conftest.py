@@ -1,4 +1,7 @@
-from tests.devices.fixtures import app, authority, sealer, site, transport
-from tests.web.conftest import bearer, client, make_client
+"""The abuse suite runs against the web UI's app (account Acme, VA Lab) unless a module
+brings its own fixtures (the device protocol's)."""
 
-__all__ = ["app", "authority", "bearer", "client", "make_client", "sealer", "site", "transport"]
+from tests.web.conftest import bearer, client, make_client
+from tests.web.ui.conftest import admin, app, browser
+
+__all__ = ["admin", "app", "bearer", "browser", "client", "make_client"]

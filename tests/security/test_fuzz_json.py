@@ -22,9 +22,12 @@ from satellite.accounts.service import create_va
 from satellite.actor import Actor
 from satellite.uow import Database
 from satellite.users.service import create_user
+from tests.devices.fixtures import app, authority, sealer, site, transport
 from tests.devices.helpers import Site
 from tests.fuzzing import fuzz_settings, hostile_bodies, hostile_numbers, hostile_text
 
+# The device protocol's fixtures (this folder's conftest serves the web UI's app).
+__all__ = ["app", "authority", "sealer", "site", "transport"]
 JSON_PREFIXES = ("/api/", "/oauth/", "/backend/")
 # Values for the URL's variables: names that exist, so the handlers run past their lookups.
 PATH_VALUES = {"account": "Acme", "va": "Lab", "username": "root", "client_id": "x",

@@ -33,8 +33,11 @@ from satellite.devices.models import Device
 from satellite.tokens.sealing import TokenSealer
 from satellite.uow import Database
 from tests.conftest import CliResult
+from tests.devices.fixtures import app, authority, sealer, site, transport
 from tests.devices.helpers import TAG, FlaskTransport, Site, device, make_token
 
+# The device protocol's fixtures (this folder's conftest serves the web UI's app).
+__all__ = ["app", "authority", "sealer", "site", "transport"]
 DEVICE_PATHS = ("/api/device/v1/register", "/api/device/v1/usage", "/api/device/v1/renew",
                 "/api/device/v1/deregister")
 OAUTH_PATHS = ("/oauth/token", "/backend/oauth/token", "/oauth/revoke")
