@@ -31,6 +31,7 @@ from satellite.errors import (
 from satellite.licenses import usage
 from satellite.licenses.counters import active_on, va_counters
 from satellite.licenses.models import LicenseLine
+from satellite.licenses.pools import lock_pools
 from satellite.reservation import codes
 from satellite.reservation.checksum import normalise
 from satellite.reservation.codes import PLR, SLR, Udi
@@ -161,6 +162,9 @@ def _active(line: ReservationLine, on: date) -> bool:
 def _allocate(session: Session, va: VirtualAccount, wanted: Mapping[str, int],
               reservation: Reservation | None, on: date) -> dict[str, list[codes.Entitlement]]:
     """Pool lines for each tag, longest-term first. Raises Conflict naming every shortfall."""
+    # Concurrent reservations and transfers of these pools wait here, so the free counts read
+    # below stay true until this transaction commits.
+    lock_pools(session, [(va.id, tag) for tag in wanted])
     counters = va_counters(session, va.id, on, tags=list(wanted))
     held = _held_by(session, reservation, on)
     shortfalls = []
