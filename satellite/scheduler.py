@@ -40,13 +40,15 @@ def all_jobs(settings: Settings) -> list[Job]:
     """Every periodic job of the appliance."""
     from satellite.alerts.delivery import jobs as alert_jobs
     from satellite.backup.schedule import jobs as backup_jobs
+    from satellite.clockcheck import clock_job
     from satellite.cloudsync.network import jobs as sync_jobs
     from satellite.devices.aging import aging_job
     from satellite.licenses.history import jobs as history_jobs
     from satellite.licenses.pools import refresh_pools_job
     from satellite.reservation import jobs as reservation_jobs
 
-    return [*reservation_jobs.jobs(), Job("age-devices", aging_job, 3600),
+    return [Job("check-clock", clock_job, 60), *reservation_jobs.jobs(),
+            Job("age-devices", aging_job, 3600),
             Job("refresh-pools", refresh_pools_job, 3600), *sync_jobs(settings),
             *alert_jobs(), *history_jobs(), *backup_jobs(settings)]
 
@@ -119,12 +121,24 @@ def tick_seconds(job: Job) -> float:
     return min(job.interval_seconds, MAX_TICK_SECONDS)
 
 
+# A last run recorded further ahead than this is not waited for: the clock moved back.
+FUTURE_SLACK_SECONDS = 60.0
+
+
 def is_due(db: Database, job: Job) -> bool:
-    """Whether the job's last run, on any node, started an interval ago (or never happened)."""
+    """Whether the job's last run, on any node, started an interval ago (or never happened),
+    or is recorded in the future (the clock was set back: waiting for it would stop the job)."""
     with db.reader() as uow:
         last = last_started(uow.session, job.name)
         now = uow.clock.now()
-    return last is None or (now - last).total_seconds() >= job.interval_seconds - _EARLY * tick_seconds(job)
+    if last is None:
+        return True
+    elapsed = (now - last).total_seconds()
+    if elapsed < -FUTURE_SLACK_SECONDS:
+        log.warning("job %s last ran at %s, %d seconds in the future by this clock: running it "
+                    "now", job.name, last.isoformat(), -elapsed)
+        return True
+    return elapsed >= job.interval_seconds - _EARLY * tick_seconds(job)
 
 
 def _tick(job: Job, db: Database, settings: Settings, leadership: Leadership) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from satellite.clock import Clock, SystemClock
+from satellite.clockcheck import ClockWatch
 from satellite.db import session_factories
 
 
@@ -19,6 +20,8 @@ class Database:
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
+        # This process's watch on its clock (see clockcheck): jumps and device skew refusals.
+        self.clock_watch = ClockWatch()
         self._writer, self._reader = session_factories(engine)
         # SQLite has one writer at a time. Writers of this process queue on a lock instead of
         # meeting in SQLite's busy handler, which sleeps up to 100 ms between retries.

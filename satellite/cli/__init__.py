@@ -108,6 +108,7 @@ def _register() -> None:
         alerts,
         audit,
         backup,
+        clock,
         devices,
         licenses,
         reservation,
@@ -118,7 +119,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access):
+                   devices, alerts, access, clock):
         for command in module.COMMANDS:
             cli.add_command(command)
 

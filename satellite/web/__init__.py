@@ -9,6 +9,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from satellite import __version__
+from satellite.clockcheck import clock_problem
 from satellite.config import Settings
 from satellite.errors import SatelliteError
 from satellite.keystore import open_keystore
@@ -50,7 +51,11 @@ def create_app(settings: Settings, db: Database) -> Flask:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # any driver failure means "not ready"
             return jsonify(status="unavailable", database=type(exc).__name__), 503
-        return jsonify(status="ok", database="ok")
+        clock = clock_problem(db, settings)
+        if clock is not None:
+            # Still serving, but an operator must look: times it records may be wrong.
+            return jsonify(status="degraded", database="ok", clock=clock)
+        return jsonify(status="ok", database="ok", clock="ok")
 
     from satellite.web import api_access, api_accounts, api_devices, device_api, metrics, oauth, openapi
 
