@@ -20,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
 from satellite.config import Settings, parse_job_intervals
-from satellite.errors import ConfigError
+from satellite.errors import ConfigError, StorageUnavailable
 from satellite.jobruns import add_run, last_started
 from satellite.leader import Leadership
 from satellite.state import StateEntry, get_state, set_state
@@ -46,8 +46,10 @@ def all_jobs(settings: Settings) -> list[Job]:
     from satellite.licenses.history import jobs as history_jobs
     from satellite.licenses.pools import refresh_pools_job
     from satellite.reservation import jobs as reservation_jobs
+    from satellite.storage import storage_job
 
-    return [Job("check-clock", clock_job, 60), *reservation_jobs.jobs(),
+    return [Job("check-clock", clock_job, 60), Job("check-storage", storage_job, 60),
+            *reservation_jobs.jobs(),
             Job("age-devices", aging_job, 3600),
             Job("refresh-pools", refresh_pools_job, 3600), *sync_jobs(settings),
             *alert_jobs(), *history_jobs(), *backup_jobs(settings)]
@@ -101,11 +103,17 @@ def run_job(job: Job, db: Database, settings: Settings) -> None:
     error = ""
     try:
         job.func(db, settings)
+    except StorageUnavailable as exc:
+        # Said once by the storage watch and shown by /readyz: no traceback every minute.
+        log.warning("scheduled job %s did not run: %s", job.name, exc.message)
+        return
     except Exception as exc:
         log.exception("scheduled job %s failed", job.name)
         error = f"{type(exc).__name__}: {exc}"[:500]
     try:
         record_run(db, job.name, started, error)
+    except StorageUnavailable as exc:
+        log.warning("could not record the run of job %s: %s", job.name, exc.message)
     except Exception:
         log.exception("could not record the run of job %s", job.name)
 

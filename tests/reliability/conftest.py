@@ -20,4 +20,4 @@ def rounds(short: int = SHORT_ROUNDS) -> int:
 
 from tests.devices.fixtures import app, authority, sealer, site, transport  # noqa: E402
 
-__all__ = ["app", "authority", "sealer", "site", "transport", "rounds"]
+__all__ = ["app", "authority", "rounds", "sealer", "site", "transport"]

@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from satellite.actor import Actor
 from satellite.agent.client import DeviceClient, Refused
-from satellite.alerts.models import Alert
+from satellite.alerts.models import CLOCK_JUMP, Alert
 from satellite.clock import FixedClock
-from satellite.alerts.models import CLOCK_JUMP
 from satellite.clockcheck import ClockWatch, clock_job
 from satellite.config import Settings
 from satellite.devices.aging import aging_job
@@ -104,7 +103,7 @@ def test_nonces_forgotten_on_an_undetected_jump_still_refuse_the_replay(
         # time really passes.)
         restarted = Database(db.engine, clock)
         elapsed = [0.0]
-        restarted.clock_watch = ClockWatch(lambda: elapsed[0])
+        restarted.clock_watch = ClockWatch(lambda elapsed=elapsed: elapsed[0])
         jump = timedelta(hours=1 + round_)
         clock.advance(jump)
         run_job(AGE_DEVICES, restarted, settings)
