@@ -7,8 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import random
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -39,37 +38,13 @@ from satellite.tokens.sealing import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import make_site, make_token
 from tests.licenses.helpers import ROUTER, add_line, make_account
+from tests.parallel import in_parallel
 from tests.reliability.conftest import rounds
 from tests.reservation.certify import certified_signer
 
 pytestmark = pytest.mark.reliability
 
 TODAY = date(2026, 3, 1)
-
-
-def in_parallel(work: Callable[[int], Any], count: int) -> list[Any]:
-    """Run work(0..count-1) on `count` threads released together; returns each result, or the
-    SatelliteError it raised (a refusal). Any other exception fails the test."""
-    results: list[Any] = [None] * count
-    crashes: list[BaseException] = []
-    start = threading.Barrier(count)
-
-    def run(index: int) -> None:
-        start.wait()
-        try:
-            results[index] = work(index)
-        except SatelliteError as exc:
-            results[index] = exc
-        except BaseException as exc:  # pragma: no cover - reported below
-            crashes.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert crashes == [], f"{len(crashes)} writers crashed, first: {crashes[0]!r}"
-    return results
 
 
 def _pieces_of(session: Any, va_id: int) -> list[tuple[Any, ...]]:
