@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from satellite.access.policy import require, visible_va_ids
@@ -270,7 +271,13 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
         chain_index=codes.CHAIN_LENGTH, chain_value=request.chain_anchor.hex(), serial=1,
         confirmed_serial=1, authorization_code="", issued_at=now, created_at=now, close_reason="")
     session.add(reservation)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request reserved for this UDI, or used this code, after our checks above.
+        raise Conflict(f"UDI {request.udi} was just reserved by another request (or this request "
+                       "code was used); show the reservation to get its code",
+                       field="request_code") from None
     for entitlements in chosen.values():
         for e in entitlements:
             session.add(ReservationLine(reservation_id=reservation.id, tag=e.tag, count=e.count,

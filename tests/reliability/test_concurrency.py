@@ -126,11 +126,13 @@ def test_parallel_reservations_never_reserve_more_than_the_pool_holds(
     granted: dict[str, int] = {}
     rng = random.Random(7)
     for round_ in range(rounds()):
-        asks = [(f"R{round_}-{i}", rng.randint(1, 4)) for i in range(8)]
+        # Two of them ask for the same device with the same request code.
+        asks = [(f"R{round_}-{i}", rng.randint(1, 4)) for i in range(7)]
+        asks.append(asks[0])
 
         def reserve(index: int, asks: Sequence[tuple[str, int]] = asks) -> int:
             serial, count = asks[index]
-            code = codes.RequestCode.for_device(bytes([index + 1]) * 32,
+            code = codes.RequestCode.for_device(bytes([1 + index % 7]) * 32,
                                                 codes.Udi("C9300", serial), bytes(8)).encode()
             with db.uow() as uow:
                 reservation.authorize(uow, actor, "Acme", "Lab", code, {ROUTER: count}, signer)
@@ -141,6 +143,7 @@ def test_parallel_reservations_never_reserve_more_than_the_pool_holds(
             logged = outbound.last_sequence(uow.session)
         for (serial, count), outcome in zip(asks, in_parallel(reserve, len(asks)), strict=True):
             if not isinstance(outcome, SatelliteError):
+                assert serial not in granted, f"{serial} was reserved twice"
                 granted[serial] = count
         with db.reader() as uow:
             pool = va_counters(uow.session, vas["Lab"], TODAY)[ROUTER]
