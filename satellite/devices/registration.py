@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
@@ -139,7 +140,9 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     assert account is not None
     cert = authority.issue(public, udi_label(udi.pid, udi.serial), now, settings.certificate_days)
 
-    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.serial))
+    # Locked: two registrations of one UDI at once apply one after the other.
+    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.serial)
+                            .with_for_update())
     action = "device.register"
     details: dict[str, Any] = {"va": va.name, "token_id": token.id, "hostname": hostname}
     if device is None:
@@ -160,7 +163,12 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     device.token_id, device.export_controlled = token.id, token.export_controlled
     device.status, device.registered_at, device.last_contact_at = REGISTERED, now, now
     device.authorization_expires_at, device.deregistered_at = None, None
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request registered this new UDI after our read (nothing to lock then).
+        raise Conflict(f"UDI {udi_label(udi.pid, udi.serial)} was just registered by another "
+                       "request; register again to take it over") from None
     remember_nonce(session, device.id, message, settings.message_max_age_seconds)
     log_device(session, outbound.DEVICE_REGISTERED, device.id, now)
     record(uow, device_actor(device), action, f"device:{udi_label(udi.pid, udi.serial)}",

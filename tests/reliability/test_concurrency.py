@@ -226,3 +226,27 @@ def _register_message(serial: str, secret: str, clock: FixedClock) -> SignedMess
                            "publicKey": base64.b64encode(public).decode()},
         clock.now(), lambda data: signing.sign(private, data))
     return parse_request(raw, headers, "register")
+
+
+def test_parallel_registrations_of_one_udi_make_one_device(
+        db: Database, actor: Actor, settings: Settings, clock: FixedClock) -> None:
+    make_site(db, actor)
+    sealer = TokenSealer.for_data_dir(settings.data_dir)
+    authority = load_authority(settings)
+    for round_ in range(rounds()):
+        # A token each: one token's use count would already queue them.
+        messages = [_register_message(f"SAME{round_}", make_token(db, actor, sealer), clock)
+                    for _ in range(6)]
+
+        def register(index: int, messages: Sequence[SignedMessage] = messages) -> None:
+            with db.uow() as uow:
+                registration.register(uow, authority, settings, messages[index])
+                uow.commit()
+
+        outcomes = in_parallel(register, len(messages))
+        with db.reader() as uow:
+            assert uow.session.scalar(select(func.count()).select_from(Device)) == round_ + 1
+            times = uow.session.scalar(select(Device.registrations).where(
+                Device.serial == f"SAME{round_}"))
+        assert times == sum(1 for o in outcomes if o is None) >= 1
+        assert all("just registered" in o.message for o in outcomes if o is not None)
