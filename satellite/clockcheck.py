@@ -38,6 +38,7 @@ from satellite.state import get_state, set_state
 if TYPE_CHECKING:
     from satellite.actor import Actor
     from satellite.config import Settings
+    from satellite.jobs import Job
     from satellite.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -269,3 +270,9 @@ def _duration(seconds: float) -> str:
     if seconds >= 120:
         return f"{seconds / 60:.0f} minutes"
     return f"{seconds:.0f} seconds"
+
+
+def jobs(_settings: Settings) -> list[Job]:
+    from satellite.jobs import Job
+
+    return [Job("check-clock", clock_job, 60.0)]

@@ -29,6 +29,7 @@ from satellite.errors import StorageUnavailable
 
 if TYPE_CHECKING:
     from satellite.config import Settings
+    from satellite.jobs import Job
     from satellite.uow import Database
 
 log = logging.getLogger(__name__)
@@ -189,3 +190,9 @@ def storage_job(db: Database, settings: Settings) -> None:
                         f"{ended:%Y-%m-%d %H:%M:%S} to {now:%Y-%m-%d %H:%M:%S} UTC", now)
         clear_alert(uow.session, STORAGE_UNAVAILABLE, now)
         uow.commit()
+
+
+def jobs(_settings: Settings) -> list[Job]:
+    from satellite.jobs import Job
+
+    return [Job("check-storage", storage_job, 60.0)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -19,7 +20,8 @@ from satellite.storage import StorageWatch, unavailable
 class Database:
     """The process's handle on the database: an engine plus session factories and a clock."""
 
-    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Clock | None = None,
+                 session_hooks: Iterable[Callable[[sessionmaker[Any]], None]] = ()) -> None:
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
         # This process's watch on its clock (see clockcheck): jumps and device skew refusals.
@@ -27,6 +29,10 @@ class Database:
         # And on its storage (see storage): a full disk or read-only data dir.
         self.storage_watch = StorageWatch()
         self._writer, self._reader = session_factories(engine)
+        # Rules the domain keeps in every session (bootstrap.database names them).
+        for bind in session_hooks:
+            bind(self._writer)
+            bind(self._reader)
         # SQLite has one writer at a time. Writers of this process queue on a lock instead of
         # meeting in SQLite's busy handler, which sleeps up to 100 ms between retries.
         self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None

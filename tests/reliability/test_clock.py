@@ -13,6 +13,7 @@ from sqlalchemy import select
 from satellite.actor import Actor
 from satellite.agent.client import DeviceClient, Refused
 from satellite.alerts.models import CLOCK_JUMP, Alert
+from satellite.bootstrap import database
 from satellite.clock import FixedClock
 from satellite.clockcheck import ClockWatch, clock_job
 from satellite.config import Settings
@@ -101,7 +102,7 @@ def test_nonces_forgotten_on_an_undetected_jump_still_refuse_the_replay(
         # A restarted node has no memory of its clock: the jump forward goes unseen and the
         # aging job forgets the nonces of the last hour. (Its monotonic clock moves only when
         # time really passes.)
-        restarted = Database(db.engine, clock)
+        restarted = database(db.engine, clock)
         elapsed = [0.0]
         restarted.clock_watch = ClockWatch(lambda elapsed=elapsed: elapsed[0])
         jump = timedelta(hours=1 + round_)
@@ -135,7 +136,7 @@ def test_a_satellite_clock_a_day_behind_is_visible_while_devices_are_refused(
         client.register(make_token(db, actor, sealer), "C9300-24T", f"FOC-D{n}")
         clients.append(client)
     # A fresh node whose clock is a day behind: it has no record of the time seen yet.
-    behind = Database(db.engine, FixedClock(clock.now() - timedelta(days=1)))
+    behind = database(db.engine, FixedClock(clock.now() - timedelta(days=1)))
     from satellite.web import create_app
 
     app = create_app(settings, behind)

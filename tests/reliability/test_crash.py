@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from satellite.actor import Actor
 from satellite.agent.client import BadAnswer, DeviceClient, Refused
 from satellite.agent.transport import Transport
+from satellite.bootstrap import database
 from satellite.central import store as central_store
 from satellite.clock import FixedClock, SystemClock
 from satellite.cloudsync import outbound
@@ -74,7 +75,7 @@ def test_kill_9_under_device_load_loses_no_acknowledged_report(
         db: Database, settings: Settings, actor: Actor, sealer: TokenSealer, site: Site,
         tmp_path: Path) -> None:
     clients = []
-    live = Database(db.engine, SystemClock())  # `serve` runs on the real clock
+    live = database(db.engine, SystemClock())  # `serve` runs on the real clock
     with create_app(settings, live).test_client() as http:
         token = make_token(live, actor, sealer)
         for n in range(DEVICES):
@@ -155,7 +156,7 @@ LINES = 400
 
 def test_kill_9_during_sync_import_and_export_leaves_all_or_nothing(
         db: Database, settings: Settings, actor: Actor, tmp_path: Path) -> None:
-    live = Database(db.engine, SystemClock())  # as the CLI will see it
+    live = database(db.engine, SystemClock())  # as the CLI will see it
     lab = make_lab(live, settings, actor, FixedClock(SystemClock().now()), tmp_path)
     lab.registered()
     # Central's orders, written in one transaction of its store (one line at a time is slow).

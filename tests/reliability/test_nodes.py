@@ -11,11 +11,10 @@ import pytest
 import requests
 
 from satellite.actor import Actor
-from satellite.bootstrap import initialise
+from satellite.bootstrap import database, initialise
 from satellite.clock import SystemClock
 from satellite.config import load_settings
 from satellite.db import make_engine
-from satellite.uow import Database
 from tests.conftest import PG_URL, PgSchema
 from tests.e2e.test_nodes_e2e import EARLY, INTERVAL, JOB, TAKEOVER, _gaps, _node_of, _runs, _wait_for
 from tests.reliability.conftest import rounds
@@ -30,7 +29,7 @@ def test_killing_the_leader_again_and_again_runs_each_job_once(
     dirs = [tmp_path / "node-a", tmp_path / "node-b"]
     envs = [satellite_env(d, pg_schema.url, {"SATELLITE_JOB_INTERVALS": f"{JOB}={INTERVAL:g}"})
             for d in dirs]
-    db = Database(make_engine(pg_schema.url))
+    db = database(make_engine(pg_schema.url))
     try:
         # `satellite init` of both nodes, in this process (quicker); the second has the
         # first's keys, as a node must.

@@ -18,7 +18,7 @@ from satellite.actor import Actor
 from satellite.agent.client import DeviceClient, Refused
 from satellite.agent.transport import Transport
 from satellite.alerts.models import STORAGE_UNAVAILABLE, Alert
-from satellite.bootstrap import initialise, open_database
+from satellite.bootstrap import database, initialise, open_database
 from satellite.config import load_settings
 from satellite.crypto import keys
 from satellite.db import make_engine
@@ -104,7 +104,7 @@ def test_a_read_only_database_answers_devices_503_naming_it(
     client = device(transport, clock)
     client.register(make_token(db, actor, sealer), "C9300-24T", "RO1")
     path = db.engine.url.database
-    read_only = Database(make_engine(f"sqlite:///file:{path}?mode=ro&uri=true"), clock)
+    read_only = database(make_engine(f"sqlite:///file:{path}?mode=ro&uri=true"), clock)
     with create_app(settings, read_only).test_client() as http:
         client.transport = FlaskTransport(http)
         with pytest.raises(Refused) as refused:
@@ -189,7 +189,7 @@ def initialised(data: Path) -> str:
 
 
 def _storage_alert(data: Path) -> str | None:
-    db = Database(make_engine(f"sqlite:///{data / 'satellite.db'}"))
+    db = database(make_engine(f"sqlite:///{data / 'satellite.db'}"))
     try:
         with db.reader() as uow:
             alert = uow.session.scalar(select(Alert).where(Alert.kind == STORAGE_UNAVAILABLE))
