@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import os
 
+from tests.devices.fixtures import app, authority, sealer, site, transport
+
 SHORT_ROUNDS = 3
+
+
+def long_campaign() -> bool:
+    """Whether this is the long campaign (`make test-reliability`)."""
+    return os.environ.get("SATELLITE_RELIABILITY_ROUNDS", "").strip().isdigit()
 
 
 def rounds(short: int = SHORT_ROUNDS) -> int:
@@ -17,7 +24,4 @@ def rounds(short: int = SHORT_ROUNDS) -> int:
     return max(int(value), 1) if value.strip().isdigit() else short
 
 
-
-from tests.devices.fixtures import app, authority, sealer, site, transport  # noqa: E402
-
-__all__ = ["app", "authority", "rounds", "sealer", "site", "transport"]
+__all__ = ["app", "authority", "long_campaign", "rounds", "sealer", "site", "transport"]

@@ -84,7 +84,8 @@ def test_a_clock_moved_forward_then_back_never_lets_a_report_be_replayed(
         # The run recorded an hour ahead does not stop the job.
         assert is_due(db, AGE_DEVICES)
         run_job(AGE_DEVICES, db, settings)
-        assert readiness(transport) == {"status": "ok", "database": "ok", "clock": "ok"}
+        assert readiness(transport) == {"status": "ok", "database": "ok", "storage": "ok",
+                                        "clock": "ok"}
         assert open_clock_alert(db) is None
         clock.advance(timedelta(minutes=10))
     assert clock.now() > start
