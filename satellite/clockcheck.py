@@ -227,6 +227,8 @@ def clock_problem(db: Database, settings: Settings) -> str | None:
     if abs(drift) > tolerance(settings).total_seconds():
         return f"the satellite's clock jumped {_duration(drift)} " + (
             "forward" if drift > 0 else "backward")
+    # Within tolerance: start again from here, so that months of clock slewing never add up.
+    db.clock_watch.rebase(now)
     return db.clock_watch.skew_suspect()
 
 
