@@ -4,6 +4,7 @@ scheduler keeps running its jobs."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from satellite.actor import Actor
 from satellite.agent.client import DeviceClient, Refused
 from satellite.alerts.models import CLOCK_JUMP, Alert
+from satellite.audit.service import list_events
 from satellite.bootstrap import database
 from satellite.clock import FixedClock
 from satellite.clockcheck import ClockWatch, clock_job
@@ -152,3 +154,20 @@ def test_a_satellite_clock_a_day_behind_is_visible_while_devices_are_refused(
         ready = http.get("/readyz").get_json()
     assert ready["status"] == "degraded"
     assert "check the satellite's clock" in ready["clock"]
+
+
+def test_an_operator_reads_the_clock_state_and_accepts_a_jump(
+        db: Database, settings: Settings, clock: FixedClock, cli) -> None:  # type: ignore[no-untyped-def]
+    clock_job(db, settings)
+    clock.advance(timedelta(hours=3))
+    clock_job(db, settings)
+    status = cli("clock", "status", "--json")
+    assert status.code == 0
+    report = json.loads(status.out)
+    assert report["state"] == "jumped forward" and "3 hours forward" in report["problem"]
+    accepted = cli("clock", "accept")
+    assert accepted.code == 0 and accepted.out.startswith("clock accepted (was: the satellite")
+    assert open_clock_alert(db) is None
+    assert json.loads(cli("clock", "status", "--json").out)["state"] == "ok"
+    with db.reader() as uow:
+        assert list_events(uow.session, action="system.clock_accept")
