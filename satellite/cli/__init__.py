@@ -110,6 +110,7 @@ def _register() -> None:
         backup,
         devices,
         licenses,
+        reports,
         reservation,
         sync,
         system,
@@ -118,7 +119,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access):
+                   devices, alerts, access, reports):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -12,7 +12,9 @@ from satellite.alerts.delivery import deliver_due, send_test
 from satellite.alerts.models import CHANNEL_KINDS, DELIVERY_STATES, SEVERITIES
 from satellite.alerts.service import list_alerts, to_json
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.cli.reports import CSV_HELP, write_report
 from satellite.cloudsync.network import alerts_job
+from satellite.reports.exports import Filters
 from satellite.tokens.sealing import TokenSealer
 
 
@@ -25,10 +27,14 @@ def alert() -> None:
 @click.option("--account", default=None, help="Only this account's alerts (name or domain).")
 @click.option("--all", "include_cleared", is_flag=True, help="Include cleared alerts.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--csv", "as_csv", is_flag=True, help=CSV_HELP)
 @pass_ctx
 def alert_list(ctx: CliContext, account: str | None, include_cleared: bool,
-               as_json: bool) -> None:
+               as_json: bool, as_csv: bool) -> None:
     """List open alerts, newest first."""
+    if as_csv:
+        write_report(ctx, "alerts", Filters(account=account, cleared=include_cleared))
+        return
     with ctx.db.reader() as uow:
         rows = [to_json(a) for a in list_alerts(uow.session, ctx.actor, account, include_cleared)]
     if as_json:

@@ -198,6 +198,15 @@ def _op(summary: str, response: str, request: str | None = None, status: str = "
     return op
 
 
+def _report_op(summary: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A streamed download (see docs/reports.md): `kind` in the path, filters in the query."""
+    op = _op(summary, "Status", query=(*extra, "format", "va", "status", "q", "user", "action",
+                                        "since", "until", "cleared"))
+    op["responses"]["200"] = {"description": "the report, streamed", "content": {
+        "text/csv": {"schema": STR}, "application/json": {"schema": {"type": "object"}}}}
+    return op
+
+
 A = "/api/v1/accounts/{account}"
 V = A + "/virtual-accounts/{va}"
 _TOKEN = _op("Get a bearer token (client_credentials or password grant)", "Token",
@@ -280,7 +289,11 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/sync-status": {"get": _op("Sync status with Central (system administrators)",
                                        "SyncStatus")},
     "/api/v1/audit": {"get": _op("Audit events, newest first", "Events",
-                                 query=("account", "action", "limit", "before"))},
+                                 query=("account", "user", "action", "q", "since", "until",
+                                        "limit", "before"))},
+    A + "/reports/{kind}": {"get": _report_op("A list of the account as a CSV or JSON download")},
+    "/api/v1/reports/{kind}": {"get": _report_op(
+        "A list of every account the caller sees as a CSV or JSON download", ("account",))},
 }
 
 

@@ -88,7 +88,9 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/sync/export", "sync_export", sync.export, _POST),
     ("/audit", "audit_page", audit.audit_page, _GET),
     ("/audit/verify", "audit_verify", audit.audit_verify, _GET),
-    ("/audit.csv", "audit_csv", audit.audit_csv, _GET),
+    ("/audit.csv", "audit_csv", audit.audit_export, _GET),
+    ("/audit/export.<fmt>", "audit_export", audit.audit_export, _GET),
+    ("/a/<account>/export/<kind>.<fmt>", "export", audit.export, _GET),
     ("/system", "system_page", admin.system_page, _GET),
     ("/settings", "settings_page", admin.settings_page, _GET),
 ]
