@@ -57,6 +57,7 @@ def create_app(settings: Settings, db: Database) -> Flask:
         api_accounts,
         api_devices,
         api_reports,
+        api_reservations,
         device_api,
         metrics,
         oauth,
@@ -65,7 +66,8 @@ def create_app(settings: Settings, db: Database) -> Flask:
 
     metrics.init_app(app, settings, db)
     device_api.init_app(app, settings, db)
-    for module in (oauth, api_accounts, api_access, api_devices, api_reports, openapi):
+    for module in (oauth, api_accounts, api_access, api_devices, api_reports, api_reservations,
+                   openapi):
         module.init_app(app)
     return app
 
