@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -22,7 +20,7 @@ from sqlalchemy import select
 from satellite.config import Settings, parse_job_intervals
 from satellite.errors import ConfigError
 from satellite.jobruns import add_run, last_started
-from satellite.leader import Leadership
+from satellite.leader import Leadership, node_name
 from satellite.state import StateEntry, get_state, set_state
 from satellite.uow import Database
 
@@ -71,11 +69,6 @@ def job_runs(db: Database) -> list[JobRun]:
     with db.reader() as uow:
         rows = uow.session.scalars(select(StateEntry).where(StateEntry.key.startswith(_PREFIX)))
         return sorted((JobRun(**json.loads(r.value)) for r in rows), key=lambda j: j.name)
-
-
-def node_name() -> str:
-    """How this process appears in the run history: host name and process id."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def record_run(db: Database, name: str, started: datetime, error: str = "") -> None:

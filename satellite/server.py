@@ -11,9 +11,9 @@ from waitress import create_server
 from satellite.bootstrap import open_database, require_initialised
 from satellite.config import Settings
 from satellite.keystore import open_keystore
-from satellite.leader import leadership_for
+from satellite.leader import leadership_for, node_name
 from satellite.nodekeys import check_node
-from satellite.scheduler import build_scheduler, node_name
+from satellite.scheduler import build_scheduler
 from satellite.tokens.sealing import TokenSealer
 from satellite.web import create_app
 

@@ -10,8 +10,8 @@ from satellite.clock import FixedClock
 from satellite.config import Settings, load_settings
 from satellite.errors import ConfigError
 from satellite.jobruns import RETENTION, recent_runs
-from satellite.leader import SingleNode
-from satellite.scheduler import Job, _tick, is_due, node_name, run_job, scheduled_jobs
+from satellite.leader import SingleNode, node_name
+from satellite.scheduler import Job, _tick, is_due, run_job, scheduled_jobs
 from satellite.uow import Database
 
 

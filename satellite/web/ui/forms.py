@@ -192,3 +192,21 @@ class TokenForm(FlaskForm):
     max_uses = IntegerField("Maximum uses (empty: unlimited)",
                             validators=[Optional(), NumberRange(min=1)])
     export_controlled = BooleanField("Allow export-controlled functionality")
+
+
+class ChannelForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    kind = SelectField("Kind", choices=[("email", "email"), ("webhook", "webhook"),
+                                        ("syslog", "syslog")])
+    target = StringField("Target", validators=[DataRequired(), Length(max=1000)],
+                         description="email: addresses, comma-separated; webhook: http(s) URL; "
+                                     "syslog: udp://HOST:PORT or /dev/log")
+    min_severity = SelectField("Deliver from severity", default="warning")
+    dedupe_hours = IntegerField("Same alert at most once per (hours)", default=24,
+                                validators=[InputRequired(), NumberRange(min=0, max=720)])
+
+
+class ReservationModeForm(FlaskForm):
+    mode = SelectField("Reservations allowed", choices=[
+        ("none", "none"), ("specific", "specific (SLR)"), ("permanent", "permanent (PLR)"),
+        ("both", "both")])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, g, render_template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
 from wtforms.widgets import TextInput
@@ -16,6 +16,7 @@ from wtforms.widgets import TextInput
 from satellite.accounts.models import Account
 from satellite.accounts.service import VaEntry
 from satellite.actor import Actor
+from satellite.clock import as_utc, utc_text
 from satellite.uow import Database, UnitOfWork
 
 
@@ -69,6 +70,24 @@ def offer_vas(field: Field, vas: list[VaEntry], *, top: str | None = None,
     options = [SelectChoice("", top)] if top is not None else []
     field.choices = options + [SelectChoice(va.name, va.name)  # type: ignore[attr-defined]
                                for va in vas if va.name != leave_out]
+
+
+NO_TIME = "\u2013"  # an en dash, as pages show a missing value
+
+
+def when(value: datetime | str | None, missing: str = NO_TIME) -> Markup:
+    """The one way a page shows a time: `2026-03-01 12:00 UTC`, which app.js rewrites into
+    the viewer's time zone; the UTC time, to the second, stays on hover (title)."""
+    if value is None or value == "":
+        return escape(missing)
+    at = as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        utc_text(at), at.strftime("%Y-%m-%d %H:%M:%S UTC"), at.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def seconds(value: float) -> str:
+    """A duration as people compare them on one page: whole seconds (`90 s`, `3600 s`)."""
+    return f"{round(value):d} s" if value >= 1 or value == 0 else f"{value:.1f} s"
 
 
 def account_label(account: Account) -> str:

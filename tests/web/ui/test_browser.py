@@ -191,7 +191,7 @@ def test_a_token_is_created_and_copied_and_a_device_goes_out_of_compliance_and_b
     device = DeviceClient(transport, keys.generate_private_key())
     device.register(secret, "C9300-24T", "BRWS1", hostname="sw-browser")
     assert device.report({TAG: 2})["status"] == "OUT_OF_COMPLIANCE"
-    page.get_by_role("link", name="Devices").click()
+    page.get_by_role("link", name="Product Instances").click()
     page.get_by_label("UDI, serial number, hostname or tag").fill("sw-browser")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="PID:C9300-24T,SN:BRWS1").click()

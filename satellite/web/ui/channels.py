@@ -1,0 +1,82 @@
+"""Alert channels of an account: add, send a test, remove; and what was delivered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, url_for
+
+from satellite.accounts import service as accounts
+from satellite.alerts import channels
+from satellite.alerts.delivery import send_test
+from satellite.alerts.models import SEVERITIES
+from satellite.errors import SatelliteError
+from satellite.tokens.sealing import TokenSealer
+from satellite.web.ui.feedback import report
+from satellite.web.ui.forms import ActionForm, ChannelForm
+from satellite.web.ui.pages import actor, database, reading, render
+
+DELIVERIES_SHOWN = 50
+
+
+def channels_page(account: str, form: ChannelForm | None = None, status: int = 200,
+                  secret: str | None = None) -> Any:
+    with reading() as uow:
+        s, who = uow.session, actor()
+        acct = accounts.account_for(s, who, account, "account.view")
+        listed = channels.list_channels(s, who, acct.domain)
+        # Both refuse those who may not manage the account's channels (account admins may).
+        deliveries = channels.list_deliveries(s, who, acct.domain, limit=DELIVERIES_SHOWN)
+    form = form or ChannelForm(formdata=None)
+    form.min_severity.choices = [(s, s) for s in SEVERITIES]
+    return render("channels.html", status, account=acct, channels=listed,
+                  deliveries=deliveries, form=form, action=ActionForm(formdata=None),
+                  secret=secret)
+
+
+def add(account: str) -> Any:
+    form = ChannelForm()
+    form.min_severity.choices = [(s, s) for s in SEVERITIES]
+    if not form.validate_on_submit():
+        return channels_page(account, form, 400)
+    sealer = TokenSealer.for_data_dir(current_app.config["SATELLITE_SETTINGS"].data_dir)
+    try:
+        with database().uow() as uow:
+            view = channels.add_channel(uow, actor(), sealer, account, form.name.data or "",
+                                        form.kind.data or "", form.target.data or "",
+                                        min_severity=form.min_severity.data or "warning",
+                                        dedupe_hours=form.dedupe_hours.data or 0)
+            uow.commit()
+    except SatelliteError as exc:
+        return channels_page(account, form, report(exc, form))
+    flash(f"Added {view.kind} channel {view.name!r}.", "info")
+    if view.secret:
+        # The webhook's signing key is shown once, on this answer only.
+        return channels_page(account, None, 200, secret=view.secret)
+    return redirect(url_for("ui.channels_page", account=account))
+
+
+def test(account: str, name: str) -> Any:
+    if not ActionForm().validate_on_submit():
+        return channels_page(account, None, 400)
+    try:
+        send_test(database(), current_app.config["SATELLITE_SETTINGS"], actor(), account, name)
+    except SatelliteError as exc:
+        report(exc)
+        return redirect(url_for("ui.channels_page", account=account))
+    flash(f"Test alert sent through {name!r}.", "info")
+    return redirect(url_for("ui.channels_page", account=account))
+
+
+def remove(account: str, name: str) -> Any:
+    if not ActionForm().validate_on_submit():
+        return channels_page(account, None, 400)
+    try:
+        with database().uow() as uow:
+            channels.remove_channel(uow, actor(), account, name)
+            uow.commit()
+    except SatelliteError as exc:
+        report(exc)
+        return redirect(url_for("ui.channels_page", account=account))
+    flash(f"Removed channel {name!r} and its queued deliveries.", "info")
+    return redirect(url_for("ui.channels_page", account=account))
