@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, flash, redirect, url_for
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
 
 from satellite.accounts import service as accounts
 from satellite.alerts import channels
@@ -28,7 +29,7 @@ def channels_page(account: str, form: ChannelForm | None = None, status: int = 2
         # Both refuse those who may not manage the account's channels (account admins may).
         deliveries = channels.list_deliveries(s, who, acct.domain, limit=DELIVERIES_SHOWN)
     form = form or ChannelForm(formdata=None)
-    form.min_severity.choices = [(s, s) for s in SEVERITIES]
+    form.min_severity.choices = [SelectChoice(s, s) for s in SEVERITIES]
     return render("channels.html", status, account=acct, channels=listed,
                   deliveries=deliveries, form=form, action=ActionForm(formdata=None),
                   secret=secret)
@@ -36,7 +37,7 @@ def channels_page(account: str, form: ChannelForm | None = None, status: int = 2
 
 def add(account: str) -> Any:
     form = ChannelForm()
-    form.min_severity.choices = [(s, s) for s in SEVERITIES]
+    form.min_severity.choices = [SelectChoice(s, s) for s in SEVERITIES]
     if not form.validate_on_submit():
         return channels_page(account, form, 400)
     sealer = TokenSealer.for_data_dir(current_app.config["SATELLITE_SETTINGS"].data_dir)

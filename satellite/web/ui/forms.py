@@ -196,8 +196,8 @@ class TokenForm(FlaskForm):
 
 class ChannelForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    kind = SelectField("Kind", choices=[("email", "email"), ("webhook", "webhook"),
-                                        ("syslog", "syslog")])
+    kind = SelectField("Kind", choices=[SelectChoice(k, k) for k in ("email", "webhook",
+                                                                    "syslog")])
     target = StringField("Target", validators=[DataRequired(), Length(max=1000)],
                          description="email: addresses, comma-separated; webhook: http(s) URL; "
                                      "syslog: udp://HOST:PORT or /dev/log")
@@ -208,5 +208,13 @@ class ChannelForm(FlaskForm):
 
 class ReservationModeForm(FlaskForm):
     mode = SelectField("Reservations allowed", choices=[
-        ("none", "none"), ("specific", "specific (SLR)"), ("permanent", "permanent (PLR)"),
-        ("both", "both")])
+        SelectChoice("none", "none"), SelectChoice("specific", "specific (SLR)"),
+        SelectChoice("permanent", "permanent (PLR)"), SelectChoice("both", "both")])
+
+
+class AccountTransferForm(FlaskForm):
+    source = SelectField("From virtual account", choices=[], validate_choice=True)
+    to_account = SelectField("To account", choices=[], validate_choice=True)
+    target = StringField("To its virtual account", validators=[DataRequired(), Length(max=200)])
+    tag = StringField("License tag", validators=[DataRequired(), Length(max=200)])
+    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1)])

@@ -14,11 +14,13 @@ from typing import Any
 from flask import after_this_request, current_app, flash, redirect, request, send_file, url_for
 from werkzeug.datastructures import FileStorage
 
+from satellite.access.policy import require
 from satellite.cloudsync.diff import ImportDiff
 from satellite.cloudsync.envelope import Header, read_bundle
 from satellite.cloudsync.export import export_batch
 from satellite.cloudsync.history import list_history
-from satellite.cloudsync.network import sync_status
+from satellite.cloudsync.network import run_sync, sync_status
+from satellite.cloudsync.registration import write_request
 from satellite.cloudsync.service import (
     ImportReport,
     LocalView,
@@ -141,7 +143,9 @@ def _page_context() -> dict[str, Any]:
     sync = sync_status(database(), _settings(), actor()) if may_sync else None
     return {"sync": sync, "may_sync": may_sync, "history": history, "offset": int(offset),
             "page_size": HISTORY_PAGE,
-            "export": ActionForm(formdata=None, prefix="exp")}
+            "export": ActionForm(formdata=None, prefix="exp"),
+            "register": ActionForm(formdata=None, prefix="reg"),
+            "now": ActionForm(formdata=None, prefix="now")}
 
 
 def sync_page() -> Any:
@@ -230,4 +234,44 @@ def apply() -> Any:
     detail = (f": {snap.added} lines added, {snap.updated} updated, {snap.unchanged} unchanged, "
               f"{snap.removed} removed" if snap else "")
     flash(f"Applied response {result.header.serial} from Central{detail}.", "info")
+    return redirect(url_for("ui.sync_page"))
+
+
+def register() -> Any:
+    """Write the signed registration request and download it, to carry to Central."""
+    form = ActionForm(prefix="reg")
+    if not form.validate_on_submit():
+        flash("The registration form had expired: nothing was written.", "error")
+        return redirect(url_for("ui.sync_page"))
+    with reading() as uow:
+        require(uow.session, actor(), "sync.import")
+    # Absolute: send_file reads a relative path from the application's folder, not the cwd.
+    path = (_uploads() / f"register-{secrets.token_hex(16)}.bundle").resolve()
+    header = write_request(database(), open_keystore(_settings()), path, actor())
+
+    @after_this_request
+    def _cleanup(response: Any) -> Any:
+        path.unlink(missing_ok=True)
+        return response
+
+    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
+                     download_name=f"registration-request-{header.serial}.bundle", max_age=0)
+
+
+def sync_now() -> Any:
+    """Sync with Central over the network now: register if needed, send, apply the answer."""
+    form = ActionForm(prefix="now")
+    if not form.validate_on_submit():
+        flash("The sync form had expired: nothing was sent.", "error")
+        return redirect(url_for("ui.sync_page"))
+    with reading() as uow:
+        require(uow.session, actor(), "sync.import")
+    try:
+        outcome = run_sync(database(), _settings(), open_keystore(_settings()), actor())
+    except SatelliteError as exc:
+        report(exc)
+        return redirect(url_for("ui.sync_page"))
+    registered = "Registered with Central; " if outcome.registered_now else ""
+    flash(f"{registered}sent {outcome.sent} events and applied response "
+          f"{outcome.response.header.serial}.", "info")
     return redirect(url_for("ui.sync_page"))
