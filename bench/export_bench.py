@@ -20,7 +20,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.ui_lists import _env, prepare
+from bench.ui_lists import _env, prepare, record
 
 _WRAPPER = ("import os,subprocess,sys,time\n"
             "t=time.perf_counter();p=subprocess.Popen(sys.argv[1:],stdout=subprocess.PIPE)\n"
@@ -79,10 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = written - 1 if "CSV" in name else written
         lines.append(f"| {name} | {rows:,} | {seconds:.1f} | {rows / seconds:,.0f} | "
                      f"{rss / 1e6:.1f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with args.out.open("a") as out:
-        out.write(text)
+    record("\n".join(lines) + "\n", args.out)
     return 0
 
 

@@ -13,9 +13,9 @@ from satellite.alerts.delivery import send_test
 from satellite.alerts.models import SEVERITIES
 from satellite.errors import SatelliteError
 from satellite.tokens.sealing import TokenSealer
-from satellite.web.ui.feedback import report
+from satellite.web.ui.feedback import report, then_back
 from satellite.web.ui.forms import ActionForm, ChannelForm
-from satellite.web.ui.pages import actor, database, reading, render
+from satellite.web.ui.pages import actor, change, database, reading, render
 
 DELIVERIES_SHOWN = 50
 
@@ -60,24 +60,20 @@ def add(account: str) -> Any:
 def test(account: str, name: str) -> Any:
     if not ActionForm().validate_on_submit():
         return channels_page(account, None, 400)
-    try:
+
+    def send() -> str:
         send_test(database(), current_app.config["SATELLITE_SETTINGS"], actor(), account, name)
-    except SatelliteError as exc:
-        report(exc)
-        return redirect(url_for("ui.channels_page", account=account))
-    flash(f"Test alert sent through {name!r}.", "info")
-    return redirect(url_for("ui.channels_page", account=account))
+        return f"Test alert sent through {name!r}."
+
+    return then_back(send, url_for("ui.channels_page", account=account))
 
 
 def remove(account: str, name: str) -> Any:
     if not ActionForm().validate_on_submit():
         return channels_page(account, None, 400)
-    try:
-        with database().uow() as uow:
-            channels.remove_channel(uow, actor(), account, name)
-            uow.commit()
-    except SatelliteError as exc:
-        report(exc)
-        return redirect(url_for("ui.channels_page", account=account))
-    flash(f"Removed channel {name!r} and its queued deliveries.", "info")
-    return redirect(url_for("ui.channels_page", account=account))
+
+    def drop() -> str:
+        change(lambda uow: channels.remove_channel(uow, actor(), account, name))
+        return f"Removed channel {name!r} and its queued deliveries."
+
+    return then_back(drop, url_for("ui.channels_page", account=account))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, g, render_template
 from markupsafe import Markup, escape
@@ -18,6 +18,8 @@ from satellite.accounts.service import VaEntry
 from satellite.actor import Actor
 from satellite.clock import as_utc, utc_text
 from satellite.uow import Database, UnitOfWork
+
+T = TypeVar("T")
 
 
 def database() -> Database:
@@ -94,6 +96,14 @@ def account_label(account: Account) -> str:
     return f"{account.name} ({account.domain})"
 
 
+
+
+def change(fn: Callable[[UnitOfWork], T]) -> T:
+    """Run a state change in one transaction, committed when it returns."""
+    with database().uow() as uow:
+        result = fn(uow)
+        uow.commit()
+        return result
 
 
 @contextmanager

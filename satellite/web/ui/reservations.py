@@ -14,7 +14,7 @@ from satellite.keystore import Keystore, open_keystore
 from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVED
 from satellite.reservation.signer import CodeSigner, code_signer
-from satellite.web.ui.feedback import report
+from satellite.web.ui.feedback import report, then_back
 from satellite.web.ui.forms import (
     CodeForm,
     RemoveForm,
@@ -23,7 +23,15 @@ from satellite.web.ui.forms import (
     ReservationUpdateForm,
     parse_license_lines,
 )
-from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render
+from satellite.web.ui.pages import (
+    VA_LIST_LIMIT,
+    actor,
+    change,
+    database,
+    offer_vas,
+    reading,
+    render,
+)
 from satellite.web.ui.session import allowed, allowed_anywhere, allowed_vas
 
 PAGE_SIZE = 100
@@ -74,15 +82,13 @@ def set_mode(account: str) -> Any:
     form = ReservationModeForm(prefix="mode")
     if not form.validate_on_submit():
         return reservations_page(account, status=400)
-    try:
-        with database().uow() as uow:
-            changed = accounts.set_reservation_mode(uow, actor(), account, form.mode.data or "")
-            uow.commit()
-    except SatelliteError as exc:
-        report(exc)
-        return redirect(url_for("ui.reservations_page", account=account))
-    flash(f"Reservations for {changed.name}: {changed.reservation_mode}.", "info")
-    return redirect(url_for("ui.reservations_page", account=account))
+
+    def save() -> str:
+        changed = change(lambda uow: accounts.set_reservation_mode(uow, actor(), account,
+                                                                   form.mode.data or ""))
+        return f"Reservations for {changed.name}: {changed.reservation_mode}."
+
+    return then_back(save, url_for("ui.reservations_page", account=account))
 
 
 def authorize(account: str) -> Any:

@@ -32,7 +32,7 @@ from satellite.cloudsync.service import (
 from satellite.config import Settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
-from satellite.web.ui.feedback import report
+from satellite.web.ui.feedback import report, then_back
 from satellite.web.ui.forms import ActionForm, ApplyForm, BundleForm
 from satellite.web.ui.pages import actor, database, reading, render
 from satellite.web.ui.session import allowed
@@ -237,14 +237,21 @@ def apply() -> Any:
     return redirect(url_for("ui.sync_page"))
 
 
-def register() -> Any:
-    """Write the signed registration request and download it, to carry to Central."""
-    form = ActionForm(prefix="reg")
-    if not form.validate_on_submit():
-        flash("The registration form had expired: nothing was written.", "error")
+def _refused(prefix: str, what: str) -> Any:
+    """A redirect back when the button's form expired; raises for one who may not sync."""
+    if not ActionForm(prefix=prefix).validate_on_submit():
+        flash(f"The {what} form had expired: nothing was done.", "error")
         return redirect(url_for("ui.sync_page"))
     with reading() as uow:
         require(uow.session, actor(), "sync.import")
+    return None
+
+
+def register() -> Any:
+    """Write the signed registration request and download it, to carry to Central."""
+    refused = _refused("reg", "registration")
+    if refused is not None:
+        return refused
     # Absolute: send_file reads a relative path from the application's folder, not the cwd.
     path = (_uploads() / f"register-{secrets.token_hex(16)}.bundle").resolve()
     header = write_request(database(), open_keystore(_settings()), path, actor())
@@ -260,18 +267,14 @@ def register() -> Any:
 
 def sync_now() -> Any:
     """Sync with Central over the network now: register if needed, send, apply the answer."""
-    form = ActionForm(prefix="now")
-    if not form.validate_on_submit():
-        flash("The sync form had expired: nothing was sent.", "error")
-        return redirect(url_for("ui.sync_page"))
-    with reading() as uow:
-        require(uow.session, actor(), "sync.import")
-    try:
+    refused = _refused("now", "sync")
+    if refused is not None:
+        return refused
+
+    def run() -> str:
         outcome = run_sync(database(), _settings(), open_keystore(_settings()), actor())
-    except SatelliteError as exc:
-        report(exc)
-        return redirect(url_for("ui.sync_page"))
-    registered = "Registered with Central; " if outcome.registered_now else ""
-    flash(f"{registered}sent {outcome.sent} events and applied response "
-          f"{outcome.response.header.serial}.", "info")
-    return redirect(url_for("ui.sync_page"))
+        registered = "Registered with Central; " if outcome.registered_now else ""
+        return (f"{registered}sent {outcome.sent} events and applied response "
+                f"{outcome.response.header.serial}.")
+
+    return then_back(run, url_for("ui.sync_page"))

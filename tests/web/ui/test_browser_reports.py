@@ -19,7 +19,7 @@ from satellite.bootstrap import open_database
 from satellite.config import load_settings
 from tests.devices.helpers import TAG, add_lines
 from tests.serving import Server, run_satellite, satellite_env, serving
-from tests.web.ui.browser import ARGS, CHROMIUM, require_chromium
+from tests.web.ui.browser import require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "browser test password 2"
@@ -47,17 +47,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db.dispose()
     with serving(env, root) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
