@@ -9,11 +9,11 @@ import click
 
 from satellite.alerts import channels
 from satellite.alerts.delivery import deliver_due, send_test
+from satellite.alerts.jobs import check_alerts
 from satellite.alerts.models import CHANNEL_KINDS, DELIVERY_STATES, SEVERITIES
 from satellite.alerts.service import list_alerts, to_json
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
-from satellite.cloudsync.network import alerts_job
 from satellite.reports.exports import Filters
 from satellite.tokens.sealing import TokenSealer
 
@@ -52,7 +52,7 @@ def alert_list(ctx: CliContext, account: str | None, include_cleared: bool,
 @pass_ctx
 def alert_check(ctx: CliContext) -> None:
     """Re-check the time-based alerts now (`satellite serve` does it every hour)."""
-    alerts_job(ctx.db, ctx.settings)
+    check_alerts(ctx.db, ctx.settings)
     click.echo("alerts checked; see `satellite alert list`")
 
 

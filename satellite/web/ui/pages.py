@@ -13,7 +13,6 @@ from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
 from wtforms.widgets import TextInput
 
-from satellite.accounts.models import Account
 from satellite.accounts.service import VaEntry
 from satellite.actor import Actor
 from satellite.clock import as_utc, utc_text
@@ -90,10 +89,6 @@ def when(value: datetime | str | None, missing: str = NO_TIME) -> Markup:
 def seconds(value: float) -> str:
     """A duration as people compare them on one page: whole seconds (`90 s`, `3600 s`)."""
     return f"{round(value):d} s" if value >= 1 or value == 0 else f"{value:.1f} s"
-
-
-def account_label(account: Account) -> str:
-    return f"{account.name} ({account.domain})"
 
 
 
