@@ -14,9 +14,10 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# Host and port come from the settings: SATELLITE_HOST / SATELLITE_PORT, else 127.0.0.1:8080.
 run: venv
 	$(BIN)/satellite --data-dir $(DATA_DIR) init
-	$(BIN)/satellite --data-dir $(DATA_DIR) serve --host 127.0.0.1 --port 8080
+	$(BIN)/satellite --data-dir $(DATA_DIR) serve
 
 lint: venv
 	$(BIN)/ruff check satellite tests

@@ -21,7 +21,7 @@ from satellite.access.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES
 from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from satellite.errors import InvalidInput, NotFound, Unauthenticated
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 from satellite.users.service import login, user_actor
@@ -109,11 +109,6 @@ def issue_token(uow: UnitOfWork, grant_type: str, client_id: str, client_secret:
         if not username or password is None:
             raise InvalidInput("the password grant needs username and password")
         user = login(uow, username, password, source)
-        if user.must_change_password:
-            # The first or a reset password only lets its holder choose a new one.
-            raise PermissionDenied(f"user {username!r} must change their password before "
-                                   "obtaining a token (sign in to the web UI, or run "
-                                   "`satellite user reset-password`)", field="password")
     token = secrets.token_urlsafe(32)
     now = uow.clock.now()
     session.add(ApiToken(token_hash=_digest(token), client_id=client.id,
@@ -145,8 +140,6 @@ def authenticate(session: Session, token: str, now: datetime) -> Actor:
     user = session.get(User, row.user_id)
     if user is None or user.disabled:
         raise Unauthenticated("the user of this bearer token is disabled")
-    if user.must_change_password:
-        raise Unauthenticated("the user of this bearer token must change their password first")
     return user_actor(user, via=client.client_id)
 
 
