@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 
-.PHONY: run test test-packaging bundle bench bench-ui lint typecheck unit venv clean screenshots
+.PHONY: run test test-packaging bundle bench bench-export bench-ui lint typecheck unit venv clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bundle:
 # Not part of `make test`: minutes of load, results written to BENCHMARKS.md.
 bench: venv
 	$(BIN)/python -m bench.checkin
+
+# Exporting 1,000,000 product instances as CSV and JSON: seconds and peak RSS.
+bench-export: venv
+	$(BIN)/python -m bench.export_bench
 
 # The web UI's list pages at 1,000,000 devices and 10,000 VAs (seeding takes minutes).
 bench-ui: venv
