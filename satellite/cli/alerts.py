@@ -14,6 +14,7 @@ from satellite.alerts.models import CHANNEL_KINDS, DELIVERY_STATES, SEVERITIES
 from satellite.alerts.service import list_alerts, to_json
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
+from satellite.clock import utc_text
 from satellite.reports.exports import Filters
 from satellite.tokens.sealing import TokenSealer
 
@@ -75,8 +76,8 @@ def alert_deliveries(ctx: CliContext, account: str | None, state: str | None, li
     if not rows:
         click.echo("no alert deliveries")
     for r in rows:
-        when = (f"next attempt {r.next_attempt_at.isoformat()}" if r.state == "pending"
-                else f"at {r.finished_at.isoformat() if r.finished_at else '?'}")
+        when = (f"next attempt {utc_text(r.next_attempt_at)}" if r.state == "pending"
+                else f"at {(utc_text(r.finished_at) or '?')}")
         repeats = f", {r.repeats} repeat(s) not sent" if r.repeats else ""
         error = f"\n      last error: {r.last_error}" if r.last_error else ""
         click.echo(f"{r.id:>6} {r.state:8} {r.channel} ({r.kind}) {r.severity} {r.alert_key}: "

@@ -107,7 +107,7 @@ def grant_revoke(account: str) -> Any:
 
 def _request_json(req: AccessRequest | AccountRequest) -> dict[str, Any]:
     out: dict[str, Any] = {"id": req.id, "status": req.status, "note": req.note,
-                           "createdAt": req.created_at.isoformat(), "decidedBy": req.decided_by}
+                           "createdAt": utc_text(req.created_at), "decidedBy": req.decided_by}
     if isinstance(req, AccessRequest):
         out["role"] = req.role
     else:
@@ -156,7 +156,7 @@ def account_decide(request_id: int, approve: bool) -> Any:
 
 def _client_json(client: ApiClient) -> dict[str, Any]:
     return {"clientId": client.client_id, "role": client.role, "description": client.description,
-            "createdBy": client.created_by, "createdAt": client.created_at.isoformat(),
+            "createdBy": client.created_by, "createdAt": utc_text(client.created_at),
             "revoked": client.revoked_at is not None}
 
 
