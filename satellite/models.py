@@ -26,7 +26,7 @@ from satellite.licenses.models import (
 from satellite.reservation.models import Reservation, ReservationLine
 from satellite.state import StateEntry
 from satellite.tokens.models import RegistrationToken
-from satellite.users.models import User
+from satellite.users.models import SignInThrottle, User, WebSession
 
 __all__ = [
     "AccessRequest",
@@ -54,6 +54,7 @@ __all__ = [
     "Reservation",
     "ReservationLine",
     "RevokedCertificate",
+    "SignInThrottle",
     "StateEntry",
     "SyncRun",
     "TagSearch",
@@ -61,4 +62,5 @@ __all__ = [
     "UsageTotal",
     "User",
     "VirtualAccount",
+    "WebSession",
 ]

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bench.ui_seed import Seeded, seed
 from satellite.accounts.models import Account
 from satellite.actor import Actor
 from satellite.audit.service import list_events, record, search_of
@@ -23,6 +22,7 @@ from satellite.reports.exports import Filters, export
 from satellite.reports.formats import csv_stream, json_stream, neutralise
 from satellite.uow import Database
 from satellite.users.service import create_user, user_actor
+from tests.seed import Seeded, seed
 from tests.statements import counting
 
 
