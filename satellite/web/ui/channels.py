@@ -40,13 +40,15 @@ def add(account: str) -> Any:
     form.min_severity.choices = [SelectChoice(s, s) for s in SEVERITIES]
     if not form.validate_on_submit():
         return channels_page(account, form, 400)
-    sealer = TokenSealer.for_data_dir(current_app.config["SATELLITE_SETTINGS"].data_dir)
+    settings = current_app.config["SATELLITE_SETTINGS"]
+    sealer = TokenSealer.for_data_dir(settings.data_dir)
     try:
         with database().uow() as uow:
             view = channels.add_channel(uow, actor(), sealer, account, form.name.data or "",
                                         form.kind.data or "", form.target.data or "",
                                         min_severity=form.min_severity.data or "warning",
-                                        dedupe_hours=form.dedupe_hours.data or 0)
+                                        dedupe_hours=form.dedupe_hours.data or 0,
+                                        allow_local=settings.alert_allow_local_targets)
             uow.commit()
     except SatelliteError as exc:
         return channels_page(account, form, report(exc, form))

@@ -4,6 +4,9 @@ setting, sync registration and "sync now", license transfer to another account."
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+
+from flask import Flask
 
 from satellite.accounts.service import create_account, create_va
 from satellite.actor import Actor
@@ -16,7 +19,15 @@ from tests.web.ui.conftest import Browser
 ACME = "/a/acme.example.com"
 
 
-def test_alert_channels_add_test_and_remove(admin: Browser) -> None:
+def test_alert_channels_add_test_and_remove(admin: Browser, app: Flask,
+                                            settings: Settings) -> None:
+    # The webhook sink listens on loopback, which only the settings file may allow.
+    admin.get(f"{ACME}/alerts/channels")
+    status, html = admin.post(f"{ACME}/alerts/channels/add", {
+        "name": "local", "kind": "webhook", "target": "http://127.0.0.1:9/hook",
+        "min_severity": "warning", "dedupe_hours": "24"})
+    assert status == 400 and "alert_allow_local_targets" in html
+    app.config["SATELLITE_SETTINGS"] = replace(settings, alert_allow_local_targets=True)
     assert f"{ACME}/alerts/channels" in admin.get(f"{ACME}/alerts")
     html = admin.get(f"{ACME}/alerts/channels")
     assert "No channels" in html
