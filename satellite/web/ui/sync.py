@@ -174,13 +174,20 @@ def export() -> Any:
         return render("sync.html", report(exc), upload=BundleForm(formdata=None, prefix="imp"),
                       inspect=BundleForm(formdata=None, prefix="ins"), **_page_context())
 
+    return _send_once(path, f"usage-batch-{done.header.serial}.bundle")
+
+
+def _send_once(path: Path, name: str) -> Any:
+    """Download a bundle written for this answer, then remove it."""
+
     @after_this_request
     def _cleanup(response: Any) -> Any:
         path.unlink(missing_ok=True)
         return response
 
-    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                     download_name=f"usage-batch-{done.header.serial}.bundle", max_age=0)
+    # Absolute: send_file reads a relative path from the application's folder, not the cwd.
+    return send_file(path.resolve(), mimetype="application/octet-stream", as_attachment=True,
+                     download_name=name, max_age=0)
 
 
 def _bundle_posted(prefix: str, template_form: str) -> tuple[BundleForm, Any]:
@@ -264,17 +271,9 @@ def register() -> Any:
     refused = _refused("reg", "registration")
     if refused is not None:
         return refused
-    # Absolute: send_file reads a relative path from the application's folder, not the cwd.
-    path = (_uploads() / f"register-{secrets.token_hex(16)}.bundle").resolve()
+    path = _uploads() / f"register-{secrets.token_hex(16)}.bundle"
     header = write_request(database(), open_keystore(_settings()), path, actor())
-
-    @after_this_request
-    def _cleanup(response: Any) -> Any:
-        path.unlink(missing_ok=True)
-        return response
-
-    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                     download_name=f"registration-request-{header.serial}.bundle", max_age=0)
+    return _send_once(path, f"registration-request-{header.serial}.bundle")
 
 
 def sync_now() -> Any:
