@@ -18,6 +18,7 @@ from satellite.nodekeys import check_node
 from satellite.scheduler import build_scheduler
 from satellite.tokens.sealing import TokenSealer
 from satellite.web import create_app
+from satellite.web.bodylimits import upload_limit
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
                  "clear_untrusted_proxy_headers": True}
     try:
         server = create_server(app, host=host, port=port, threads=settings.threads,
-                               ident="satellite", **proxy)
+                               ident="satellite",
+                               # No body past the largest route limit is even buffered.
+                               max_request_body_size=upload_limit(settings) + 1024 * 1024,
+                               **proxy)
     except OSError as exc:
         db.dispose()
         raise ConfigError(_bind_failure(host, port, exc)) from None

@@ -15,6 +15,7 @@ from satellite.alerts.service import list_alerts, to_json
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
 from satellite.clock import utc_text
+from satellite.limits import printable
 from satellite.reports.exports import Filters
 from satellite.tokens.sealing import TokenSealer
 
@@ -45,8 +46,8 @@ def alert_list(ctx: CliContext, account: str | None, include_cleared: bool,
         click.echo("no open alerts")
     for row in rows:
         cleared = f" (cleared {row['cleared_at']})" if row["cleared_at"] else ""
-        click.echo(f"{row['raised_at']}  {row['severity']:8} {row['kind']}: "
-                   f"{row['message']}{cleared}")
+        click.echo(printable(f"{row['raised_at']}  {row['severity']:8} {row['kind']}: "
+                             f"{row['message']}{cleared}"))
 
 
 @alert.command("check")

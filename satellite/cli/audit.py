@@ -8,7 +8,7 @@ import click
 
 from satellite.accounts.service import account_for
 from satellite.audit.service import read_events, search_of, verify
-from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.cli import CliContext, columns, emit_json, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
 from satellite.clock import utc_text
 from satellite.errors import VerificationFailed
@@ -69,7 +69,7 @@ def audit_list(ctx: CliContext, account_ref: str | None, user: str | None, actio
         return
     for e in events:
         details = json.dumps(e["details"], sort_keys=True, separators=(",", ":"))
-        click.echo(f"{e['id']}\t{e['at']}\t{e['actor']}\t{e['action']}\t{e['target']}\t{details}")
+        click.echo(columns(e["id"], e["at"], e["actor"], e["action"], e["target"], details))
 
 
 COMMANDS = [audit]

@@ -6,12 +6,13 @@ from datetime import UTC, datetime, time
 
 import click
 
-from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.cli import CliContext, columns, emit_json, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
 from satellite.devices import service
 from satellite.devices.aging import age_devices
 from satellite.devices.models import DEVICE_STATES
 from satellite.errors import InvalidInput
+from satellite.limits import printable
 from satellite.reports.exports import Filters
 
 
@@ -45,8 +46,8 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
         emit_json({"total": page.total, "devices": page.rows})
         return
     for row in page.rows:
-        click.echo(f"{row['udi']}\t{row['hostname']}\t{row['account']}/{row['va']}\t"
-                   f"{row['status']}\tlast contact {row['last_contact_at']}")
+        click.echo(columns(row["udi"], row["hostname"], f"{row['account']}/{row['va']}",
+                           row["status"], f"last contact {row['last_contact_at']}"))
     click.echo(f"{len(page.rows)} of {page.total} devices")
 
 
@@ -62,7 +63,7 @@ def device_show(ctx: CliContext, udi: str, as_json: bool) -> None:
         emit_json(row)
         return
     for key, value in row.items():
-        click.echo(f"{key}: {value}")
+        click.echo(printable(f"{key}: {value}"))
 
 
 @device.command("transfer")
@@ -128,7 +129,7 @@ def age_devices_cmd(ctx: CliContext, as_of: str | None, dry_run: bool, as_json: 
         return
     verb = "would change" if dry_run else "changed"
     for t in transitions:
-        click.echo(f"{t.udi}\t{t.before} -> {t.after}\t{t.reason}")
+        click.echo(columns(t.udi, f"{t.before} -> {t.after}", t.reason))
     click.echo(f"{len(transitions)} devices {verb} as of {when:%Y-%m-%d %H:%M} UTC")
 
 

@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from satellite.accounts.service import account_for
 from satellite.errors import InvalidInput, NotFound
 from satellite.keystore import open_keystore
+from satellite.limits import check_int
 from satellite.reservation import service
 from satellite.reservation.models import Reservation
 from satellite.reservation.signer import code_signer
@@ -47,11 +48,9 @@ def _counts(data: dict[str, Any]) -> dict[str, int]:
         raise InvalidInput("'licenses' must be a non-empty list", field="licenses")
     counts: dict[str, int] = {}
     for item in items:
-        quantity = item.get("quantity") if isinstance(item, dict) else None
-        if not isinstance(quantity, int) or isinstance(quantity, bool):
-            raise InvalidInput("each license is {entitlementTag, quantity} with a whole number",
-                               field="licenses")
-        counts[field(item, "entitlementTag")] = quantity
+        if not isinstance(item, dict):
+            raise InvalidInput("each license is {entitlementTag, quantity}", field="licenses")
+        counts[field(item, "entitlementTag")] = check_int(item.get("quantity"), "quantity")
     return counts
 
 
