@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, request
 
 from satellite.web.downloads import download, filters_from
-from satellite.web.http import ACCOUNT, actor, authenticate_request, db
+from satellite.web.http import ACCOUNT, actor, authenticate_request, db, register_api
 
 bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -26,4 +26,4 @@ def report(kind: str, account: str | None = None) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    register_api(app, bp)

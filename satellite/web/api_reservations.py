@@ -20,7 +20,7 @@ from satellite.reservation import service
 from satellite.reservation.models import Reservation
 from satellite.reservation.signer import code_signer
 from satellite.uow import UnitOfWork
-from satellite.web.http import ACCOUNT, actor, authenticate_request, body, db, field, write
+from satellite.web.http import ACCOUNT, actor, authenticate_request, body, db, field, register_api, write
 
 bp = Blueprint("api_reservations", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -95,4 +95,4 @@ def return_code(account: str) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    register_api(app, bp)
