@@ -20,6 +20,7 @@ from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.alerts.models import (
     CHANNEL_KINDS,
+    DEFAULT_MIN_SEVERITY,
     DELIVERY_STATES,
     FAILED,
     SEVERITIES,
@@ -130,7 +131,7 @@ def _find(session: Session, account: Account | None, name: str) -> AlertChannel:
 
 
 def add_channel(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref: str | None,
-                name: str, kind: str, target: str, *, min_severity: str = "warning",
+                name: str, kind: str, target: str, *, min_severity: str = DEFAULT_MIN_SEVERITY,
                 dedupe_hours: int = 24, secret: str | None = None,
                 allow_local: bool = False) -> ChannelView:
     """Add a channel. A webhook gets an HMAC key (`secret`, else a new one), shown once.

@@ -11,12 +11,14 @@ from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from satellite.actor import Actor
 from satellite.bootstrap import open_database, require_initialised
 from satellite.config import Settings, load_settings
-from satellite.errors import PermissionDenied, SatelliteError
+from satellite.errors import PermissionDenied, SatelliteError, StorageUnavailable
 from satellite.limits import check_tree, printable
+from satellite.storage import storage_cause
 from satellite.uow import Database
 
 
@@ -117,6 +119,7 @@ def _register() -> None:
         alerts,
         audit,
         backup,
+        clock,
         devices,
         licenses,
         reservation,
@@ -127,7 +130,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access):
+                   devices, alerts, access, clock):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -144,6 +147,16 @@ def main(argv: list[str] | None = None) -> None:
         result = cli.main(args=argv, prog_name="satellite", standalone_mode=False)
     except SatelliteError as exc:
         sys.exit(_print_error(exc.message, exc.exit_code))
+    except (DBAPIError, OSError) as exc:
+        # A full disk, a read-only data dir, a database that cannot be reached: one line.
+        cause = storage_cause(exc)
+        if cause is not None:
+            sys.exit(_print_error(f"storage unavailable: {cause}", StorageUnavailable.exit_code))
+        if isinstance(exc, OperationalError):
+            first = str(getattr(exc, "orig", exc)).strip().splitlines()[:1]
+            sys.exit(_print_error(f"cannot use the database: {first[0] if first else exc}",
+                                  StorageUnavailable.exit_code))
+        raise
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

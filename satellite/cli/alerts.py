@@ -10,7 +10,7 @@ import click
 from satellite.alerts import channels
 from satellite.alerts.delivery import deliver_due, send_test
 from satellite.alerts.jobs import check_alerts
-from satellite.alerts.models import CHANNEL_KINDS, DELIVERY_STATES, SEVERITIES
+from satellite.alerts.models import CHANNEL_KINDS, DEFAULT_MIN_SEVERITY, DELIVERY_STATES, SEVERITIES
 from satellite.alerts.service import list_alerts, to_json
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
 from satellite.limits import printable
@@ -114,7 +114,7 @@ _ACCOUNT = click.option("--account", default=None,
               help="email: addresses, comma-separated; webhook: http(s) URL; syslog: "
                    "udp://HOST:PORT or a socket path such as /dev/log (?facility=local0).")
 @_ACCOUNT
-@click.option("--min-severity", type=click.Choice(SEVERITIES), default="warning",
+@click.option("--min-severity", type=click.Choice(SEVERITIES), default=DEFAULT_MIN_SEVERITY,
               show_default=True, help="Deliver alerts of this severity and above.")
 @click.option("--dedupe-hours", type=int, default=24, show_default=True,
               help="Deliver the same alert at most once within this many hours.")

@@ -26,16 +26,19 @@ from satellite.devices.models import Device
 from satellite.devices.registration import device_actor, owner_of
 from satellite.devices.upstream import log_usage
 from satellite.devices.verification import (
+    ClockSkew,
     DeviceSession,
     check_device,
     load_devices,
+    nonces_forgotten_before,
     remember_nonces,
     replayed,
 )
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.groupcommit import GroupCommit
 from satellite.licenses.counters import TagPool, tag_pools
-from satellite.licenses.usage import owners_usage, set_usage
+from satellite.licenses.models import IN_COMPLIANCE
+from satellite.licenses.usage import lock_owners, owners_usage, set_usage
 from satellite.limits import check_text
 from satellite.uow import Database, UnitOfWork
 
@@ -75,9 +78,12 @@ def _touch_statement(count: int) -> Any:
                     authorization_expires_at=bindparam("expires", type_=UTCDateTime())))
 
 
+UNLICENSED = "the virtual account has no license for this tag"
+
+
 def _refusal(tag: str, pools: Mapping[str, TagPool], device: DeviceSession) -> str | None:
     if tag not in pools:
-        return "the virtual account has no license for this tag"
+        return UNLICENSED
     if pools[tag].export_controlled and not device.export_controlled:
         return "export-controlled: the device's registration token does not allow it"
     return None
@@ -104,11 +110,12 @@ def check_in(uow: UnitOfWork, settings: Settings,
     if len(set(ids)) != len(ids):
         raise ValueError("a batch of usage reports comes from distinct devices")
     rows = load_devices(session, ids)
+    forgotten = nonces_forgotten_before(session)
     outcomes: list[dict[str, Any] | SatelliteError | None] = [None] * len(messages)
     checked: list[tuple[int, _Report]] = []
     for index, message in enumerate(messages):
         try:
-            device = check_device(rows.get(ids[index]), message, now, max_age)
+            device = check_device(rows.get(ids[index]), message, now, max_age, forgotten)
             checked.append((index, _Report(device, message, parse_usage(message.body))))
         except SatelliteError as exc:
             outcomes[index] = exc
@@ -131,8 +138,9 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
             now: datetime) -> list[dict[str, Any]]:
     """Make each report its device's consumption; answer with each tag's authorization.
 
-    Tags a device may not use (unknown in its VA, or export-controlled without permission)
-    are NOT_AUTHORIZED and consume nothing.
+    Tags a device may not use are NOT_AUTHORIZED: a tag its VA holds no line for is still
+    recorded (unlicensed use: a pool of quantity 0, Out Of Compliance, so the shortfall shows);
+    an export-controlled tag its token does not allow consumes nothing.
     """
     session = uow.session
     wanted: dict[int, set[str]] = {}
@@ -140,6 +148,8 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
         wanted.setdefault(report.device.va_id, set()).update(report.usage)
     pools = {va_id: tag_pools(session, va_id, now.date(), sorted(tags))
              for va_id, tags in wanted.items()}
+    # Every owner of the batch at once, in key order, before any pool: see lock_owners.
+    lock_owners(session, [owner_of(r.device.id) for r in reports])
     # Most reports repeat the last one: reading it back is cheaper than rewriting it.
     previous = owners_usage(session, [owner_of(r.device.id) for r in reports], "in_use")
     refused: list[dict[str, str]] = []
@@ -149,7 +159,7 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
         refusals = {tag: why for tag in usage if (why := _refusal(tag, pools[device.va_id], device))}
         refused.append(refusals)
         consumption = {(device.va_id, tag): count for tag, count in usage.items()
-                       if count and tag not in refusals}
+                       if count and refusals.get(tag, UNLICENSED) == UNLICENSED}
         owner = owner_of(device.id)
         if previous[owner] != consumption:
             set_usage(session, owner, "in_use", consumption)
@@ -172,7 +182,7 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
                 entry.update(status=NOT_AUTHORIZED, reason=refusals[tag])
             else:
                 c = pools[report.device.va_id][tag].counter
-                entry["status"] = AUTHORIZED if c.available >= 0 else OUT_OF_COMPLIANCE
+                entry["status"] = AUTHORIZED if c.status == IN_COMPLIANCE else OUT_OF_COMPLIANCE
                 entry.update(quantity=c.quantity, inUse=c.in_use, available=c.available)
             answers.append(entry)
         compliant = all(a["status"] == AUTHORIZED for a in answers)
@@ -232,4 +242,7 @@ class CheckinWriter:
         with self._db.uow() as uow:
             outcomes = check_in(uow, self._settings, messages)
             uow.commit()
+        for outcome in outcomes:
+            if isinstance(outcome, ClockSkew):
+                self._db.clock_watch.note_skew(outcome.device_id, outcome.skew_seconds)
         return outcomes

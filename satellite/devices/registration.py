@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
@@ -128,7 +129,9 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     assert va is not None
     account = session.get(Account, va.account_id)
     assert account is not None
-    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.sn))
+    # Locked: two registrations of one UDI at once apply one after the other.
+    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.sn)
+                            .with_for_update())
     if device is not None and not may_replace(device, va, settings):
         _refuse_takeover(uow, device, va, token.id, udi)
     cert = authority.issue(public, udi_label(udi.pid, udi.sn), now, settings.certificate_days)
@@ -153,7 +156,12 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     device.token_id, device.export_controlled = token.id, token.export_controlled
     device.status, device.registered_at, device.last_contact_at = REGISTERED, now, now
     device.authorization_expires_at, device.deregistered_at = None, None
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request registered this new UDI after our read (nothing to lock then).
+        raise Conflict(f"UDI {udi_label(udi.pid, udi.sn)} was just registered by another "
+                       "request; register again to take it over") from None
     remember_nonce(session, device.id, message, settings.message_max_age_seconds)
     log_device(session, outbound.DEVICE_REGISTERED, device.id, now)
     record(uow, device_actor(device), action, f"device:{udi_label(udi.pid, udi.sn)}",

@@ -7,16 +7,18 @@ transaction, also when many writers meet on one pool on PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from satellite.db import bind_list, in_chunks, list_params
 from satellite.errors import InvalidInput
+from satellite.licenses import compliance
 from satellite.licenses.models import USAGE_KINDS, LicenseUsage, UsageTotal
 
 UsageKey = tuple[int, str]
@@ -53,6 +55,31 @@ def owner_usage(session: Session, owner: str, kind: str) -> dict[UsageKey, int]:
     return owners_usage(session, [owner], kind)[owner]
 
 
+# Namespace of the owner locks (two-int advisory keys, apart from the leader's 64-bit key).
+_OWNER_LOCKS = 0x5A7E
+_LOCK_OWNER = text("SELECT pg_advisory_xact_lock(:space, :key)")
+
+
+def _owner_key(owner: str) -> int:
+    return int.from_bytes(hashlib.blake2b(owner.encode(), digest_size=4).digest(), "big",
+                          signed=True)
+
+
+def lock_owners(session: Session, owners: Collection[str]) -> None:
+    """Make this transaction the only writer of these owners' usage until it ends.
+
+    On PostgreSQL a row lock covers only rows that exist: two first reports of one device would
+    both insert its row (a unique violation), or one would miss a row the other added. Locks
+    are taken in key order; a caller writing several owners takes them all here first, before
+    any pool row, so that batches never wait on each other in a circle. SQLite has one writer
+    already.
+    """
+    if not owners or session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_owner_key(owner) for owner in owners})
+    session.execute(_LOCK_OWNER, [{"space": _OWNER_LOCKS, "key": key} for key in keys])
+
+
 def set_usage(session: Session, owner: str, kind: str, usage: Mapping[UsageKey, int]) -> None:
     """Replace what `owner` consumes of `kind` ("in_use" or "reserved") with `usage`.
 
@@ -64,7 +91,8 @@ def set_usage(session: Session, owner: str, kind: str, usage: Mapping[UsageKey, 
         raise InvalidInput("a usage owner is a non-empty name of at most 100 characters")
     wanted = {key: count for key, count in usage.items() if _checked_count(key, count)}
 
-    # Lock the owner's rows so two reports from one owner apply one after the other.
+    # Two reports from one owner apply one after the other, each reading what the last wrote.
+    lock_owners(session, [owner])
     current = {
         (row.va_id, row.tag): row
         for row in session.scalars(
@@ -129,3 +157,4 @@ def _add_to_totals(session: Session, kind: str, deltas: Mapping[UsageKey, int]) 
         set_={column.key: column + getattr(stmt.excluded, column.key)},
     )
     session.execute(stmt)
+    compliance.pools_changed(session, [key for key, _delta in changed])

@@ -9,9 +9,11 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from satellite import __version__
+from satellite.clockcheck import clock_problem
 from satellite.config import Settings
 from satellite.errors import SatelliteError
 from satellite.keystore import open_keystore
+from satellite.storage import storage_problem
 from satellite.uow import Database
 from satellite.web.bodylimits import BodyLimits
 from satellite.web.errors import error_document, error_headers
@@ -54,7 +56,14 @@ def create_app(settings: Settings, db: Database) -> Flask:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # any driver failure means "not ready"
             return jsonify(status="unavailable", database=type(exc).__name__), 503
-        return jsonify(status="ok", database="ok")
+        storage = storage_problem(db, settings)
+        if storage is not None:
+            return jsonify(status="unavailable", database="ok", storage=storage), 503
+        clock = clock_problem(db, settings)
+        if clock is not None:
+            # Still serving, but an operator must look: times it records may be wrong.
+            return jsonify(status="degraded", database="ok", storage="ok", clock=clock)
+        return jsonify(status="ok", database="ok", storage="ok", clock="ok")
 
     from satellite.web import api_access, api_accounts, api_devices, device_api, metrics, oauth, openapi
 

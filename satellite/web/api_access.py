@@ -24,6 +24,7 @@ from satellite.web.http import (
     field,
     page,
     read,
+    register_api,
     write,
 )
 
@@ -58,7 +59,7 @@ def user_create() -> Any:
     created = write(lambda uow: _user_json(uow, users.create_user(
         uow, actor(), field(data, "userName"), field(data, "password"),
         system_admin=data.get("systemAdmin") is True, must_change_password=True)))
-    return jsonify(users=[created]), 201
+    return jsonify(users=[created])
 
 
 @bp.post("/users/<username>/disable", defaults={"action": "disable"})
@@ -133,7 +134,7 @@ def access_requests(account: str) -> Any:
     if "role" in data:
         made = write(lambda uow: _request_json(requests.request_access(
             uow, actor(), account, field(data, "role"), field(data, "note", required=False))))
-        return jsonify(accessRequests=[made]), 201
+        return jsonify(accessRequests=[made])
     return jsonify(accessRequests=read(lambda uow: [
         _request_json(r) for r in requests.list_access_requests(uow.session, actor(), account)]))
 
@@ -153,7 +154,7 @@ def account_requests() -> Any:
         made = write(lambda uow: _request_json(requests.request_account(
             uow, actor(), field(data, "name"), field(data, "domain"),
             field(data, "note", required=False))))
-        return jsonify(accountRequests=[made]), 201
+        return jsonify(accountRequests=[made])
     return jsonify(accountRequests=read(lambda uow: [
         _request_json(r) for r in requests.list_account_requests(uow.session, actor())]))
 
@@ -182,7 +183,7 @@ def api_clients(account: str) -> Any:
                 field(data, "description", required=False))
             return {**_client_json(client), "clientSecret": secret}
 
-        return jsonify(apiClients=[write(create)]), 201
+        return jsonify(apiClients=[write(create)])
     return jsonify(apiClients=read(lambda uow: [
         _client_json(c) for c in apiclients.list_clients(uow.session, actor(), account)]))
 
@@ -212,4 +213,4 @@ def audit_list() -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    register_api(app, bp)

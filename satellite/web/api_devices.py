@@ -18,7 +18,19 @@ from satellite.errors import InvalidInput, NotFound
 from satellite.tokens import service as tokens
 from satellite.tokens.sealing import TokenSealer
 from satellite.uow import UnitOfWork
-from satellite.web.http import ACCOUNT, VA, actor, authenticate_request, body, db, field, page, read, write
+from satellite.web.http import (
+    ACCOUNT,
+    VA,
+    actor,
+    authenticate_request,
+    body,
+    db,
+    field,
+    page,
+    read,
+    register_api,
+    write,
+)
 
 bp = Blueprint("api_devices", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -89,7 +101,7 @@ def token_create(account: str, va: str) -> Any:
                                    description=description)
         return _token_json(view, uow.clock.now())
 
-    return jsonify(tokenInfo=write(create)), 201
+    return jsonify(tokenInfo=write(create))
 
 
 @bp.post(VA + "/tokens/revoke")
@@ -118,8 +130,9 @@ def _device_json(row: dict[str, Any], usage: dict[str, int]) -> dict[str, Any]:
             "licenseUsage": [{"license": tag, "quantity": n} for tag, n in usage.items()]}
 
 
-@bp.get(VA + "/devices")
+@bp.route(VA + "/devices", methods=["GET", "POST"])
 def device_list(account: str, va: str) -> Any:
+    """GET with `limit`/`offset` in the query, or POST with them in the body (On-Prem's form)."""
     limit, offset = page(body())
 
     def rows(uow: UnitOfWork) -> dict[str, Any]:
@@ -208,7 +221,8 @@ def alert_list(account: str) -> Any:
 def _status_json(info: dict[str, Any]) -> dict[str, Any]:
     return {"registration": info["registration"], "networkMode": info["network_mode"],
             "centralUrl": info["central_url"], "intervalHours": info["interval_hours"],
-            "lastSuccess": info["last_success_at"], "lastFailure": info["last_failure_at"],
+            "lastSuccess": info["last_success_at"], "lastExchange": info["last_exchange_at"],
+            "lastFailure": info["last_failure_at"],
             "lastFailureReason": info["last_failure_reason"],
             "consecutiveFailures": info["consecutive_failures"], "nextRun": info["next_run_at"],
             "lastImport": info["last_import_at"],
@@ -230,4 +244,4 @@ def sync_status_account(account: str) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    register_api(app, bp)

@@ -24,10 +24,10 @@ from satellite.devices.messages import (
     SignedMessage,
     parse_request,
 )
-from satellite.devices.verification import DeviceSession, authenticate
+from satellite.devices.verification import ClockSkew, DeviceSession, authenticate
 from satellite.uow import Database, UnitOfWork
 from satellite.web.device_usage import UsageEndpoint
-from satellite.web.errors import error_document
+from satellite.web.errors import error_document, error_headers
 from satellite.web.metrics import request_metrics
 
 Handler = Callable[[UnitOfWork, DeviceSession, SignedMessage], dict[str, Any]]
@@ -49,6 +49,12 @@ def init_app(app: Flask, settings: Settings, db: Database,
         return parse_request(request.get_data(cache=False), headers, message_type)
 
     bp = Blueprint("device_api", __name__, url_prefix="/api/device/v1")
+
+    @bp.errorhandler(ClockSkew)
+    def _skewed(exc: ClockSkew) -> Any:
+        # Counted, so that many devices off the same way make /readyz doubt our clock.
+        db.clock_watch.note_skew(exc.device_id, exc.skew_seconds)
+        return jsonify(error_document(exc.message)), exc.http_status, error_headers(exc)
 
     @bp.errorhandler(MessageError)
     def _bad_message(exc: MessageError) -> Any:

@@ -130,7 +130,8 @@ def _dry_run(shown: Preview, path: Path) -> Preview:
     try:
         shown.dry_run = import_bundle(database(), open_keystore(_settings()), actor(), path,
                                       dry_run=True,
-                                      overdue_days=_settings().sync_overdue_days)
+                                      overdue_days=_settings().sync_overdue_days,
+                                      expiry_days=_settings().expiry_notice_days)
     except SatelliteError as exc:
         shown.dry_run_problem = exc.message
     return shown
@@ -234,6 +235,7 @@ def apply() -> Any:
         path = _stored(form.upload.data or "")
         result = import_bundle(database(), open_keystore(_settings()), actor(), path,
                                overdue_days=_settings().sync_overdue_days,
+                               expiry_days=_settings().expiry_notice_days,
                                max_bytes=_settings().max_upload_mb << 20)
     except SatelliteError as exc:
         return render("sync.html", report(exc), upload=BundleForm(formdata=None, prefix="imp"),

@@ -71,10 +71,10 @@ def test_a_user_granted_one_va_issues_as_few_statements_as_with_many(
         per_page = {}
         for path in ("devices", "licenses", "reservations", "virtual-accounts",
                      f"virtual-accounts/{account.leaf_vas[0]}",
-                     f"tokens?va={account.leaf_vas[0]}"):
+                     f"tokens?va={account.leaf_vas[0]}", "tokens"):
             with counting(db.engine) as statements:
                 operator.get(f"/a/{account.domain}/{path}")
-            per_page[path.split("/")[0].split("?")[0]] = len(statements)
+            per_page[path.replace(account.leaf_vas[0], "VA")] = len(statements)
         counts.append(per_page)
     assert counts[0] == counts[1]
     assert max(counts[0].values()) <= MOST, counts[0]
