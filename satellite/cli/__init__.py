@@ -122,6 +122,7 @@ def _register() -> None:
         clock,
         devices,
         licenses,
+        reports,
         reservation,
         sync,
         system,
@@ -130,7 +131,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access, clock):
+                   devices, alerts, access, clock, reports):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -65,11 +65,22 @@ def create_app(settings: Settings, db: Database) -> Flask:
             return jsonify(status="degraded", database="ok", storage="ok", clock=clock)
         return jsonify(status="ok", database="ok", storage="ok", clock="ok")
 
-    from satellite.web import api_access, api_accounts, api_devices, device_api, metrics, oauth, openapi
+    from satellite.web import (
+        api_access,
+        api_accounts,
+        api_devices,
+        api_reports,
+        api_reservations,
+        device_api,
+        metrics,
+        oauth,
+        openapi,
+    )
 
     metrics.init_app(app, settings, db)
     device_api.init_app(app, settings, db)
-    for module in (oauth, api_accounts, api_access, api_devices, openapi):
+    for module in (oauth, api_accounts, api_access, api_devices, api_reports, api_reservations,
+                   openapi):
         module.init_app(app)
     # Outermost, so that no body past its route's limit reaches anything else.
     app.wsgi_app = BodyLimits(app.wsgi_app, settings,  # type: ignore[method-assign]

@@ -9,8 +9,9 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from satellite.access import apiclients, grants, requests
 from satellite.access.models import AccessRequest, AccountRequest, ApiClient
 from satellite.accounts.service import account_for
-from satellite.audit.service import iter_details, read_events
+from satellite.audit.service import SEARCH_ARGS, iter_details, read_events, search_of
 from satellite.bootstrap import retire_initial_password
+from satellite.clock import utc_text
 from satellite.errors import PermissionDenied
 from satellite.uow import UnitOfWork
 from satellite.users import service as users
@@ -120,7 +121,7 @@ def grant_revoke(account: str) -> Any:
 
 def _request_json(req: AccessRequest | AccountRequest) -> dict[str, Any]:
     out: dict[str, Any] = {"id": req.id, "status": req.status, "note": req.note,
-                           "createdAt": req.created_at.isoformat(), "decidedBy": req.decided_by}
+                           "createdAt": utc_text(req.created_at), "decidedBy": req.decided_by}
     if isinstance(req, AccessRequest):
         out["role"] = req.role
     else:
@@ -169,7 +170,7 @@ def account_decide(request_id: int, approve: bool) -> Any:
 
 def _client_json(client: ApiClient) -> dict[str, Any]:
     return {"clientId": client.client_id, "role": client.role, "description": client.description,
-            "createdBy": client.created_by, "createdAt": client.created_at.isoformat(),
+            "createdBy": client.created_by, "createdAt": utc_text(client.created_at),
             "revoked": client.revoked_at is not None}
 
 
@@ -198,16 +199,17 @@ def api_client_revoke(account: str, client_id: str) -> Any:
 def audit_list() -> Any:
     limit, _ = page({})
     ref = request.args.get("account") or None
-    action = request.args.get("action") or None
     before = request.args.get("before", type=int)
 
     def events(uow: UnitOfWork) -> list[dict[str, Any]]:
         account_id = (account_for(uow.session, actor(), ref, "audit.list").id
                       if ref else None)
-        return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+        search = search_of(account_id=account_id, **{
+            name: request.args.get(key) for name, key in SEARCH_ARGS.items()})
+        return [{"id": e.id, "at": utc_text(e.at), "actor": e.actor, "action": e.action,
                  "target": e.target, "details": dict(iter_details(e)), "hash": e.hash}
-                for e in read_events(uow.session, actor(), account_id=account_id, action=action,
-                                     limit=limit or 1000, before_id=before)]
+                for e in read_events(uow.session, actor(), search, limit=limit or 1000,
+                                     before_id=before)]
 
     return jsonify(events=read(events))
 

@@ -16,7 +16,7 @@ from satellite.errors import InvalidInput
 from satellite.keystore import open_keystore
 from satellite.licenses.schemas import page_json
 from satellite.licenses.service import list_licenses, list_subscriptions
-from satellite.licenses.transfers import transfer
+from satellite.licenses.transfers import transfer, transfer_between_accounts
 from satellite.limits import INT32_MAX, check_int
 from satellite.reservation import service as reservations
 from satellite.reservation.signer import code_signer
@@ -145,10 +145,15 @@ def license_transfer(account: str, va: str) -> Any:
         for item in wanted:
             if not isinstance(item, dict):
                 raise InvalidInput("each entry of 'licenses' is an object")
-            t = transfer(uow, actor(), account, va, field(item, "targetVirtualAccount"),
-                         field(item, "license"), _quantity(item.get("quantity"), "quantity"))
+            to_account = field(item, "targetAccount", required=False)
+            args = (field(item, "targetVirtualAccount"), field(item, "license"),
+                    _quantity(item.get("quantity"), "quantity"))
+            # Another account's VA needs rights in both (a distinct, audited operation).
+            t = (transfer_between_accounts(uow, actor(), account, va, to_account, *args)
+                 if to_account else transfer(uow, actor(), account, va, *args))
             done.append({"license": t.tag, "quantity": t.quantity, "virtualAccount": va,
                          "targetVirtualAccount": item["targetVirtualAccount"],
+                         **({"targetAccount": to_account} if to_account else {}),
                          "available": t.source_after.available})
         return done
 

@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 
 from satellite.alerts.models import INFO, Alert
 from satellite.alerts.service import list_alerts
+from satellite.clock import utc_text
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
 from satellite.devices.udi import check_udi
@@ -65,10 +66,10 @@ def _objects(data: dict[str, Any], *names: str) -> list[dict[str, Any]]:
 
 def _token_json(view: tokens.TokenView, now: Any) -> dict[str, Any]:
     return {"token": view.secret, "description": view.description,
-            "expirationDate": view.expires_at.isoformat(),
+            "expirationDate": utc_text(view.expires_at),
             "usesRemaining": None if view.max_uses is None else max(view.max_uses - view.uses, 0),
             "exportControlled": "Allowed" if view.export_controlled else "Not Allowed",
-            "createdBy": view.created_by, "createdDate": view.created_at.isoformat(),
+            "createdBy": view.created_by, "createdDate": utc_text(view.created_at),
             "status": view.state(now).upper().replace(" ", "_")}
 
 
@@ -203,9 +204,9 @@ def _alert_json(alert: Alert) -> dict[str, Any]:
     return {"messageType": alert.kind.upper(),
             "severity": "Minor" if alert.severity == INFO else "Major",
             "source": "ACCOUNT" if alert.account_id is not None else "SATELLITE",
-            "message": alert.message, "raisedAt": alert.raised_at.isoformat(),
-            "updatedAt": alert.updated_at.isoformat(),
-            "clearedAt": alert.cleared_at.isoformat() if alert.cleared_at else None}
+            "message": alert.message, "raisedAt": utc_text(alert.raised_at),
+            "updatedAt": utc_text(alert.updated_at),
+            "clearedAt": (utc_text(alert.cleared_at) or None)}
 
 
 @bp.route(ACCOUNT + "/alerts", methods=["GET", "POST"])

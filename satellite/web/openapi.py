@@ -76,12 +76,13 @@ SCHEMAS: dict[str, Any] = {
                           licenseSubscriptions={"type": "array", "items": _ref("Subscription")}),
     "TransferRequest": _obj(["licenses"], licenses={"type": "array", "items": _obj(
         ["license", "quantity", "targetVirtualAccount"], license=STR, quantity=INT,
-        targetVirtualAccount=STR, precedence=STR)}),
+        targetVirtualAccount=STR, targetAccount=STR, precedence=STR)}),
     "TransferResult": _obj(["status", "licenses"], status=STR, licenses={
         "type": "array", "items": _obj(["license", "quantity", "virtualAccount",
                                         "targetVirtualAccount", "available"],
                                        license=STR, quantity=INT, virtualAccount=STR,
-                                       targetVirtualAccount=STR, available=INT)}),
+                                       targetVirtualAccount=STR, targetAccount=STR,
+                                       available=INT)}),
     "ReserveRequest": _obj(["reservationRequests"], reservationRequests={
         "type": "array", "items": _obj(
             ["reservationCode"], reservationCode=STR,
@@ -92,6 +93,14 @@ SCHEMAS: dict[str, Any] = {
     "ReserveResult": _obj(["status", "authorizationCodes"], status=STR, authorizationCodes={
         "type": "array", "items": _obj(["authorizationCode", "reservationCode", "status"],
                                        authorizationCode=STR, reservationCode=STR, status=STR)}),
+    "ReservationUpdate": _obj(["licenses"], licenses={"type": "array", "items": _obj(
+        ["entitlementTag", "quantity"], entitlementTag=STR, quantity=INT)}),
+    "ReservationConfirm": _obj(["confirmationCode"], confirmationCode=STR),
+    "ReservationReturn": _obj(["returnCode"], returnCode=STR),
+    "ReservationResult": _obj(["status", "reservation"], status=STR, reservation=_obj(
+        ["udi", "reservationType", "status", "serial", "confirmedSerial"], udi=STR,
+        reservationType=STR, status=STR, serial=INT, confirmedSerial=INT,
+        authorizationCode=STR)),
     "User": _obj(["userName", "systemAdmin", "disabled", "roles"], userName=STR,
                  systemAdmin=BOOL, disabled=BOOL, mustChangePassword=BOOL,
                  roles={"type": "array", "items": _obj(["account", "role"], account=STR,
@@ -197,6 +206,15 @@ def _op(summary: str, response: str, request: str | None = None, auth: bool = Tr
     return op
 
 
+def _report_op(summary: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A streamed download (see docs/reports.md): `kind` in the path, filters in the query."""
+    op = _op(summary, "Status", query=(*extra, "format", "va", "status", "q", "user", "action",
+                                        "since", "until", "cleared"))
+    op["responses"]["200"] = {"description": "the report, streamed", "content": {
+        "text/csv": {"schema": STR}, "application/json": {"schema": {"type": "object"}}}}
+    return op
+
+
 A = "/api/v1/accounts/{account}"
 V = A + "/virtual-accounts/{va}"
 _TOKEN = _op("Get a bearer token (client_credentials or password grant)", "Token",
@@ -223,6 +241,14 @@ PATHS: dict[str, dict[str, Any]] = {
     A + "/license-subscriptions": {"get": _SUBS, "post": _SUBS},
     V + "/licenses/transfer": {"post": _op("Transfer licenses to other virtual accounts",
                                            "TransferResult", "TransferRequest")},
+    A + "/reservations/{udi}/update": {"post": _op(
+        "A new authorization code for a reservation's new counts", "ReservationResult",
+        "ReservationUpdate")},
+    A + "/reservations/{udi}/confirm": {"post": _op(
+        "Accept the device's confirmation code", "ReservationResult", "ReservationConfirm")},
+    A + "/reservations/return": {"post": _op(
+        "Close the reservation a device's return code names", "ReservationResult",
+        "ReservationReturn")},
     V + "/reserve-licenses": {"post": _op("Reserve licenses for offline devices (SLR/PLR)",
                                           "ReserveResult", "ReserveRequest")},
     "/api/v1/users": {"get": _op("Users (system administrators)", "Users"),
@@ -281,7 +307,11 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/sync-status": {"get": _op("Sync status with Central (system administrators)",
                                        "SyncStatus")},
     "/api/v1/audit": {"get": _op("Audit events, newest first", "Events",
-                                 query=("account", "action", "limit", "before"))},
+                                 query=("account", "user", "action", "q", "since", "until",
+                                        "limit", "before"))},
+    A + "/reports/{kind}": {"get": _report_op("A list of the account as a CSV or JSON download")},
+    "/api/v1/reports/{kind}": {"get": _report_op(
+        "A list of every account the caller sees as a CSV or JSON download", ("account",))},
 }
 
 

@@ -155,7 +155,8 @@ def dashboard(account: str) -> Any:
                   devices_by_status=by_status, alerts=open_alerts, sync=sync, warnings=health,
                   chart=usage_bars(pools.rows),
                   pool_total=pools.total, history=history_charts(history, since, until),
-                  history_period=period, history_ranges=HISTORY_RANGES)
+                  history_period=period, history_ranges=HISTORY_RANGES,
+                  history_since=since.date().isoformat())
 
 
 # The tree page shows as many levels as fit in this many rows; deeper VAs are one click away

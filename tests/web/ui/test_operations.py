@@ -76,13 +76,13 @@ def test_device_list_search_filter_detail_transfer_and_remove(
     one.report({TAG: 1})
     assert two.report({TAG: 1})["status"] == "OUT_OF_COMPLIANCE"
     html = admin.get(f"{ACME}/devices")
-    assert "2 devices." in html and "PID:C9300-24T,SN:A1" in html
+    assert "2 product instances." in html and "PID:C9300-24T,SN:A1" in html
     html = admin.get(f"{ACME}/devices?q=sw-B2")
-    assert "1 device." in html and "SN:B2" in html and "SN:A1" not in html
+    assert "1 product instance." in html and "SN:B2" in html and "SN:A1" not in html
     # Both consume the short pool: both are Out Of Compliance, not only the one that called last.
     html = admin.get(f"{ACME}/devices?status=Out+Of+Compliance&va=Lab")
-    assert "2 devices." in html and "SN:B2" in html and "SN:A1" in html
-    assert "0 devices." in admin.get(f"{ACME}/devices?va=Spare")
+    assert "2 product instances." in html and "SN:B2" in html and "SN:A1" in html
+    assert "0 product instances." in admin.get(f"{ACME}/devices?va=Spare")
     admin.get(f"{ACME}/devices?after=not-a-udi", status=400)
 
     detail = admin.get(f"{ACME}/devices/PID:C9300-24T,SN:B2")
@@ -104,7 +104,7 @@ def test_device_list_search_filter_detail_transfer_and_remove(
     admin.get(f"{ACME}/devices/PID:C9300-24T,SN:NOPE", status=404)
 
     dashboard = admin.get(f"{ACME}/")
-    assert "Devices by status" in dashboard and "Events waiting" not in dashboard
+    assert "Product Instances by status" in dashboard and "Events waiting" not in dashboard
     assert "Pending events" in dashboard
 
 
@@ -202,7 +202,7 @@ def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
     _device(app, clock, lab, "L1")
     _signed_in_with_role(db, browser, "vic", "va_viewer", "Spare")
     html = browser.get(f"{ACME}/devices")
-    assert "0 devices." in html and "SN:L1" not in html and '<option value="">All' not in html
+    assert "0 product instances." in html and "SN:L1" not in html and '<option value="">All' not in html
     browser.get(f"{ACME}/devices?va=Lab", status=404)
     browser.get(f"{ACME}/devices/PID:C9300-24T,SN:L1", status=404)
     html = browser.get(f"{ACME}/tokens")
@@ -216,7 +216,7 @@ def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
     status, _ = browser.post("/sync/export", {"exp-csrf_token": browser.token})
     assert status == 403
     dashboard = browser.get(f"{ACME}/")
-    assert "Devices by status" not in dashboard and "Sync with Central" not in dashboard
+    assert "Product Instances by status" not in dashboard and "Sync with Central" not in dashboard
     assert "shown to those who may see all" in browser.get(f"{ACME}/alerts")
 
 

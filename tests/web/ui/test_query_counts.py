@@ -52,7 +52,7 @@ def test_pages_of_a_large_and_a_small_account_issue_the_same_statements(
     first = admin.get(f"/a/{seeded.accounts[0].domain}/devices")
     assert first.count('href="/a/bench1.example.com/devices/PID:') == 50 and "Next</a>" in first
     last = admin.get(f"/a/{seeded.accounts[-1].domain}/devices")
-    assert "25 devices." in last and "Next</a>" not in last
+    assert "25 product instances." in last and "Next</a>" not in last
 
 
 def test_a_user_granted_one_va_issues_as_few_statements_as_with_many(
