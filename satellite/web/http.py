@@ -99,7 +99,7 @@ def page(data: dict[str, Any]) -> tuple[int | None, int]:
         try:
             return int(raw)
         except (TypeError, ValueError):
-            raise InvalidInput(f"{name!r} must be a whole number") from None
+            raise InvalidInput(f"{name!r} must be a whole number", field=name) from None
 
     limit, offset = number("limit", 100), number("offset", 0)
     if not 0 <= offset <= INT32_MAX:
