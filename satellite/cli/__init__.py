@@ -111,6 +111,7 @@ def _register() -> None:
         devices,
         licenses,
         reservation,
+        slup,
         sync,
         system,
         tls,
@@ -118,7 +119,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access):
+                   devices, alerts, access, slup):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -15,10 +15,11 @@ from satellite.accounts.service import account_for, get_va, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.devices.messages import format_time
-from satellite.devices.models import DEVICE_STATES, Device
+from satellite.devices.models import DEVICE_STATES, SLUP, Device
 from satellite.devices.registration import owner_of, retire, udi_label
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.licenses.usage import owner_usage, owners_usage, set_usage
+from satellite.slup.views import device_reports, states
 from satellite.uow import UnitOfWork
 
 
@@ -50,6 +51,7 @@ def _row(device: Device, account: str, va: str) -> dict[str, Any]:
         "first_registered_at": format_time(device.first_registered_at),
         "registrations": device.registrations, "export_controlled": device.export_controlled,
         "deregistered_at": format_time(device.deregistered_at) if device.deregistered_at else None,
+        "reporting": device.reporting,
     }
 
 
@@ -173,6 +175,10 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
         found.reverse()
     names = _names(session, {d.va_id for d in found})
     rows = [_row(d, *names[d.va_id]) for d in found]
+    slup = states(session, [d.id for d in found if d.reporting == SLUP])
+    for row in rows:
+        if row["id"] in slup:
+            row["slup"] = slup[row["id"]]
     has_next = more if not backwards else bool(rows)
     has_previous = (more if backwards else after is not None or offset > 0) and bool(rows)
     return DevicePage(min(total, count_limit) if bounded and count_limit is not None else total,
@@ -261,6 +267,8 @@ def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:
     device, account, va = _checked(session, actor, udi, "device.view")
     row = _row(device, account.name, va.name)
     row["usage"] = usage_by_tag(session, device.id)
+    if device.reporting == SLUP:
+        row["slup"] = device_reports(session, device.id)
     return row
 
 

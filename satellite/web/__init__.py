@@ -52,11 +52,20 @@ def create_app(settings: Settings, db: Database) -> Flask:
             return jsonify(status="unavailable", database=type(exc).__name__), 503
         return jsonify(status="ok", database="ok")
 
-    from satellite.web import api_access, api_accounts, api_devices, device_api, metrics, oauth, openapi
+    from satellite.web import (
+        api_access,
+        api_accounts,
+        api_devices,
+        api_slup,
+        device_api,
+        metrics,
+        oauth,
+        openapi,
+    )
 
     metrics.init_app(app, settings, db)
     device_api.init_app(app, settings, db)
-    for module in (oauth, api_accounts, api_access, api_devices, openapi):
+    for module in (oauth, api_accounts, api_access, api_devices, api_slup, openapi):
         module.init_app(app)
     return app
 

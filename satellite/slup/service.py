@@ -1,0 +1,317 @@
+"""Importing SLUP usage files: reports kept verbatim, devices found or created, consumption counted.
+
+One import is one transaction: a malformed file anywhere refuses the whole import and
+nothing is recorded. Reports are handled in batches as they are read, so memory stays flat
+whatever the number of reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from satellite.accounts.models import Account, VirtualAccount
+from satellite.accounts.service import va_for
+from satellite.actor import Actor
+from satellite.audit.service import record
+from satellite.cloudsync import outbound
+from satellite.db import in_chunks
+from satellite.devices.checkin import refusal
+from satellite.devices.models import (
+    AGENT,
+    AUTHORIZED,
+    DEREGISTERED,
+    OUT_OF_COMPLIANCE,
+    REGISTERED,
+    SLUP,
+    Device,
+)
+from satellite.devices.registration import device_actor, owner_of, udi_label
+from satellite.devices.upstream import log_usage
+from satellite.licenses.counters import tag_pools
+from satellite.licenses.usage import owners_usage, set_usage
+from satellite.slup.archives import documents
+from satellite.slup.formats import RumReport, Skipped, read_usage
+from satellite.slup.models import RumReportRow, SlupUsage
+from satellite.uow import UnitOfWork
+
+BATCH = 2000
+# SLUP devices carry no satellite-issued certificate; this date keeps certificate aging away.
+NO_CERTIFICATE = datetime(9999, 12, 31, tzinfo=UTC)
+Source = tuple[str, IO[bytes]]
+
+
+@dataclass
+class ImportSummary:
+    """What an import found: per device and tag, new and known reports, and what it passed over."""
+
+    account: str
+    va: str
+    files: list[str] = field(default_factory=list)
+    new: int = 0
+    known: int = 0
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tags: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+    flagged: list[dict[str, Any]] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"account": self.account, "virtualAccount": self.va, "files": self.files,
+                "reports": self.new + self.known, "new": self.new, "known": self.known,
+                "devices": self.devices, "tags": self.tags, "skipped": self.skipped,
+                "refused": self.refused, "flagged": self.flagged, "dryRun": self.dry_run}
+
+    def text(self) -> str:
+        created = sum(1 for d in self.devices.values() if d["created"])
+        parts = [f"{self.new + self.known} reports ({self.new} new, {self.known} already known) "
+                 f"from {len(self.devices)} devices ({created} new) in "
+                 f"{self.account}/{self.va}; tags: "
+                 + (", ".join(f"{t} ({n})" for t, n in sorted(self.tags.items())) or "none")]
+        if self.skipped:
+            parts.append("skipped: " + ", ".join(f"{n} <{k}>" for k, n in
+                                                 sorted(self.skipped.items())))
+        for udi, why in sorted(self.refused.items()):
+            parts.append(f"refused {udi}: {why}")
+        for flag in self.flagged[:20]:
+            parts.append(f"flagged {flag['udi']} report {flag['report_id']}: "
+                         f"{', '.join(flag['flags'])}")
+        if self.dry_run:
+            parts.append("dry run: nothing was recorded")
+        return "\n".join(parts)
+
+
+@dataclass
+class _Known:
+    id: int
+    va_id: int
+    created: bool
+
+
+def _reports(sources: Iterable[Source], summary: ImportSummary,
+             skipped: Skipped) -> Iterator[RumReport]:
+    for name, stream in sources:
+        for document, inner in documents(stream, name):
+            summary.files.append(document)
+            yield from read_usage(inner, document, skipped)
+
+
+def _batches(reports: Iterator[RumReport]) -> Iterator[list[RumReport]]:
+    batch: list[RumReport] = []
+    for report in reports:
+        batch.append(report)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_usage(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str,
+                 sources: Iterable[Source], *, dry_run: bool = False) -> ImportSummary:
+    """Import usage files and offline archives into a VA (the caller commits unless dry).
+
+    Devices seen for the first time are created in the VA, reporting by SLUP; a device of
+    another account is refused (and audited), never moved. Raises InvalidInput naming the
+    file, the report and the problem for anything malformed, PermissionDenied / NotFound.
+    """
+    session, now = uow.session, uow.clock.now()
+    account, va = va_for(session, actor, account_ref, va_name, "slup.upload")
+    summary = ImportSummary(account.name, va.name, dry_run=dry_run)
+    skipped = Skipped()
+    devices: dict[tuple[str, str], _Known | None] = {}
+    touched: set[int] = set()
+    for batch in _batches(_reports(sources, summary, skipped)):
+        _store(uow, actor, account, va, batch, devices, touched, summary, now)
+    summary.skipped = skipped.names
+    apply_consumption(uow, sorted(touched), now, audit_from={
+        d.id for d in devices.values() if d is not None and not d.created})
+    record(uow, actor, "slup.import", f"va:{account.name}/{va.name}", account_id=account.id,
+           details={"files": summary.files[:100], "new": summary.new, "known": summary.known,
+                    "devices": len(summary.devices), "tags": summary.tags,
+                    "skipped": summary.skipped, "refused": summary.refused,
+                    "dry_run": dry_run})
+    return summary
+
+
+def _load(session: Session, udis: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Device]:
+    found = {}
+    for chunk in in_chunks(list(udis)):
+        for device in session.scalars(select(Device).where(
+                tuple_(Device.pid, Device.serial).in_(chunk))):
+            found[(device.pid, device.serial)] = device
+    return found
+
+
+def _device(uow: UnitOfWork, actor: Actor, account: Account, va: VirtualAccount,
+            udi: tuple[str, str], device: Device | None, summary: ImportSummary,
+            now: datetime) -> _Known | None:
+    """The device reports of `udi` count for, created on first sight; None when refused."""
+    label = udi_label(*udi)
+    if device is None:
+        device = Device(pid=udi[0], serial=udi[1], va_id=va.id, account_id=account.id,
+                        public_key=b"", certificate_pem="", certificate_serial="",
+                        certificate_expires_at=NO_CERTIFICATE, status=REGISTERED,
+                        first_registered_at=now, registered_at=now, last_contact_at=now,
+                        reporting=SLUP)
+        uow.session.add(device)
+        uow.session.flush()
+        uow.session.expunge(device)
+        outbound.append(uow.session, outbound.DEVICE_REGISTERED,
+                        {"udi": f"{udi[0]}:{udi[1]}", "account": account.domain,
+                         "va": va.name}, now)
+        return _Known(device.id, va.id, True)
+    why = None
+    if device.account_id != account.id:
+        why = "the device is registered in another account; its reports were not imported"
+    elif device.reporting == AGENT and device.status != DEREGISTERED:
+        why = "the device is registered through the satellite's device protocol"
+    if why is not None:
+        summary.refused[label] = why
+        record(uow, actor, "slup.refuse_device", f"device:{label}", account_id=account.id,
+               details={"reason": why})
+        return None
+    if device.reporting != SLUP:
+        device.reporting = SLUP
+    return _Known(device.id, device.va_id, False)
+
+
+def _store(uow: UnitOfWork, actor: Actor, account: Account, va: VirtualAccount,
+           batch: list[RumReport], devices: dict[tuple[str, str], _Known | None],
+           touched: set[int], summary: ImportSummary, now: datetime) -> None:
+    session = uow.session
+    unseen = sorted({(r.pid, r.serial) for r in batch} - devices.keys())
+    rows = _load(session, unseen)
+    names = {va_id: name for va_id, name in session.execute(
+        select(VirtualAccount.id, VirtualAccount.name)
+        .where(VirtualAccount.account_id == account.id))}
+    for udi in unseen:
+        devices[udi] = _device(uow, actor, account, va, udi, rows.get(udi), summary, now)
+        known = devices[udi]
+        if known is not None:
+            summary.devices[udi_label(*udi)] = {"new": 0, "known": 0, "created": known.created,
+                                               "va": names.get(known.va_id, "")}
+    # Devices are looked up once per import; their objects need not stay in the session.
+    session.flush()
+    for device in rows.values():
+        session.expunge(device)
+    accepted = [(r, known) for r in batch if (known := devices[(r.pid, r.serial)]) is not None]
+    keys = sorted({(k.id, r.report_id) for r, k in accepted})
+    stored: set[tuple[int, str]] = set()
+    for chunk in in_chunks(keys):
+        stored.update(session.execute(select(RumReportRow.device_id, RumReportRow.report_id)
+                                      .where(tuple_(RumReportRow.device_id,
+                                                    RumReportRow.report_id).in_(chunk))))
+    new_rows, events = [], []
+    for report, known in accepted:
+        label = udi_label(report.pid, report.serial)
+        summary.tags[report.tag] = summary.tags.get(report.tag, 0) + 1
+        if (known.id, report.report_id) in stored:
+            summary.known += 1
+            summary.devices[label]["known"] += 1
+            continue
+        stored.add((known.id, report.report_id))
+        summary.new += 1
+        summary.devices[label]["new"] += 1
+        if report.flags:
+            summary.flagged.append({"udi": label, "report_id": report.report_id,
+                                    "flags": list(report.flags)})
+        starts = [m.start for m in report.measurements if m.start is not None]
+        ends = [m.end for m in report.measurements if m.end]
+        latest = report.latest
+        new_rows.append({
+            "device_id": known.id, "va_id": known.va_id, "report_id": report.report_id,
+            "tag": report.tag, "software_version": report.software_version,
+            "window_start": min(starts) if starts else None,
+            "window_end": max(ends) if ends else None,
+            "count": latest.count if latest else None, "flags": ",".join(report.flags),
+            "text": report.text, "imported_at": now, "exported_at": None, "acked_at": None})
+        events.append({"udi": f"{report.pid}:{report.serial}", "account": account.domain,
+                       "va": names.get(known.va_id, va.name), "report_id": report.report_id,
+                       "tag": report.tag, "report": report.text})
+        touched.add(known.id)
+    if new_rows:
+        session.execute(insert(RumReportRow), new_rows)
+        outbound.append_many(session, outbound.RUM_REPORT, events, now)
+    _count(session, [(k.id, r) for r, k in accepted if r.latest is not None])
+
+
+def _count(session: Session, reports: Sequence[tuple[int, RumReport]]) -> None:
+    """Keep each (device, tag)'s latest closed measurement; an older one never wins."""
+    best: dict[tuple[int, str], tuple[int, int, str]] = {}
+    for device_id, report in reports:
+        latest = report.latest
+        assert latest is not None and latest.count is not None
+        candidate = (latest.end or 0, latest.count, report.report_id)
+        key = (device_id, report.tag)
+        if key not in best or candidate[0] > best[key][0]:
+            best[key] = candidate
+    current: dict[tuple[int, str], int] = {}
+    for chunk in in_chunks(sorted(best)):
+        current.update(((d, t), e) for d, t, e in session.execute(
+            select(SlupUsage.device_id, SlupUsage.tag, SlupUsage.end_time)
+            .where(tuple_(SlupUsage.device_id, SlupUsage.tag).in_(chunk))))
+    inserts, updates = [], []
+    for (device_id, tag), (end, count, report_id) in sorted(best.items()):
+        row = {"device_id": device_id, "tag": tag, "end_time": end, "count": count,
+               "report_id": report_id}
+        if (device_id, tag) not in current:
+            inserts.append(row)
+        elif end > current[(device_id, tag)]:
+            updates.append(row)
+    if inserts:
+        session.execute(insert(SlupUsage), inserts)
+    for row in updates:
+        session.execute(update(SlupUsage).where(
+            SlupUsage.device_id == row["device_id"], SlupUsage.tag == row["tag"])
+            .values(end_time=row["end_time"], count=row["count"], report_id=row["report_id"]))
+
+
+def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime, *,
+                      audit_from: set[int] | None = None) -> None:
+    """Make SLUP devices' counts their consumption, under the rules an agent's usage follows
+    (tags the VA has no license for consume nothing), and set each device's compliance."""
+    session = uow.session
+    for chunk in in_chunks(list(device_ids)):
+        rows = session.execute(select(Device.id, Device.va_id, Device.status,
+                                      Device.account_id).where(Device.id.in_(chunk))).all()
+        counts: dict[int, dict[str, int]] = {row.id: {} for row in rows}
+        for device_id, tag, count in session.execute(
+                select(SlupUsage.device_id, SlupUsage.tag, SlupUsage.count)
+                .where(SlupUsage.device_id.in_(chunk))):
+            counts[device_id][tag] = count
+        wanted: dict[int, set[str]] = {}
+        for row in rows:
+            wanted.setdefault(row.va_id, set()).update(counts[row.id])
+        pools = {va_id: tag_pools(session, va_id, now.date(), sorted(tags))
+                 for va_id, tags in wanted.items()}
+        previous = owners_usage(session, [owner_of(row.id) for row in rows], "in_use")
+        for row in rows:
+            consumption = {(row.va_id, tag): n for tag, n in counts[row.id].items()
+                           if n and refusal(tag, pools[row.va_id], False) is None}
+            before = previous[owner_of(row.id)]
+            if before != consumption:
+                set_usage(session, owner_of(row.id), "in_use", consumption)
+                changed = {tag for (_va, tag) in before.keys() | consumption.keys()}
+                log_usage(session, row.id, {t: consumption.get((row.va_id, t), 0)
+                                            for t in changed}, now)
+        pools = {va_id: tag_pools(session, va_id, now.date(), sorted(tags))
+                 for va_id, tags in wanted.items()}
+        for row in rows:
+            va_pools = pools[row.va_id]
+            compliant = all(refusal(tag, va_pools, False) is None
+                            and va_pools[tag].counter.available >= 0
+                            for tag, n in counts[row.id].items() if n)
+            status = AUTHORIZED if compliant else OUT_OF_COMPLIANCE
+            session.execute(update(Device).where(Device.id == row.id).values(
+                status=status, last_contact_at=now, deregistered_at=None))
+            if status != row.status and audit_from is not None and row.id in audit_from:
+                record(uow, device_actor(row.id), "device.status", f"device:{row.id}",
+                       account_id=row.account_id, details={"before": row.status,
+                                                           "after": status})
