@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+from satellite.central.rum import SCHEMA as RUM_SCHEMA
 from satellite.errors import ConfigError
 
 DB_FILE = "central.db"
@@ -77,7 +78,7 @@ CREATE TABLE IF NOT EXISTS ingests (
 
 def create(directory: Path) -> None:
     with closing(sqlite3.connect(directory / DB_FILE)) as conn:
-        conn.executescript(_SCHEMA)
+        conn.executescript(_SCHEMA + RUM_SCHEMA)
         conn.commit()
 
 
@@ -90,7 +91,7 @@ def transaction(directory: Path) -> Iterator[sqlite3.Connection]:
     with closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as conn:
         conn.row_factory = sqlite3.Row
         # Directories made by an older version get the newer tables here.
-        conn.executescript(_SCHEMA)
+        conn.executescript(_SCHEMA + RUM_SCHEMA)
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn

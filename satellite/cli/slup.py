@@ -10,7 +10,7 @@ import click
 
 from satellite.cli import CliContext, emit_json, pass_ctx
 from satellite.errors import InvalidInput
-from satellite.slup import service
+from satellite.slup import acks, cssm, service
 
 
 @click.group("slup")
@@ -49,3 +49,92 @@ def slup_import(ctx: CliContext, files: tuple[str, ...], account: str, va: str, 
 
 
 COMMANDS = [slup]
+
+
+@slup.command("export")
+@click.option("--va", required=True, help="Virtual account whose reports are exported.")
+@click.option("--account", default=None, help="Account (needed when VA names repeat).")
+@click.option("--format", "fmt", type=click.Choice(["cssm-offline"]), required=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def slup_export(ctx: CliContext, va: str, account: str | None, fmt: str, out: str,
+                as_json: bool) -> None:
+    """Write the VA's unacknowledged reports as Cisco's offline-upload archive for CSSM."""
+    target = Path(out)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with ctx.db.uow() as uow:
+            found_account, found_va = service.find_va(uow.session, ctx.actor, account, va,
+                                                      "slup.upload")
+            with partial.open("wb") as stream:
+                done = cssm.export_cssm(uow, ctx.actor, found_account, found_va, stream)
+            partial.replace(target)
+            uow.commit()
+    except OSError as exc:
+        raise InvalidInput(f"{out}: cannot be written ({exc.strerror})") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    if as_json:
+        emit_json({"file": out, **done.to_json()})
+        return
+    click.echo(f"Wrote {out}: {done.reports} reports of {done.devices} devices "
+               f"({fmt}, inner archive {done.inner}); upload it to CSSM, then import its "
+               "ACK archive with `satellite slup import-ack FILE`")
+
+
+@slup.command("import-ack")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def slup_import_ack(ctx: CliContext, file: str, as_json: bool) -> None:
+    """Read CSSM's ACK archive (or one ACK file) and give each ACK to its device."""
+    with ExitStack() as stack:
+        name, stream = _open(stack, file)
+        with ctx.db.uow() as uow:
+            done = acks.import_cssm_acks(uow, ctx.actor, name, stream)
+            uow.commit()
+    if as_json:
+        emit_json(done.to_json())
+        return
+    click.echo(f"{done.files} ACK files: {len(done.devices)} devices, {done.reports} reports "
+               "acknowledged; write them for the devices with `satellite slup acks`")
+    for unmatched in done.unmatched:
+        click.echo(f"  no device matches {unmatched}")
+
+
+@slup.command("ack")
+@click.argument("udi")
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@pass_ctx
+def slup_ack(ctx: CliContext, udi: str, out: str) -> None:
+    """Write a device's latest ACK file (for `license smart import` on the device)."""
+    with ctx.db.reader() as uow:
+        label, document = acks.latest_ack(uow.session, ctx.actor, udi)
+    _write_text(out, document)
+    click.echo(f"Wrote the ACK of {label} to {out}")
+
+
+@slup.command("acks")
+@click.option("--va", required=True)
+@click.option("--account", default=None, help="Account (needed when VA names repeat).")
+@click.option("--out", required=True, type=click.Path(file_okay=False))
+@pass_ctx
+def slup_acks(ctx: CliContext, va: str, account: str | None, out: str) -> None:
+    """Write the latest ACK of every SLUP device of a VA, one file per device named by UDI."""
+    with ctx.db.reader() as uow:
+        found_account, found_va = service.find_va(uow.session, ctx.actor, account, va,
+                                                  "device.view")
+        try:
+            written = acks.write_acks(uow.session, ctx.actor, found_account.name, found_va.name,
+                                      Path(out))
+        except OSError as exc:
+            raise InvalidInput(f"{out}: cannot be written ({exc.strerror})") from None
+    click.echo(f"Wrote {len(written)} ACK files to {out}")
+
+
+def _write_text(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot be written ({exc.strerror})") from None

@@ -239,7 +239,7 @@ def _place(session: Session, device: Device) -> tuple[Account, VirtualAccount]:
     return account, va
 
 
-def _checked(session: Session, actor: Actor, udi: str,
+def checked_device(session: Session, actor: Actor, udi: str,
              operation: str) -> tuple[Device, Account, VirtualAccount]:
     """The device, if the actor may do `operation` on it; NotFound as if absent otherwise."""
     device = find_device(session, udi)
@@ -264,7 +264,7 @@ def usages_by_tag(session: Session, device_ids: Collection[int]) -> dict[int, di
 
 def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:
     """A device with its current consumption by tag."""
-    device, account, va = _checked(session, actor, udi, "device.view")
+    device, account, va = checked_device(session, actor, udi, "device.view")
     row = _row(device, account.name, va.name)
     row["usage"] = usage_by_tag(session, device.id)
     if device.reporting == SLUP:
@@ -275,7 +275,7 @@ def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:
 def transfer_device(uow: UnitOfWork, actor: Actor, udi: str, to_va: str) -> dict[str, Any]:
     """Move a device, and what it consumes, to another VA of its account."""
     session = uow.session
-    device, account, va = _checked(session, actor, udi, "device.manage")
+    device, account, va = checked_device(session, actor, udi, "device.manage")
     target = get_va(session, account, to_va)
     require(session, actor, "device.manage", account_id=account.id, va_id=target.id,
             not_found=f"account {account.name!r} has no virtual account named {to_va!r}")
@@ -292,6 +292,6 @@ def transfer_device(uow: UnitOfWork, actor: Actor, udi: str, to_va: str) -> dict
 
 def remove_device(uow: UnitOfWork, actor: Actor, udi: str) -> dict[str, Any]:
     """Operator-side removal (e.g. RMA): licenses back to the pool, certificate revoked."""
-    device, account, va = _checked(uow.session, actor, udi, "device.manage")
+    device, account, va = checked_device(uow.session, actor, udi, "device.manage")
     retire(uow, actor, device, account.id, "device.remove", "removed by operator")
     return _row(device, account.name, va.name)

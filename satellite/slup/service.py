@@ -33,6 +33,7 @@ from satellite.devices.models import (
 )
 from satellite.devices.registration import device_actor, owner_of, udi_label
 from satellite.devices.upstream import log_usage
+from satellite.errors import Conflict, NotFound, PermissionDenied
 from satellite.licenses.counters import tag_pools
 from satellite.licenses.usage import owners_usage, set_usage
 from satellite.slup.archives import documents
@@ -315,3 +316,26 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
                 record(uow, device_actor(row.id), "device.status", f"device:{row.id}",
                        account_id=row.account_id, details={"before": row.status,
                                                            "after": status})
+
+
+def find_va(session: Session, actor: Actor, account_ref: str | None, va_name: str,
+            operation: str) -> tuple[Account, VirtualAccount]:
+    """The VA named `va_name` (in `account_ref`, or the one VA of that name the actor may
+    use when no account is named). Raises NotFound / Conflict / PermissionDenied."""
+    if account_ref:
+        return va_for(session, actor, account_ref, va_name, operation)
+    domains = list(session.scalars(select(Account.domain).join(
+        VirtualAccount, VirtualAccount.account_id == Account.id)
+        .where(VirtualAccount.name == va_name).order_by(Account.domain)))
+    usable = []
+    for domain in domains:
+        try:
+            usable.append(va_for(session, actor, domain, va_name, operation))
+        except (NotFound, PermissionDenied):
+            continue
+    if not usable:
+        raise NotFound(f"no virtual account named {va_name!r}")
+    if len(usable) > 1:
+        raise Conflict(f"several accounts have a virtual account named {va_name!r} "
+                       f"({', '.join(a.domain for a, _ in usable)}): name one with --account")
+    return usable[0]

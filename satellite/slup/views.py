@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from satellite.devices.messages import format_time
+from satellite.errors import SatelliteError
 from satellite.slup.formats import parse_report
 from satellite.slup.models import RumAck, RumReportRow
 
@@ -62,3 +63,29 @@ def device_reports(session: Session, device_id: int) -> dict[str, Any]:
                            .limit(REPORTS_SHOWN))
     return {**states(session, [device_id])[device_id],
             "reports": [_report(row) for row in rows]}
+
+
+def describe_event(data: Any) -> str:
+    """A `rum_report` event of a usage batch in plain words."""
+    if not isinstance(data, dict) or not isinstance(data.get("report"), str):
+        return "a Cisco device's RUM report, not well formed"
+    try:
+        report = parse_report(data["report"], "report")
+    except SatelliteError as exc:
+        return f"a Cisco device's RUM report that cannot be read: {exc.message}"
+    latest = report.latest
+    count = (f"count {latest.count} in the window {_unix(latest.start)} to {_unix(latest.end)}"
+             if latest else "no closed measurement")
+    return (f"a Cisco device's RUM report (SLUP), carried as the device wrote it "
+            f"({len(report.text)} characters, signed by the device): device PID:{report.pid},"
+            f"SN:{report.serial}, account {data.get('account')}, virtual account "
+            f"{data.get('va')}, report {report.report_id}, tag {report.tag}, "
+            f"{len(report.measurements)} measurements, {count}")
+
+
+def describe_ack(rec: dict[str, Any]) -> str:
+    """A `rum_ack` record of a response in plain words."""
+    ids = rec.get("report_ids") or []
+    return (f"an ACK for SLUP device PID:{rec.get('pid')},SN:{rec.get('serial')} of account "
+            f"{rec.get('account')} (virtual account {rec.get('va')}): {len(ids)} reports "
+            f"acknowledged ({', '.join(map(str, ids[:10]))}{', ...' if len(ids) > 10 else ''})")
