@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
-from satellite.slup import service
+from satellite.accounts.service import account_for
+from satellite.devices import service as devices
+from satellite.errors import InvalidInput, NotFound
+from satellite.slup import acks, service
 from satellite.uow import UnitOfWork
-from satellite.web.http import VA, actor, authenticate_request, write
+from satellite.web.http import VA, actor, authenticate_request, read, write
 
 bp = Blueprint("api_slup", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -34,6 +37,27 @@ def usage_upload(account: str, va: str) -> Any:
         return summary.to_json()
 
     return jsonify(write(run)), 200
+
+
+@bp.get(VA + "/usage-reports/ack")
+def ack_download(account: str, va: str) -> Any:
+    udi = request.args.get("udi", "")
+    if not udi.strip():
+        raise InvalidInput("'udi' is required: PID:<pid>,SN:<serial>", field="udi")
+
+    def find(uow: UnitOfWork) -> tuple[str, str]:
+        row = devices.show_device(uow.session, actor(), udi)
+        if row["account"] != account_name(uow, account) or row["va"] != va:
+            raise NotFound(f"virtual account {va!r} has no device {udi}")
+        return acks.latest_ack(uow.session, actor(), udi)
+
+    label, document = read(find)
+    return Response(document, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{acks.ack_file_name(label)}"'})
+
+
+def account_name(uow: UnitOfWork, ref: str) -> str:
+    return account_for(uow.session, actor(), ref, "account.view").name
 
 
 def init_app(app: Flask) -> None:
