@@ -37,8 +37,11 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
         emit_json({"total": page.total, "devices": page.rows})
         return
     for row in page.rows:
+        slup = row.get("slup")
+        how = (f"SLUP: last report {slup['last_report_at'] or '-'}, {slup['awaiting_ack']} "
+               f"awaiting ACK, last ACK {slup['last_ack_at'] or 'none'}") if slup else "agent"
         click.echo(f"{row['udi']}\t{row['hostname']}\t{row['account']}/{row['va']}\t"
-                   f"{row['status']}\tlast contact {row['last_contact_at']}")
+                   f"{row['status']}\tlast contact {row['last_contact_at']}\t{how}")
     click.echo(f"{len(page.rows)} of {page.total} devices")
 
 
