@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from satellite.cloudsync.models import OutboundEvent, OutboundHead
@@ -65,7 +65,9 @@ def append_many(session: Session, kind: str, payloads: Sequence[Mapping[str, Any
     if len(texts) == 1:
         session.add(OutboundEvent(seq=first, kind=kind, at=at, payload=texts[0]))
     elif texts:
-        session.execute(insert(OutboundEvent), [
+        table = OutboundEvent.__table__
+        assert isinstance(table, Table)
+        session.connection().execute(insert(table), [
             {"seq": first + n, "kind": kind, "at": at, "payload": text}
             for n, text in enumerate(texts)])
     return int(last)

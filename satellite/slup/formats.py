@@ -51,7 +51,6 @@ class RumReport:
 
     text: str
     payload: str
-    signature: str
     pid: str
     serial: str
     report_id: str
@@ -60,6 +59,11 @@ class RumReport:
     measurements: tuple[Measurement, ...]
     ha: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
+
+    @property
+    def signature(self) -> str:
+        """The exact text of the report's `signature` member."""
+        return json_members(self.text)["signature"][1]
 
     @property
     def latest(self) -> Measurement | None:
@@ -222,13 +226,14 @@ def _flags(measurements: tuple[Measurement, ...]) -> tuple[str, ...]:
 def parse_report(text: str, where: str) -> RumReport:
     """Read one report's JSON text. Raises InvalidInput naming `where` and what is wrong."""
     try:
-        members = json_members(text)
+        # The text is kept whole, so payload and signature stay exactly as the device wrote
+        # them; parsing it here only reads what the satellite needs.
+        members = json.loads(text)
     except ValueError as exc:
-        raise InvalidInput(f"{where}: the report {exc}") from None
-    if "payload" not in members or "signature" not in members:
-        raise InvalidInput(f"{where}: a report needs payload and signature")
-    payload, _text = members["payload"]
-    signature, signature_text = members["signature"]
+        raise InvalidInput(f"{where}: the report is not JSON ({exc})") from None
+    if not isinstance(members, dict) or "payload" not in members or "signature" not in members:
+        raise InvalidInput(f"{where}: a report is a JSON object with payload and signature")
+    payload, signature = members["payload"], members["signature"]
     if not isinstance(payload, str):
         raise InvalidInput(f"{where}: payload must be a string holding JSON")
     if not isinstance(signature, dict):
@@ -266,7 +271,7 @@ def parse_report(text: str, where: str) -> RumReport:
     measurements = tuple(_measurement(m, f"{where}, measurement {n}")
                          for n, m in enumerate(raw_measurements, start=1))
     ha = _sudi_list(meta.get("ha_udi"), "ha_udi", where)
-    return RumReport(text, payload, signature_text, pid, serial, str(report_id).strip(),
+    return RumReport(text, payload, pid, serial, str(report_id).strip(),
                      tag.strip(), str(version)[:100], measurements, ha, _flags(measurements))
 
 

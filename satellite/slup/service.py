@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
@@ -32,10 +32,10 @@ from satellite.devices.models import (
     Device,
 )
 from satellite.devices.registration import device_actor, owner_of, udi_label
-from satellite.devices.upstream import log_usage
+from satellite.devices.upstream import usage_facts
 from satellite.errors import Conflict, NotFound, PermissionDenied
 from satellite.licenses.counters import tag_pools
-from satellite.licenses.usage import owners_usage, set_usage
+from satellite.licenses.usage import owners_usage, set_usages
 from satellite.slup.archives import documents
 from satellite.slup.formats import RumReport, Skipped, read_usage
 from satellite.slup.models import RumReportRow, SlupUsage
@@ -150,24 +150,39 @@ def _load(session: Session, udis: Sequence[tuple[str, str]]) -> dict[tuple[str, 
     return found
 
 
-def _device(uow: UnitOfWork, actor: Actor, account: Account, va: VirtualAccount,
-            udi: tuple[str, str], device: Device | None, summary: ImportSummary,
-            now: datetime) -> _Known | None:
-    """The device reports of `udi` count for, created on first sight; None when refused."""
+def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert plain rows with one Core statement (no ORM objects: memory stays flat)."""
+    session.connection().execute(model.__table__.insert(), rows)
+
+
+def _create(session: Session, account: Account, va: VirtualAccount,
+            udis: Sequence[tuple[str, str]], now: datetime) -> dict[tuple[str, str], int]:
+    """Create product instances for UDIs seen for the first time, in the VA, reporting by
+    SLUP. Returns their ids."""
+    if not udis:
+        return {}
+    _bulk(session, Device, [{
+        "pid": pid, "serial": serial, "va_id": va.id, "account_id": account.id,
+        "public_key": b"", "certificate_pem": "", "certificate_serial": "",
+        "certificate_expires_at": NO_CERTIFICATE, "status": REGISTERED,
+        "first_registered_at": now, "registered_at": now, "last_contact_at": now,
+        "reporting": SLUP, "registrations": 1, "vid": "", "uuid": "", "hostname": "",
+        "product_tag": "", "export_controlled": False} for pid, serial in udis])
+    outbound.append_many(session, outbound.DEVICE_REGISTERED, [
+        {"udi": f"{pid}:{serial}", "account": account.domain, "va": va.name}
+        for pid, serial in udis], now)
+    ids = {}
+    for chunk in in_chunks(list(udis)):
+        ids.update({(pid, serial): device_id for device_id, pid, serial in session.execute(
+            select(Device.id, Device.pid, Device.serial)
+            .where(tuple_(Device.pid, Device.serial).in_(chunk)))})
+    return ids
+
+
+def _known(uow: UnitOfWork, actor: Actor, account: Account, udi: tuple[str, str],
+           device: Device, summary: ImportSummary) -> _Known | None:
+    """A device seen before: its reports count where it is; None when it is refused."""
     label = udi_label(*udi)
-    if device is None:
-        device = Device(pid=udi[0], serial=udi[1], va_id=va.id, account_id=account.id,
-                        public_key=b"", certificate_pem="", certificate_serial="",
-                        certificate_expires_at=NO_CERTIFICATE, status=REGISTERED,
-                        first_registered_at=now, registered_at=now, last_contact_at=now,
-                        reporting=SLUP)
-        uow.session.add(device)
-        uow.session.flush()
-        uow.session.expunge(device)
-        outbound.append(uow.session, outbound.DEVICE_REGISTERED,
-                        {"udi": f"{udi[0]}:{udi[1]}", "account": account.domain,
-                         "va": va.name}, now)
-        return _Known(device.id, va.id, True)
     why = None
     if device.account_id != account.id:
         why = "the device is registered in another account; its reports were not imported"
@@ -192,9 +207,10 @@ def _store(uow: UnitOfWork, actor: Actor, account: Account, va: VirtualAccount,
     names = {va_id: name for va_id, name in session.execute(
         select(VirtualAccount.id, VirtualAccount.name)
         .where(VirtualAccount.account_id == account.id))}
+    created = _create(session, account, va, [udi for udi in unseen if udi not in rows], now)
     for udi in unseen:
-        devices[udi] = _device(uow, actor, account, va, udi, rows.get(udi), summary, now)
-        known = devices[udi]
+        known = devices[udi] = (_Known(created[udi], va.id, True) if udi in created
+                                else _known(uow, actor, account, udi, rows[udi], summary))
         if known is not None:
             summary.devices[udi_label(*udi)] = {"new": 0, "known": 0, "created": known.created,
                                                "va": names.get(known.va_id, "")}
@@ -238,7 +254,7 @@ def _store(uow: UnitOfWork, actor: Actor, account: Account, va: VirtualAccount,
                        "tag": report.tag, "report": report.text})
         touched.add(known.id)
     if new_rows:
-        session.execute(insert(RumReportRow), new_rows)
+        _bulk(session, RumReportRow, new_rows)
         outbound.append_many(session, outbound.RUM_REPORT, events, now)
     _count(session, [(k.id, r) for r, k in accepted if r.latest is not None])
 
@@ -267,7 +283,7 @@ def _count(session: Session, reports: Sequence[tuple[int, RumReport]]) -> None:
         elif end > current[(device_id, tag)]:
             updates.append(row)
     if inserts:
-        session.execute(insert(SlupUsage), inserts)
+        _bulk(session, SlupUsage, inserts)
     for row in updates:
         session.execute(update(SlupUsage).where(
             SlupUsage.device_id == row["device_id"], SlupUsage.tag == row["tag"])
@@ -280,8 +296,12 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
     (tags the VA has no license for consume nothing), and set each device's compliance."""
     session = uow.session
     for chunk in in_chunks(list(device_ids)):
-        rows = session.execute(select(Device.id, Device.va_id, Device.status,
-                                      Device.account_id).where(Device.id.in_(chunk))).all()
+        rows = session.execute(
+            select(Device.id, Device.va_id, Device.status, Device.account_id, Device.pid,
+                   Device.serial, Account.domain, VirtualAccount.name)
+            .join(VirtualAccount, VirtualAccount.id == Device.va_id)
+            .join(Account, Account.id == VirtualAccount.account_id)
+            .where(Device.id.in_(chunk))).all()
         counts: dict[int, dict[str, int]] = {row.id: {} for row in rows}
         for device_id, tag, count in session.execute(
                 select(SlupUsage.device_id, SlupUsage.tag, SlupUsage.count)
@@ -293,29 +313,37 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
         pools = {va_id: tag_pools(session, va_id, now.date(), sorted(tags))
                  for va_id, tags in wanted.items()}
         previous = owners_usage(session, [owner_of(row.id) for row in rows], "in_use")
+        changes: dict[str, dict[tuple[int, str], int]] = {}
+        facts: list[dict[str, Any]] = []
         for row in rows:
             consumption = {(row.va_id, tag): n for tag, n in counts[row.id].items()
                            if n and refusal(tag, pools[row.va_id], False) is None}
             before = previous[owner_of(row.id)]
             if before != consumption:
-                set_usage(session, owner_of(row.id), "in_use", consumption)
+                changes[owner_of(row.id)] = consumption
                 changed = {tag for (_va, tag) in before.keys() | consumption.keys()}
-                log_usage(session, row.id, {t: consumption.get((row.va_id, t), 0)
-                                            for t in changed}, now)
+                facts += usage_facts(f"{row.pid}:{row.serial}", row.domain, row.name,
+                                     {t: consumption.get((row.va_id, t), 0) for t in changed})
+        set_usages(session, "in_use", changes)
+        outbound.append_many(session, outbound.USAGE, facts, now)
         pools = {va_id: tag_pools(session, va_id, now.date(), sorted(tags))
                  for va_id, tags in wanted.items()}
+        by_status: dict[str, list[int]] = {}
         for row in rows:
             va_pools = pools[row.va_id]
             compliant = all(refusal(tag, va_pools, False) is None
                             and va_pools[tag].counter.available >= 0
                             for tag, n in counts[row.id].items() if n)
             status = AUTHORIZED if compliant else OUT_OF_COMPLIANCE
-            session.execute(update(Device).where(Device.id == row.id).values(
-                status=status, last_contact_at=now, deregistered_at=None))
+            by_status.setdefault(status, []).append(row.id)
             if status != row.status and audit_from is not None and row.id in audit_from:
                 record(uow, device_actor(row.id), "device.status", f"device:{row.id}",
                        account_id=row.account_id, details={"before": row.status,
                                                            "after": status})
+        for status, ids in by_status.items():
+            session.execute(update(Device).where(Device.id.in_(ids)).values(
+                status=status, last_contact_at=now, deregistered_at=None)
+                .execution_options(synchronize_session=False))
 
 
 def find_va(session: Session, actor: Actor, account_ref: str | None, va_name: str,
