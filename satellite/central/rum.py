@@ -19,31 +19,6 @@ from satellite.crypto.signing import sign
 from satellite.errors import InvalidInput
 from satellite.slup.formats import ack_document, parse_report
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS rum_reports (
-    satellite_id TEXT NOT NULL,
-    device TEXT NOT NULL,
-    report_id TEXT NOT NULL,
-    account TEXT NOT NULL,
-    va TEXT,
-    tag TEXT NOT NULL,
-    report TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    ack_serial INTEGER,
-    PRIMARY KEY (satellite_id, device, report_id)
-);
-CREATE TABLE IF NOT EXISTS rum_usage (
-    satellite_id TEXT NOT NULL,
-    device TEXT NOT NULL,
-    tag TEXT NOT NULL,
-    account TEXT NOT NULL,
-    va TEXT,
-    count INTEGER NOT NULL,
-    end_time INTEGER NOT NULL,
-    PRIMARY KEY (satellite_id, device, tag)
-);
-"""
-
 
 def take(conn: sqlite3.Connection, satellite_id: str, data: Mapping[str, Any], at: str,
          number: int) -> None:

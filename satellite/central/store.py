@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from satellite.central.rum import SCHEMA as RUM_SCHEMA
 from satellite.errors import ConfigError
 
 DB_FILE = "central.db"
@@ -73,12 +72,34 @@ CREATE TABLE IF NOT EXISTS ingests (
     summary TEXT NOT NULL,
     received_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rum_reports (
+    satellite_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    va TEXT,
+    tag TEXT NOT NULL,
+    report TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    ack_serial INTEGER,
+    PRIMARY KEY (satellite_id, device, report_id)
+);
+CREATE TABLE IF NOT EXISTS rum_usage (
+    satellite_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    account TEXT NOT NULL,
+    va TEXT,
+    count INTEGER NOT NULL,
+    end_time INTEGER NOT NULL,
+    PRIMARY KEY (satellite_id, device, tag)
+);
 """
 
 
 def create(directory: Path) -> None:
     with closing(sqlite3.connect(directory / DB_FILE)) as conn:
-        conn.executescript(_SCHEMA + RUM_SCHEMA)
+        conn.executescript(_SCHEMA)
         conn.commit()
 
 
@@ -91,7 +112,7 @@ def transaction(directory: Path) -> Iterator[sqlite3.Connection]:
     with closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as conn:
         conn.row_factory = sqlite3.Row
         # Directories made by an older version get the newer tables here.
-        conn.executescript(_SCHEMA + RUM_SCHEMA)
+        conn.executescript(_SCHEMA)
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn

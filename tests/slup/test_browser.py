@@ -12,7 +12,7 @@ import pytest
 
 from tests.serving import run_satellite, satellite_env, serving
 from tests.slup.files import AP_TAG, measurement, nested, report, usage_file
-from tests.web.ui.browser import ARGS, CHROMIUM, require_chromium
+from tests.web.ui.browser import launched
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "browser test password 1"
@@ -21,13 +21,8 @@ T0 = 1_700_000_000
 
 @pytest.fixture
 def chromium() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 def test_upload_usage_on_the_va_page_and_download_the_ack(tmp_path: Path, chromium: Any) -> None:

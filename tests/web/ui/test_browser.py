@@ -25,7 +25,7 @@ from satellite.reservation.device import ReservationDevice
 from satellite.users.service import create_user
 from tests.devices.helpers import TAG, add_lines
 from tests.serving import Server, run_satellite, satellite_env, serving
-from tests.web.ui.browser import ARGS, CHROMIUM, require_chromium
+from tests.web.ui.browser import launched, require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "browser test password 1"
@@ -69,13 +69,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, d
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 def _sign_in(page: Any, url: str, user: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.serving import Server, run_satellite, satellite_env, serving
-from tests.web.ui.browser import ARGS, CHROMIUM, require_chromium
+from tests.web.ui.browser import launched, require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "browser test password 1"
@@ -51,13 +51,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 def test_import_a_central_response_after_its_preview(
