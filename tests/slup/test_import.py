@@ -140,3 +140,23 @@ def test_offline_archive_and_bare_reports_and_flags(db: Database, actor: Actor, 
     assert summary["new"] == 2 and len(summary["files"]) == 2
     assert summary["flagged"] == [{"udi": "PID:ISR4331/K9,SN:FDO1", "report_id": "7",
                                    "flags": ["clock_change", "backwards"]}]
+
+
+def test_slup_devices_can_be_removed_and_report_again(db: Database, actor: Actor, cli: Cli,
+                                                      tmp_path: Path) -> None:
+    vas = make_account(db, actor)
+    add_line(db, vas["Lab"], WLC, 5)
+    path = _write(tmp_path, "u.txt", usage_file(report("C9300-24T", "FCW1", 1),
+                                                report("C9300-24T", "FCW2", 1)))
+    _ok(cli, "slup", "import", path, "--account", "Acme", "--va", "Lab")
+    assert _counter(cli, WLC)["inUse"] == 2
+    # Neither holds a satellite certificate: removing both must not trip over that.
+    for serial in ("FCW1", "FCW2"):
+        result = cli("device", "remove", f"PID:C9300-24T,SN:{serial}")
+        assert result.code == 0, result.err
+    assert _counter(cli, WLC)["inUse"] == 0
+    later = _write(tmp_path, "later.txt", usage_file(report(
+        "C9300-24T", "FCW1", 2, measurements=[measurement(T0 + DAY, T0 + 2 * DAY, 1)])))
+    _ok(cli, "slup", "import", later, "--account", "Acme", "--va", "Lab")
+    assert _device(cli, "PID:C9300-24T,SN:FCW1")["status"] == "Authorized"
+    assert _counter(cli, WLC)["inUse"] == 1
