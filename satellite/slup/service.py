@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
@@ -141,13 +141,21 @@ def import_usage(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str,
     return summary
 
 
+def _pairs(pairs: Sequence[tuple[Any, Any]], first: Any, second: Any) -> Iterator[Any]:
+    """Conditions matching chunks of (first, second) pairs with two IN lists, which an index
+    on (first, second) answers on every engine (SQLite scans for a row-value IN list); the
+    rows they find may hold pairs not asked for, which the caller drops."""
+    for chunk in in_chunks(sorted(set(pairs))):
+        yield and_(first.in_(sorted({a for a, _ in chunk})),
+                   second.in_(sorted({b for _, b in chunk})))
+
+
 def _load(session: Session, udis: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Device]:
     found = {}
-    for chunk in in_chunks(list(udis)):
-        for device in session.scalars(select(Device).where(
-                tuple_(Device.pid, Device.serial).in_(chunk))):
+    for condition in _pairs(udis, Device.pid, Device.serial):
+        for device in session.scalars(select(Device).where(condition)):
             found[(device.pid, device.serial)] = device
-    return found
+    return {udi: found[udi] for udi in udis if udi in found}
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -172,11 +180,10 @@ def _create(session: Session, account: Account, va: VirtualAccount,
         {"udi": f"{pid}:{serial}", "account": account.domain, "va": va.name}
         for pid, serial in udis], now)
     ids = {}
-    for chunk in in_chunks(list(udis)):
+    for condition in _pairs(udis, Device.pid, Device.serial):
         ids.update({(pid, serial): device_id for device_id, pid, serial in session.execute(
-            select(Device.id, Device.pid, Device.serial)
-            .where(tuple_(Device.pid, Device.serial).in_(chunk)))})
-    return ids
+            select(Device.id, Device.pid, Device.serial).where(condition))})
+    return {udi: ids[udi] for udi in udis}
 
 
 def _known(uow: UnitOfWork, actor: Actor, account: Account, udi: tuple[str, str],
@@ -221,10 +228,9 @@ def _store(uow: UnitOfWork, actor: Actor, account: Account, va: VirtualAccount,
     accepted = [(r, known) for r in batch if (known := devices[(r.pid, r.serial)]) is not None]
     keys = sorted({(k.id, r.report_id) for r, k in accepted})
     stored: set[tuple[int, str]] = set()
-    for chunk in in_chunks(keys):
-        stored.update(session.execute(select(RumReportRow.device_id, RumReportRow.report_id)
-                                      .where(tuple_(RumReportRow.device_id,
-                                                    RumReportRow.report_id).in_(chunk))))
+    for condition in _pairs(keys, RumReportRow.device_id, RumReportRow.report_id):
+        stored.update((d, r) for d, r in session.execute(
+            select(RumReportRow.device_id, RumReportRow.report_id).where(condition)))
     new_rows, events = [], []
     for report, known in accepted:
         label = udi_label(report.pid, report.serial)
@@ -270,10 +276,10 @@ def _count(session: Session, reports: Sequence[tuple[int, RumReport]]) -> None:
         if key not in best or candidate[0] > best[key][0]:
             best[key] = candidate
     current: dict[tuple[int, str], int] = {}
-    for chunk in in_chunks(sorted(best)):
+    for condition in _pairs(list(best), SlupUsage.device_id, SlupUsage.tag):
         current.update(((d, t), e) for d, t, e in session.execute(
-            select(SlupUsage.device_id, SlupUsage.tag, SlupUsage.end_time)
-            .where(tuple_(SlupUsage.device_id, SlupUsage.tag).in_(chunk))))
+            select(SlupUsage.device_id, SlupUsage.tag, SlupUsage.end_time).where(condition))
+            if (d, t) in best)
     inserts, updates = [], []
     for (device_id, tag), (end, count, report_id) in sorted(best.items()):
         row = {"device_id": device_id, "tag": tag, "end_time": end, "count": count,
