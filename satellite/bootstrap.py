@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from satellite import __version__
 from satellite.actor import Actor
@@ -34,8 +34,15 @@ _REGISTRATION_NOTES = {
 ADMIN_PASSWORD_FILE = "initial-admin-password"  # noqa: S105 (a file name, not a password)
 
 
+def database(engine: Engine, clock: Clock | None = None) -> Database:
+    """The appliance's handle on `engine`, with the domain's session rules bound to it."""
+    from satellite.licenses.pools import bind_pool_hooks
+
+    return Database(engine, clock, session_hooks=(bind_pool_hooks,))
+
+
 def open_database(settings: Settings, clock: Clock | None = None) -> Database:
-    return Database(make_engine(settings.effective_database_url), clock)
+    return database(make_engine(settings.effective_database_url), clock)
 
 
 def require_initialised(db: Database) -> str:

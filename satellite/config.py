@@ -68,7 +68,7 @@ class Settings:
     backup_keep: int = 7
     # File holding the backup passphrase (the passphrase itself is never a setting).
     backup_passphrase_file: str = ""
-    # Scheduled jobs run at other intervals than their own: "age-devices=600,alerts=1800"
+    # Scheduled jobs run at other intervals than their own: "age-devices=600,check-alerts=1800"
     # (job name = seconds; the names are on the System page).
     job_intervals: str = ""
     # The site's SMTP relay for email alert channels (empty: email channels cannot deliver).

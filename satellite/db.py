@@ -110,10 +110,6 @@ def in_chunks(values: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterator[list[T
         yield list(values[start:start + size])
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def session_factories(engine: Engine) -> tuple[sessionmaker[Any], sessionmaker[Any]]:
     """Return (writer, reader) session factories; readers do not take SQLite's write lock."""
     writer = sessionmaker(bind=engine, expire_on_commit=False)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from satellite.access.policy import require
 from satellite.actor import Actor
-from satellite.cloudsync.service import POLICY_KEYS, POLICY_PREFIX
+from satellite.central_settings import KEYS, STATE_PREFIX
 from satellite.config import ENV_PREFIX, Settings
 from satellite.state import get_state
 
@@ -113,8 +113,8 @@ def effective_settings(session: Session, actor: Actor,
         for name in names:
             value = _shown(name, settings)
             source = settings.sources.get(name, "default")
-            if name in POLICY_KEYS:
-                policy = get_state(session, POLICY_PREFIX + name)
+            if name in KEYS:
+                policy = get_state(session, STATE_PREFIX + name)
                 if policy is not None:
                     source = f"Central's policy (the local value {value} from {source} is not used)"
                     value = policy

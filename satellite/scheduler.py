@@ -12,43 +12,37 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
+from satellite.alerts import jobs as alert_jobs
+from satellite.backup import jobs as backup_jobs
+from satellite.cloudsync import jobs as sync_jobs
 from satellite.config import Settings, parse_job_intervals
+from satellite.devices import jobs as device_jobs
 from satellite.errors import ConfigError
 from satellite.jobruns import add_run, last_started
+from satellite.jobs import Job
 from satellite.leader import Leadership
+from satellite.licenses import jobs as license_jobs
+from satellite.reservation import jobs as reservation_jobs
 from satellite.state import StateEntry, get_state, set_state
 from satellite.uow import Database
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Job:
-    name: str
-    func: Callable[[Database, Settings], object]
-    interval_seconds: float
+DOMAINS = (alert_jobs, backup_jobs, sync_jobs, device_jobs, license_jobs, reservation_jobs)
+# Names jobs had before; the job_intervals setting may still use them.
+RENAMED = {"alerts": "check-alerts", "reservation.release_ended_terms": "release-ended-terms"}
 
 
 def all_jobs(settings: Settings) -> list[Job]:
-    """Every periodic job of the appliance."""
-    from satellite.alerts.delivery import jobs as alert_jobs
-    from satellite.backup.schedule import jobs as backup_jobs
-    from satellite.cloudsync.network import jobs as sync_jobs
-    from satellite.devices.aging import aging_job
-    from satellite.licenses.history import jobs as history_jobs
-    from satellite.licenses.pools import refresh_pools_job
-    from satellite.reservation import jobs as reservation_jobs
-
-    return [*reservation_jobs.jobs(), Job("age-devices", aging_job, 3600),
-            Job("refresh-pools", refresh_pools_job, 3600), *sync_jobs(settings),
-            *alert_jobs(), *history_jobs(), *backup_jobs(settings)]
+    """Every periodic job of the appliance: each domain's `jobs(settings)`."""
+    return [job for domain in DOMAINS for job in domain.jobs(settings)]
 
 
 @dataclass
@@ -146,7 +140,8 @@ def scheduled_jobs(settings: Settings, jobs: list[Job] | None = None) -> list[Jo
     Raises ConfigError when that setting names no job.
     """
     jobs = all_jobs(settings) if jobs is None else jobs
-    chosen = parse_job_intervals(settings.job_intervals)
+    chosen = {RENAMED.get(name, name): seconds
+              for name, seconds in parse_job_intervals(settings.job_intervals).items()}
     unknown = sorted(set(chosen) - {job.name for job in jobs})
     if unknown:
         raise ConfigError(f"setting job_intervals: no scheduled job is called {unknown[0]!r} "

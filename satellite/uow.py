@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -16,10 +17,15 @@ from satellite.db import session_factories
 class Database:
     """The process's handle on the database: an engine plus session factories and a clock."""
 
-    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Clock | None = None,
+                 session_hooks: Iterable[Callable[[sessionmaker[Any]], None]] = ()) -> None:
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
         self._writer, self._reader = session_factories(engine)
+        # Rules the domain keeps in every session (bootstrap.database names them).
+        for bind in session_hooks:
+            bind(self._writer)
+            bind(self._reader)
         # SQLite has one writer at a time. Writers of this process queue on a lock instead of
         # meeting in SQLite's busy handler, which sleeps up to 100 ms between retries.
         self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None

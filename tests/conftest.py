@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from satellite.actor import Actor
-from satellite.bootstrap import initialise, open_database
+from satellite.bootstrap import open_database
 from satellite.clock import FixedClock
 from satellite.config import Settings, load_settings
 from satellite.licenses.pools import drifted_pools, drifted_tags
 from satellite.uow import Database
+from tests import templates
 
 PG_URL = os.environ.get("SATELLITE_TEST_DATABASE_URL", "")
 _schemas = itertools.count()
@@ -85,6 +86,43 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return schema.url
 
 
+_templates: dict[tuple[str, datetime, Actor], templates.Template] = {}
+
+
+@pytest.fixture(scope="session")
+def template_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where this test process keeps its templates; a PostgreSQL template schema goes with it."""
+    yield tmp_path_factory.mktemp("templates")
+    if PG_URL and any(t.pg_schema for t in _templates.values()):
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for template in _templates.values():
+                if template.pg_schema:
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{template.pg_schema}" CASCADE'))
+        admin.dispose()
+    _templates.clear()
+
+
+def _template(root: Path, engine: str, clock: FixedClock, actor: Actor) -> templates.Template:
+    key = (engine, clock.now(), actor)
+    if key not in _templates:
+        place = root / f"t{len(_templates)}"
+        if engine == "sqlite":
+            url = f"sqlite:///{place / 'satellite.db'}"
+            _templates[key] = templates.build(place, url, None, clock, actor)
+        else:
+            name = f"sat_template_{os.getpid()}_{len(_templates)}"
+            admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+                conn.execute(text(f'CREATE SCHEMA "{name}"'))
+            admin.dispose()
+            sep = "&" if "?" in PG_URL else "?"
+            url = f"{PG_URL}{sep}options=-csearch_path%3D{name}"
+            _templates[key] = templates.build(place, url, name, clock, actor)
+    return _templates[key]
+
+
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return load_settings(data_dir=tmp_path / "data", env={},
@@ -92,10 +130,17 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def db(settings: Settings, clock: FixedClock, actor: Actor) -> Iterator[Database]:
-    """An initialised appliance database (migrated, with its first admin) on each engine."""
+def db(request: pytest.FixtureRequest, settings: Settings, clock: FixedClock, actor: Actor,
+       template_root: Path) -> Iterator[Database]:
+    """An initialised appliance database (migrated, with its first admin) on each engine.
+
+    A copy of this process's template (tests/templates.py): the same as `satellite init` with
+    the admin password below, without paying for the migrations and the keys every time.
+    """
+    engine = "sqlite" if settings.database_url.startswith("sqlite") else "postgresql"
+    schema = request.getfixturevalue("pg_schema").name if engine == "postgresql" else None
+    templates.copy_into(_template(template_root, engine, clock, actor), settings, PG_URL or None, schema)
     database = open_database(settings, clock)
-    initialise(settings, database, actor, admin_password="correct horse battery staple")
     yield database
     # Whatever a test wrote, every pool's stored quantity must still agree with its lines: a
     # writer that skipped the refresh fails the test that exercised it.

@@ -24,7 +24,6 @@ from satellite.alerts.senders import DeliveryFailed, Notice, send
 from satellite.audit.service import record
 from satellite.config import Settings
 from satellite.errors import SatelliteError
-from satellite.scheduler import Job
 from satellite.state import get_state
 from satellite.tokens.sealing import TokenSealer
 from satellite.uow import Database
@@ -175,11 +174,3 @@ def send_test(db: Database, settings: Settings, actor: Actor, account_ref: str |
         uow.commit()
     if error:
         raise DeliveryFailed(f"alert channel {name!r}: {error}")
-
-
-def delivery_job(db: Database, settings: Settings) -> None:
-    deliver_due(db, settings)
-
-
-def jobs() -> list[Job]:
-    return [Job("deliver-alerts", delivery_job, 15.0)]

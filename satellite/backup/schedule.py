@@ -19,7 +19,6 @@ from satellite.alerts.models import BACKUP_FAILED
 from satellite.backup.service import backup, read_passphrase
 from satellite.config import Settings
 from satellite.errors import SatelliteError
-from satellite.scheduler import Job
 from satellite.state import get_state, set_state
 from satellite.uow import Database
 
@@ -111,8 +110,3 @@ def backup_job(db: Database, settings: Settings) -> None:
     with db.uow() as uow:
         alerts.clear_alert(uow.session, BACKUP_FAILED, uow.clock.now())
         uow.commit()
-
-
-def jobs(settings: Settings) -> list[Job]:
-    """The backup job when backup_dir is set."""
-    return [Job("backup", backup_job, TICK_SECONDS)] if settings.backup_dir else []

@@ -16,9 +16,10 @@ from typing import Any
 from satellite.accounts.service import normalise_domain
 from satellite.central import rum, store
 from satellite.central.ingest import ca_certificate
+from satellite.central_settings import KEYS, STATE_PREFIX
 from satellite.cloudsync.envelope import Header, write_bundle
 from satellite.cloudsync.records import CENTRAL_RESPONSE, Entitlement
-from satellite.cloudsync.service import POLICY_KEYS, POLICY_PREFIX, SNAPSHOT
+from satellite.cloudsync.service import SNAPSHOT
 from satellite.crypto import keys
 from satellite.errors import InvalidInput, NotFound
 
@@ -146,7 +147,7 @@ def respond(directory: Path, satellite_id: str, out: Path, now: datetime,
             fields["certificate"] = registration["certificate"]
             fields["issuer_certificate"] = ca_certificate(
                 directory, root, central_id, now).decode("ascii")
-        policy = {row["key"].removeprefix(POLICY_PREFIX): float(row["value"]) for row in
+        policy = {row["key"].removeprefix(STATE_PREFIX): float(row["value"]) for row in
                   conn.execute("SELECT key, value FROM central WHERE key LIKE 'policy.%'")}
         if policy:
             fields["policy"] = {k: int(v) if v.is_integer() else v for k, v in policy.items()}
@@ -166,11 +167,11 @@ def set_policy(directory: Path, values: Mapping[str, float]) -> dict[str, float]
     """Record policy values sent with every later response. Raises InvalidInput."""
     with store.transaction(directory) as conn:
         for key, value in values.items():
-            if key not in POLICY_KEYS or value <= 0:
-                raise InvalidInput(f"policy {key} must be one of {', '.join(POLICY_KEYS)} "
+            if key not in KEYS or value <= 0:
+                raise InvalidInput(f"policy {key} must be one of {', '.join(KEYS)} "
                                    "with a positive value")
             conn.execute("INSERT INTO central VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
-                         "value = excluded.value", (POLICY_PREFIX + key, str(value)))
+                         "value = excluded.value", (STATE_PREFIX + key, str(value)))
     return dict(values)
 
 

@@ -9,10 +9,10 @@ import click
 
 from satellite.alerts import channels
 from satellite.alerts.delivery import deliver_due, send_test
+from satellite.alerts.jobs import check_alerts
 from satellite.alerts.models import CHANNEL_KINDS, DELIVERY_STATES, SEVERITIES
 from satellite.alerts.service import list_alerts, to_json
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
-from satellite.cloudsync.network import alerts_job
 from satellite.tokens.sealing import TokenSealer
 
 
@@ -46,7 +46,7 @@ def alert_list(ctx: CliContext, account: str | None, include_cleared: bool,
 @pass_ctx
 def alert_check(ctx: CliContext) -> None:
     """Re-check the time-based alerts now (`satellite serve` does it every hour)."""
-    alerts_job(ctx.db, ctx.settings)
+    check_alerts(ctx.db, ctx.settings)
     click.echo("alerts checked; see `satellite alert list`")
 
 

@@ -6,16 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.orm import Session
 
-from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for
 from satellite.cli import CliContext, emit_json, pass_ctx
 from satellite.cloudsync.registration import satellite_certificate
 from satellite.errors import InvalidInput
 from satellite.keystore import open_keystore
 from satellite.reservation import codes, files, service
-from satellite.reservation.models import RESERVATION_STATES, RESERVED, Reservation
+from satellite.reservation.models import RESERVATION_STATES, Reservation
+from satellite.reservation.schemas import reservation_row, reservation_rows
 from satellite.reservation.signer import CodeSigner, code_signer
 
 
@@ -38,26 +37,6 @@ def _signer(ctx: CliContext) -> CodeSigner:
 def _write_file(out: str, code: str, r: Reservation, chain: bytes | None) -> None:
     key_id = codes.AuthorizationCode.decode(code).key_id
     Path(out).write_text(files.authorization_file(code, service.udi_of(r), key_id, chain))
-
-
-def _row(session: Session, r: Reservation) -> dict[str, Any]:
-    account = session.get(Account, r.account_id)
-    va = session.get(VirtualAccount, r.va_id)
-    assert account is not None and va is not None
-    return {
-        "udi": str(service.udi_of(r)), "pid": r.pid, "sn": r.serial_number, "kind": r.kind,
-        "status": r.status, "account": account.name, "virtualAccount": va.name,
-        "serial": r.serial, "confirmedSerial": r.confirmed_serial,
-        "awaitingConfirmation": r.status == RESERVED and service.awaiting_confirmation(r),
-        "issuedAt": r.issued_at.isoformat(), "createdAt": r.created_at.isoformat(),
-        "closedAt": r.closed_at.isoformat() if r.closed_at else None,
-        "closeReason": r.close_reason or None,
-        "licenses": [{"tag": ln.tag, "count": ln.count, "reserved": ln.held,
-                      "type": ln.license_type,
-                      "start": ln.start_date.isoformat() if ln.start_date else None,
-                      "end": ln.end_date.isoformat() if ln.end_date else None}
-                     for ln in service.lines(session, r)],
-    }
 
 
 def _show_issued(ctx: CliContext, issued: service.Issued, as_json: bool, out: str | None,
@@ -97,7 +76,7 @@ def authorize_cmd(ctx: CliContext, account_ref: str, va_name: str, request_code:
     with ctx.db.uow() as uow:
         issued = service.authorize(uow, ctx.actor, account_ref, va_name, request_code,
                                    None if permanent else _licenses(licenses), signer)
-        row = _row(uow.session, issued.reservation)
+        row = reservation_row(uow.session, issued.reservation)
         uow.commit()
     _show_issued(ctx, issued, as_json, out, row)
 
@@ -116,7 +95,7 @@ def update_cmd(ctx: CliContext, udi: str, licenses: tuple[str, ...], out: str | 
     signer = _signer(ctx)
     with ctx.db.uow() as uow:
         issued = service.update(uow, ctx.actor, udi, _licenses(licenses), signer)
-        row = _row(uow.session, issued.reservation)
+        row = reservation_row(uow.session, issued.reservation)
         uow.commit()
     _show_issued(ctx, issued, as_json, out, row)
 
@@ -154,8 +133,8 @@ def list_cmd(ctx: CliContext, account_ref: str | None, status: str | None, as_js
     with ctx.db.reader() as uow:
         account_id = (account_for(uow.session, ctx.actor, account_ref, "reservation.view").id
                       if account_ref else None)
-        rows = [_row(uow.session, r)
-                for r in service.list_reservations(uow.session, ctx.actor, account_id, status)]
+        rows = reservation_rows(uow.session, service.list_reservations(
+            uow.session, ctx.actor, account_id, status))
     if as_json:
         emit_json({"reservations": rows})
         return
@@ -175,7 +154,7 @@ def show_cmd(ctx: CliContext, udi: str, out: str | None, as_json: bool) -> None:
     """Show a UDI's reservation and its last authorization code (to give it again)."""
     with ctx.db.reader() as uow:
         r = service.latest(uow.session, udi)
-        row = {**_row(uow.session, r), "authorizationCode": r.authorization_code}
+        row = {**reservation_row(uow.session, r), "authorizationCode": r.authorization_code}
         certificate = satellite_certificate(uow.session, open_keystore(ctx.settings))
     if out:
         _write_file(out, r.authorization_code, r, certificate)

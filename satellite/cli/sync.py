@@ -30,14 +30,12 @@ from satellite.cloudsync.service import (
     ImportReport,
     LocalView,
     SignatureStatus,
-    check_signature,
     created_text,
     describe_header,
     import_bundle,
     local_view,
 )
-from satellite.crypto import keys
-from satellite.crypto.keys import PublicKey
+from satellite.cloudsync.trust import bundle_signature
 from satellite.errors import SatelliteError, VerificationFailed
 from satellite.keystore import open_keystore
 from satellite.slup.views import describe_ack, describe_event
@@ -332,22 +330,6 @@ def _header_lines(file: str, header: Header, status: SignatureStatus,
     return lines
 
 
-def _trusted(ctx: CliContext, header: Header,
-             local: LocalView | None) -> tuple[PublicKey | None, str, str]:
-    """The key a bundle of this kind must verify with, whose it is, and why there is none."""
-    keystore = open_keystore(ctx.settings)
-    if header.kind == REGISTRATION_REQUEST:
-        pem = header.fields.get("public_key")
-        if not isinstance(pem, str):
-            return None, "", "the request carries no public key"
-        return keys.public_key_from_pem(pem.encode()), "the requesting satellite's", ""
-    if header.kind == USAGE_BATCH:
-        if local is None or header.sender != local.satellite_id:
-            return None, "", "the batch was written by another satellite"
-        return keystore.identity_public_key(), "this satellite's", ""
-    return keystore.central_key(), "Central's", "no Central key is configured"
-
-
 @sync.command("inspect")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -359,8 +341,7 @@ def sync_inspect(ctx: CliContext, file: str, as_json: bool) -> None:
     problem = None
     with read_bundle(Path(file)) as bundle:
         header = bundle.header
-        trusted, whose, missing = _trusted(ctx, header, local)
-        status = check_signature(bundle, trusted, whose, missing)
+        status = bundle_signature(bundle, open_keystore(ctx.settings), local)
         if not as_json:
             for line in _header_lines(file, header, status, local):
                 click.echo(line)

@@ -23,14 +23,14 @@ from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.backoff import backoff_delay
+from satellite.central_settings import central_setting
 from satellite.cloudsync import LAST_SERIAL_KEY, history, outbound
 from satellite.cloudsync.export import export_batch
 from satellite.cloudsync.registration import REGISTERED, STATE_KEY, registration_state, write_request
-from satellite.cloudsync.service import ImportReport, import_bundle, policy_value
+from satellite.cloudsync.service import ImportReport, import_bundle
 from satellite.config import Settings
 from satellite.errors import ConfigError, SatelliteError
 from satellite.keystore import Keystore, open_keystore
-from satellite.scheduler import Job
 from satellite.state import get_state, set_state
 from satellite.uow import Database
 
@@ -147,7 +147,7 @@ def _record(db: Database, settings: Settings, actor: Actor, failure: str | None,
         if failure is None:
             failures = 0
             set_state(s, LAST_SUCCESS, now.isoformat())
-            delay = policy_value(s, "sync_interval_hours", settings.sync_interval_hours) * 3600
+            delay = central_setting(s, "sync_interval_hours", settings.sync_interval_hours) * 3600
         else:
             failures = int(get_state(s, FAILURES) or 0) + 1
             set_state(s, LAST_FAILURE, now.isoformat())
@@ -178,21 +178,6 @@ def sync_job(db: Database, settings: Settings) -> None:
         run_sync(db, settings, open_keystore(settings), Actor.system("sync"))
 
 
-def alerts_job(db: Database, settings: Settings) -> None:
-    with db.uow() as uow:
-        alerts.evaluate(uow.session, uow.clock.now(), int(policy_value(
-            uow.session, "sync_overdue_days", settings.sync_overdue_days)))
-        uow.commit()
-
-
-def jobs(settings: Settings) -> list[Job]:
-    """The alert check always; the network sync when central_url is set."""
-    found = [Job("alerts", alerts_job, 3600.0)]
-    if settings.central_url:
-        found.append(Job("sync", sync_job, TICK_SECONDS))
-    return found
-
-
 def sync_status(db: Database, settings: Settings, actor: Actor,
                 account: str | None = None) -> dict[str, Any]:
     """Registration, last success and failure (and why), pending events, next run.
@@ -210,7 +195,7 @@ def sync_status(db: Database, settings: Settings, actor: Actor,
             "central_url": settings.central_url or None,
             "network_mode": bool(settings.central_url),
             "proxy_url": settings.proxy_url or None,
-            "interval_hours": policy_value(s, "sync_interval_hours",
+            "interval_hours": central_setting(s, "sync_interval_hours",
                                            settings.sync_interval_hours),
             "last_success_at": get_state(s, LAST_SUCCESS),
             "last_failure_at": get_state(s, LAST_FAILURE),

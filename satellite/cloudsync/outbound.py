@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from satellite.cloudsync.models import OutboundEvent, OutboundHead
@@ -124,9 +124,3 @@ def acknowledge(session: Session, through: int) -> int:
         return 0
     set_state(session, ACKED_KEY, str(through))
     return through - current
-
-
-def count_kinds(session: Session, after: int) -> dict[str, int]:
-    rows = session.execute(select(OutboundEvent.kind, func.count())
-                           .where(OutboundEvent.seq > after).group_by(OutboundEvent.kind))
-    return {kind: int(n) for kind, n in rows}

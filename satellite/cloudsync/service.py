@@ -15,6 +15,7 @@ from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.alerts.models import OUT_OF_COMPLIANCE as OUT_OF_COMPLIANCE_ALERT
 from satellite.audit.service import record
+from satellite.central_settings import KEYS, STATE_PREFIX, central_setting
 from satellite.cloudsync import LAST_SERIAL_KEY, history, outbound
 from satellite.cloudsync.diff import ImportDiff, capture, compare
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
@@ -34,8 +35,6 @@ from satellite.uow import Database, UnitOfWork
 # A response's header field `entitlements` is "snapshot" when its records list every line.
 SNAPSHOT = "snapshot"
 # Settings Central may set for this satellite; kept as satellite_state "policy.<name>".
-POLICY_KEYS = ("sync_overdue_days", "sync_interval_hours")
-POLICY_PREFIX = "policy."
 
 
 @dataclass(frozen=True)
@@ -82,18 +81,12 @@ def _policy(fields: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(policy, dict):
         raise InvalidInput("the response's policy is not a JSON object")
     for key, value in policy.items():
-        if key not in POLICY_KEYS:
+        if key not in KEYS:
             raise InvalidInput(f"the response sets policy {key!r}, which this satellite does "
-                               f"not know (it knows {', '.join(POLICY_KEYS)})")
+                               f"not know (it knows {', '.join(KEYS)})")
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise InvalidInput(f"the response's policy {key} is not a positive number")
     return dict(policy)
-
-
-def policy_value(session: Session, key: str, default: float) -> float:
-    """A policy value Central set, else the local setting `default`."""
-    value = get_state(session, POLICY_PREFIX + key)
-    return float(value) if value is not None else default
 
 
 def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
@@ -157,9 +150,9 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
             if certificate is not None:
                 mark_registered(session, header.sender, certificate)
             for key, value in policy.items():
-                set_state(session, POLICY_PREFIX + key, str(value))
+                set_state(session, STATE_PREFIX + key, str(value))
             _compliance_alerts(session, changes, now)
-            alerts.evaluate(session, now, int(policy_value(
+            alerts.evaluate(session, now, int(central_setting(
                 session, "sync_overdue_days", overdue_days)))
             record(uow, actor, "sync.import", f"central:{header.sender}/{header.serial}",
                    details={"serial": header.serial, "previous_serial": previous,

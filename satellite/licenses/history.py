@@ -21,7 +21,6 @@ from satellite.config import Settings
 from satellite.errors import InvalidInput
 from satellite.licenses.counters import every_counter
 from satellite.licenses.models import AccountUsageSnapshot, UsageSnapshot
-from satellite.scheduler import Job
 from satellite.uow import Database, UnitOfWork
 
 # Hourly detail is kept this long; older snapshots are pruned to one a day.
@@ -98,10 +97,6 @@ def usage_history_job(db: Database, settings: Settings) -> None:
     with db.uow() as uow:
         snapshot_usage(uow, uow.clock.now(), settings.usage_history_days)
         uow.commit()
-
-
-def jobs() -> list[Job]:
-    return [Job("usage-history", usage_history_job, 3600.0)]
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
 from satellite.clock import SystemClock
 from satellite.db import in_chunks
@@ -344,7 +344,16 @@ def _texts_changed(obj: LicenseLine) -> bool:
                for name in ("tag", "display_name", "search_tags"))
 
 
-@event.listens_for(Session, "after_flush")
+def bind_pool_hooks(factory: sessionmaker[Any]) -> None:
+    """Keep pool quantities current in every session `factory` makes: lines written through
+    the session refresh their pools in the same flush, and bulk inserts are refused.
+
+    Bound where the database is opened (bootstrap.database), never globally at import.
+    """
+    event.listen(factory, "after_flush", _after_flush)
+    event.listen(factory, "do_orm_execute", _on_statement)
+
+
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     keys: set[PoolKey] = set()
     tags: set[str] = set()
@@ -358,7 +367,6 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
     refresh_pools(session, keys, tags=tags)
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _on_statement(state: ORMExecuteState) -> Any:
     """`update`/`delete` statements on lines run through a Session refresh their pools too."""
     if not (state.is_update or state.is_delete or state.is_insert):

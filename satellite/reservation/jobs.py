@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from satellite.config import Settings
+from satellite.jobs import Job
 from satellite.reservation import service
-from satellite.scheduler import Job
 from satellite.uow import Database
 
 log = logging.getLogger(__name__)
@@ -22,5 +22,5 @@ def release_ended_terms(db: Database, settings: Settings) -> int:
     return changed
 
 
-def jobs() -> list[Job]:
-    return [Job("reservation.release_ended_terms", release_ended_terms, 3600)]
+def jobs(settings: Settings) -> list[Job]:
+    return [Job("release-ended-terms", release_ended_terms, 3600.0)]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from satellite.bootstrap import database
 from satellite.config import Settings
 from satellite.db import make_engine
-from satellite.uow import Database
 from tests.cloudsync.conftest import dump
 
 BIN = Path(sys.executable).parent
@@ -55,7 +55,7 @@ def test_entitlements_travel_from_central_to_the_satellite(
     (pool,) = listed["licenses"]
     assert (pool["license"], pool["virtualAccount"]) == (TAG, "Lab")
     assert (pool["quantity"], pool["available"], pool["status"]) == (10, 10, "In Compliance")
-    db = Database(make_engine(settings.effective_database_url))
+    db = database(make_engine(settings.effective_database_url))
     try:
         before = dump(db)
 

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from satellite.actor import Actor
 from satellite.agent.agent import Agent
 from satellite.agent.client import Refused
+from satellite.bootstrap import database
 from satellite.clock import SystemClock
 from satellite.crypto import keys, signing
 from satellite.db import make_engine
@@ -109,7 +110,7 @@ def test_two_nodes_share_everything_that_matters_and_one_runs_the_jobs(
     shutil.copytree(node_dirs[0] / "keys", node_dirs[1] / "keys")
     run_satellite(env_b, "init")
 
-    db = Database(make_engine(pg_schema.url))
+    db = database(make_engine(pg_schema.url))
     try:
         site = make_site(db, Actor("cli", "tester"), quantity=MAX_USES)
         token = run_satellite(env_a, "token", "create", "Acme", "Lab", "--max-uses",

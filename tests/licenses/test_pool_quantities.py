@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, delete, func, insert, or_, select, text, unio
 
 from satellite.accounts.models import VirtualAccount
 from satellite.actor import Actor
+from satellite.bootstrap import database
 from satellite.clock import FixedClock
 from satellite.config import Settings, load_settings
 from satellite.db import alembic_config, make_engine
@@ -282,7 +283,7 @@ def test_migration_0010_fills_the_pool_rows_from_existing_lines(settings: Settin
             conn.execute(text("INSERT INTO license_usage_totals (va_id, tag, in_use, reserved)"
                               " VALUES (2, 'regid.b', 7, 0), (2, 'regid.a', 1, 0)"))
         command.upgrade(alembic_config(engine), "heads")
-        db = Database(engine)
+        db = database(engine)
         with db.reader() as uow:
             assert drifted_pools(uow.session) == []
             assert drifted_tags(uow.session) == []

@@ -8,7 +8,7 @@ import satellite.models
 from satellite.accounts import service
 from satellite.accounts.models import Account
 from satellite.actor import Actor
-from satellite.bootstrap import initialise
+from satellite.bootstrap import database, initialise
 from satellite.config import Settings
 from satellite.db import alembic_config, head_revisions, make_engine, migrate, schema_revision
 from satellite.uow import Database
@@ -37,7 +37,7 @@ def test_upgrade_from_the_first_revision_keeps_data(settings: Settings) -> None:
                 "INSERT INTO virtual_accounts (id, account_id, name, description, depth, is_default,"
                 " created_at) VALUES (1, 1, 'Default', '', 1, true, '2025-01-01 00:00:00')"))
         assert schema_revision(engine) == ("0001",)
-        db = Database(engine)
+        db = database(engine)
         initialise(settings, db, Actor.system())
         assert schema_revision(engine) == head_revisions()
         with db.reader() as uow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -10,8 +11,9 @@ from satellite.clock import FixedClock
 from satellite.config import Settings, load_settings
 from satellite.errors import ConfigError
 from satellite.jobruns import RETENTION, recent_runs
+from satellite.jobs import Job
 from satellite.leader import SingleNode
-from satellite.scheduler import Job, _tick, is_due, node_name, run_job, scheduled_jobs
+from satellite.scheduler import _tick, is_due, node_name, run_job, scheduled_jobs
 from satellite.uow import Database
 
 
@@ -73,3 +75,18 @@ def test_job_intervals_setting_changes_a_named_job_and_refuses_unknown_names(set
     for bad in ("age-devices", "age-devices=0", "age-devices=soon", "=5", "age-devices=nan"):
         with pytest.raises(ConfigError, match="setting job_intervals"):
             load_settings(env={}, overrides={"job_intervals": bad})
+
+
+def test_every_domain_lists_its_jobs_by_verb_object_names_and_old_names_still_set_intervals(
+        settings: Settings, tmp_path: Path) -> None:
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("a long backup passphrase\n")
+    everything = load_settings(data_dir=settings.data_dir, env={}, overrides={
+        "central_url": "https://central.example.com", "backup_dir": str(tmp_path / "backups"),
+        "backup_passphrase_file": str(passphrase),
+        "job_intervals": "alerts=120,reservation.release_ended_terms=240"})
+    chosen = {job.name: job.interval_seconds for job in scheduled_jobs(everything)}
+    assert set(chosen) == {"check-alerts", "deliver-alerts", "backup", "sync", "age-devices",
+                           "refresh-pools", "usage-history", "release-ended-terms"}
+    assert all(name == name.lower() and "_" not in name and "." not in name for name in chosen)
+    assert chosen["check-alerts"] == 120 and chosen["release-ended-terms"] == 240

@@ -7,9 +7,10 @@ import pytest
 from satellite.accounts import service
 from satellite.actor import Actor
 from satellite.config import Settings
+from satellite.jobs import Job
 from satellite.licenses.models import LicenseLine
 from satellite.licenses.usage import set_usage
-from satellite.scheduler import Job, job_runs, run_job
+from satellite.scheduler import job_runs, run_job
 from satellite.uow import Database
 from satellite.web import create_app
 

@@ -4,15 +4,13 @@ Revision ID: 0010_pool_quantities
 Revises: 0009_job_runs
 """
 
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql, sqlite
-
-from satellite.licenses.pools import grouped, summarize, tag_words
 
 revision: str = '0010_pool_quantities'
 down_revision: str | Sequence[str] | None = '0009_job_runs'
@@ -34,6 +32,58 @@ _pools = sa.table('license_usage_totals', sa.column('va_id', sa.Integer),
                   sa.column('reserved', sa.Integer), sa.column('quantity', sa.Integer),
                   sa.column('lines', sa.Integer), sa.column('export_controlled', sa.Boolean),
                   sa.column('quantity_from', sa.Date), sa.column('quantity_until', sa.Date))
+
+
+# This revision's own copy of the pool rules it backfills with (a migration never changes
+# because live code does): a line counts on a day if PERPETUAL or within its dates; a pool's
+# window is the widest span around that day in which no dated line starts or ends.
+_SEARCH_SEPARATOR = '\x1f'
+_Line = tuple[str, int, date | None, date | None, bool]
+
+
+def _active(license_type: str, start: date | None, end: date | None, on: date) -> bool:
+    return license_type == 'PERPETUAL' or (
+        (start is None or start <= on) and (end is None or end >= on))
+
+
+def _summarize(lines: Iterable[_Line], on: date) -> dict[str, Any]:
+    quantity = count = 0
+    export = False
+    since: date | None = None
+    until: date | None = None
+    for license_type, line_quantity, start, end, export_controlled in lines:
+        count += 1
+        export = export or export_controlled
+        if _active(license_type, start, end, on):
+            quantity += line_quantity
+        if license_type == 'PERPETUAL':
+            continue
+        for change in (start, None if end is None or end == date.max else end + timedelta(1)):
+            if change is None:
+                continue
+            if change <= on:
+                since = change if since is None or change > since else since
+            elif until is None or change < until:
+                until = change
+    return {'quantity': quantity, 'lines': count, 'export_controlled': export,
+            'quantity_from': since, 'quantity_until': until}
+
+
+def _grouped(rows: Iterable[Any]) -> Iterator[tuple[tuple[int, str], list[_Line]]]:
+    key: tuple[int, str] | None = None
+    lines: list[_Line] = []
+    for va_id, tag, license_type, quantity, start, end, export in rows:
+        if (va_id, tag) != key:
+            if key is not None:
+                yield key, lines
+            key, lines = (va_id, tag), []
+        lines.append((license_type, quantity, start, end, bool(export)))
+    if key is not None:
+        yield key, lines
+
+
+def _tag_words(texts: Iterable[tuple[str, str]]) -> str:
+    return _SEARCH_SEPARATOR.join(_SEARCH_SEPARATOR.join(pair) for pair in sorted(set(texts)))
 
 
 def upgrade() -> None:
@@ -68,13 +118,9 @@ def _backfill(connection: sa.Connection, on: date) -> None:
                   _lines.c.start_date, _lines.c.end_date, _lines.c.export_controlled)
         .order_by(_lines.c.va_id, _lines.c.tag)).all()
     batch: list[dict[str, Any]] = []
-    for (va_id, tag), lines in grouped(rows):
-        pool = summarize(lines, on)
+    for (va_id, tag), lines in _grouped(rows):
         batch.append({'va_id': va_id, 'tag': tag, 'in_use': 0, 'reserved': 0,
-                      'quantity': pool.quantity, 'lines': pool.lines,
-                      'export_controlled': pool.export_controlled,
-                      'quantity_from': pool.quantity_from,
-                      'quantity_until': pool.quantity_until})
+                      **_summarize(lines, on)})
         if len(batch) >= _BATCH:
             _write(connection, insert, batch)
             batch = []
@@ -84,7 +130,7 @@ def _backfill(connection: sa.Connection, on: date) -> None:
             sa.select(_lines.c.tag, _lines.c.display_name, _lines.c.search_tags).distinct()):
         texts.setdefault(tag, []).append((name, words))
     if texts:
-        connection.execute(sa.insert(_tags), [{'tag': tag, 'words': tag_words(pairs)}
+        connection.execute(sa.insert(_tags), [{'tag': tag, 'words': _tag_words(pairs)}
                                               for tag, pairs in sorted(texts.items())])
 
 

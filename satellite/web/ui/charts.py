@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from satellite.licenses.counters import AccountCounter
 from satellite.licenses.history import TagHistory
 
-BAR_HEIGHT = 18
 ROW_HEIGHT = 28
 PLOT_WIDTH = 600
 

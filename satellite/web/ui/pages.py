@@ -13,7 +13,6 @@ from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
 from wtforms.widgets import TextInput
 
-from satellite.accounts.models import Account
 from satellite.accounts.service import VaEntry
 from satellite.actor import Actor
 from satellite.uow import Database, UnitOfWork
@@ -69,10 +68,6 @@ def offer_vas(field: Field, vas: list[VaEntry], *, top: str | None = None,
     options = [SelectChoice("", top)] if top is not None else []
     field.choices = options + [SelectChoice(va.name, va.name)  # type: ignore[attr-defined]
                                for va in vas if va.name != leave_out]
-
-
-def account_label(account: Account) -> str:
-    return f"{account.name} ({account.domain})"
 
 
 

@@ -23,10 +23,10 @@ from satellite.cloudsync.service import (
     ImportReport,
     LocalView,
     SignatureStatus,
-    check_signature,
     import_bundle,
     local_view,
 )
+from satellite.cloudsync.trust import bundle_signature
 from satellite.config import Settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
@@ -99,12 +99,12 @@ def _stored(upload_id: str) -> Path:
 
 
 def _preview(path: Path) -> Preview:
-    anchor = open_keystore(_settings()).central_key()
+    local = local_view(database())
     records: list[dict[str, Any]] = []
     more = 0
     problem = None
     with read_bundle(path) as bundle:
-        status = check_signature(bundle, anchor)
+        status = bundle_signature(bundle, open_keystore(_settings()), local)
         try:
             for rec in bundle.records():
                 if len(records) < PREVIEW_RECORDS:
@@ -113,7 +113,7 @@ def _preview(path: Path) -> Preview:
                     more += 1
         except SatelliteError as exc:
             problem = exc.message
-    return Preview(bundle.header, status, local_view(database()), records, more, problem)
+    return Preview(bundle.header, status, local, records, more, problem)
 
 
 def _dry_run(shown: Preview, path: Path) -> Preview:

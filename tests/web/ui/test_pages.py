@@ -143,7 +143,7 @@ def test_settings_show_values_and_sources_but_no_password(
         tmp_path: object, db: Database, settings: object) -> None:
     from pathlib import Path
 
-    from satellite.cloudsync.service import POLICY_PREFIX
+    from satellite.central_settings import STATE_PREFIX
     from satellite.config import load_settings
     from satellite.state import set_state
     from satellite.web import create_app
@@ -156,7 +156,7 @@ def test_settings_show_values_and_sources_but_no_password(
         env={"SATELLITE_DEVICE_URL": "https://sat.example.com"},
         overrides={"database_url": settings.database_url})  # type: ignore[attr-defined]
     with db.uow() as uow:
-        set_state(uow.session, POLICY_PREFIX + "sync_interval_hours", "4.0")
+        set_state(uow.session, STATE_PREFIX + "sync_interval_hours", "4.0")
         uow.commit()
     app = create_app(running, db)
     app.config["TESTING"] = True

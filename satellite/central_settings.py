@@ -1,0 +1,21 @@
+"""Central's settings: the few values Central may set for this satellite in a signed response
+(the response's `policy` field), each overriding the local setting of the same name.
+
+"Policy" elsewhere means access control (satellite.access.policy); these are settings.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from satellite.state import get_state
+
+KEYS = ("sync_overdue_days", "sync_interval_hours")
+# Where an applied value is kept (the state table), by key.
+STATE_PREFIX = "policy."
+
+
+def central_setting(session: Session, key: str, default: float) -> float:
+    """The value Central set for `key`, else the local setting `default`."""
+    value = get_state(session, STATE_PREFIX + key)
+    return float(value) if value is not None else default
