@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath
@@ -68,8 +69,6 @@ def write_nested(out: IO[bytes], inner_name: str, files: Iterator[tuple[str, byt
                  manifest: Sequence[str], mtime: int) -> int:
     """Write Cisco's nested layout to `out`: manifest.mf and `inner_name` (a gzip tar of
     `files`). Returns how many files it holds. The inner archive is spooled, not held."""
-    import tempfile
-
     listed = []
     with tempfile.TemporaryFile() as spool:
         with tarfile.open(fileobj=spool, mode="w:gz") as inner:

@@ -155,7 +155,7 @@ MUTATIONS = st.sampled_from([
 
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kind=st.sampled_from(["truncated", "field", "signature", "entities"]),
+@given(kind=st.sampled_from(["truncated", "field", "signature", "entities", "external"]),
        mutation=MUTATIONS, cut=st.integers(1, 10_000))
 def test_damaged_files_are_refused_whole_and_change_nothing(
         acme: Database, actor: Actor, kind: str, mutation: tuple[Any, ...], cut: int) -> None:
@@ -171,6 +171,10 @@ def test_damaged_files_are_refused_whole_and_change_nothing(
         reports[1]["signature"] = "not an object"
         data = usage_file(*(json.dumps(r) for r in reports))
         expected = ("bad.txt: report 2: signature must be an object",)
+    elif kind == "external":
+        data = (b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                b"<smartLicense><RUMReport>&x;</RUMReport></smartLicense>")
+        expected = ("bad.txt: not a well-formed, safe XML document",)
     else:
         data = (b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "' + b"a" * (cut % 50)
                 + b'"><!ENTITY b "&a;&a;&a;&a;&a;">]><smartLicense>&b;</smartLicense>')
