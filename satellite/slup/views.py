@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 from satellite.devices.messages import format_time
 from satellite.errors import SatelliteError
 from satellite.slup.formats import parse_report
-from satellite.slup.models import RumAck, RumReportRow
+from satellite.slup.models import RumAck, RumReportRow, SlupUsage
 
 REPORTS_SHOWN = 50
 
 
 def _unix(value: int | None) -> str | None:
-    return format_time(datetime.fromtimestamp(value, UTC)) if value else None
+    """A device's Unix time as people read it (reports count in whole seconds)."""
+    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else None
 
 
 def states(session: Session, device_ids: Collection[int]) -> dict[int, dict[str, Any]]:
@@ -61,7 +62,10 @@ def device_reports(session: Session, device_id: int) -> dict[str, Any]:
     rows = session.scalars(select(RumReportRow).where(RumReportRow.device_id == device_id)
                            .order_by(RumReportRow.window_end.desc(), RumReportRow.id.desc())
                            .limit(REPORTS_SHOWN))
-    return {**states(session, [device_id])[device_id],
+    counts = {tag: count for tag, count in session.execute(
+        select(SlupUsage.tag, SlupUsage.count).where(SlupUsage.device_id == device_id)
+        .order_by(SlupUsage.tag))}
+    return {**states(session, [device_id])[device_id], "counts": counts,
             "reports": [_report(row) for row in rows]}
 
 
