@@ -31,13 +31,12 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import requests
 
-from bench.ui_seed import Seeded, SeededAccount, seed
 from satellite.bootstrap import open_database
 from satellite.config import load_settings
+from tests.seed import Seeded, SeededAccount, account_pages, seed
 
 TARGET_MS = 150.0
 PASSWORD = "bench password for the list pages"  # noqa: S105 (a throwaway appliance)
@@ -132,46 +131,6 @@ def sign_in(url: str) -> requests.Session:
     if answer.status_code != 302:
         raise SystemExit(f"signing in answered {answer.status_code}")
     return browser
-
-
-def account_pages(a: SeededAccount, rng: random.Random) -> dict[str, Callable[[], str]]:
-    """Each page of one account an operator reads, as a function giving the next URL to ask
-    (filters vary from one request to the next)."""
-
-    def at(path: str, **query: str) -> str:
-        return f"/a/{a.domain}/{path}" + (f"?{urlencode(query)}" if query else "")
-
-    def udi() -> tuple[str, str]:
-        return rng.choice(a.sample_udis)
-
-    def deep() -> str:
-        pid, serial = udi()
-        return at("devices", after=f"PID:{pid},SN:{serial}")
-
-    return {
-        "dashboard": lambda: at(""),
-        "devices: first page": lambda: at("devices"),
-        "devices: next page from a random UDI": deep,
-        "devices: search by serial": lambda: at("devices", q=udi()[1]),
-        "devices: search by UDI": lambda: at("devices", q="PID:{},SN:{}".format(*udi())),
-        "devices: search by hostname": lambda: at("devices", q=rng.choice(a.sample_hostnames)),
-        "devices: search by tag": lambda: at("devices", q=rng.choice(a.tags)),
-        "devices: filter by VA": lambda: at("devices", va=rng.choice(a.leaf_vas)),
-        "devices: filter by status": lambda: at("devices", status=rng.choice(
-            ["Out Of Compliance", "Authorization Expired", "Authorized"])),
-        "devices: VA and status": lambda: at("devices", va=rng.choice(a.leaf_vas),
-                                             status="Authorized"),
-        "device detail": lambda: at("devices/" + quote("PID:{},SN:{}".format(*udi()))),
-        "licenses: account": lambda: at("licenses"),
-        "licenses: out of compliance": lambda: at("licenses", status="Out Of Compliance"),
-        "licenses: text search": lambda: at("licenses", q="advantage"),
-        "licenses: one VA": lambda: at("licenses", va=rng.choice(a.leaf_vas)),
-        "virtual accounts: tree": lambda: at("virtual-accounts"),
-        "virtual account: one VA": lambda: at("virtual-accounts/" + quote(rng.choice(a.leaf_vas))),
-        "tokens of a VA": lambda: at("tokens", va=a.token_va),
-        "reservations": lambda: at("reservations"),
-        "alerts": lambda: at("alerts"),
-    }
 
 
 def pages(seeded: Seeded, rng: random.Random) -> dict[str, Callable[[], str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bench.ui_seed import Seeded, seed
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.actor import Actor
 from satellite.config import Settings
@@ -16,6 +15,7 @@ from satellite.devices.service import list_devices, usages_by_tag
 from satellite.errors import InvalidInput
 from satellite.licenses.models import LicenseUsage
 from satellite.uow import Database
+from tests.seed import Seeded, seed
 
 
 @pytest.fixture

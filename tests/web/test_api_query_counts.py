@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from bench.ui_seed import SeededAccount, seed
 from satellite.access.apiclients import create_client
 from satellite.access.grants import grant
 from satellite.access.requests import request_access, request_account
@@ -21,6 +20,7 @@ from satellite.tokens.sealing import TokenSealer
 from satellite.tokens.service import create_token
 from satellite.uow import Database
 from satellite.users.service import create_user, user_actor
+from tests.seed import SeededAccount, seed
 from tests.statements import counting
 
 ROOT_PASSWORD = "amber-lantern-77-harbour"

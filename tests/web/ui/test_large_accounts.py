@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench.ui_seed import seed
 from satellite.config import Settings
 from satellite.uow import Database
+from tests.seed import seed
 from tests.web.ui.conftest import Browser
 
 

@@ -7,8 +7,6 @@ import random
 import pytest
 from flask import Flask
 
-from bench.ui_lists import account_pages
-from bench.ui_seed import Seeded, seed
 from satellite.access.grants import add_grant
 from satellite.access.policy import VA_USER
 from satellite.accounts.service import find_va
@@ -16,6 +14,7 @@ from satellite.actor import Actor
 from satellite.config import Settings
 from satellite.uow import Database
 from satellite.users.service import create_user
+from tests.seed import Seeded, account_pages, seed
 from tests.statements import counting
 from tests.web.ui.conftest import Browser
 

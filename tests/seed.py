@@ -1,4 +1,5 @@
-"""Seed a large appliance for the list-page benchmark: accounts, a VA tree, pools, devices.
+"""Seed a large appliance (accounts, a VA tree, pools, devices): the list-page benchmark
+and the statement-count tests use it.
 
 Accounts and tokens go through the services (so the audit chain and sealed secrets are real);
 the bulk (VAs, license lines, devices, their consumption, reservations, audit events) goes in
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from sqlalchemy import Table, func, insert, select, text
 
@@ -316,14 +318,14 @@ def _fix_sequences(db: Database) -> None:
         return
     with db.engine.begin() as conn:
         for table in ("virtual_accounts", "devices", "reservations"):  # fixed names
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT max(id) FROM {table}))"))
 
 
 def seed(db: Database, data_dir: Path, *, accounts: int, vas: int, devices: int,
          reservations: int, audit_events: int, seed_value: int = 7) -> Seeded:
     """Fill a freshly initialised database; sizes are totals across the accounts."""
-    rng = random.Random(seed_value)  # noqa: S311 (sample data, not secrets)
+    rng = random.Random(seed_value)
     sealer = TokenSealer.for_data_dir(data_dir)
     made: list[SeededAccount] = []
     ids: list[tuple[int, int]] = []
@@ -390,3 +392,43 @@ def account_of(seeded: Seeded, domain: str) -> SeededAccount:
 
 
 __all__ = ["Seeded", "SeededAccount", "account_of", "seed"]
+
+
+def account_pages(a: SeededAccount, rng: random.Random) -> dict[str, Callable[[], str]]:
+    """Each page of one account an operator reads, as a function giving the next URL to ask
+    (filters vary from one request to the next)."""
+
+    def at(path: str, **query: str) -> str:
+        return f"/a/{a.domain}/{path}" + (f"?{urlencode(query)}" if query else "")
+
+    def udi() -> tuple[str, str]:
+        return rng.choice(a.sample_udis)
+
+    def deep() -> str:
+        pid, serial = udi()
+        return at("devices", after=f"PID:{pid},SN:{serial}")
+
+    return {
+        "dashboard": lambda: at(""),
+        "devices: first page": lambda: at("devices"),
+        "devices: next page from a random UDI": deep,
+        "devices: search by serial": lambda: at("devices", q=udi()[1]),
+        "devices: search by UDI": lambda: at("devices", q="PID:{},SN:{}".format(*udi())),
+        "devices: search by hostname": lambda: at("devices", q=rng.choice(a.sample_hostnames)),
+        "devices: search by tag": lambda: at("devices", q=rng.choice(a.tags)),
+        "devices: filter by VA": lambda: at("devices", va=rng.choice(a.leaf_vas)),
+        "devices: filter by status": lambda: at("devices", status=rng.choice(
+            ["Out Of Compliance", "Authorization Expired", "Authorized"])),
+        "devices: VA and status": lambda: at("devices", va=rng.choice(a.leaf_vas),
+                                             status="Authorized"),
+        "device detail": lambda: at("devices/" + quote("PID:{},SN:{}".format(*udi()))),
+        "licenses: account": lambda: at("licenses"),
+        "licenses: out of compliance": lambda: at("licenses", status="Out Of Compliance"),
+        "licenses: text search": lambda: at("licenses", q="advantage"),
+        "licenses: one VA": lambda: at("licenses", va=rng.choice(a.leaf_vas)),
+        "virtual accounts: tree": lambda: at("virtual-accounts"),
+        "virtual account: one VA": lambda: at("virtual-accounts/" + quote(rng.choice(a.leaf_vas))),
+        "tokens of a VA": lambda: at("tokens", va=a.token_va),
+        "reservations": lambda: at("reservations"),
+        "alerts": lambda: at("alerts"),
+    }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "sync_bench.py"
+BENCH = Path(__file__).resolve().parents[1] / "sync_bench.py"
 
 
 def test_a_tiny_sync_benchmark_round_trips_every_event(tmp_path: Path) -> None:
