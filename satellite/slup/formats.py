@@ -279,32 +279,37 @@ def iter_elements(stream: IO[bytes], name: str, wanted: str,
                   skipped: Skipped) -> Iterator[tuple[int, str]]:
     """(position, text) of each `wanted` element of an XML document, one at a time.
 
-    The document is `<smartLicense>` holding them, or one bare `wanted` element; other
-    elements are counted in `skipped`. Raises InvalidInput for XML that is malformed or
-    declares a DTD or entities.
+    The document is `<smartLicense>` holding them (directly or inside wrapper elements), or
+    one bare `wanted` element; other elements under the root that hold none are counted in
+    `skipped`. Raises InvalidInput for XML that is malformed or declares a DTD or entities.
     """
-    depth, position = 0, 0
+    depth, position, inside, found_at_start = 0, 0, 0, 0
     root: Element | None = None
     try:
         for event, element in iterparse(stream, events=("start", "end"), forbid_dtd=True):
+            tag = local(element.tag)
             if event == "start":
                 if depth == 0:
                     root = element
-                    if local(element.tag) not in (USAGE_ROOT, wanted):
-                        raise InvalidInput(f"{name}: the document is <{local(element.tag)}>, "
+                    if tag not in (USAGE_ROOT, wanted):
+                        raise InvalidInput(f"{name}: the document is <{tag}>, "
                                            f"not <{USAGE_ROOT}> or <{wanted}>")
+                elif depth == 1:
+                    found_at_start = position
+                inside += tag == wanted
                 depth += 1
                 continue
             depth -= 1
-            if depth > 1 or (depth == 0 and local(element.tag) == USAGE_ROOT):
-                continue
-            if local(element.tag) == wanted:
-                position += 1
-                yield position, "".join(element.itertext())
-            elif depth == 1:
-                skipped.names[local(element.tag)] = skipped.names.get(local(element.tag), 0) + 1
+            if tag == wanted:
+                inside -= 1
+                if inside == 0:
+                    position += 1
+                    yield position, "".join(element.itertext())
+                    element.clear()  # keeps memory flat: its text is no longer needed
+            elif depth == 1 and position == found_at_start:
+                skipped.names[tag] = skipped.names.get(tag, 0) + 1
             if root is not None and depth == 1 and local(root.tag) == USAGE_ROOT:
-                root.clear()  # keeps memory flat: handled elements are dropped
+                root.clear()  # and so is every element the root held
     except (ParseError, DefusedXmlException) as exc:
         at = f" after element {position}" if position else ""
         raise InvalidInput(f"{name}: not a well-formed, safe XML document{at} ({exc})") from None

@@ -160,3 +160,15 @@ def test_slup_devices_can_be_removed_and_report_again(db: Database, actor: Actor
     _ok(cli, "slup", "import", later, "--account", "Acme", "--va", "Lab")
     assert _device(cli, "PID:C9300-24T,SN:FCW1")["status"] == "Authorized"
     assert _counter(cli, WLC)["inUse"] == 1
+
+
+def test_reports_inside_a_wrapper_element_are_read(db: Database, actor: Actor, cli: Cli,
+                                                   tmp_path: Path) -> None:
+    make_account(db, actor)
+    wrapped = (b"<smartLicense><RUMReports>"
+               + usage_file(report("C9300-24T", "FCW1", 1), report("C9300-24T", "FCW1", 2))
+               .removeprefix(b"<smartLicense>").removesuffix(b"</smartLicense>")
+               + b"</RUMReports><smartLicensePolicy><x/></smartLicensePolicy></smartLicense>")
+    summary = _ok(cli, "slup", "import", _write(tmp_path, "w.txt", wrapped),
+                  "--account", "Acme", "--va", "Lab")
+    assert summary["new"] == 2 and summary["skipped"] == {"smartLicensePolicy": 1}
