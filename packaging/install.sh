@@ -70,10 +70,7 @@ install -d -m 0700 "$datadir"
 if [ -f "$confdir/satellite.toml" ]; then
     install -m 0644 "$here/config/satellite.toml" "$confdir/satellite.toml.example"
 else
-    sed -e "s|^data_dir = .*|data_dir = \"$datadir\"|" \
-        -e "s|^trusted_proxy = .*|trusted_proxy = \"127.0.0.1\"|" \
-        "$here/config/satellite.toml" > "$confdir/satellite.toml"
-    chmod 0640 "$confdir/satellite.toml"
+    "$here/site-config.sh" "$here/config/satellite.toml" "$confdir/satellite.toml" "$datadir"
 fi
 sed -e "s|@VENV@|/opt/satellite/venv|g; s|@CONFDIR@|/etc/satellite|g; s|@DATADIR@|/var/lib/satellite|g" \
     -e "s|@DOCDIR@|/opt/satellite/share|g" \

@@ -19,6 +19,9 @@ class Actor:
     system_admin: bool = False
     # The API client a user acts through (password grant), named in the audit trail.
     via: str | None = None
+    # A user whose first or reset password must be changed: may do nothing else until then,
+    # whatever roles it holds (access.policy).
+    password_change_due: bool = False
 
     @property
     def label(self) -> str:
@@ -27,7 +30,7 @@ class Actor:
 
     @property
     def is_system_admin(self) -> bool:
-        return self.system_admin or self.kind in _TRUSTED_KINDS
+        return (self.system_admin or self.kind in _TRUSTED_KINDS) and not self.password_change_due
 
     @classmethod
     def system(cls, job: str = "satellite") -> Actor:

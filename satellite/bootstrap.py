@@ -65,6 +65,24 @@ def write_secret_file(path: Path, content: str) -> None:
     os.chmod(path, 0o600)
 
 
+def retire_initial_password(data_dir: Path, db: Database) -> bool:
+    """Remove the first admin password's file once the admin has chosen their own password
+    (it then opens nothing, but a readable password file invites reuse). Returns whether it
+    removed the file."""
+    from satellite.users.models import User
+
+    path = data_dir / ADMIN_PASSWORD_FILE
+    if not path.exists():
+        return False
+    with db.reader() as uow:
+        must_change = uow.session.scalar(select(User.must_change_password).where(
+            User.username == "admin"))
+    if must_change:
+        return False
+    path.unlink(missing_ok=True)
+    return True
+
+
 @dataclass
 class InitReport:
     satellite_id: str
@@ -130,6 +148,7 @@ def initialise(settings: Settings, db: Database, actor: Actor,
         if several_nodes:
             nodekeys.record(uow.session, keystore)
         uow.commit()
+    retire_initial_password(settings.data_dir, db)
     return report
 
 

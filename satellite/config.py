@@ -55,7 +55,16 @@ class Settings:
     # Web UI: sign out after this many minutes without a request; mark the session cookie
     # Secure (sent over HTTPS only) when operators reach the UI through the TLS proxy.
     session_idle_minutes: int = 30
+    # A signed-in session ends this many hours after sign-in, however active it is.
+    session_absolute_hours: int = 12
     secure_cookies: bool = False
+    # Who may re-register a registered device (replace its key): "va", only a registration
+    # token of the device's own VA; "account", a token of any VA of the device's account (the
+    # device then moves there). A token of another account never may.
+    device_reregister_scope: str = "va"
+    # Alert webhooks and syslog servers may point at loopback (127.0.0.0/8, ::1) or link-local
+    # (169.254.0.0/16, fe80::/10) addresses only when this is true.
+    alert_allow_local_targets: bool = False
     # Who may read GET /metrics: comma-separated networks (default: this machine only).
     metrics_allowed_networks: str = "127.0.0.0/8,::1/128"
     # Days of consumption history kept for the dashboard chart (hourly for the last 8 days,
@@ -161,7 +170,8 @@ def _validate(s: Settings) -> None:
             f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
     for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
                 "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days",
-                "sync_alert_failures", "session_idle_minutes", "alert_max_attempts",
+                "sync_alert_failures", "session_idle_minutes", "session_absolute_hours",
+                "alert_max_attempts",
                 "usage_history_days"):
         if getattr(s, key) < 1:
             raise ConfigError(f"setting {key}: must be at least 1")
@@ -181,6 +191,9 @@ def _validate(s: Settings) -> None:
         except ValueError:
             raise ConfigError(f"setting trusted_proxy: {s.trusted_proxy!r} is not an IP address") from None
     parse_job_intervals(s.job_intervals)
+    if s.device_reregister_scope not in ("va", "account"):
+        raise ConfigError(f"setting device_reregister_scope: {s.device_reregister_scope!r} is "
+                          "not 'va' or 'account'")
     if s.sync_interval_hours <= 0:
         raise ConfigError("setting sync_interval_hours: must be positive")
     if s.sync_retry_seconds <= 0:

@@ -16,16 +16,17 @@ from satellite.state import get_state
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Devices", ("device_url", "authorization_valid_days", "authorization_renew_days",
-                 "certificate_days", "certificate_renew_days", "message_max_age_seconds")),
+                 "certificate_days", "certificate_renew_days", "message_max_age_seconds",
+                 "device_reregister_scope")),
     ("Central and sync", ("central_url", "proxy_url", "sync_interval_hours", "sync_overdue_days",
                           "sync_retry_seconds", "sync_alert_failures")),
     ("Server", ("host", "port", "threads", "trusted_proxy", "metrics_allowed_networks",
                 "log_level", "log_json")),
-    ("Web UI", ("session_idle_minutes", "secure_cookies")),
+    ("Web UI", ("session_idle_minutes", "session_absolute_hours", "secure_cookies")),
     ("Alert delivery", ("alert_smtp_host", "alert_smtp_port", "alert_smtp_starttls",
                         "alert_smtp_ca_file", "alert_smtp_username", "alert_smtp_password_file",
                         "alert_smtp_from", "alert_retry_seconds", "alert_max_attempts",
-                        "alert_timeout_seconds")),
+                        "alert_timeout_seconds", "alert_allow_local_targets")),
     ("Storage", ("data_dir", "database_url", "key_passphrase_file", "usage_history_days")),
     ("Backups", ("backup_dir", "backup_interval_hours", "backup_keep", "backup_passphrase_file")),
     ("Scheduled jobs", ("job_intervals",)),
@@ -52,6 +53,11 @@ DESCRIPTIONS = {
     "log_json": "write logs as JSON lines",
     "session_idle_minutes": "web sessions end after this many minutes without a request",
     "secure_cookies": "send the session cookie over HTTPS only",
+    "session_absolute_hours": "web sessions end this many hours after sign-in, however active",
+    "device_reregister_scope": "whose registration token may re-register a registered device: "
+                               "va (its own VA) or account (any VA of its account)",
+    "alert_allow_local_targets": "alert webhooks and syslog may point at loopback and "
+                                 "link-local addresses",
     "data_dir": "where the database, keys and uploads live",
     "database_url": "empty: the embedded SQLite database in the data directory",
     "key_passphrase_file": "file holding the passphrase that encrypts private keys",

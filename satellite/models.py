@@ -27,7 +27,7 @@ from satellite.reservation.models import Reservation, ReservationLine
 from satellite.slup.models import CssmFile, RumAck, RumReportRow, SlupUsage
 from satellite.state import StateEntry
 from satellite.tokens.models import RegistrationToken
-from satellite.users.models import User
+from satellite.users.models import SignInThrottle, User, WebSession
 
 __all__ = [
     "AccessRequest",
@@ -59,6 +59,7 @@ __all__ = [
     "RumAck",
     "RumReportRow",
     "SlupUsage",
+    "SignInThrottle",
     "StateEntry",
     "SyncRun",
     "TagSearch",
@@ -66,4 +67,5 @@ __all__ = [
     "UsageTotal",
     "User",
     "VirtualAccount",
+    "WebSession",
 ]

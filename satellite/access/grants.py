@@ -72,12 +72,15 @@ def grant(uow: UnitOfWork, actor: Actor, username: str, role: str,
           account_ref: str | None = None, va_name: str | None = None) -> None:
     """Give a user a role on an account or VA (system_admin: on the appliance). Idempotent."""
     session = uow.session
-    with about("username"):
-        user = get_user(session, username)
+    # Permission first: whether a user name exists is told only to who may grant there.
     if role == SYSTEM_ADMIN:
-        _system_admin(uow, actor, user, True)
+        require(session, actor, "user.manage")
+        with about("username"):
+            _system_admin(uow, actor, get_user(session, username), True)
         return
     account, va = _target(session, actor, role, account_ref, va_name)
+    with about("username"):
+        user = get_user(session, username)
     add_grant(uow, actor, user, role, account, va)
 
 
@@ -102,17 +105,20 @@ def revoke(uow: UnitOfWork, actor: Actor, username: str, role: str,
            account_ref: str | None = None, va_name: str | None = None) -> None:
     """Take a role away. Raises NotFound when the user does not hold it there."""
     session = uow.session
-    user = get_user(session, username)
     if role == SYSTEM_ADMIN:
-        _system_admin(uow, actor, user, False)
+        require(session, actor, "user.manage")
+        _system_admin(uow, actor, get_user(session, username), False)
         return
     account, va = _target(session, actor, role, account_ref, va_name)
     va_id = va.id if va else None
+    # One answer whether the user does not exist or holds no such role: revoking must not
+    # tell an account admin which user names exist on the appliance.
+    user_id = select(User.id).where(User.username == username).scalar_subquery()
     done = session.execute(delete(Grant).where(
-        Grant.user_id == user.id, Grant.account_id == account.id, Grant.role == role,
+        Grant.user_id == user_id, Grant.account_id == account.id, Grant.role == role,
         Grant.va_id.is_(None) if va_id is None else Grant.va_id == va_id))
     if not getattr(done, "rowcount", 0):
-        raise NotFound(f"user {username!r} holds no {role} role there")
+        raise NotFound(f"user {username!r} holds no {role} role there", field="username")
     record(uow, actor, "grant.remove", f"user:{username}", account_id=account.id,
            details={"role": role, "virtual_account": va_name})
 

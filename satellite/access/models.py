@@ -80,8 +80,12 @@ class AccessRequest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
-                                            index=True)
+    # None when no account answers to what the user typed: the request is kept (and answered)
+    # like any other, so asking does not tell whether an account exists; nobody can decide it.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                                   index=True)
+    # The account as the user named it.
+    account_ref: Mapped[str] = mapped_column(String(255), default="", server_default="")
     role: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=PENDING)

@@ -84,6 +84,8 @@ PERMISSIONS: dict[str, Rule] = {
 
 def _held(session: Session, actor: Actor, account_id: int) -> list[tuple[str, int | None]]:
     """(role, va_id or None) pairs the actor holds in the account."""
+    if actor.password_change_due:
+        return []
     if actor.user_id is not None:
         return [(role, va_id) for role, va_id in session.execute(
             select(Grant.role, Grant.va_id).where(Grant.user_id == actor.user_id,
@@ -121,6 +123,8 @@ def require(session: Session, actor: Actor, operation: str, *, account_id: int |
     does not leak.
     """
     wanted = rule(operation)
+    if actor.password_change_due:
+        raise PermissionDenied("change your password first: until then it is all you may do")
     if actor.is_system_admin:
         return
     if wanted.scope == "system" or account_id is None:
@@ -171,6 +175,8 @@ def visible_account_ids(session: Session, actor: Actor) -> set[int] | None:
     """Accounts the actor holds any role in; None means all (system administrators)."""
     if actor.is_system_admin:
         return None
+    if actor.password_change_due:
+        return set()
     if actor.user_id is not None:
         return set(session.scalars(select(Grant.account_id).where(Grant.user_id == actor.user_id)))
     if actor.client_id is not None:

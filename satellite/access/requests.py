@@ -19,12 +19,12 @@ from satellite.accounts.service import (
     account_for,
     add_account,
     clean_name,
-    get_account,
+    find_account,
     normalise_domain,
 )
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, about
+from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 
@@ -48,25 +48,35 @@ def _requester(session: Session, actor: Actor) -> User:
 
 def request_access(uow: UnitOfWork, actor: Actor, account_ref: str, role: str,
                    note: str = "") -> AccessRequest:
-    """Ask the account's admins for an account role."""
+    """Ask the account's admins for an account role.
+
+    The answer is the same whether or not the account exists: a request for an unknown
+    account is kept too, and simply never decided. Raises InvalidInput, Conflict (a pending
+    request for the same name).
+    """
     if role not in ACCOUNT_ROLES:
         raise InvalidInput(f"ask for one of {', '.join(ACCOUNT_ROLES)}", field="role")
     session = uow.session
     user = _requester(session, actor)
-    with about("account"):
-        account = get_account(session, account_ref)
+    ref = (account_ref or "").strip()
+    if not ref or len(ref) > 255:
+        raise InvalidInput("name the account (its name or domain, at most 255 characters)",
+                           field="account")
+    account = find_account(session, ref)
+    same = (AccessRequest.account_id == account.id if account is not None
+            else (AccessRequest.account_id.is_(None)) & (AccessRequest.account_ref == ref))
     pending = session.scalar(select(AccessRequest.id).where(
-        AccessRequest.user_id == user.id, AccessRequest.account_id == account.id,
-        AccessRequest.status == PENDING))
+        AccessRequest.user_id == user.id, same, AccessRequest.status == PENDING))
     if pending is not None:
-        raise Conflict(f"you already have a pending request ({pending}) for {account.name!r}",
+        raise Conflict(f"you already have a pending request ({pending}) for {ref!r}",
                        field="account")
-    req = AccessRequest(user_id=user.id, account_id=account.id, role=role, note=note,
-                        status=PENDING, created_at=uow.clock.now())
+    req = AccessRequest(user_id=user.id, account_id=account.id if account else None,
+                        account_ref=ref, role=role, note=note, status=PENDING,
+                        created_at=uow.clock.now())
     session.add(req)
     session.flush()
-    record(uow, actor, "access_request.create", f"account:{account.domain}",
-           account_id=account.id, details={"request": req.id, "role": role})
+    record(uow, actor, "access_request.create", f"account:{ref}",
+           account_id=account.id if account else None, details={"request": req.id, "role": role})
     return req
 
 
@@ -81,6 +91,8 @@ def decide_access(uow: UnitOfWork, actor: Actor, request_id: int, approve: bool)
     session = uow.session
     missing = f"no access request {request_id}"
     req = _get(session, AccessRequest, request_id, missing)
+    if req.account_id is None:
+        raise NotFound(missing)  # it names no account: there is nothing to decide
     require(session, actor, "access_request.decide", account_id=req.account_id, not_found=missing)
     _decide(req, actor, approve, uow)
     account = session.get(Account, req.account_id)
@@ -119,11 +131,8 @@ def request_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
     user = _requester(session, actor)
     name = clean_name(name, "account name", "name")
     domain = normalise_domain(domain)
-    taken = session.execute(select(Account.name, Account.domain).where(
-        or_(Account.domain == domain, Account.name == name)).limit(1)).first()
-    if taken is not None:
-        which, value = ("domain", domain) if taken.domain == domain else ("name", name)
-        raise Conflict(f"an account with {which} {value!r} already exists", field=which)
+    # A name or domain already taken is not refused here, which would tell anyone which
+    # accounts exist: whoever decides the request learns it, and approving it fails.
     parent = parent_account(session, domain)
     req = AccountRequest(user_id=user.id, name=name, domain=domain, note=note, status=PENDING,
                          parent_account_id=parent.id if parent else None,

@@ -22,7 +22,7 @@ from satellite.accounts.models import (
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.devices.models import Device
-from satellite.errors import Conflict, InvalidInput, NotFound, about
+from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, about
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.models import RegistrationToken
@@ -60,11 +60,16 @@ def _no_va(account: Account, name: str) -> str:
     return f"account {account.name!r} has no virtual account named {name!r}"
 
 
-def get_account(session: Session, ref: str) -> Account:
-    """Find an account by its name or its domain identifier. Raises NotFound."""
-    account = session.scalar(
+def find_account(session: Session, ref: str) -> Account | None:
+    """The account named `ref` (its name or its domain identifier), if there is one."""
+    return session.scalar(
         select(Account).where(or_(Account.name == ref, Account.domain == ref.strip().lower()))
     )
+
+
+def get_account(session: Session, ref: str) -> Account:
+    """Find an account by its name or its domain identifier. Raises NotFound."""
+    account = find_account(session, ref)
     if account is None:
         raise NotFound(_no_account(ref))
     return account
@@ -304,6 +309,11 @@ def move_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
                 field="new_parent")
         target_depth = target.depth + 1
         target_id = target.id
+    else:
+        # The top level holds what only an account-wide role may create (see create_va).
+        with about("new_parent", PermissionDenied):
+            require(session, actor, "va.create", account_id=account.id,
+                    not_found=_no_account(account_ref))
     shift = target_depth - va.depth
     deepest = max(v.depth for v in subtree) + shift
     if deepest > MAX_VA_DEPTH:

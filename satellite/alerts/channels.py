@@ -131,8 +131,11 @@ def _find(session: Session, account: Account | None, name: str) -> AlertChannel:
 
 def add_channel(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref: str | None,
                 name: str, kind: str, target: str, *, min_severity: str = "warning",
-                dedupe_hours: int = 24, secret: str | None = None) -> ChannelView:
+                dedupe_hours: int = 24, secret: str | None = None,
+                allow_local: bool = False) -> ChannelView:
     """Add a channel. A webhook gets an HMAC key (`secret`, else a new one), shown once.
+    Webhook and syslog hosts on loopback or link-local addresses only with `allow_local`
+    (the alert_allow_local_targets setting).
 
     Raises InvalidInput, Conflict (name taken), NotFound, PermissionDenied.
     """
@@ -151,7 +154,7 @@ def add_channel(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref:
         raise InvalidInput("only a webhook channel has a secret")
     if secret is not None and len(secret) < 16:
         raise InvalidInput("a webhook secret must be at least 16 characters")
-    target = check_target(kind, target)
+    target = check_target(kind, target, allow_local)
     try:
         _find(session, account, name)
     except NotFound:

@@ -6,11 +6,14 @@ Each checks its target when a channel is added, and raises DeliveryFailed with o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,25 +68,74 @@ class Notice:
                           "account": self.account, "raised_at": self.raised_at}}
 
 
-def check_target(kind: str, target: str) -> str:
-    """The target in its stored form. Raises InvalidInput naming what is wrong."""
+def check_target(kind: str, target: str, allow_local: bool = False) -> str:
+    """The target in its stored form. Raises InvalidInput naming what is wrong, also for a
+    webhook or syslog host on a loopback or link-local address unless `allow_local`."""
     target = target.strip()
     if kind == EMAIL:
         return ", ".join(_addresses(target))
     if kind == SYSLOG:
         _syslog_address(target)
-        return target
-    if kind == WEBHOOK:
+    elif kind == WEBHOOK:
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidInput(f"webhook target {_safe_url(target)!r} is not an http(s) URL")
+    if kind in (SYSLOG, WEBHOOK):
+        host = _network_host(kind, target)
+        if host is not None and not allow_local:
+            _refuse_local(host, f"{kind} target")
         return target
     raise InvalidInput(f"unknown channel kind {kind!r} (email, syslog or webhook)")
+
+
+# Hosts an alert must not reach unless the settings file allows it (alert_allow_local_targets):
+# this machine's own services and the link-local range (cloud metadata, neighbours' services).
+_LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+
+
+def _network_host(kind: str, target: str) -> str | None:
+    """The host a webhook or syslog channel sends to over the network (None for a local
+    syslog socket such as /dev/log, and for email, which goes through the site's relay)."""
+    if kind == WEBHOOK:
+        return urlsplit(target).hostname
+    if kind == SYSLOG:
+        address = _syslog_address(target)[0]
+        return address[0] if isinstance(address, tuple) else None
+    return None
+
+
+def _is_local(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_link_local or ip.is_unspecified
+
+
+def _refuse_local(host: str, what: str, error: type[Exception] = InvalidInput) -> None:
+    """Raise `error` when `host` is, or resolves to, a loopback or link-local address. A name
+    that does not resolve (yet) passes here; delivery checks again before connecting."""
+    name = host.strip("[]").rstrip(".").lower()
+    addresses = {name}
+    if name in _LOCAL_NAMES or name.endswith(".localhost"):
+        addresses.add("127.0.0.1")
+    else:
+        with contextlib.suppress(OSError, UnicodeError):
+            addresses |= {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+    if any(_is_local(a) for a in addresses):
+        raise error(f"{what} {host!r} is a loopback or link-local address, which alerts may "
+                    "reach only when the settings file allows it (alert_allow_local_targets)")
 
 
 def send(kind: str, target: str, secret: str | None, notice: Notice, settings: Settings,
          timestamp: int) -> None:
     """Deliver the notice through one channel. Raises DeliveryFailed."""
+    host = _network_host(kind, target)
+    if host is not None and not settings.alert_allow_local_targets:
+        # Checked again at each delivery: a name may resolve elsewhere than when it was added.
+        _refuse_local(host, f"{kind} target", error=DeliveryFailed)
     if kind == EMAIL:
         _send_email(settings, _addresses(target), notice)
     elif kind == SYSLOG:

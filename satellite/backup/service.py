@@ -171,10 +171,9 @@ def _unseal(source: Path, passphrase: str, staging: Path) -> dict[str, Any]:
     unpacked = staging / "unpacked"
     with tarfile.open(plain, mode="r:") as archive:
         for member in archive.getmembers():
-            parts = PurePosixPath(member.name).parts
-            if not member.isfile() or member.name.startswith("/") or ".." in parts:
+            if not member.isfile():
                 raise VerificationFailed(f"the backup holds an unexpected entry {member.name!r}")
-            target = unpacked.joinpath(*parts)
+            target = unpacked.joinpath(*_inside(member.name).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             extracted = archive.extractfile(member)
             assert extracted is not None
@@ -187,6 +186,14 @@ def _unseal(source: Path, passphrase: str, staging: Path) -> dict[str, Any]:
         raise VerificationFailed("the backup has no readable manifest") from None
     if manifest.get("format") != FORMAT:
         raise VerificationFailed(f"unknown backup format {manifest.get('format')!r}")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(isinstance(d, str) for d in files.values()):
+        raise VerificationFailed("the backup's manifest has no list of files with their hashes")
+    for name in files:
+        _inside(name)
+    # The database is read from where the manifest says: it must be one of the hashed files.
+    if manifest.get("database_file") not in files:
+        raise VerificationFailed("the backup's database file is not among its hashed files")
     present = {p.relative_to(unpacked).as_posix() for p in unpacked.rglob("*") if p.is_file()} - {MANIFEST}
     if present != set(manifest["files"]):
         raise VerificationFailed("the backup's files do not match its manifest")
@@ -194,6 +201,17 @@ def _unseal(source: Path, passphrase: str, staging: Path) -> dict[str, Any]:
         if _sha256(unpacked / name) != digest:
             raise VerificationFailed(f"{name} in the backup does not match its recorded hash")
     return manifest
+
+
+def _inside(name: object) -> PurePosixPath:
+    """A path of the backup as a plain relative path. Raises VerificationFailed for anything
+    that could point elsewhere (absolute, `..`, `.`, empty parts, backslashes)."""
+    if not isinstance(name, str) or not name or "\\" in name or "\0" in name:
+        raise VerificationFailed(f"the backup names an unexpected path {name!r}")
+    parts = name.split("/")
+    if name.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise VerificationFailed(f"the backup names an unexpected path {name!r}")
+    return PurePosixPath(name)
 
 
 def _owner_only(root: Path) -> None:
@@ -232,6 +250,9 @@ def _put_in_place(manifest: dict[str, Any], unpacked: Path, data_dir: Path, url:
 def restore(settings: Settings, source: Path, passphrase: str, clock: Clock, actor: Actor) -> RestoreReport:
     """Restore a backup into an empty data dir (and empty database), migrating an older schema.
 
+    Nothing is left behind when it fails: the data dir is emptied again (removed if it did not
+    exist) and an SQLite database put elsewhere by database_url is removed; PostgreSQL loads
+    in one transaction.
     Raises VerificationFailed (wrong passphrase, damaged file), Conflict (target not empty),
     InvalidInput (backup from a newer Satellite, or for another database engine).
     """
@@ -243,31 +264,54 @@ def restore(settings: Settings, source: Path, passphrase: str, clock: Clock, act
     # moves stay on one filesystem; it is removed whatever happens.
     created = not data_dir.exists()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    loaded = False
     try:
         with _staging(data_dir) as staging:
             manifest = _unseal(source, passphrase, staging)
             _check_target(manifest, url)
-            # Everything checked: from here on, write.
-            created = False
+            loaded = True  # from here on, something is written
             _put_in_place(manifest, staging / "unpacked", data_dir, url)
-    finally:
-        if created:
-            shutil.rmtree(data_dir, ignore_errors=True)
+        report = _finish(settings, manifest, source, clock, actor)
+    except BaseException:
+        _empty_again(data_dir, created, url if loaded else None)
+        raise
+    report.notes.append(f"the backed-up settings are in {data_dir / 'settings-from-backup'}; "
+                        "compare them with this machine's settings file")
+    return report
+
+
+def _finish(settings: Settings, manifest: dict[str, Any], source: Path, clock: Clock,
+            actor: Actor) -> RestoreReport:
     db = open_database(settings, clock)
     try:
         migrate(db.engine)
         satellite_id = require_initialised(db)
+        if manifest["satellite_id"] != satellite_id:
+            raise VerificationFailed(
+                "the restored database names another satellite than the manifest")
         with db.uow() as uow:
             record(uow, actor, "system.restore", source.name,
                    details={"backup_created_at": manifest["created_at"],
                             "schema_revision": manifest["schema_revision"]})
             uow.commit()
-        report = RestoreReport(satellite_id, manifest["created_at"], manifest["schema_revision"],
-                               list(schema_revision(db.engine)))
+        return RestoreReport(satellite_id, manifest["created_at"], manifest["schema_revision"],
+                             list(schema_revision(db.engine)))
     finally:
         db.dispose()
-    if manifest["satellite_id"] != satellite_id:
-        raise VerificationFailed("the restored database names another satellite than the manifest")
-    report.notes.append(f"the backed-up settings are in {data_dir / 'settings-from-backup'}; "
-                        "compare them with this machine's settings file")
-    return report
+
+
+def _empty_again(data_dir: Path, created: bool, url: str | None) -> None:
+    """Undo a failed restore: the data dir as it was (empty or absent), no SQLite file."""
+    if url is not None and database.engine_kind(url) == "sqlite":
+        path = database.sqlite_path(url)
+        for leftover in (path, path.with_name(path.name + "-wal"),
+                         path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+    if created:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        return
+    for child in data_dir.iterdir() if data_dir.exists() else ():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)

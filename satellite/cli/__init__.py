@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 import click
@@ -61,7 +61,8 @@ class CliContext:
                     user = get_user(uow.session, self.as_user)
                     if user.disabled:
                         raise PermissionDenied(f"user {self.as_user!r} is disabled")
-                    self._actor = user_actor(user)
+                    # The console checks what the user's roles allow, password change or not.
+                    self._actor = replace(user_actor(user), password_change_due=False)
         return self._actor
 
     def close(self) -> None:

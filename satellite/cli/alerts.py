@@ -134,7 +134,8 @@ def channel_add(ctx: CliContext, name: str, kind: str, target: str, account: str
     with ctx.db.uow() as uow:
         view = channels.add_channel(uow, ctx.actor, TokenSealer.for_data_dir(ctx.settings.data_dir),
                                     account, name, kind, target, min_severity=min_severity,
-                                    dedupe_hours=dedupe_hours, secret=secret)
+                                    dedupe_hours=dedupe_hours, secret=secret,
+                                    allow_local=ctx.settings.alert_allow_local_targets)
         uow.commit()
     if secret_file is not None:
         view = dataclasses.replace(view, secret=None)

@@ -35,6 +35,10 @@ MAGIC_PREFIX = b"SATELLITE-BUNDLE/"
 MAGIC = MAGIC_PREFIX + str(FORMAT_VERSION).encode() + b"\n"
 MAX_HEADER_BYTES = 1 << 20
 MAX_RECORD_BYTES = 1 << 20
+# A payload may expand at most this many times its compressed size (real bundles: about 25),
+# and always to MIN_EXPANSION_BYTES: a small file cannot make the reader inflate gigabytes.
+MAX_EXPANSION = 200
+MIN_EXPANSION_BYTES = 64 << 20
 _CHUNK = 1 << 16
 _HEADER_KEYS = {"format", "kind", "sender", "recipient", "serial", "created_at", "key_id",
                 "payload_sha256", "payload_records", "fields"}
@@ -224,12 +228,19 @@ class BundleReader:
         Raises VerificationFailed at the end if the bytes read do not match the signed hash,
         so a caller applying records inside a transaction rolls back.
         """
+        compressed = os.fstat(self._file.fileno()).st_size - self._payload_offset
+        allowed = max(MAX_EXPANSION * compressed, MIN_EXPANSION_BYTES)
         self._file.seek(self._payload_offset)
         source = _HashingReader(self._file)
-        count = 0
+        count = expanded = 0
         try:
             with gzip.GzipFile(fileobj=source, mode="rb") as gz:  # type: ignore[call-overload]
                 while line := gz.readline(MAX_RECORD_BYTES + 1):
+                    expanded += len(line)
+                    if expanded > allowed:
+                        raise VerificationFailed(
+                            f"the payload of {self.path} expands to more than {MAX_EXPANSION} "
+                            "times its size; it is refused unread")
                     if not line.endswith(b"\n"):
                         raise VerificationFailed(f"record {count + 1} of {self.path} is cut short "
                                                  "or longer than 1 MiB")

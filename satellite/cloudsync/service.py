@@ -89,6 +89,13 @@ def _policy(fields: Mapping[str, Any]) -> dict[str, Any]:
     return dict(policy)
 
 
+def require_import(db: Database, actor: Actor) -> None:
+    """Raises unless the actor may apply sync files, which it must before the appliance reads,
+    stores or previews one for it (uploads are work and disk space)."""
+    with db.reader() as uow:
+        require(uow.session, actor, "sync.import")
+
+
 def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
                   dry_run: bool = False, progress: Progress | None = None,
                   overdue_days: int = Settings.sync_overdue_days) -> ImportReport:
@@ -99,8 +106,7 @@ def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
     signer, addressed to another satellite, replay or rollback) or InvalidInput; nothing is
     changed then.
     """
-    with db.reader() as uow:
-        require(uow.session, actor, "sync.import")
+    require_import(db, actor)
     try:
         return _import(db, keystore, actor, path, dry_run, progress, overdue_days)
     except SatelliteError as exc:

@@ -7,13 +7,15 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.actor import Actor
+from satellite.alerts.models import DEVICE_TAKEOVER
+from satellite.alerts.service import raise_alert
 from satellite.audit.service import record
 from satellite.cloudsync import outbound
 from satellite.config import Settings
@@ -29,7 +31,7 @@ from satellite.devices.verification import (
     check_signature,
     remember_nonce,
 )
-from satellite.errors import Conflict, InvalidInput, Unauthenticated
+from satellite.errors import Conflict, InvalidInput, PermissionDenied, Unauthenticated
 from satellite.licenses.usage import release
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.service import spend_token
@@ -139,9 +141,11 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     assert va is not None
     account = session.get(Account, va.account_id)
     assert account is not None
+    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.serial))
+    if device is not None and not may_replace(device, va, settings):
+        _refuse_takeover(uow, device, va, token.id, udi)
     cert = authority.issue(public, udi_label(udi.pid, udi.serial), now, settings.certificate_days)
 
-    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.serial))
     action = "device.register"
     details: dict[str, Any] = {"va": va.name, "token_id": token.id, "hostname": hostname}
     if device is None:
@@ -175,6 +179,43 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
         "satelliteKey": authority.identity_public_key,
         "nextCallAt": format_time(now),
     }
+
+
+def may_replace(device: Device, va: VirtualAccount, settings: Settings) -> bool:
+    """Whether a registration with a token of `va` may take over the existing `device`.
+
+    A registered device's key is replaced only by a token of its own VA (or of its own account
+    when `device_reregister_scope` is "account"): a UDI is printed on the chassis, so knowing
+    it proves nothing. A deregistered device holds no key any more and is free, like a new one.
+    """
+    if device.status == DEREGISTERED:
+        return True
+    if settings.device_reregister_scope == "account":
+        return device.account_id == va.account_id
+    return device.va_id == va.id
+
+
+def _refuse_takeover(uow: UnitOfWork, device: Device, va: VirtualAccount, token_id: int,
+                     udi: Udi) -> NoReturn:
+    """Undo the token's use, leave the device untouched, audit and alert, and refuse."""
+    session, now = uow.session, uow.clock.now()
+    device_id, owner_account, owner_va = device.id, device.account_id, device.va_id
+    token_account = va.account_id
+    uow.rollback()
+    label = udi_label(udi.pid, udi.serial)
+    details = {"token_id": token_id, "token_account_id": token_account,
+               "device_va_id": owner_va}
+    for account_id in {owner_account, token_account}:
+        record(uow, Actor("device", "-"), "device.reregister_refused", f"device:{label}",
+               account_id=account_id, details=details)
+    raise_alert(session, f"{DEVICE_TAKEOVER}:{device_id}", DEVICE_TAKEOVER,
+                f"a registration of {label} with a registration token of another virtual "
+                "account was refused; the registered device was left as it was", now,
+                account_id=owner_account)
+    uow.commit()
+    raise PermissionDenied(f"UDI {udi.pid}:{udi.serial} is registered with another virtual "
+                           "account: only a registration token of that virtual account may "
+                           "re-register it", field="token")
 
 
 def renew(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import secrets
+import string
+from functools import cache
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -11,6 +15,18 @@ from satellite.errors import InvalidInput
 
 MIN_LENGTH = 12
 _hasher = PasswordHasher()
+
+
+# The 20,000 most common passwords (Royce Williams' list, as shipped with Django, BSD licence).
+COMMON_PASSWORDS = "common-passwords.txt.gz"
+# What is stripped from both ends before the list is asked again: "Password2024!" is "password".
+_DECORATION = string.digits + string.punctuation + string.whitespace
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    data = resources.files("satellite.users").joinpath(COMMON_PASSWORDS).read_bytes()
+    return frozenset(gzip.decompress(data).decode().split())
 
 
 def check_policy(password: str, username: str = "", field: str = "password") -> None:
@@ -22,6 +38,11 @@ def check_policy(password: str, username: str = "", field: str = "password") -> 
         raise InvalidInput("password must not contain the user name", field=field)
     if len(set(password)) < 5:
         raise InvalidInput("password must use at least 5 different characters", field=field)
+    lowered = password.lower()
+    core = lowered.strip(_DECORATION)
+    if lowered in common_passwords() or not core or core in common_passwords():
+        raise InvalidInput("password is one of the most common passwords (or one with digits "
+                           "and symbols around it): choose another", field=field)
 
 
 def hash_password(password: str) -> str:

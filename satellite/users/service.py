@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -12,18 +11,14 @@ from satellite.access.models import ApiToken
 from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthenticated
+from satellite.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from satellite.uow import UnitOfWork
+from satellite.users import throttle
 from satellite.users.models import User
 from satellite.users.passwords import check_policy, hash_password, verify_password
+from satellite.users.sessions import end_sessions
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,149}$")
-# Failures before each further one makes the user wait (1 s, 2 s, 4 s ... at most MAX_DELAY).
-FREE_FAILURES = 3
-MAX_DELAY = timedelta(seconds=60)
-# From this many failures in a row the account is locked for LOCKOUT.
-LOCKOUT_FAILURES = 10
-LOCKOUT = timedelta(minutes=15)
 # Hashed once so that an unknown user name costs as much time as a wrong password.
 _DUMMY_HASH: list[str] = []
 
@@ -67,16 +62,19 @@ def list_users(session: Session, actor: Actor) -> list[User]:
 def user_actor(user: User, via: str | None = None) -> Actor:
     """The actor a signed-in user acts as."""
     return Actor("user", user.username, user_id=user.id, system_admin=user.is_system_admin,
-                 via=via)
+                 via=via, password_change_due=user.must_change_password)
 
 
 def set_disabled(uow: UnitOfWork, actor: Actor, username: str, disabled: bool) -> User:
-    """Disable (or enable) a user; a disabled user cannot sign in and its tokens stop working."""
+    """Disable (or enable) a user; a disabled user cannot sign in, and its bearer tokens and
+    web sessions end for good (enabling it again does not revive them)."""
     require(uow.session, actor, "user.manage")
     user = get_user(uow.session, username)
     if disabled and actor.user_id == user.id:
         raise InvalidInput("you cannot disable yourself")
     user.disabled = disabled
+    if disabled:
+        _end_credentials(uow, user)
     record(uow, actor, "user.disable" if disabled else "user.enable", f"user:{username}")
     return user
 
@@ -88,67 +86,56 @@ def reset_password(uow: UnitOfWork, actor: Actor, username: str, password: str) 
     check_policy(password, username)
     user.password_hash = hash_password(password)
     user.must_change_password = True
-    user.failed_logins = 0
-    user.locked_until = None
-    _end_tokens(uow, user)
+    _end_credentials(uow, user)
     record(uow, actor, "user.reset_password", f"user:{username}")
     return user
 
 
-def change_password(uow: UnitOfWork, username: str, old: str, new: str) -> User:
+def change_password(uow: UnitOfWork, username: str, old: str, new: str, source: str = "") -> User:
     """A user changes their own password, proving the old one. Raises Unauthenticated."""
-    user = login(uow, username, old)
+    user = login(uow, username, old, source)
     if old == new:
         raise InvalidInput("the new password must differ from the old one", field="new")
     check_policy(new, username, field="new")
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    _end_tokens(uow, user)
+    _end_credentials(uow, user)
     record(uow, user_actor(user), "user.change_password", f"user:{username}")
     return user
 
 
-def _end_tokens(uow: UnitOfWork, user: User) -> None:
-    """A new password ends the bearer tokens obtained with the old one."""
+def _end_credentials(uow: UnitOfWork, user: User) -> None:
+    """End the bearer tokens and web sessions obtained with the old password (or by a user
+    being disabled)."""
+    now = uow.clock.now()
     uow.session.execute(update(ApiToken).where(ApiToken.user_id == user.id,
                                                ApiToken.revoked_at.is_(None))
-                        .values(revoked_at=uow.clock.now()))
+                        .values(revoked_at=now))
+    end_sessions(uow.session, user.id, now)
 
 
 def login(uow: UnitOfWork, username: str, password: str, source: str = "") -> User:
-    """Check a user's password, with a growing wait after failures and a temporary lockout.
+    """Check a user's password, with a growing wait after failures and a temporary lockout,
+    counted per source address and user name (see users.throttle).
 
     A failed attempt is committed before this raises, so that the count survives the caller's
     rollback. Raises Unauthenticated (wrong name or password, disabled) or TooManyRequests.
     """
     session = uow.session
     now = uow.clock.now()
-    user = session.scalar(select(User).where(User.username == username).with_for_update())
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        raise TooManyRequests(f"too many failed sign-ins: try again in {wait} seconds", wait)
+    throttle.check(session, now, source, username)
+    user = session.scalar(select(User).where(User.username == username))
+    # Every name costs one argon2 verification, known or not, so timing tells nothing.
     ok = verify_password(user.password_hash if user else _dummy_hash(), password)
     if user is None or not ok or user.disabled:
-        who = Actor("user", username or "-")
-        if user is not None and not ok:
-            user.failed_logins += 1
-            user.locked_until = now + _delay(user.failed_logins)
-        record(uow, who, "user.login_failed", f"user:{username}",
+        throttle.failed(session, now, source, username)
+        record(uow, Actor("user", username or "-"), "user.login_failed", f"user:{username}",
                details={"source": source, "reason": "disabled" if ok and user else "password"})
         uow.commit()
         raise Unauthenticated("wrong user name or password, or the user is disabled")
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.succeeded(session, source, username)
     record(uow, user_actor(user), "user.login", f"user:{username}", details={"source": source})
     return user
-
-
-def _delay(failures: int) -> timedelta:
-    if failures >= LOCKOUT_FAILURES:
-        return LOCKOUT
-    if failures < FREE_FAILURES:
-        return timedelta(0)
-    return min(timedelta(seconds=2 ** (failures - FREE_FAILURES)), MAX_DELAY)
 
 
 def _dummy_hash() -> str:

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 
 from satellite.access import apiclients, grants, requests
 from satellite.access.models import AccessRequest, AccountRequest, ApiClient
 from satellite.accounts.service import account_for
 from satellite.audit.service import iter_details, read_events
+from satellite.bootstrap import retire_initial_password
 from satellite.errors import PermissionDenied
 from satellite.uow import UnitOfWork
 from satellite.users import service as users
 from satellite.users.models import User
-from satellite.web.http import ACCOUNT, actor, authenticate_request, body, field, page, read, write
+from satellite.web.http import (
+    ACCOUNT,
+    actor,
+    authenticate_request,
+    body,
+    db,
+    field,
+    page,
+    read,
+    write,
+)
 
 bp = Blueprint("api_access", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -73,7 +84,9 @@ def password_change() -> Any:
     if me.user_id is None:
         raise PermissionDenied("only a user (password grant) has a password to change")
     write(lambda uow: users.change_password(uow, me.name, field(data, "oldPassword"),
-                                            field(data, "newPassword")))
+                                            field(data, "newPassword"),
+                                            source=request.remote_addr or ""))
+    retire_initial_password(current_app.config["SATELLITE_SETTINGS"].data_dir, db())
     return jsonify(status="SUCCESS")
 
 

@@ -32,8 +32,6 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )
-# A signed-in session ends after this long, however active it is.
-ABSOLUTE_LIFETIME = timedelta(hours=12)
 
 
 SECURITY_HEADERS = (
@@ -60,7 +58,9 @@ def init_app(app: Flask, settings: Settings, secret: bytes) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
-        PERMANENT_SESSION_LIFETIME=ABSOLUTE_LIFETIME,
+        # A signed-in session ends this long after sign-in, however active (users.sessions).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_absolute_hours),
+        SESSION_REFRESH_EACH_REQUEST=False,
         SATELLITE_IDLE_TIMEOUT=timedelta(minutes=settings.session_idle_minutes),
         # Checked in _csrf below, so that exempt blueprints can be named before they exist.
         WTF_CSRF_CHECK_DEFAULT=False,

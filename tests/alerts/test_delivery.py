@@ -36,7 +36,8 @@ def _channel(db: Database, settings: Settings, account: str | None, name: str, k
     with db.uow() as uow:
         view = channels.add_channel(uow, Actor("cli", "tester"),
                                     TokenSealer.for_data_dir(settings.data_dir), account, name,
-                                    kind, target, **options)  # type: ignore[arg-type]
+                                    kind, target, allow_local=True,
+                                    **options)  # type: ignore[arg-type]
         uow.commit()
         return view
 

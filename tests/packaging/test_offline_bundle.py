@@ -36,6 +36,7 @@ def test_install_offline_then_init_serve_and_reinstall_over_it(bundle: Path, tmp
     unit = (root / "etc/systemd/system/satellite.service").read_text()
     assert "ExecStart=/opt/satellite/venv/bin/satellite serve" in unit
     assert (root / "var/lib/satellite").stat().st_mode & 0o777 == 0o700
+    assert "\nsecure_cookies = true\n" in (root / "etc/satellite/satellite.toml").read_text()
 
     init = satellite(root, "init")
     assert init.returncode == 0, init.stderr

@@ -75,8 +75,17 @@ def test_api_client_tokens_accounts_vas_and_licenses_over_http(
                                 json={"grant_type": "client_credentials", **creds})
         assert by_json.status_code == 200
         conforms(by_json.json(), "/oauth/token", "post", 200)
-        by_form = requests.post(url + "/backend/oauth/token", timeout=10, data={
+        first = requests.post(url + "/backend/oauth/token", timeout=10, data={
             "grant_type": "password", "username": "alice", "password": PASSWORD, **creds})
+        assert first.status_code == 200
+        # The password an administrator set only lets alice choose her own.
+        changed = requests.post(url + "/api/v1/me/password", timeout=10, headers={
+            "Authorization": f"Bearer {first.json()['access_token']}"}, json={
+            "oldPassword": PASSWORD, "newPassword": PASSWORD + " of her own"})
+        assert changed.status_code == 200, changed.text
+        by_form = requests.post(url + "/backend/oauth/token", timeout=10, data={
+            "grant_type": "password", "username": "alice", "password": PASSWORD + " of her own",
+            **creds})
         assert by_form.status_code == 200
         app = {"Authorization": f"Bearer {by_json.json()['access_token']}"}
         alice = {"Authorization": f"Bearer {by_form.json()['access_token']}"}

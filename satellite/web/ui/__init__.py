@@ -107,14 +107,12 @@ class SignedIn:
 
 
 def _signed_in() -> Any:
-    db = database()
-    with db.reader() as uow:
-        user, timed_out = web_session.current_user(
-            uow.session, db.clock.now(), current_app.config["SATELLITE_IDLE_TIMEOUT"])
-        if user is not None:
-            g.user = SignedIn(user.id, user.username, user.is_system_admin,
-                              user.must_change_password)
-            g.actor = web_session.actor_of(user)
+    user, timed_out = web_session.current_user(database(),
+                                               current_app.config["SATELLITE_IDLE_TIMEOUT"])
+    if user is not None:
+        g.user = SignedIn(user.id, user.username, user.is_system_admin,
+                          user.must_change_password)
+        g.actor = web_session.actor_of(user)
     if request.endpoint in PUBLIC:
         return None
     if user is None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import flash, g, redirect, request, url_for
+from flask import current_app, flash, g, redirect, request, url_for
 
+from satellite.bootstrap import retire_initial_password
 from satellite.errors import SatelliteError
 from satellite.users.service import change_password, login
 from satellite.web.ui import session as web_session
@@ -22,8 +24,8 @@ def sign_in() -> Any:
             with db.uow() as uow:
                 user = login(uow, form.username.data or "", form.password.data or "",
                              source=f"web {request.remote_addr or '-'}")
+                web_session.start(uow.session, user, db.clock.now(), _lifetime())
                 uow.commit()
-                web_session.start(user, db.clock.now())
         except SatelliteError as exc:
             form.password.data = ""
             return render("sign_in.html", report(exc, form), form=form)
@@ -31,10 +33,15 @@ def sign_in() -> Any:
     return render("sign_in.html", 400 if form.errors else 200, form=form)
 
 
+def _lifetime() -> timedelta:
+    lifetime: timedelta = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    return lifetime
+
+
 def sign_out() -> Any:
     form = ActionForm()
     if form.validate_on_submit():
-        web_session.end()
+        web_session.end(database())
         flash("You are signed out.", "info")
     return redirect(url_for("ui.sign_in"))
 
@@ -46,9 +53,11 @@ def password() -> Any:
         try:
             with db.uow() as uow:
                 user = change_password(uow, g.user.username, form.current.data or "",
-                                       form.new.data or "")
+                                       form.new.data or "",
+                                       source=f"web {request.remote_addr or '-'}")
+                web_session.start(uow.session, user, db.clock.now(), _lifetime())
                 uow.commit()
-                web_session.start(user, db.clock.now())
+            retire_initial_password(current_app.config["SATELLITE_SETTINGS"].data_dir, db)
         except SatelliteError as exc:
             field = "current" if exc.http_status in (401, 429) else "new"
             return render("password.html", report(exc, form, field), form=form)

@@ -1,10 +1,8 @@
-"""Who is signed in: the session cookie holds the user's id, when it was last used, and a
-fingerprint of their password hash (so a password change ends every other session)."""
+"""Who is signed in: the session cookie holds only the secret of a server-side session
+(users.sessions), which sign-out, a password change and disabling the user end for good."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 
 from flask import session
@@ -14,45 +12,50 @@ from satellite.access.policy import require, visible_va_ids
 from satellite.accounts.service import VaEntry
 from satellite.actor import Actor
 from satellite.errors import SatelliteError
+from satellite.uow import Database
+from satellite.users import sessions
 from satellite.users.models import User
 from satellite.users.service import user_actor
 
-USER_ID, SEEN, FINGERPRINT = "uid", "seen", "pwf"
+SESSION_ID = "sid"
 
 
-def _fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
-
-
-def start(user: User, now: datetime) -> None:
-    """Begin a fresh session for `user` (a new CSRF token too: nothing carries over)."""
+def start(db_session: Session, user: User, now: datetime, lifetime: timedelta) -> None:
+    """Begin a fresh session for `user` inside the caller's transaction (a new CSRF token too:
+    nothing carries over from before the sign-in)."""
+    secret = sessions.start_session(db_session, user, now, lifetime)
     session.clear()
     session.permanent = True
-    session[USER_ID] = user.id
-    session[FINGERPRINT] = _fingerprint(user)
-    session[SEEN] = now.timestamp()
+    session[SESSION_ID] = secret
 
 
-def end() -> None:
+def end(db: Database) -> None:
+    """Sign out: the session ends on the server, so a copy of the cookie is worth nothing."""
+    secret = session.get(SESSION_ID)
+    if isinstance(secret, str):
+        with db.uow() as uow:
+            sessions.end_session(uow.session, secret, uow.clock.now())
+            uow.commit()
     session.clear()
 
 
-def current_user(db_session: Session, now: datetime, idle: timedelta) -> tuple[User | None, bool]:
+def current_user(db: Database, idle: timedelta) -> tuple[User | None, bool]:
     """The signed-in user, or None; the flag tells whether a session just timed out."""
-    user_id = session.get(USER_ID)
-    if user_id is None:
+    secret = session.get(SESSION_ID)
+    if not isinstance(secret, str):
         return None, False
-    seen = session.get(SEEN, 0.0)
-    if now.timestamp() - float(seen) > idle.total_seconds():
-        end()
-        return None, True
-    user = db_session.get(User, user_id)
-    if user is None or user.disabled or not hmac.compare_digest(
-            str(session.get(FINGERPRINT, "")), _fingerprint(user)):
-        end()
-        return None, False
-    session[SEEN] = now.timestamp()
-    return user, False
+    now = db.clock.now()
+    with db.reader() as uow:
+        user, timed_out, stale = sessions.session_user(uow.session, secret, now, idle)
+        if user is not None:
+            uow.session.expunge(user)
+    if user is None:
+        session.clear()
+    elif stale:
+        with db.uow() as uow:
+            sessions.touch(uow.session, secret, now)
+            uow.commit()
+    return user, timed_out
 
 
 def actor_of(user: User) -> Actor:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import after_this_request, current_app, flash, redirect, request, send_file, url_for
+from flask import after_this_request, current_app, flash, g, redirect, request, send_file, url_for
 from werkzeug.datastructures import FileStorage
 
 from satellite.cloudsync.diff import ImportDiff
@@ -25,6 +25,7 @@ from satellite.cloudsync.service import (
     SignatureStatus,
     import_bundle,
     local_view,
+    require_import,
 )
 from satellite.cloudsync.trust import bundle_signature
 from satellite.config import Settings
@@ -37,7 +38,7 @@ from satellite.web.ui.session import allowed
 
 PREVIEW_RECORDS = 500
 HISTORY_PAGE = 50
-UPLOAD_MAX_AGE_SECONDS = 24 * 3600
+UPLOAD_MAX_AGE_SECONDS = 3600
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -75,15 +76,20 @@ def _uploads() -> Path:
     return folder
 
 
+def _owner() -> str:
+    return f"u{g.user.id}"
+
+
 def _store(upload: FileStorage) -> str:
-    """Keep an uploaded bundle (0600) until it is applied or a day old; returns its id."""
+    """Keep an uploaded bundle (0600) until it is applied, replaced by the same user's next
+    upload, or an hour old; returns its id."""
     folder = _uploads()
     cutoff = time.time() - UPLOAD_MAX_AGE_SECONDS
-    for old in folder.iterdir():
-        if old.stat().st_mtime < cutoff:
+    for old in folder.glob("*.bundle"):
+        if old.name.startswith(_owner() + "-") or old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
     upload_id = secrets.token_hex(16)
-    path = folder / f"{upload_id}.bundle"
+    path = folder / f"{_owner()}-{upload_id}.bundle"
     path.touch(mode=0o600)
     with path.open("wb") as out:
         shutil.copyfileobj(upload.stream, out)
@@ -91,9 +97,10 @@ def _store(upload: FileStorage) -> str:
 
 
 def _stored(upload_id: str) -> Path:
-    path = _uploads() / f"{upload_id}.bundle"
+    """The user's own upload: another user's id is as unknown as a made-up one."""
+    path = _uploads() / f"{_owner()}-{upload_id}.bundle"
     if not _UPLOAD_ID.match(upload_id) or not path.exists():
-        raise InvalidInput("that upload is gone (applied already, or older than a day): "
+        raise InvalidInput("that upload is gone (applied already, or older than an hour): "
                            "upload the file again")
     return path
 
@@ -183,21 +190,26 @@ def _bundle_posted(prefix: str, template_form: str) -> tuple[BundleForm, Any]:
 
 
 def preview() -> Any:
+    require_import(database(), actor())
     form, failed = _bundle_posted("imp", "upload")
     if failed is not None:
         return failed
     upload_id = _store(form.bundle.data)
+    path = _stored(upload_id)
     try:
-        shown = _dry_run(_preview(_stored(upload_id)), _stored(upload_id))
+        shown = _dry_run(_preview(path), path)
     except SatelliteError as exc:
-        _stored(upload_id).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         return render("sync.html", report(exc, form, "bundle"), upload=form,
                       inspect=BundleForm(formdata=None, prefix="ins"), **_page_context())
+    if not shown.applicable:
+        path.unlink(missing_ok=True)  # it can never be applied: nothing to keep it for
     return render("sync_preview.html", preview=shown,
                   apply=ApplyForm(formdata=None, upload=upload_id), applying=True)
 
 
 def inspect() -> Any:
+    require_import(database(), actor())
     form, failed = _bundle_posted("ins", "inspect")
     if failed is not None:
         return failed
