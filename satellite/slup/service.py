@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import va_for
 from satellite.actor import Actor
+from satellite.alerts.models import DEVICE_TAKEOVER
+from satellite.alerts.service import raise_alert
 from satellite.audit.service import record
 from satellite.cloudsync import outbound
 from satellite.db import in_chunks
@@ -197,8 +199,16 @@ def _known(uow: UnitOfWork, actor: Actor, account: Account, udi: tuple[str, str]
         why = "the device is registered through the satellite's device protocol"
     if why is not None:
         summary.refused[label] = why
-        record(uow, actor, "slup.refuse_device", f"device:{label}", account_id=account.id,
-               details={"reason": why})
+        # Both accounts hear of an import naming another account's device, as of a
+        # registration that tries to take it over.
+        for account_id in {account.id, device.account_id}:
+            record(uow, actor, "slup.refuse_device", f"device:{label}", account_id=account_id,
+                   details={"reason": why, "importing_account_id": account.id})
+        if device.account_id != account.id:
+            raise_alert(uow.session, f"{DEVICE_TAKEOVER}:{device.id}", DEVICE_TAKEOVER,
+                        f"SLUP usage reports of {label} imported into another account were "
+                        "refused; the registered device was left as it was", uow.clock.now(),
+                        account_id=device.account_id)
         return None
     if device.reporting != SLUP:
         device.reporting = SLUP

@@ -41,9 +41,16 @@ def test_upload_by_multipart_and_raw_body_with_va_roles(
 
     with serving(env, tmp_path) as server:
         url = server.url
+        creds = {"client_id": made["client_id"], "client_secret": made["client_secret"]}
+        first = requests.post(url + "/backend/oauth/token", timeout=10, data={
+            "grant_type": "password", "username": "victor", "password": PASSWORD, **creds}).json()
+        # The password an administrator set only lets victor choose his own.
+        assert requests.post(url + "/api/v1/me/password", timeout=10, headers={
+            "Authorization": f"Bearer {first['access_token']}"}, json={
+            "oldPassword": PASSWORD, "newPassword": PASSWORD + " his own"}).status_code == 200
         token = requests.post(url + "/backend/oauth/token", timeout=10, data={
-            "grant_type": "password", "username": "victor", "password": PASSWORD,
-            "client_id": made["client_id"], "client_secret": made["client_secret"]}).json()
+            "grant_type": "password", "username": "victor", "password": PASSWORD + " his own",
+            **creds}).json()
         victor = {"Authorization": f"Bearer {token['access_token']}"}
         lab = url + V.format(account="abc.xyz.com", va="Lab") + "/usage-reports"
 

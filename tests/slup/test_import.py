@@ -121,8 +121,11 @@ def test_a_device_of_another_account_is_refused_and_left_alone(
     device = _device(cli, "PID:C9300-24T,SN:FCW9")
     assert device["account"] == "Other" and device["va"] == "Lab"
     assert [r["report_id"] for r in device["slup"]["reports"]] == ["1"]
-    trail = cli("audit", "list", "--json")
-    assert "slup.refuse_device" in trail.out
+    refusals = [e for e in json.loads(cli("audit", "list", "--json").out)["events"]
+                if e["action"] == "slup.refuse_device"]
+    assert len(refusals) == 2  # in the importing account and in the device's own
+    alerts = _ok(cli, "alert", "list", "--account", "Other")
+    assert any(a["kind"] == "device_takeover_refused" for a in alerts["alerts"])
 
 
 def test_offline_archive_and_bare_reports_and_flags(db: Database, actor: Actor, cli: Cli,
