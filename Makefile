@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 
-.PHONY: run test test-packaging bundle bench bench-ui bench-check lint typecheck unit venv clean screenshots
+.PHONY: run test test-reliability test-packaging bundle bench bench-ui bench-check lint typecheck unit venv clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ unit: venv
 	$(BIN)/python -m pytest -q -n 2 --cov --cov-report=term --cov-fail-under=$(COVERAGE)
 
 test: lint unit
+
+# The fault campaign at length (docs/reliability.md); `make test` runs it short.
+RELIABILITY_ROUNDS ?= 20
+test-reliability: venv
+	SATELLITE_RELIABILITY_ROUNDS=$(RELIABILITY_ROUNDS) $(BIN)/python -m pytest -q -m reliability tests/reliability
 
 # Builds the offline bundle and installs it into a temp root with no index (slow; CI runs it).
 test-packaging: venv

@@ -95,6 +95,9 @@ class Settings:
     alert_retry_seconds: float = 30.0
     alert_max_attempts: int = 8
     alert_timeout_seconds: float = 10.0
+    # Largest file the web UI and REST API take as an upload (sync bundles, usage files) and
+    # largest response from Central `sync import` reads, in MiB (docs/input-limits.md).
+    max_upload_mb: int = 64
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # Where each value not left at its default came from: "file PATH", "environment NAME",
     # "command line"; filled by load_settings.
@@ -171,8 +174,7 @@ def _validate(s: Settings) -> None:
     for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
                 "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days",
                 "sync_alert_failures", "session_idle_minutes", "session_absolute_hours",
-                "alert_max_attempts",
-                "usage_history_days"):
+                "alert_max_attempts", "usage_history_days", "max_upload_mb"):
         if getattr(s, key) < 1:
             raise ConfigError(f"setting {key}: must be at least 1")
     if s.authorization_renew_days >= s.authorization_valid_days:
@@ -191,6 +193,8 @@ def _validate(s: Settings) -> None:
         except ValueError:
             raise ConfigError(f"setting trusted_proxy: {s.trusted_proxy!r} is not an IP address") from None
     parse_job_intervals(s.job_intervals)
+    if s.max_upload_mb > 4096:
+        raise ConfigError("setting max_upload_mb: must be at most 4096")
     if s.device_reregister_scope not in ("va", "account"):
         raise ConfigError(f"setting device_reregister_scope: {s.device_reregister_scope!r} is "
                           "not 'va' or 'account'")

@@ -69,6 +69,14 @@ class ConfigError(SatelliteError):
     exit_code = 2
 
 
+class StorageUnavailable(SatelliteError):
+    """The satellite cannot write its data (disk full, read-only): nothing was changed, and
+    the same request succeeds once the storage is writable again."""
+
+    http_status = 503
+    exit_code = 7
+
+
 @contextmanager
 def about(field: str, *kinds: type[SatelliteError]) -> Iterator[None]:
     """Errors of `kinds` (any SatelliteError by default) raised inside are about the input

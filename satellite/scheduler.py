@@ -18,12 +18,13 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
+from satellite import clockcheck, storage
 from satellite.alerts import jobs as alert_jobs
 from satellite.backup import jobs as backup_jobs
 from satellite.cloudsync import jobs as sync_jobs
 from satellite.config import Settings, parse_job_intervals
 from satellite.devices import jobs as device_jobs
-from satellite.errors import ConfigError
+from satellite.errors import ConfigError, StorageUnavailable
 from satellite.jobruns import add_run, last_started
 from satellite.jobs import Job
 from satellite.leader import Leadership
@@ -35,7 +36,8 @@ from satellite.uow import Database
 log = logging.getLogger(__name__)
 
 
-DOMAINS = (alert_jobs, backup_jobs, sync_jobs, device_jobs, license_jobs, reservation_jobs)
+DOMAINS = (clockcheck, storage, alert_jobs, backup_jobs, sync_jobs, device_jobs, license_jobs,
+           reservation_jobs)
 # Names jobs had before; the job_intervals setting may still use them.
 RENAMED = {"alerts": "check-alerts", "reservation.release_ended_terms": "release-ended-terms"}
 
@@ -93,11 +95,17 @@ def run_job(job: Job, db: Database, settings: Settings) -> None:
     error = ""
     try:
         job.func(db, settings)
+    except StorageUnavailable as exc:
+        # Said once by the storage watch and shown by /readyz: no traceback every minute.
+        log.warning("scheduled job %s did not run: %s", job.name, exc.message)
+        return
     except Exception as exc:
         log.exception("scheduled job %s failed", job.name)
         error = f"{type(exc).__name__}: {exc}"[:500]
     try:
         record_run(db, job.name, started, error)
+    except StorageUnavailable as exc:
+        log.warning("could not record the run of job %s: %s", job.name, exc.message)
     except Exception:
         log.exception("could not record the run of job %s", job.name)
 
@@ -113,12 +121,24 @@ def tick_seconds(job: Job) -> float:
     return min(job.interval_seconds, MAX_TICK_SECONDS)
 
 
+# A last run recorded further ahead than this is not waited for: the clock moved back.
+FUTURE_SLACK_SECONDS = 60.0
+
+
 def is_due(db: Database, job: Job) -> bool:
-    """Whether the job's last run, on any node, started an interval ago (or never happened)."""
+    """Whether the job's last run, on any node, started an interval ago (or never happened),
+    or is recorded in the future (the clock was set back: waiting for it would stop the job)."""
     with db.reader() as uow:
         last = last_started(uow.session, job.name)
         now = uow.clock.now()
-    return last is None or (now - last).total_seconds() >= job.interval_seconds - _EARLY * tick_seconds(job)
+    if last is None:
+        return True
+    elapsed = (now - last).total_seconds()
+    if elapsed < -FUTURE_SLACK_SECONDS:
+        log.warning("job %s last ran at %s, %d seconds in the future by this clock: running it "
+                    "now", job.name, last.isoformat(), -elapsed)
+        return True
+    return elapsed >= job.interval_seconds - _EARLY * tick_seconds(job)
 
 
 def _tick(job: Job, db: Database, settings: Settings, leadership: Leadership) -> None:

@@ -16,6 +16,7 @@ from satellite.nodekeys import check_node
 from satellite.scheduler import build_scheduler, node_name
 from satellite.tokens.sealing import TokenSealer
 from satellite.web import create_app
+from satellite.web.bodylimits import upload_limit
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
                  "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
                                            "x-forwarded-port"},
                  "clear_untrusted_proxy_headers": True}
-    server = create_server(app, host=host, port=port, threads=settings.threads, ident="satellite", **proxy)
+    server = create_server(app, host=host, port=port, threads=settings.threads, ident="satellite",
+                           # No body past the largest route limit is even buffered.
+                           max_request_body_size=upload_limit(settings) + 1024 * 1024, **proxy)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         # waitress ends its loop on SystemExit and lets running requests finish.

@@ -11,7 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from satellite.clock import Clock, SystemClock
+from satellite.clockcheck import ClockWatch
 from satellite.db import session_factories
+from satellite.errors import SatelliteError
+from satellite.storage import StorageWatch, unavailable
 
 
 class Database:
@@ -21,6 +24,10 @@ class Database:
                  session_hooks: Iterable[Callable[[sessionmaker[Any]], None]] = ()) -> None:
         self.engine = engine
         self.clock: Clock = clock or SystemClock()
+        # This process's watch on its clock (see clockcheck): jumps and device skew refusals.
+        self.clock_watch = ClockWatch()
+        # And on its storage (see storage): a full disk or read-only data dir.
+        self.storage_watch = StorageWatch()
         self._writer, self._reader = session_factories(engine)
         # Rules the domain keeps in every session (bootstrap.database names them).
         for bind in session_hooks:
@@ -31,11 +38,11 @@ class Database:
         self._write_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._writer, self.clock, self._write_lock)
+        return UnitOfWork(self._writer, self.clock, self._write_lock, self.storage_watch)
 
     def reader(self) -> UnitOfWork:
         """A unit of work for reads: it never takes SQLite's write lock."""
-        return UnitOfWork(self._reader, self.clock)
+        return UnitOfWork(self._reader, self.clock, watch=self.storage_watch)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -43,10 +50,11 @@ class Database:
 
 class UnitOfWork:
     def __init__(self, factory: sessionmaker[Any], clock: Clock,
-                 lock: threading.RLock | None = None) -> None:
+                 lock: threading.RLock | None = None, watch: StorageWatch | None = None) -> None:
         self._factory = factory
         self.clock = clock
         self._lock = lock
+        self._watch = watch
         self._session: Session | None = None
 
     @property
@@ -72,14 +80,25 @@ class UnitOfWork:
         session = self.session
         try:
             session.rollback()
+        except Exception:
+            if exc is None:
+                raise
+            # The original error says more than the failed rollback after it.
         finally:
             session.close()
             self._session = None
             if self._lock is not None:
                 self._lock.release()
+        # A full disk or read-only storage is named for what it is, in every adapter.
+        if exc is not None and self._watch is not None and not isinstance(exc, SatelliteError):
+            instead = unavailable(exc, self._watch, self.clock.now())
+            if instead is not None:
+                raise instead from exc
 
     def commit(self) -> None:
         self.session.commit()
+        if self._watch is not None:
+            self._watch.succeeded()
 
     def rollback(self) -> None:
         self.session.rollback()

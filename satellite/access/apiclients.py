@@ -22,11 +22,14 @@ from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
+from satellite.limits import MAX_NOTE, check_text
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 from satellite.users.service import login, user_actor
 
 TOKEN_LIFETIME = timedelta(hours=1)
+MAX_CLIENT_ID = 64
+MAX_CLIENT_SECRET = 128
 GRANT_TYPES = ("client_credentials", "password")
 # Token requests per minute, per source address.
 TOKEN_REQUESTS_PER_MINUTE = 30
@@ -47,6 +50,7 @@ def create_client(uow: UnitOfWork, actor: Actor, account_ref: str, role: str = A
     """Create an API client for an account. Returns it and its secret (shown only now)."""
     if role not in ACCOUNT_ROLES:
         raise InvalidInput(f"an API client's role is one of {', '.join(ACCOUNT_ROLES)}")
+    description = check_text(description, "description", MAX_NOTE, required=False, lines=True)
     account = account_for(uow.session, actor, account_ref, "apiclient.manage")
     secret = secrets.token_urlsafe(32)
     client = ApiClient(client_id=secrets.token_hex(12), secret_hash=_digest(secret),
@@ -90,8 +94,12 @@ def issue_token(uow: UnitOfWork, grant_type: str, client_id: str, client_secret:
     Failed attempts are committed before this raises, so the rate limit and the user's lockout
     count them. Raises InvalidInput, Unauthenticated or TooManyRequests.
     """
+    # Bounded before anything is counted or audited: these values go into both.
+    check_text(client_id, "client_id", MAX_CLIENT_ID)
+    check_text(client_secret, "client_secret", MAX_CLIENT_SECRET, required=False)
     if grant_type not in GRANT_TYPES:
-        raise InvalidInput(f"grant_type must be one of {', '.join(GRANT_TYPES)}")
+        raise InvalidInput(f"grant_type must be one of {', '.join(GRANT_TYPES)}",
+                           field="grant_type")
     # Counted per source only: a limit per client id would let anyone who read a client id
     # (it is in audit text) keep that client from getting tokens. Its secret is 256 random
     # bits, and user passwords are throttled by login, so guessing needs no limit of its own.

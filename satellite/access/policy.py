@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, Rule] = {
     "sync.import": Rule("apply sync files from Central", "system", _NOBODY),
     "settings.view": Rule("read the appliance's settings", "system", _NOBODY),
     "system.view": Rule("see system health", "system", _NOBODY),
+    "system.clock": Rule("accept the clock's time after it jumped", "system", _NOBODY),
     "account.view": Rule("see this account", "account", _EVERYONE, per_va=True),
     "alert.view": Rule("see alerts", "account", _EVERYONE, per_va=True),
     "alert.manage": Rule("manage alert delivery channels", "account", frozenset({ACCOUNT_ADMIN})),

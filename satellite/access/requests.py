@@ -25,6 +25,7 @@ from satellite.accounts.service import (
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from satellite.limits import MAX_NOTE, check_text
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 
@@ -54,6 +55,7 @@ def request_access(uow: UnitOfWork, actor: Actor, account_ref: str, role: str,
     account is kept too, and simply never decided. Raises InvalidInput, Conflict (a pending
     request for the same name).
     """
+    note = check_text(note, "note", MAX_NOTE, required=False, lines=True)
     if role not in ACCOUNT_ROLES:
         raise InvalidInput(f"ask for one of {', '.join(ACCOUNT_ROLES)}", field="role")
     session = uow.session
@@ -127,6 +129,7 @@ def parent_account(session: Session, domain: str) -> Account | None:
 def request_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
                     note: str = "") -> AccountRequest:
     """Ask for a new account; the request names who may decide it."""
+    note = check_text(note, "note", MAX_NOTE, required=False, lines=True)
     session = uow.session
     user = _requester(session, actor)
     name = clean_name(name, "account name", "name")

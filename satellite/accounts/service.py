@@ -24,6 +24,7 @@ from satellite.audit.service import record
 from satellite.devices.models import Device
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, about
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
+from satellite.limits import MAX_NOTE, check_text
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.models import RegistrationToken
 from satellite.uow import UnitOfWork
@@ -39,8 +40,9 @@ def clean_name(value: str, what: str, field: str) -> str:
         raise InvalidInput(f"{what} must not be empty", field=field)
     if len(value) > 200:
         raise InvalidInput(f"{what} is longer than 200 characters", field=field)
-    if any(ord(c) < 32 for c in value) or "/" in value:
-        raise InvalidInput(f"{what} {value!r} contains a control character or '/'", field=field)
+    check_text(value, field, 200)
+    if "/" in value:
+        raise InvalidInput(f"{what} {value!r} contains '/'", field=field)
     return value
 
 
@@ -236,6 +238,7 @@ def create_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
     session = uow.session
     account = account_for(session, actor, account_ref, "account.view")
     name = clean_name(name, "virtual account name", "name")
+    description = check_text(description, "description", MAX_NOTE, required=False, lines=True)
     if session.scalar(select(VirtualAccount.id).where(
             VirtualAccount.account_id == account.id, VirtualAccount.name == name)) is not None:
         raise Conflict(f"account {account.name!r} already has a virtual account named {name!r}",

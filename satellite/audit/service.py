@@ -17,6 +17,7 @@ from satellite.audit.models import AuditEvent, AuditHead
 from satellite.uow import UnitOfWork
 
 GENESIS = "0" * 64
+MAX_TEXT = 1024
 
 
 def _digest(prev_hash: str, event_id: int, at: datetime, actor: str, action: str,
@@ -26,6 +27,14 @@ def _digest(prev_hash: str, event_id: int, at: datetime, actor: str, action: str
         separators=(",", ":"),
     )
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _bounded(value: Any, limit: int = MAX_TEXT) -> Any:
+    """Text as the trail keeps it: at most `limit` characters. Services bound their input
+    first; this keeps any one event small (and within its columns) whatever a caller passes."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit - 3] + "..."
+    return value
 
 
 def _head(session: Session) -> AuditHead:
@@ -50,10 +59,12 @@ def record(
     session = uow.session
     head = _head(session)
     at = uow.clock.now()
-    text = json.dumps(dict(details or {}), sort_keys=True, default=str)
+    target, label = _bounded(target, 300), _bounded(actor.label, 200)
+    text = json.dumps({k: _bounded(v) for k, v in (details or {}).items()}, sort_keys=True,
+                      default=str)
     event_id = head.last_id + 1
-    digest = _digest(head.last_hash, event_id, at, actor.label, action, target, account_id, text)
-    event = AuditEvent(id=event_id, at=at, actor=actor.label, action=action, target=target,
+    digest = _digest(head.last_hash, event_id, at, label, action, target, account_id, text)
+    event = AuditEvent(id=event_id, at=at, actor=label, action=action, target=target,
                        account_id=account_id, details=text, prev_hash=head.last_hash, hash=digest)
     session.add(event)
     head.last_id = event_id

@@ -32,6 +32,7 @@ from satellite.config import Settings
 from satellite.crypto.sealing import SealedWriter, open_sealed
 from satellite.db import known_revisions, migrate, schema_revision
 from satellite.errors import Conflict, InvalidInput, VerificationFailed
+from satellite.limits import load_json
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -181,25 +182,41 @@ def _unseal(source: Path, passphrase: str, staging: Path) -> dict[str, Any]:
                 shutil.copyfileobj(extracted, out)
     plain.unlink()
     try:
-        manifest: dict[str, Any] = json.loads((unpacked / MANIFEST).read_text())
-    except (OSError, ValueError):
+        manifest = parse_manifest((unpacked / MANIFEST).read_bytes())
+    except OSError:
         raise VerificationFailed("the backup has no readable manifest") from None
-    if manifest.get("format") != FORMAT:
-        raise VerificationFailed(f"unknown backup format {manifest.get('format')!r}")
-    files = manifest.get("files")
-    if not isinstance(files, dict) or not all(isinstance(d, str) for d in files.values()):
-        raise VerificationFailed("the backup's manifest has no list of files with their hashes")
-    for name in files:
-        _inside(name)
-    # The database is read from where the manifest says: it must be one of the hashed files.
-    if manifest.get("database_file") not in files:
-        raise VerificationFailed("the backup's database file is not among its hashed files")
     present = {p.relative_to(unpacked).as_posix() for p in unpacked.rglob("*") if p.is_file()} - {MANIFEST}
     if present != set(manifest["files"]):
         raise VerificationFailed("the backup's files do not match its manifest")
     for name, digest in manifest["files"].items():
         if _sha256(unpacked / name) != digest:
             raise VerificationFailed(f"{name} in the backup does not match its recorded hash")
+    return manifest
+
+
+def parse_manifest(raw: bytes) -> dict[str, Any]:
+    """A backup's manifest, read with bounds and checked for shape before anything uses it.
+
+    Raises VerificationFailed naming what is wrong.
+    """
+    try:
+        manifest = load_json(raw, "the backup's manifest")
+    except InvalidInput as exc:
+        raise VerificationFailed(exc.message) from None
+    if not isinstance(manifest, dict):
+        raise VerificationFailed("the backup's manifest is not a JSON object")
+    if manifest.get("format") != FORMAT:
+        raise VerificationFailed(f"unknown backup format {str(manifest.get('format'))[:40]!r}")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(
+            isinstance(name, str) and isinstance(digest, str) and len(digest) == 64
+            for name, digest in files.items()):
+        raise VerificationFailed("the backup's manifest does not list its files with their hashes")
+    for name in files:
+        _inside(name)
+    # The database is read from where the manifest says: it must be one of the hashed files.
+    if manifest.get("database_file") not in files:
+        raise VerificationFailed("the backup's database file is not among its hashed files")
     return manifest
 
 

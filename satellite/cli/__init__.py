@@ -11,11 +11,14 @@ from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from satellite.actor import Actor
 from satellite.bootstrap import open_database, require_initialised
 from satellite.config import Settings, load_settings
-from satellite.errors import PermissionDenied, SatelliteError
+from satellite.errors import PermissionDenied, SatelliteError, StorageUnavailable
+from satellite.limits import check_tree, printable
+from satellite.storage import storage_cause
 from satellite.uow import Database
 
 
@@ -77,12 +80,19 @@ def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
+def columns(*values: object) -> str:
+    """One tab-separated console line; control characters inside values are escaped, so
+    no value (a hostname, an audit target) can forge a line or a column."""
+    return "\t".join(printable(str(value)) for value in values)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     raise click.exceptions.Exit(_print_error(message, code))
 
 
 def _print_error(message: str, code: int) -> int:
-    click.echo(f"satellite: error: {message}", err=True)
+    # One line, whatever the message quotes.
+    click.echo(f"satellite: error: {printable(message)}", err=True)
     return code
 
 
@@ -109,6 +119,7 @@ def _register() -> None:
         alerts,
         audit,
         backup,
+        clock,
         devices,
         licenses,
         reservation,
@@ -120,7 +131,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access, slup):
+                   devices, alerts, access, clock, slup):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -130,11 +141,23 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     try:
+        # Bytes that are not UTF-8 arrive as lone surrogates, which no database stores.
+        check_tree(sys.argv[1:] if argv is None else argv, "the command line")
         # Outside standalone mode click returns an Exit's code (e.g. from fail()) instead of
         # raising it; anything else a command returns is not an exit code.
         result = cli.main(args=argv, prog_name="satellite", standalone_mode=False)
     except SatelliteError as exc:
         sys.exit(_print_error(exc.message, exc.exit_code))
+    except (DBAPIError, OSError) as exc:
+        # A full disk, a read-only data dir, a database that cannot be reached: one line.
+        cause = storage_cause(exc)
+        if cause is not None:
+            sys.exit(_print_error(f"storage unavailable: {cause}", StorageUnavailable.exit_code))
+        if isinstance(exc, OperationalError):
+            first = str(getattr(exc, "orig", exc)).strip().splitlines()[:1]
+            sys.exit(_print_error(f"cannot use the database: {first[0] if first else exc}",
+                                  StorageUnavailable.exit_code))
+        raise
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

@@ -13,6 +13,7 @@ from satellite.alerts.jobs import check_alerts
 from satellite.alerts.models import CHANNEL_KINDS, DELIVERY_STATES, SEVERITIES
 from satellite.alerts.service import list_alerts, to_json
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.limits import printable
 from satellite.tokens.sealing import TokenSealer
 
 
@@ -38,8 +39,8 @@ def alert_list(ctx: CliContext, account: str | None, include_cleared: bool,
         click.echo("no open alerts")
     for row in rows:
         cleared = f" (cleared {row['cleared_at']})" if row["cleared_at"] else ""
-        click.echo(f"{row['raised_at']}  {row['severity']:8} {row['kind']}: "
-                   f"{row['message']}{cleared}")
+        click.echo(printable(f"{row['raised_at']}  {row['severity']:8} {row['kind']}: "
+                             f"{row['message']}{cleared}"))
 
 
 @alert.command("check")

@@ -8,7 +8,7 @@ import click
 
 from satellite.accounts.service import account_for
 from satellite.audit.service import read_events, verify
-from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.cli import CliContext, columns, emit_json, pass_ctx
 from satellite.errors import VerificationFailed
 
 
@@ -55,7 +55,7 @@ def audit_list(ctx: CliContext, account_ref: str | None, action: str | None, lim
         return
     for e in events:
         details = json.dumps(e["details"], sort_keys=True, separators=(",", ":"))
-        click.echo(f"{e['id']}\t{e['at']}\t{e['actor']}\t{e['action']}\t{e['target']}\t{details}")
+        click.echo(columns(e["id"], e["at"], e["actor"], e["action"], e["target"], details))
 
 
 COMMANDS = [audit]

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, time
 
 import click
 
-from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.cli import CliContext, columns, emit_json, pass_ctx
 from satellite.devices import service
 from satellite.devices.aging import age_devices
 from satellite.devices.models import DEVICE_STATES
 from satellite.errors import InvalidInput
+from satellite.limits import printable
 
 
 @click.group("device")
@@ -40,8 +41,8 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
         slup = row.get("slup")
         how = (f"SLUP: last report {slup['last_report_at'] or '-'}, {slup['awaiting_ack']} "
                f"awaiting ACK, last ACK {slup['last_ack_at'] or 'none'}") if slup else "agent"
-        click.echo(f"{row['udi']}\t{row['hostname']}\t{row['account']}/{row['va']}\t"
-                   f"{row['status']}\tlast contact {row['last_contact_at']}\t{how}")
+        click.echo(columns(row["udi"], row["hostname"], f"{row['account']}/{row['va']}",
+                           row["status"], f"last contact {row['last_contact_at']}", how))
     click.echo(f"{len(page.rows)} of {page.total} devices")
 
 
@@ -57,7 +58,7 @@ def device_show(ctx: CliContext, udi: str, as_json: bool) -> None:
         emit_json(row)
         return
     for key, value in row.items():
-        click.echo(f"{key}: {value}")
+        click.echo(printable(f"{key}: {value}"))
 
 
 @device.command("transfer")
@@ -123,7 +124,7 @@ def age_devices_cmd(ctx: CliContext, as_of: str | None, dry_run: bool, as_json: 
         return
     verb = "would change" if dry_run else "changed"
     for t in transitions:
-        click.echo(f"{t.udi}\t{t.before} -> {t.after}\t{t.reason}")
+        click.echo(columns(t.udi, f"{t.before} -> {t.after}", t.reason))
     click.echo(f"{len(transitions)} devices {verb} as of {when:%Y-%m-%d %H:%M} UTC")
 
 

@@ -104,7 +104,8 @@ def sync_import(ctx: CliContext, file: str, dry_run: bool, as_json: bool) -> Non
     with _progress(length, "importing") as progress:
         report = import_bundle(ctx.db, open_keystore(ctx.settings), ctx.actor, Path(file),
                                dry_run=dry_run, progress=progress,
-                               overdue_days=ctx.settings.sync_overdue_days)
+                               overdue_days=ctx.settings.sync_overdue_days,
+                               max_bytes=ctx.settings.max_upload_mb << 20)
     header = report.header
     summary = report.snapshot.summary() if report.snapshot else None
     if as_json:
@@ -113,7 +114,7 @@ def sync_import(ctx: CliContext, file: str, dry_run: bool, as_json: bool) -> Non
                    "key_id": report.signer_key_id, "entitlements": summary,
                    "ack_through": report.ack_through, "newly_acked": report.newly_acked,
                    "registered": report.registered, "policy": report.policy,
-                   "changes": report.diff.to_json()})
+                   "changes": report.diff.to_json(), "warnings": list(report.warnings)})
         return
     verb = "Would apply" if dry_run else "Applied"
     if dry_run:
@@ -122,6 +123,8 @@ def sync_import(ctx: CliContext, file: str, dry_run: bool, as_json: bool) -> Non
                f"(signed by key {report.signer_key_id}, created {created_text(header.created_at)})")
     for line in _import_lines(report):
         click.echo("  " + line)
+    for warning in report.warnings:
+        click.echo(f"  warning: {warning}")
 
 
 def _import_lines(report: ImportReport) -> list[str]:

@@ -8,7 +8,9 @@ import click
 
 from satellite.bootstrap import initialise, status
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.errors import StorageUnavailable
 from satellite.keystore import read_central_key_file
+from satellite.storage import probe
 
 
 def _read_secret_file(path: str, what: str) -> str:
@@ -77,7 +79,14 @@ def serve_cmd(ctx: CliContext, host: str | None, port: int | None) -> None:
     from satellite.server import serve
 
     configure_logging(ctx.settings)
+    # A data dir that cannot be written is named before anything else fails on it.
+    problem = probe(ctx.settings.data_dir) if ctx.settings.data_dir.is_dir() else None
+    if problem is not None and ctx.settings.effective_database_url.startswith("sqlite"):
+        raise StorageUnavailable(f"cannot serve: the data dir holds the database and {problem}")
     _ = ctx.db  # refuse to serve an uninitialised data dir, with the usual one-line error
+    if problem is not None:
+        click.echo(f"satellite: warning: {problem}: keys and certificates Central sends cannot "
+                   "be recorded", err=True)
     serve(ctx.settings, host or ctx.settings.host, port if port is not None else ctx.settings.port)
 
 

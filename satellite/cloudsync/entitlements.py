@@ -19,6 +19,7 @@ from satellite.cloudsync.records import Entitlement
 from satellite.db import in_chunks
 from satellite.errors import InvalidInput
 from satellite.licenses.models import LicenseLine
+from satellite.licenses.pools import lock_all_lines
 from satellite.uow import UnitOfWork
 
 _ATTRIBUTES = ("tag", "display_name", "license_type", "start_date", "end_date",
@@ -87,6 +88,8 @@ def apply_entitlements(uow: UnitOfWork, actor: Actor,
     Lines for accounts not on this satellite are skipped; local lines whose origin is no longer
     listed are removed. Raises InvalidInput for a line listed twice or a VA name it cannot use.
     """
+    # The snapshot may touch any pool: no transfer may run beside it on a partial view.
+    lock_all_lines(uow.session)
     report = SnapshotReport()
     targets = _Targets(uow, actor, report)
     seen: set[str] = set()

@@ -29,12 +29,17 @@ from satellite.clock import as_utc
 from satellite.crypto.keys import PrivateKey, PublicKey, key_id, public_key_of
 from satellite.crypto.signing import Signature, sign, verify
 from satellite.errors import InvalidInput, VerificationFailed
+from satellite.limits import INT64_MAX, load_json
 
 FORMAT_VERSION = 1
 MAGIC_PREFIX = b"SATELLITE-BUNDLE/"
 MAGIC = MAGIC_PREFIX + str(FORMAT_VERSION).encode() + b"\n"
 MAX_HEADER_BYTES = 1 << 20
 MAX_RECORD_BYTES = 1 << 20
+# Header fields nest a little (policy, certificate); records are flat apart from event details.
+MAX_HEADER_DEPTH = 8
+MAX_RECORD_DEPTH = 8
+MAX_HEADER_TEXT = 256
 # A payload may expand at most this many times its compressed size (real bundles: about 25),
 # and always to MIN_EXPANSION_BYTES: a small file cannot make the reader inflate gigabytes.
 MAX_EXPANSION = 200
@@ -80,9 +85,9 @@ class Header:
     @classmethod
     def from_line(cls, line: bytes) -> Header:
         try:
-            data = json.loads(line)
-        except ValueError:
-            raise VerificationFailed("the bundle header is not valid JSON") from None
+            data = load_json(line, "the bundle header", MAX_HEADER_DEPTH)
+        except InvalidInput as exc:
+            raise VerificationFailed(exc.message) from None
         if not isinstance(data, dict):
             raise VerificationFailed("the bundle header is not a JSON object")
         if data.get("format") != FORMAT_VERSION:
@@ -94,6 +99,11 @@ class Header:
                 or any(type(data[k]) is not int for k in ("serial", "payload_records"))
                 or not isinstance(data["fields"], dict)):
             raise VerificationFailed("the bundle header has a field of the wrong type")
+        if any(len(data[k]) > MAX_HEADER_TEXT for k in text):
+            raise VerificationFailed(f"the bundle header has a text field longer than "
+                                     f"{MAX_HEADER_TEXT} characters")
+        if not 0 <= data["serial"] <= INT64_MAX or not 0 <= data["payload_records"] <= INT64_MAX:
+            raise VerificationFailed("the bundle header's serial or record count is out of range")
         try:
             created_at = datetime.fromisoformat(data["created_at"])
         except ValueError:
@@ -193,7 +203,8 @@ class BundleReader:
             raise _unsupported(version)
         header_line = self._line(MAX_HEADER_BYTES, "header")
         self.signed_bytes = first + header_line
-        self.header = Header.from_line(header_line)
+        self._header_line = header_line
+        self._header: Header | None = None
         sig_line = self._line(1024, "signature")
         try:
             self.signature = Signature.from_json(sig_line[:-1].decode("ascii"))
@@ -201,15 +212,24 @@ class BundleReader:
             raise VerificationFailed("the bundle signature is not ASCII") from None
         self._payload_offset = self._file.tell()
 
+    @property
+    def header(self) -> Header:
+        """The header, parsed (with bounds) when first asked for. Whoever holds the key calls
+        verify first, so that unsigned bytes are never parsed beyond the signature line."""
+        if self._header is None:
+            self._header = Header.from_line(self._header_line)
+        return self._header
+
     def verify(self, trusted: PublicKey | Iterable[PublicKey]) -> PublicKey:
-        """Check the signature and the payload hash. Returns the key that signed.
+        """Check the signature, then the header, then the payload hash. Returns the key that
+        signed.
 
         Raises VerificationFailed naming what is wrong; nothing should be applied then.
         """
+        signer = verify(trusted, self.signed_bytes, self.signature, what=str(self.path))
         if self.header.key_id != self.signature.key_id:
             raise VerificationFailed(f"the header of {self.path} names key {self.header.key_id} "
                                      f"but it is signed by key {self.signature.key_id}")
-        signer = verify(trusted, self.signed_bytes, self.signature, what=str(self.path))
         self._file.seek(self._payload_offset)
         digest = hashlib.sha256()
         while chunk := self._file.read(_CHUNK):
@@ -274,9 +294,9 @@ class BundleReader:
 
 def _parse_record(line: bytes, number: int) -> dict[str, Any]:
     try:
-        record = json.loads(line)
-    except ValueError:
-        raise VerificationFailed(f"record {number} is not valid JSON") from None
+        record = load_json(line, f"record {number}", MAX_RECORD_DEPTH)
+    except InvalidInput as exc:
+        raise VerificationFailed(exc.message) from None
     if not isinstance(record, dict) or not isinstance(record.get("type"), str):
         raise VerificationFailed(f"record {number} is not a JSON object with a type")
     return record

@@ -29,8 +29,9 @@ from satellite.cloudsync.export import export_batch
 from satellite.cloudsync.registration import REGISTERED, STATE_KEY, registration_state, write_request
 from satellite.cloudsync.service import ImportReport, import_bundle
 from satellite.config import Settings
-from satellite.errors import ConfigError, SatelliteError
+from satellite.errors import ConfigError, InvalidInput, SatelliteError
 from satellite.keystore import Keystore, open_keystore
+from satellite.limits import load_json, printable
 from satellite.state import get_state, set_state
 from satellite.uow import Database
 
@@ -42,6 +43,9 @@ _CHUNK = 1 << 16
 LAST_SUCCESS, LAST_FAILURE, FAILURE_REASON = ("sync.last_success_at", "sync.last_failure_at",
                                               "sync.last_failure_reason")
 FAILURES, NEXT_RUN = "sync.failures", "sync.next_run_at"
+_ERROR_BYTES = 4096
+# The next run is never further away than this, whatever Central's policy or the settings say.
+MAX_DELAY_SECONDS = 90 * 24 * 3600.0
 
 
 class CentralUnavailable(SatelliteError):
@@ -73,8 +77,13 @@ def _exchange(http: requests.Session, settings: Settings, bundle: Path, answer: 
             if reply.status_code != 200:
                 raise CentralUnavailable(f"Central answered HTTP {reply.status_code}: "
                                          f"{_error_text(reply)}")
+            limit, size = settings.max_upload_mb << 20, 0
             with answer.open("wb") as out:
                 for chunk in reply.iter_content(_CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise CentralUnavailable(f"Central's answer is larger than {limit:,} "
+                                                 "bytes (setting max_upload_mb)")
                     out.write(chunk)
     except requests.RequestException as exc:
         raise CentralUnavailable(f"cannot reach Central at {url}: {type(exc).__name__}: "
@@ -83,9 +92,11 @@ def _exchange(http: requests.Session, settings: Settings, bundle: Path, answer: 
 
 def _error_text(reply: requests.Response) -> str:
     try:
-        return str(reply.json().get("error", reply.reason))
-    except ValueError:
-        return str(reply.reason)
+        document = load_json(next(reply.iter_content(_ERROR_BYTES), b""), "Central's error")
+    except InvalidInput:
+        return printable(str(reply.reason))
+    found = document.get("error") if isinstance(document, dict) else None
+    return printable(str(found)[:200]) if found else printable(str(reply.reason))
 
 
 def sync_once(db: Database, settings: Settings, keystore: Keystore, actor: Actor,
@@ -104,11 +115,13 @@ def sync_once(db: Database, settings: Settings, keystore: Keystore, actor: Actor
     if registration_state(db) != REGISTERED:
         write_request(db, keystore, outgoing, actor)
         _exchange(http, settings, outgoing, answer)
-        import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days)
+        import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days,
+                      max_bytes=settings.max_upload_mb << 20)
         registered_now = registration_state(db) == REGISTERED
     batch = export_batch(db, keystore, actor, outgoing)
     _exchange(http, settings, outgoing, answer)
-    report = import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days)
+    report = import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days,
+                           max_bytes=settings.max_upload_mb << 20)
     return SyncOutcome(registered_now, batch.count, report)
 
 
@@ -154,6 +167,8 @@ def _record(db: Database, settings: Settings, actor: Actor, failure: str | None,
             set_state(s, FAILURE_REASON, failure)
             delay = backoff_seconds(settings, failures, rng)
         set_state(s, FAILURES, str(failures))
+        # Bounded, so that no value can keep the success above from being recorded.
+        delay = min(max(delay, 1.0), MAX_DELAY_SECONDS)
         set_state(s, NEXT_RUN, (now + timedelta(seconds=delay)).isoformat())
         alerts.unreachable(s, failures, settings.sync_alert_failures, failure or "", now)
         history.add(s, actor, now, history.NETWORK, ok=failure is None, error=failure or "",

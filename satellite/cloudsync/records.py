@@ -8,6 +8,7 @@ from typing import Any
 
 from satellite.errors import InvalidInput
 from satellite.licenses.models import LICENSE_TYPES
+from satellite.limits import check_text
 
 # Header kind of what Central sends back; its `fields` say what it carries.
 CENTRAL_RESPONSE = "central-response"
@@ -26,15 +27,29 @@ _ENTITLEMENT_KEYS = {"type", "line_id", "account", "va", "tag", "display_name", 
                      "quantity", "start_date", "end_date", "subscription_id", "export_controlled"}
 
 
+# A line's quantity; a pool adds its lines up, and must stay a 32-bit number on every engine.
+MAX_QUANTITY = 10_000_000
+# License dates that can be true: none before 1970, none past 2999.
+FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(2999, 12, 31)
+
+
 def _date(value: object, name: str, where: str) -> date | None:
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{where}: {name} is not a date")
+    if not isinstance(value, str) or len(value) > 10:
+        raise InvalidInput(f"{where}: {name} is not a date (YYYY-MM-DD)", field=name)
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{where}: {name} {value!r} is not a date (YYYY-MM-DD)") from None
+        raise InvalidInput(f"{where}: {name} {value!r} is not a date (YYYY-MM-DD)",
+                           field=name) from None
+
+
+def _bounded(where: str, name: str, value: object, limit: int, required: bool = True) -> None:
+    try:
+        check_text(value, name, limit, required=required)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where}: {exc.message}", field=name) from None
 
 
 @dataclass(frozen=True)
@@ -54,9 +69,13 @@ class Entitlement:
     export_controlled: bool = False
 
     def __post_init__(self) -> None:
-        where = f"entitlement line {self.line_id or '?'}"
-        if not self.line_id or len(self.line_id) > 64:
-            raise InvalidInput("an entitlement line id must have 1 to 64 characters")
+        _bounded("an entitlement", "line_id", self.line_id, 64)
+        where = f"entitlement line {self.line_id}"
+        _bounded(where, "account", self.account, 253)
+        _bounded(where, "va", self.va, 200, required=False)
+        _bounded(where, "tag", self.tag, 255)
+        _bounded(where, "display_name", self.display_name, 255, required=False)
+        _bounded(where, "subscription_id", self.subscription_id, 100, required=False)
         if not self.account or not self.tag or len(self.tag) > 255:
             raise InvalidInput(
                 f"{where}: the account and a tag of at most 255 characters are needed")
@@ -65,8 +84,13 @@ class Entitlement:
         if self.license_type not in LICENSE_TYPES:
             raise InvalidInput(f"{where}: type {self.license_type!r} is not one of "
                                f"{', '.join(LICENSE_TYPES)}")
-        if type(self.quantity) is not int or self.quantity < 0:
-            raise InvalidInput(f"{where}: quantity must be a whole number, 0 or more")
+        if type(self.quantity) is not int or not 0 <= self.quantity <= MAX_QUANTITY:
+            raise InvalidInput(f"{where}: quantity must be a whole number from 0 to "
+                               f"{MAX_QUANTITY:,}", field="quantity")
+        for name, day in (("start_date", self.start_date), ("end_date", self.end_date)):
+            if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+                raise InvalidInput(f"{where}: {name} {day} cannot be a license date "
+                                   f"({FIRST_DATE} to {LAST_DATE})", field=name)
         if self.license_type == "TERM" and (self.start_date is None or self.end_date is None):
             raise InvalidInput(f"{where}: a TERM license needs a start and an end date")
         if self.start_date and self.end_date and self.end_date < self.start_date:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.alerts.models import OUT_OF_COMPLIANCE as OUT_OF_COMPLIANCE_ALERT
 from satellite.audit.service import record
-from satellite.central_settings import KEYS, STATE_PREFIX, central_setting
+from satellite.central_settings import BOUNDS, KEYS, STATE_PREFIX, central_setting
 from satellite.cloudsync import LAST_SERIAL_KEY, history, outbound
 from satellite.cloudsync.diff import ImportDiff, capture, compare
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
@@ -35,6 +35,12 @@ from satellite.uow import Database, UnitOfWork
 # A response's header field `entitlements` is "snapshot" when its records list every line.
 SNAPSHOT = "snapshot"
 # Settings Central may set for this satellite; kept as satellite_state "policy.<name>".
+# A response's creation time: refused before EARLIEST_CREATED or past FUTURE_LIMIT ahead of
+# the local clock; warned about past CLOCK_SLACK ahead or STALE_AFTER old.
+EARLIEST_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_LIMIT = timedelta(days=1)
+CLOCK_SLACK = timedelta(minutes=10)
+STALE_AFTER = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ class ImportReport:
     policy: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
     rum_acks: dict[str, int] = field(default_factory=dict)
+    # What is odd about the response but could be true (e.g. created long ago).
+    warnings: tuple[str, ...] = ()
 
 
 def _entitlements(records: Iterator[dict[str, Any]],
@@ -84,8 +92,11 @@ def _policy(fields: Mapping[str, Any]) -> dict[str, Any]:
         if key not in KEYS:
             raise InvalidInput(f"the response sets policy {key!r}, which this satellite does "
                                f"not know (it knows {', '.join(KEYS)})")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise InvalidInput(f"the response's policy {key} is not a positive number")
+        low, high = BOUNDS[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not low <= value <= high:
+            raise InvalidInput(f"the response's policy {key} must be a number from {low} to "
+                               f"{high}, not {str(value)[:20]}", field=key)
     return dict(policy)
 
 
@@ -98,7 +109,8 @@ def require_import(db: Database, actor: Actor) -> None:
 
 def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
                   dry_run: bool = False, progress: Progress | None = None,
-                  overdue_days: int = Settings.sync_overdue_days) -> ImportReport:
+                  overdue_days: int = Settings.sync_overdue_days,
+                  max_bytes: int = Settings.max_upload_mb << 20) -> ImportReport:
     """Verify a response from Central and apply it in one transaction (or, dry, roll it back).
 
     Applies the entitlement snapshot, the acknowledgement of logged events, the satellite
@@ -108,6 +120,7 @@ def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
     """
     require_import(db, actor)
     try:
+        _check_size(path, max_bytes)
         return _import(db, keystore, actor, path, dry_run, progress, overdue_days)
     except SatelliteError as exc:
         if not dry_run:
@@ -138,6 +151,8 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
                 raise VerificationFailed(
                     f"{path} has serial {header.serial}, not newer than the last response applied "
                     f"({previous}): it is a replay or a rollback")
+            warnings = check_created(header.created_at, now,
+                                     get_state(session, "sync.last_response_created_at"))
             certificate = check_certificate(header.fields, keystore, anchor, satellite_id, now)
             before = capture(session, now.date())
             acks: list[dict[str, Any]] = []
@@ -147,7 +162,8 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
             changes = compare(session, before, now.date())
             report = ImportReport(header, key_id(signer), previous, snapshot, changes, ack,
                                   newly_acked, certificate is not None, policy, dry_run,
-                                  rum_acks)
+                                  rum_acks,
+                                  tuple(warnings))
             if dry_run:
                 return report
             set_state(session, LAST_SERIAL_KEY, str(header.serial))
@@ -165,7 +181,8 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
                             "key_id": header.key_id, "payload_sha256": header.payload_sha256,
                             "entitlements": snapshot.summary() if snapshot else None,
                             "ack_through": ack, "newly_acked": newly_acked,
-                            "registered": certificate is not None, "policy": policy})
+                            "registered": certificate is not None, "policy": policy,
+                            "warnings": warnings})
             history.add(session, actor, now, history.IMPORT, serial=header.serial,
                         records=header.payload_records,
                         summary=_summary(snapshot, newly_acked, certificate is not None))
@@ -173,6 +190,42 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
     if certificate is not None:
         keystore.record_satellite_certificate(certificate)
     return report
+
+
+def _check_size(path: Path, max_bytes: int) -> None:
+    """Before a byte is parsed: a response larger than max_upload_mb is refused."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    if size > max_bytes:
+        raise InvalidInput(f"{path} is {size:,} bytes, more than the {max_bytes:,} this satellite "
+                           "takes (setting max_upload_mb)")
+
+
+def check_created(created_at: datetime, now: datetime, last_applied: str | None) -> list[str]:
+    """Refuse a creation time that cannot be true; return warnings for one that is odd.
+
+    Raises VerificationFailed (before 2000, or more than a day after this satellite's clock).
+    """
+    if created_at < EARLIEST_CREATED:
+        raise VerificationFailed(f"the response says it was created {created_text(created_at)}, "
+                                 f"before {EARLIEST_CREATED.year}: that cannot be true")
+    if created_at > now + FUTURE_LIMIT:
+        raise VerificationFailed(
+            f"the response says it was created {created_text(created_at)}, more than a day "
+            f"after this satellite's clock ({created_text(now)}): check the clock here and at "
+            "Central")
+    warnings = []
+    if created_at > now + CLOCK_SLACK:
+        warnings.append(f"created {created_text(created_at)}, ahead of this satellite's clock "
+                        f"({created_text(now)}): check the clocks")
+    if now - created_at > STALE_AFTER:
+        warnings.append(f"created {created_text(created_at)}, {(now - created_at).days} days "
+                        "ago: newer responses may exist")
+    if last_applied is not None and created_at < datetime.fromisoformat(last_applied):
+        warnings.append(f"created before the last response applied ({last_applied})")
+    return warnings
 
 
 def _summary(snapshot: SnapshotReport | None, newly_acked: int, registered: bool) -> str:

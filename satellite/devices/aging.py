@@ -10,6 +10,7 @@ from sqlalchemy import select
 from satellite.accounts.models import VirtualAccount
 from satellite.actor import Actor
 from satellite.audit.service import record
+from satellite.clockcheck import check_clock, recorded_jump
 from satellite.config import Settings
 from satellite.devices.models import AUTHORIZATION_EXPIRED, DEREGISTERED, Device
 from satellite.devices.registration import retire, udi_label
@@ -66,13 +67,16 @@ def age_devices(uow: UnitOfWork, settings: Settings, as_of: datetime,
                    details={"before": device.status, "after": AUTHORIZATION_EXPIRED,
                             "reason": reason})
             device.status = AUTHORIZATION_EXPIRED
-    if not dry_run:
+    # Never on a clock that jumped: forgetting nonces by a clock an hour ahead would refuse
+    # every device once the clock is set right (see clockcheck).
+    if not dry_run and recorded_jump(session) is None:
         purge_nonces(session, as_of)
     return transitions
 
 
 def aging_job(db: Database, settings: Settings) -> None:
-    """The scheduled form: age devices as of now."""
+    """The scheduled form: check the clock, then age devices as of now."""
     with db.uow() as uow:
+        check_clock(uow, settings, db.clock_watch)
         age_devices(uow, settings, uow.clock.now())
         uow.commit()

@@ -26,16 +26,19 @@ from satellite.devices.models import Device
 from satellite.devices.registration import device_actor, owner_of
 from satellite.devices.upstream import log_usage
 from satellite.devices.verification import (
+    ClockSkew,
     DeviceSession,
     check_device,
     load_devices,
+    nonces_forgotten_before,
     remember_nonces,
     replayed,
 )
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.groupcommit import GroupCommit
 from satellite.licenses.counters import TagPool, tag_pools
-from satellite.licenses.usage import owners_usage, set_usage
+from satellite.licenses.usage import lock_owners, owners_usage, set_usage
+from satellite.limits import check_text
 from satellite.uow import Database, UnitOfWork
 
 MAX_TAGS = 500
@@ -46,14 +49,18 @@ MAX_COUNT = 1_000_000
 def parse_usage(body: Mapping[str, Any]) -> dict[str, int]:
     usage = body.get("usage")
     if not isinstance(usage, dict):
-        raise InvalidInput("usage must be an object mapping entitlement tags to counts")
+        raise InvalidInput("usage must be an object mapping entitlement tags to counts",
+                           field="usage")
     if len(usage) > MAX_TAGS:
-        raise InvalidInput(f"a usage report names at most {MAX_TAGS} tags")
+        raise InvalidInput(f"a usage report names at most {MAX_TAGS} tags", field="usage")
     for tag, count in usage.items():
-        if not tag or len(tag) > 255:
-            raise InvalidInput("an entitlement tag is 1 to 255 characters")
+        try:
+            check_text(tag, "an entitlement tag", 255)
+        except InvalidInput as exc:
+            raise InvalidInput(f"usage: {exc.message}", field="usage") from None
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
-            raise InvalidInput(f"the count of {tag!r} must be a whole number from 0 to {MAX_COUNT:,}")
+            raise InvalidInput(f"the count of {tag!r} must be a whole number from 0 to {MAX_COUNT:,}",
+                               field="usage")
     return usage
 
 
@@ -100,11 +107,12 @@ def check_in(uow: UnitOfWork, settings: Settings,
     if len(set(ids)) != len(ids):
         raise ValueError("a batch of usage reports comes from distinct devices")
     rows = load_devices(session, ids)
+    forgotten = nonces_forgotten_before(session)
     outcomes: list[dict[str, Any] | SatelliteError | None] = [None] * len(messages)
     checked: list[tuple[int, _Report]] = []
     for index, message in enumerate(messages):
         try:
-            device = check_device(rows.get(ids[index]), message, now, max_age)
+            device = check_device(rows.get(ids[index]), message, now, max_age, forgotten)
             checked.append((index, _Report(device, message, parse_usage(message.body))))
         except SatelliteError as exc:
             outcomes[index] = exc
@@ -136,6 +144,8 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
         wanted.setdefault(report.device.va_id, set()).update(report.usage)
     pools = {va_id: tag_pools(session, va_id, now.date(), sorted(tags))
              for va_id, tags in wanted.items()}
+    # Every owner of the batch at once, in key order, before any pool: see lock_owners.
+    lock_owners(session, [owner_of(r.device.id) for r in reports])
     # Most reports repeat the last one: reading it back is cheaper than rewriting it.
     previous = owners_usage(session, [owner_of(r.device.id) for r in reports], "in_use")
     refused: list[dict[str, str]] = []
@@ -229,4 +239,7 @@ class CheckinWriter:
         with self._db.uow() as uow:
             outcomes = check_in(uow, self._settings, messages)
             uow.commit()
+        for outcome in outcomes:
+            if isinstance(outcome, ClockSkew):
+                self._db.clock_watch.note_skew(outcome.device_id, outcome.skew_seconds)
         return outcomes

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from satellite.crypto.signing import Signature
+from satellite.errors import InvalidInput
+from satellite.limits import INT32_MAX, load_json
 
 PROTOCOL = "satellite-device/1"
 KEY_ID_HEADER = "X-Satellite-Key-Id"
@@ -38,7 +40,11 @@ NOT_AUTHORIZED = "NOT_AUTHORIZED"
 
 
 class MessageError(ValueError):
-    """The bytes are not a well-formed protocol message."""
+    """The bytes are not a well-formed protocol message; `field` names the part at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -111,9 +117,9 @@ def parse_request(raw: bytes, headers: Mapping[str, str], expected_type: str) ->
     if len(raw) > MAX_MESSAGE_BYTES:
         raise MessageError(f"the message is larger than {MAX_MESSAGE_BYTES} bytes")
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise MessageError("the message body is not UTF-8 JSON") from None
+        document = load_json(raw, "the message body")
+    except InvalidInput as exc:
+        raise MessageError(exc.message, exc.field) from None
     if not isinstance(document, dict):
         raise MessageError("the message body must be a JSON object")
     if document.get("protocol") != PROTOCOL:
@@ -125,8 +131,10 @@ def parse_request(raw: bytes, headers: Mapping[str, str], expected_type: str) ->
     if expected_type == "register":
         if device_id is not None:
             raise MessageError("a register message carries no deviceId")
-    elif isinstance(device_id, bool) or not isinstance(device_id, int):
-        raise MessageError("deviceId must be the whole number the satellite gave at registration")
+    elif isinstance(device_id, bool) or not isinstance(device_id, int) \
+            or not 1 <= device_id <= INT32_MAX:
+        raise MessageError("deviceId must be the whole number the satellite gave at registration",
+                           "deviceId")
     nonce = document.get("nonce")
     if not isinstance(nonce, str) or not _NONCE.match(nonce):
         raise MessageError("nonce must be 16 to 64 characters of A-Z, a-z, 0-9, '-' and '_'")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
@@ -24,6 +24,7 @@ from satellite.crypto.keys import key_id, raw_public_bytes
 from satellite.devices.authority import DeviceAuthority, device_public_key
 from satellite.devices.messages import SignedMessage, format_time
 from satellite.devices.models import DEREGISTERED, REGISTERED, Device, RevokedCertificate
+from satellite.devices.udi import Udi, check_udi
 from satellite.devices.upstream import log_device
 from satellite.devices.verification import (
     DeviceSession,
@@ -33,6 +34,7 @@ from satellite.devices.verification import (
 )
 from satellite.errors import Conflict, InvalidInput, PermissionDenied, Unauthenticated
 from satellite.licenses.usage import release
+from satellite.limits import check_text
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.service import spend_token
 from satellite.uow import UnitOfWork
@@ -51,28 +53,16 @@ def udi_label(pid: str, serial: str) -> str:
     return f"PID:{pid},SN:{serial}"
 
 
-@dataclass(frozen=True)
-class Udi:
-    pid: str
-    serial: str
-    vid: str = ""
-    uuid: str = ""
-
-
-def _text(body: Mapping[str, Any], key: str, limit: int, required: bool = True) -> str:
-    value = body.get(key, "")
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        need = "is required and" if required else "must be"
-        raise InvalidInput(f"{key} {need} text of at most {limit} characters")
-    return value.strip()
+def _text(body: Mapping[str, Any], key: str, limit: int) -> str:
+    return check_text(body.get(key), key, limit, required=False).strip()
 
 
 def parse_udi(body: Mapping[str, Any]) -> Udi:
     udi = body.get("udi")
     if not isinstance(udi, dict):
-        raise InvalidInput("udi must be an object with pid and sn (and optionally vid, uuid)")
-    return Udi(_text(udi, "pid", 100), _text(udi, "sn", 100), _text(udi, "vid", 50, False),
-               _text(udi, "uuid", 64, False))
+        raise InvalidInput("udi must be an object with pid and sn (and optionally vid, uuid)",
+                           field="udi")
+    return check_udi(udi.get("pid"), udi.get("sn"), udi.get("vid"), udi.get("uuid"))
 
 
 def _public_key(body: Mapping[str, Any]) -> bytes:
@@ -125,31 +115,33 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     check_signature(public, message)
     check_fresh(message, now, settings.message_max_age_seconds)
     udi = parse_udi(body)
-    hostname = _text(body, "hostname", 255, False)
-    product_tag = _text(body, "productTag", 255, False)
+    hostname = _text(body, "hostname", 255)
+    product_tag = _text(body, "productTag", 255)
     token_secret = body.get("token")
     if not isinstance(token_secret, str) or not token_secret.strip():
         raise InvalidInput("token is required: the registration token from the satellite")
     reserved = session.scalar(select(Reservation.kind).where(
-        Reservation.pid == udi.pid, Reservation.serial_number == udi.serial,
+        Reservation.pid == udi.pid, Reservation.serial_number == udi.sn,
         Reservation.status == RESERVED))
     if reserved is not None:
-        raise Conflict(f"UDI {udi.pid}:{udi.serial} holds an offline reservation ({reserved}); "
+        raise Conflict(f"UDI {udi.pid}:{udi.sn} holds an offline reservation ({reserved}); "
                        "return it before registering the device over the network")
     token = spend_token(session, token_secret, now)
     va = session.get(VirtualAccount, token.va_id)
     assert va is not None
     account = session.get(Account, va.account_id)
     assert account is not None
-    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.serial))
+    # Locked: two registrations of one UDI at once apply one after the other.
+    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.sn)
+                            .with_for_update())
     if device is not None and not may_replace(device, va, settings):
         _refuse_takeover(uow, device, va, token.id, udi)
-    cert = authority.issue(public, udi_label(udi.pid, udi.serial), now, settings.certificate_days)
+    cert = authority.issue(public, udi_label(udi.pid, udi.sn), now, settings.certificate_days)
 
     action = "device.register"
     details: dict[str, Any] = {"va": va.name, "token_id": token.id, "hostname": hostname}
     if device is None:
-        device = Device(pid=udi.pid, serial=udi.serial, first_registered_at=now, registrations=1)
+        device = Device(pid=udi.pid, serial=udi.sn, first_registered_at=now, registrations=1)
         session.add(device)
     else:
         action = "device.reregister"
@@ -166,10 +158,15 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     device.token_id, device.export_controlled = token.id, token.export_controlled
     device.status, device.registered_at, device.last_contact_at = REGISTERED, now, now
     device.authorization_expires_at, device.deregistered_at = None, None
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request registered this new UDI after our read (nothing to lock then).
+        raise Conflict(f"UDI {udi_label(udi.pid, udi.sn)} was just registered by another "
+                       "request; register again to take it over") from None
     remember_nonce(session, device.id, message, settings.message_max_age_seconds)
     log_device(session, outbound.DEVICE_REGISTERED, device.id, now)
-    record(uow, device_actor(device), action, f"device:{udi_label(udi.pid, udi.serial)}",
+    record(uow, device_actor(device), action, f"device:{udi_label(udi.pid, udi.sn)}",
            account_id=account.id, details=details)
     return {
         "type": "registration", "deviceId": device.id, "requestNonce": message.nonce,
@@ -202,7 +199,7 @@ def _refuse_takeover(uow: UnitOfWork, device: Device, va: VirtualAccount, token_
     device_id, owner_account, owner_va = device.id, device.account_id, device.va_id
     token_account = va.account_id
     uow.rollback()
-    label = udi_label(udi.pid, udi.serial)
+    label = udi_label(udi.pid, udi.sn)
     details = {"token_id": token_id, "token_account_id": token_account,
                "device_va_id": owner_va}
     for account_id in {owner_account, token_account}:
@@ -213,7 +210,7 @@ def _refuse_takeover(uow: UnitOfWork, device: Device, va: VirtualAccount, token_
                 "account was refused; the registered device was left as it was", now,
                 account_id=owner_account)
     uow.commit()
-    raise PermissionDenied(f"UDI {udi.pid}:{udi.serial} is registered with another virtual "
+    raise PermissionDenied(f"UDI {udi.pid}:{udi.sn} is registered with another virtual "
                            "account: only a registration token of that virtual account may "
                            "re-register it", field="token")
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import VirtualAccount
+from satellite.clock import as_utc
 from satellite.crypto import signing
 from satellite.crypto.keys import PublicKey
 from satellite.db import bind_list, list_params
@@ -21,6 +22,7 @@ from satellite.devices.authority import device_public_key
 from satellite.devices.messages import SignedMessage
 from satellite.devices.models import DEREGISTERED, Device, DeviceNonce
 from satellite.errors import Conflict, Unauthenticated, VerificationFailed
+from satellite.state import get_state, set_state
 
 
 class ReplayedMessage(Conflict):
@@ -47,13 +49,42 @@ def check_signature(public: PublicKey, message: SignedMessage) -> None:
         raise Unauthenticated(exc.message) from None
 
 
-def check_fresh(message: SignedMessage, now: datetime, max_age_seconds: int) -> None:
-    skew = abs((now - message.timestamp).total_seconds())
-    if skew > max_age_seconds:
+class ClockSkew(Unauthenticated):
+    """A signed message whose timestamp is too far from the satellite's clock."""
+
+    def __init__(self, message: str, device_id: int | None, skew_seconds: float) -> None:
+        super().__init__(message)
+        self.device_id = device_id
+        self.skew_seconds = skew_seconds
+
+
+FORGOTTEN_KEY = "devices.nonces_forgotten_before"
+
+
+def check_fresh(message: SignedMessage, now: datetime, max_age_seconds: int,
+                forgotten_before: datetime | None = None) -> None:
+    """Refuse a message whose timestamp is too far from `now`, or so old that its nonce may
+    have been forgotten (see purge_nonces), whatever the clock says now."""
+    skew = (message.timestamp - now).total_seconds()
+    if abs(skew) > max_age_seconds:
+        raise ClockSkew(
+            f"the message timestamp {message.timestamp.isoformat()} is {int(abs(skew))} seconds "
+            f"{'ahead of' if skew > 0 else 'behind'} the satellite's clock ({now.isoformat()}; "
+            f"at most {max_age_seconds} accepted): check the device clock",
+            message.device_id, skew)
+    if forgotten_before is not None and \
+            message.timestamp + timedelta(seconds=max_age_seconds) < forgotten_before:
+        # Not the device's fault: our clock moved back past nonces we have forgotten.
         raise Unauthenticated(
-            f"the message timestamp {message.timestamp.isoformat()} is {int(skew)} seconds away "
-            f"from the satellite's clock (at most {max_age_seconds} accepted): check the device clock"
-        )
+            f"the message timestamp {message.timestamp.isoformat()} is older than the replay "
+            f"protection this satellite still keeps (from {forgotten_before.isoformat()}): the "
+            "satellite's clock has moved backwards; check the satellite's clock")
+
+
+def nonces_forgotten_before(session: Session) -> datetime | None:
+    """Messages that expired before this time may have had their nonces forgotten."""
+    value = get_state(session, FORGOTTEN_KEY)
+    return as_utc(datetime.fromisoformat(value)) if value else None
 
 
 # Check-ins run these statements thousands of times a second: they are built once per process
@@ -118,8 +149,8 @@ def load_devices(session: Session, device_ids: Collection[int]) -> dict[int, Any
     return {row.id: row for row in rows}
 
 
-def check_device(row: Any, message: SignedMessage, now: datetime,
-                 max_age_seconds: int) -> DeviceSession:
+def check_device(row: Any, message: SignedMessage, now: datetime, max_age_seconds: int,
+                 forgotten_before: datetime | None = None) -> DeviceSession:
     """Check a signed message against its device's row (from load_devices; None if unknown).
 
     Returns the device. Raises Unauthenticated (unknown or deregistered device, bad signature,
@@ -130,7 +161,7 @@ def check_device(row: Any, message: SignedMessage, now: datetime,
     if row.status == DEREGISTERED:
         raise Unauthenticated(f"device {message.device_id} is deregistered: register it again")
     check_signature(device_public_key(row.public_key), message)
-    check_fresh(message, now, max_age_seconds)
+    check_fresh(message, now, max_age_seconds, forgotten_before)
     if row.certificate_expires_at <= now:
         raise Unauthenticated(f"device {row.id}'s ID certificate expired on "
                               f"{row.certificate_expires_at:%Y-%m-%d}: register it again")
@@ -147,13 +178,22 @@ def authenticate(session: Session, message: SignedMessage, now: datetime,
     """
     assert message.device_id is not None
     rows = load_devices(session, [message.device_id])
-    device = check_device(rows.get(message.device_id), message, now, max_age_seconds)
+    device = check_device(rows.get(message.device_id), message, now, max_age_seconds,
+                          nonces_forgotten_before(session))
     remember_nonce(session, device.id, message, max_age_seconds)
     return device
 
 
 def purge_nonces(session: Session, now: datetime) -> int:
-    """Forget nonces of messages that would be refused as stale anyway. Returns how many."""
+    """Forget nonces of messages that would be refused as stale anyway. Returns how many.
+
+    The cutoff is remembered (it only moves forward), and check_fresh refuses any message
+    that expired before it: a clock that jumped forward, then back, cannot make a forgotten
+    nonce's message acceptable again.
+    """
+    forgotten = nonces_forgotten_before(session)
+    if forgotten is None or now > forgotten:
+        set_state(session, FORGOTTEN_KEY, now.isoformat())
     result = session.execute(delete(DeviceNonce).where(DeviceNonce.expires_at < now))
     assert isinstance(result, CursorResult)
     return result.rowcount

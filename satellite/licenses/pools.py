@@ -31,6 +31,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -122,6 +123,35 @@ def refresh_pools(session: Session | Connection, keys: Collection[PoolKey],
             if key in found:
                 found[key] = lines
         _store(connection, ((key, summarize(lines, on)) for key, lines in found.items()))
+
+
+def lock_pools(session: Session, keys: Collection[PoolKey]) -> None:
+    """Lock these pools' rows (creating missing ones) in key order, in the caller's transaction.
+
+    Every writer that reads a pool's lines or counters to decide what to write (a transfer, a
+    reservation) calls this before that read. On PostgreSQL a row lock on the lines themselves
+    is not enough: it does not cover lines another transaction inserts and commits while we
+    wait, so the writer would decide on a partial view. Locking the pool rows makes concurrent
+    writers of a pool queue, and each one's read, made after its turn comes, sees every line
+    committed before it. Line writers first announce themselves on the lines table, so that a
+    snapshot import (lock_all_lines) never meets them halfway.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE license_lines IN ROW EXCLUSIVE MODE"))
+    for chunk in in_chunks(sorted(set(keys))):
+        _lock(connection, chunk)
+
+
+def lock_all_lines(session: Session) -> None:
+    """Hold off every other writer of license lines until the caller's transaction ends: for
+    writers that cannot name their pools in advance (Central's complete snapshot).
+
+    On SQLite every writer already holds the one write lock. Readers are never held off.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE license_lines IN EXCLUSIVE MODE"))
 
 
 def lines_of(keys: Collection[PoolKey]) -> ColumnElement[bool]:

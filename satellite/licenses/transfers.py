@@ -23,6 +23,7 @@ from satellite.cloudsync import outbound
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.licenses.counters import Counter, active_on, counter
 from satellite.licenses.models import LicenseLine
+from satellite.licenses.pools import lock_pools
 from satellite.uow import UnitOfWork
 
 _TYPE_ORDER = {"PERPETUAL": 0, "TERM": 1, "DEMO": 2}
@@ -94,8 +95,9 @@ def _move(session: Session, today: date, source_account: Account, source: Virtua
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise InvalidInput(f"a transfer moves a whole number of licenses, at least 1 "
                            f"(got {quantity!r})", field="quantity")
-    # Lock both VAs' lines of the tag in one statement (id order), so concurrent transfers
-    # queue instead of deadlocking, and the free count below cannot change under us.
+    # Both pools first (key order, so concurrent transfers queue instead of deadlocking); the
+    # lines read after that include every line a transfer that went before us added.
+    lock_pools(session, [(source.id, tag), (target.id, tag)])
     lines = list(session.scalars(
         select(LicenseLine)
         .where(LicenseLine.va_id.in_([source.id, target.id]), LicenseLine.tag == tag)
@@ -133,6 +135,12 @@ def _move(session: Session, today: date, source_account: Account, source: Virtua
         line.quantity -= taken
         if line.quantity == 0:
             session.delete(line)
+    if left:
+        # The free count said yes but the active lines hold less: refuse rather than report
+        # a move that did not happen (the caller's transaction rolls back).
+        raise Conflict(f"virtual account {source.name!r} holds only {quantity - left} of "
+                       f"{tag!r} in lines active on {today}; cannot transfer {quantity}",
+                       field="quantity")
     session.flush()
     after_source = counter(session, source.id, tag, today)
     after_target = counter(session, target.id, tag, today)

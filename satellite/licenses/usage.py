@@ -7,11 +7,12 @@ transaction, also when many writers meet on one pool on PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select
+from sqlalchemy import Select, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,31 @@ def owner_usage(session: Session, owner: str, kind: str) -> dict[UsageKey, int]:
     return owners_usage(session, [owner], kind)[owner]
 
 
+# Namespace of the owner locks (two-int advisory keys, apart from the leader's 64-bit key).
+_OWNER_LOCKS = 0x5A7E
+_LOCK_OWNER = text("SELECT pg_advisory_xact_lock(:space, :key)")
+
+
+def _owner_key(owner: str) -> int:
+    return int.from_bytes(hashlib.blake2b(owner.encode(), digest_size=4).digest(), "big",
+                          signed=True)
+
+
+def lock_owners(session: Session, owners: Collection[str]) -> None:
+    """Make this transaction the only writer of these owners' usage until it ends.
+
+    On PostgreSQL a row lock covers only rows that exist: two first reports of one device would
+    both insert its row (a unique violation), or one would miss a row the other added. Locks
+    are taken in key order; a caller writing several owners takes them all here first, before
+    any pool row, so that batches never wait on each other in a circle. SQLite has one writer
+    already.
+    """
+    if not owners or session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_owner_key(owner) for owner in owners})
+    session.execute(_LOCK_OWNER, [{"space": _OWNER_LOCKS, "key": key} for key in keys])
+
+
 def set_usage(session: Session, owner: str, kind: str, usage: Mapping[UsageKey, int]) -> None:
     """Replace what `owner` consumes of `kind` ("in_use" or "reserved") with `usage`.
 
@@ -73,8 +99,10 @@ def set_usages(session: Session, kind: str,
             raise InvalidInput("a usage owner is a non-empty name of at most 100 characters")
         wanted[owner] = {key: count for key, count in usage.items()
                          if _checked_count(key, count)}
+    # Two reports from one owner apply one after the other, each reading what the last wrote;
+    # every owner is locked before any pool row.
+    lock_owners(session, list(wanted))
     for owners in in_chunks(sorted(wanted)):
-        # Lock the owners' rows so two reports from one owner apply one after the other.
         current: dict[str, dict[UsageKey, LicenseUsage]] = {owner: {} for owner in owners}
         for row in session.scalars(
                 select(LicenseUsage)

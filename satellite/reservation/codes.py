@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from satellite.crypto import keys, signing
+from satellite.devices.udi import check_udi
 from satellite.errors import InvalidInput
+from satellite.limits import quoted
 from satellite.reservation import checksum
 from satellite.reservation.checksum import CodeError
 
@@ -45,24 +47,20 @@ class Udi:
 
     @classmethod
     def parse(cls, text: str) -> Udi:
-        """`PID:SN`. Raises InvalidInput when malformed."""
+        """`PID:SN`. Raises InvalidInput when malformed (satellite.devices.udi's rule)."""
         pid, sep, sn = text.strip().partition(":")
         if not sep:
-            raise InvalidInput(f"{text!r} is not a UDI written as PID:SN")
-        return cls(check_field(pid, "product id"), check_field(sn, "serial number"))
+            raise InvalidInput(f"{quoted(text)} is not a UDI written as PID:SN", field="udi")
+        return cls.checked(pid, sn)
+
+    @classmethod
+    def checked(cls, pid: object, sn: object) -> Udi:
+        """Raises InvalidInput naming `pid` or `sn` when either breaks the UDI rule."""
+        found = check_udi(pid, sn)
+        return cls(found.pid, found.sn)
 
     def encode(self) -> bytes:
         return _field(self.pid) + _field(self.sn)
-
-
-def check_field(value: str, what: str) -> str:
-    """Product ids and serial numbers: printable ASCII, no spaces or ':', 1..64 characters."""
-    value = value.strip()
-    if not 1 <= len(value) <= 64 or not value.isascii() or not value.isprintable() \
-            or " " in value or ":" in value:
-        raise InvalidInput(f"the {what} {value!r} must be 1 to 64 printable ASCII characters "
-                        "without spaces or ':'")
-    return value
 
 
 def _field(value: str) -> bytes:
@@ -94,7 +92,11 @@ class _Reader:
             raise CodeError(f"the {self.what} code holds text that is not UTF-8") from None
 
     def udi(self) -> Udi:
-        return Udi(self.text(), self.text())
+        try:
+            return Udi.checked(self.text(), self.text())
+        except InvalidInput as exc:
+            raise CodeError(f"the {self.what} code names a UDI this satellite refuses: "
+                            f"{exc.message}") from None
 
     def end(self) -> None:
         if self.at != len(self.data):

@@ -151,7 +151,7 @@ class ReservationDevice:
 
     def request(self, pid: str, sn: str) -> str:
         """The request code for this device: the same one until the reservation is returned."""
-        udi = Udi(codes.check_field(pid, "product id"), codes.check_field(sn, "serial number"))
+        udi = Udi.checked(pid, sn)
         state = self._state()
         if "nonce" in state and not state.get("returned"):
             if (state["pid"], state["sn"]) != (udi.pid, udi.sn):

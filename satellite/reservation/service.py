@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from satellite.access.policy import require, visible_va_ids
@@ -31,6 +32,8 @@ from satellite.errors import (
 from satellite.licenses import usage
 from satellite.licenses.counters import active_on, va_counters
 from satellite.licenses.models import LicenseLine
+from satellite.licenses.pools import lock_pools
+from satellite.limits import MAX_NOTE, check_text
 from satellite.reservation import codes
 from satellite.reservation.checksum import normalise
 from satellite.reservation.codes import PLR, SLR, Udi
@@ -161,6 +164,9 @@ def _active(line: ReservationLine, on: date) -> bool:
 def _allocate(session: Session, va: VirtualAccount, wanted: Mapping[str, int],
               reservation: Reservation | None, on: date) -> dict[str, list[codes.Entitlement]]:
     """Pool lines for each tag, longest-term first. Raises Conflict naming every shortfall."""
+    # Concurrent reservations and transfers of these pools wait here, so the free counts read
+    # below stay true until this transaction commits.
+    lock_pools(session, [(va.id, tag) for tag in wanted])
     counters = va_counters(session, va.id, on, tags=list(wanted))
     held = _held_by(session, reservation, on)
     shortfalls = []
@@ -266,7 +272,13 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
         chain_index=codes.CHAIN_LENGTH, chain_value=request.chain_anchor.hex(), serial=1,
         confirmed_serial=1, authorization_code="", issued_at=now, created_at=now, close_reason="")
     session.add(reservation)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request reserved for this UDI, or used this code, after our checks above.
+        raise Conflict(f"UDI {request.udi} was just reserved by another request (or this request "
+                       "code was used); show the reservation to get its code",
+                       field="request_code") from None
     for entitlements in chosen.values():
         for e in entitlements:
             session.add(ReservationLine(reservation_id=reservation.id, tag=e.tag, count=e.count,
@@ -399,7 +411,8 @@ def remove(uow: UnitOfWork, actor: Actor, udi_text: str, reason: str) -> Reserva
     require(uow.session, actor, "reservation.remove")
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("a forced removal needs a reason (--reason TEXT)")
+        raise InvalidInput("a forced removal needs a reason (--reason TEXT)", field="reason")
+    check_text(reason, "reason", MAX_NOTE, lines=True)
     reservation = get_open(uow.session, udi_text)
     return _close(uow, actor, reservation, REMOVED, reason, "reservation.remove")
 

@@ -19,7 +19,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from satellite.devices.registration import parse_udi
+from satellite.devices.udi import check_udi as udi_rule
 from satellite.errors import InvalidInput
 from satellite.slup.archives import READ_ERRORS
 
@@ -199,14 +199,12 @@ def _measurement(raw: Any, where: str) -> Measurement:
 
 
 def check_udi(pid: Any, serial: Any, where: str) -> tuple[str, str]:
-    """A SUDI's (PID, serial) under the rule device registration applies to every UDI."""
-    if not isinstance(pid, str) or not isinstance(serial, str):
-        raise InvalidInput(f"{where}: udi_pid and udi_serial_number must be text")
+    """A SUDI's (PID, serial) under the one UDI rule every way in applies (devices.udi)."""
     try:
-        udi = parse_udi({"udi": {"pid": pid, "sn": serial}})
+        udi = udi_rule(pid, serial, names=("udi_pid", "udi_serial_number", "vid", "uuid"))
     except InvalidInput as exc:
         raise InvalidInput(f"{where}: the SUDI is not a valid UDI: {exc.message}") from None
-    return udi.pid, udi.serial
+    return udi.pid, udi.sn
 
 
 def _flags(measurements: tuple[Measurement, ...]) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from satellite.accounts.service import va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
+from satellite.limits import INT32_MAX, MAX_NOTE, check_text
 from satellite.tokens.models import RegistrationToken
 from satellite.tokens.sealing import TokenSealer, secret_hash
 from satellite.uow import UnitOfWork
@@ -80,8 +81,9 @@ def create_token(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref
     if not 1 <= expires_days <= MAX_EXPIRY_DAYS:
         raise InvalidInput(f"expiry must be between 1 and {MAX_EXPIRY_DAYS} days, not {expires_days}",
                            field="expires_days")
-    if max_uses is not None and max_uses < 1:
-        raise InvalidInput(f"maximum uses must be at least 1 (or unlimited), not {max_uses}",
+    description = check_text(description, "description", MAX_NOTE, required=False, lines=True)
+    if max_uses is not None and not 1 <= max_uses <= INT32_MAX:
+        raise InvalidInput(f"maximum uses must be 1 to {INT32_MAX:,} (or unlimited), not {max_uses}",
                            field="max_uses")
     account, va = va_for(uow.session, actor, account_ref, va_name, "token.manage")
     secret = secrets.token_urlsafe(32)

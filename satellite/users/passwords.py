@@ -14,6 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from satellite.errors import InvalidInput
 
 MIN_LENGTH = 12
+# Longer passwords are refused before hashing: argon2 over megabytes is a denial of service.
+MAX_LENGTH = 1024
 _hasher = PasswordHasher()
 
 
@@ -31,6 +33,7 @@ def common_passwords() -> frozenset[str]:
 
 def check_policy(password: str, username: str = "", field: str = "password") -> None:
     """Raises InvalidInput saying which rule the password breaks (naming the input `field`)."""
+    check_length(password, field)
     if len(password) < MIN_LENGTH:
         raise InvalidInput(f"password must be at least {MIN_LENGTH} characters long",
                            field=field)
@@ -43,6 +46,11 @@ def check_policy(password: str, username: str = "", field: str = "password") -> 
     if lowered in common_passwords() or not core or core in common_passwords():
         raise InvalidInput("password is one of the most common passwords (or one with digits "
                            "and symbols around it): choose another", field=field)
+
+
+def check_length(password: str, field: str = "password") -> None:
+    if len(password) > MAX_LENGTH:
+        raise InvalidInput(f"{field} is longer than {MAX_LENGTH} characters", field=field)
 
 
 def hash_password(password: str) -> str:

@@ -12,12 +12,14 @@ from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from satellite.limits import check_text
 from satellite.uow import UnitOfWork
 from satellite.users import throttle
 from satellite.users.models import User
-from satellite.users.passwords import check_policy, hash_password, verify_password
+from satellite.users.passwords import check_length, check_policy, hash_password, verify_password
 from satellite.users.sessions import end_sessions
 
+MAX_USERNAME = 150
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,149}$")
 # Hashed once so that an unknown user name costs as much time as a wrong password.
 _DUMMY_HASH: list[str] = []
@@ -121,6 +123,8 @@ def login(uow: UnitOfWork, username: str, password: str, source: str = "") -> Us
     A failed attempt is committed before this raises, so that the count survives the caller's
     rollback. Raises Unauthenticated (wrong name or password, disabled) or TooManyRequests.
     """
+    check_text(username, "username", MAX_USERNAME)
+    check_length(password)
     session = uow.session
     now = uow.clock.now()
     throttle.check(session, now, source, username)

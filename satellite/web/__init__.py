@@ -9,11 +9,15 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from satellite import __version__
+from satellite.clockcheck import clock_problem
 from satellite.config import Settings
 from satellite.errors import SatelliteError
 from satellite.keystore import open_keystore
+from satellite.storage import storage_problem
 from satellite.uow import Database
+from satellite.web.bodylimits import BodyLimits
 from satellite.web.errors import error_document, error_headers
+from satellite.web.http import check_request_text
 
 _JSON_PATHS = ("/api/", "/oauth/", "/backend/")
 
@@ -26,6 +30,8 @@ def create_app(settings: Settings, db: Database) -> Flask:
     app.extensions["satellite.db"] = db
     security.init_app(app, settings, open_keystore(settings).session_secret())
     ui.init_app(app)
+
+    app.before_request(check_request_text)
 
     @app.errorhandler(SatelliteError)
     def _domain_error(exc: SatelliteError) -> Any:
@@ -50,7 +56,14 @@ def create_app(settings: Settings, db: Database) -> Flask:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # any driver failure means "not ready"
             return jsonify(status="unavailable", database=type(exc).__name__), 503
-        return jsonify(status="ok", database="ok")
+        storage = storage_problem(db, settings)
+        if storage is not None:
+            return jsonify(status="unavailable", database="ok", storage=storage), 503
+        clock = clock_problem(db, settings)
+        if clock is not None:
+            # Still serving, but an operator must look: times it records may be wrong.
+            return jsonify(status="degraded", database="ok", storage="ok", clock=clock)
+        return jsonify(status="ok", database="ok", storage="ok", clock="ok")
 
     from satellite.web import (
         api_access,
@@ -67,6 +80,9 @@ def create_app(settings: Settings, db: Database) -> Flask:
     device_api.init_app(app, settings, db)
     for module in (oauth, api_accounts, api_access, api_devices, api_slup, openapi):
         module.init_app(app)
+    # Outermost, so that no body past its route's limit reaches anything else.
+    app.wsgi_app = BodyLimits(app.wsgi_app, settings,  # type: ignore[method-assign]
+                              metrics.request_metrics(app))
     return app
 
 

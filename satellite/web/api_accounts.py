@@ -17,6 +17,7 @@ from satellite.keystore import open_keystore
 from satellite.licenses.schemas import page_json
 from satellite.licenses.service import list_licenses, list_subscriptions
 from satellite.licenses.transfers import transfer
+from satellite.limits import INT32_MAX, check_int
 from satellite.reservation import service as reservations
 from satellite.reservation.signer import code_signer
 from satellite.uow import UnitOfWork
@@ -35,9 +36,7 @@ def _list(data: dict[str, Any], name: str) -> list[Any]:
 
 
 def _quantity(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{what} must be a whole number")
-    return value
+    return check_int(value, what, 0, INT32_MAX)
 
 
 # Accounts and virtual accounts

@@ -13,6 +13,7 @@ from satellite.alerts.models import INFO, Alert
 from satellite.alerts.service import list_alerts
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
+from satellite.devices.udi import check_udi
 from satellite.errors import InvalidInput, NotFound
 from satellite.tokens import service as tokens
 from satellite.tokens.sealing import TokenSealer
@@ -135,8 +136,9 @@ def _udi(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     sudi = item.get("sudi")
     if not isinstance(sudi, dict):
         raise InvalidInput("each product instance needs a 'sudi' object")
-    pid, serial = field(sudi, "udiPid"), field(sudi, "udiSerialNumber")
-    return f"PID:{pid},SN:{serial}", sudi
+    udi = check_udi(sudi.get("udiPid"), sudi.get("udiSerialNumber"), sudi.get("udiVid"),
+                    sudi.get("uuid"), names=("udiPid", "udiSerialNumber", "udiVid", "uuid"))
+    return udi.label(), sudi
 
 
 def _in_va(uow: UnitOfWork, account: str, va: str, udi: str) -> None:

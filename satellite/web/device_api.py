@@ -24,10 +24,10 @@ from satellite.devices.messages import (
     SignedMessage,
     parse_request,
 )
-from satellite.devices.verification import DeviceSession, authenticate
+from satellite.devices.verification import ClockSkew, DeviceSession, authenticate
 from satellite.uow import Database, UnitOfWork
 from satellite.web.device_usage import UsageEndpoint
-from satellite.web.errors import error_document
+from satellite.web.errors import error_document, error_headers
 from satellite.web.metrics import request_metrics
 
 Handler = Callable[[UnitOfWork, DeviceSession, SignedMessage], dict[str, Any]]
@@ -50,9 +50,15 @@ def init_app(app: Flask, settings: Settings, db: Database,
 
     bp = Blueprint("device_api", __name__, url_prefix="/api/device/v1")
 
+    @bp.errorhandler(ClockSkew)
+    def _skewed(exc: ClockSkew) -> Any:
+        # Counted, so that many devices off the same way make /readyz doubt our clock.
+        db.clock_watch.note_skew(exc.device_id, exc.skew_seconds)
+        return jsonify(error_document(exc.message)), exc.http_status, error_headers(exc)
+
     @bp.errorhandler(MessageError)
     def _bad_message(exc: MessageError) -> Any:
-        return jsonify(error_document(str(exc))), 400
+        return jsonify(error_document(str(exc), exc.field)), 400
 
     def respond(document: dict[str, Any]) -> Response:
         raw, headers = keys().answer(document)

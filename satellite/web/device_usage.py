@@ -47,8 +47,9 @@ _STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in H
 Answer = tuple[int, bytes, list[tuple[str, str]]]
 
 
-def _error(status: int, message: str, headers: Iterable[tuple[str, str]] = ()) -> Answer:
-    body = json.dumps(error_document(message), sort_keys=True).encode() + b"\n"
+def _error(status: int, message: str, headers: Iterable[tuple[str, str]] = (),
+           field: str | None = None) -> Answer:
+    body = json.dumps(error_document(message, field), sort_keys=True).encode() + b"\n"
     return status, body, [("Content-Type", _JSON), *headers]
 
 
@@ -108,8 +109,8 @@ class UsageEndpoint:
             message = parse_request(*read_signed(environ), "usage")
             document: dict[str, Any] = self._writer.report(message)
         except MessageError as exc:
-            return _error(400, str(exc))
+            return _error(400, str(exc), field=exc.field)
         except SatelliteError as exc:
-            return _error(exc.http_status, exc.message, error_headers(exc).items())
+            return _error(exc.http_status, exc.message, error_headers(exc).items(), exc.field)
         answer, headers = self._keys().answer(document)
         return 200, answer, list(headers.items())

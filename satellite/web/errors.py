@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from satellite.errors import SatelliteError, TooManyRequests, Unauthenticated
+from satellite.errors import SatelliteError, StorageUnavailable, TooManyRequests, Unauthenticated
 
 
 def error_document(message: str, field: str | None = None) -> dict[str, str]:
@@ -19,4 +19,6 @@ def error_headers(exc: SatelliteError) -> dict[str, str]:
         headers["WWW-Authenticate"] = 'Bearer realm="satellite"'
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, StorageUnavailable):
+        headers["Retry-After"] = "60"
     return headers

@@ -10,11 +10,14 @@ from flask import current_app, g, request
 from satellite.access.apiclients import authenticate
 from satellite.actor import Actor
 from satellite.errors import InvalidInput, Unauthenticated
+from satellite.limits import INT32_MAX, check_text, check_tree, load_json
 from satellite.uow import Database, UnitOfWork
 
 T = TypeVar("T")
 ACCOUNT = "/accounts/<account>"
 VA = ACCOUNT + "/virtual-accounts/<va>"
+# Any text field of a REST body; a longer one is refused before a service sees it.
+MAX_FIELD = 4096
 
 
 def db() -> Database:
@@ -25,26 +28,28 @@ def db() -> Database:
 def body() -> dict[str, Any]:
     """The request's JSON object or form fields (both are accepted everywhere)."""
     if request.mimetype == "application/json" or (request.data and not request.form):
-        data = request.get_json(silent=True)
-        if data is None and request.data:
-            raise InvalidInput("the request body is not valid JSON")
-        if data is None:
+        raw = request.get_data(cache=True)
+        if not raw.strip():
             return {}
+        data = load_json(raw)
         if not isinstance(data, dict):
             raise InvalidInput("the request body must be a JSON object")
         return data
     return request.form.to_dict()
 
 
+def check_request_text() -> None:
+    """NUL and lone surrogates in the path, the query string or form fields are refused
+    before any lookup: no database stores them alike (PostgreSQL refuses NUL)."""
+    check_tree(request.view_args or {}, "the URL path")
+    check_tree(request.args.to_dict(flat=False), "the query string")
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        check_tree(request.form.to_dict(flat=False), "the form")
+
+
 def field(data: dict[str, Any], name: str, *, required: bool = True) -> str:
-    value = data.get(name)
-    if value is None or value == "":
-        if required:
-            raise InvalidInput(f"{name!r} is required")
-        return ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{name!r} must be a string")
-    return value
+    """A text field of a REST body, bounded (services bound it further where they know more)."""
+    return check_text(data.get(name), name, MAX_FIELD, required=required, lines=True)
 
 
 def authenticate_request() -> None:
@@ -86,8 +91,10 @@ def page(data: dict[str, Any]) -> tuple[int | None, int]:
             raise InvalidInput(f"{name!r} must be a whole number") from None
 
     limit, offset = number("limit", 100), number("offset", 0)
+    if not 0 <= offset <= INT32_MAX:
+        raise InvalidInput(f"offset must be 0 to {INT32_MAX:,}", field="offset")
     if limit == -1:
         return None, offset
-    if limit < 1 or offset < 0:
-        raise InvalidInput("limit must be -1 or at least 1, and offset at least 0")
+    if not 1 <= limit <= INT32_MAX:
+        raise InvalidInput(f"limit must be -1 or 1 to {INT32_MAX:,}", field="limit")
     return limit, offset

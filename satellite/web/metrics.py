@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from satellite.config import Settings
+from satellite.limits import printable
 from satellite.uow import Database
 
 log = logging.getLogger("satellite.requests")
@@ -130,8 +131,9 @@ class RequestMetrics:
         self._latency.labels(route).observe(elapsed)
         # The path only: query strings and bodies may carry secrets.
         if log.isEnabledFor(logging.INFO):
-            log.info("%s %s %s %.1fms id=%s from=%s", method, path, status, elapsed * 1000,
-                     request_id, remote)
+            # Escaped: a %0a in a URL must not forge a line of this log.
+            log.info("%s %s %s %.1fms id=%s from=%s", printable(method), printable(path), status,
+                     elapsed * 1000, request_id, remote)
 
 
 def request_metrics(app: Flask) -> RequestMetrics:

@@ -66,7 +66,8 @@ def init_app(app: Flask, settings: Settings, secret: bytes) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session it belongs to
         WTF_CSRF_SSL_STRICT=settings.secure_cookies,
-        MAX_CONTENT_LENGTH=256 * 1024 * 1024,
+        # Per-route limits are enforced before this (bodylimits.py); this is the backstop.
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
     )
     csrf = CSRFProtect(app)
 

@@ -21,6 +21,7 @@ EXPECTED = {
     "sync.import": "SA",
     "settings.view": "SA",
     "system.view": "SA",
+    "system.clock": "SA",
     "account.view": "SA AA AU AV VA VU VV",
     "alert.view": "SA AA AU AV VA VU VV",
     "alert.manage": "SA AA",

@@ -49,6 +49,17 @@ def anchored(settings: Settings, db: Database, central: Central) -> Database:
     return db
 
 
+@pytest.fixture
+def abc(anchored: Database) -> Database:
+    """The trusting satellite with account ABC (abc.xyz.com), which Central's lines name."""
+    from satellite.accounts.service import create_account
+    from satellite.actor import Actor
+    with anchored.uow() as uow:
+        create_account(uow, Actor("cli", "tester"), "ABC", "abc.xyz.com")
+        uow.commit()
+    return anchored
+
+
 ResponseWriter = Callable[..., Path]
 
 

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from satellite.accounts.service import create_account
-from satellite.actor import Actor
 from satellite.cloudsync.records import Entitlement
 from satellite.uow import Database
 from tests.cloudsync.conftest import ResponseWriter, dump
@@ -26,11 +24,8 @@ LINES = [
 
 
 @pytest.fixture
-def site(anchored: Database, actor: Actor) -> Database:
-    with anchored.uow() as uow:
-        create_account(uow, actor, "ABC", "abc.xyz.com")
-        uow.commit()
-    return anchored
+def site(abc: Database) -> Database:
+    return abc
 
 
 def test_inspect_says_what_the_file_holds_without_applying_it(

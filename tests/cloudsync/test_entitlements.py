@@ -161,6 +161,6 @@ def test_a_line_listed_twice_is_refused(db: Database, actor: Actor, account: str
 
 def test_a_va_name_the_site_cannot_use_is_refused_naming_the_line(
         db: Database, actor: Actor, account: str) -> None:
-    message = r"entitlement line L9: .*contains a control character"
+    message = r"entitlement line L9: .*contains '/'"
     with pytest.raises(InvalidInput, match=message), db.uow() as uow:
         apply_entitlements(uow, actor, iter([line("L9", va="Lab/1")]))

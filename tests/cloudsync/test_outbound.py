@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +13,7 @@ from satellite.errors import InvalidInput
 from satellite.licenses.models import LicenseLine
 from satellite.licenses.transfers import transfer
 from satellite.uow import Database
+from tests.parallel import in_parallel
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -47,23 +47,14 @@ def test_only_licensing_facts_of_plain_json_are_logged(db: Database) -> None:
 
 def test_concurrent_writers_get_every_sequence_exactly_once(db: Database) -> None:
     writers, each = 4, 15
-    errors: list[BaseException] = []
 
     def write(n: int) -> None:
-        try:
-            for i in range(each):
-                with db.uow() as uow:
-                    outbound.append(uow.session, outbound.USAGE, {"writer": n, "i": i}, AT)
-                    uow.commit()
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
+        for i in range(each):
+            with db.uow() as uow:
+                outbound.append(uow.session, outbound.USAGE, {"writer": n, "i": i}, AT)
+                uow.commit()
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    in_parallel(write, writers)
     assert _sequences(db) == list(range(1, writers * each + 1))
 
 

@@ -27,7 +27,16 @@ def test_round_trip() -> None:
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"license_type": "FOREVER"}, "is not one of PERPETUAL, TERM, DEMO"),
-    ({"quantity": -1}, "0 or more"),
+    ({"quantity": -1}, "from 0 to 10,000,000"),
+    ({"quantity": 2**31}, "from 0 to 10,000,000"),
+    ({"quantity": 2**63}, "from 0 to 10,000,000"),
+    ({"tag": "regid.\ud800"}, "tag holds a lone surrogate"),
+    ({"tag": "regid.\x00"}, "tag holds the control character U\\+0000"),
+    ({"display_name": "x\nforged"}, "display_name holds the control character U\\+000A"),
+    ({"tag": "t" * 256}, "tag is longer than 255"),
+    ({"subscription_id": "s" * 101}, "subscription_id is longer than 100"),
+    ({"start_date": "0001-01-01"}, "cannot be a license date"),
+    ({"end_date": "9999-12-31"}, "cannot be a license date"),
     ({"quantity": 2.5}, "whole number"),
     ({"start_date": None}, "TERM license needs a start and an end date"),
     ({"end_date": "2025-01-01"}, "end date is before the start date"),
@@ -35,7 +44,7 @@ def test_round_trip() -> None:
     ({"va": 5}, "wrong type"),
     ({"va": " "}, "virtual account name is empty"),
     ({"extra": 1}, "an entitlement has the fields"),
-    ({"line_id": ""}, "1 to 64 characters"),
+    ({"line_id": ""}, "line_id is required"),
 ])
 def test_malformed_entitlements_are_refused_naming_the_record(changes: dict[str, Any],
                                                                message: str) -> None:

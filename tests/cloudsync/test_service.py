@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from satellite.accounts.service import create_account
 from satellite.actor import Actor
 from satellite.audit.models import AuditEvent
 from satellite.cloudsync.records import Entitlement
@@ -28,11 +27,8 @@ def snapshot(quantity: int = 10) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def site(anchored: Database, actor: Actor) -> Database:
-    with anchored.uow() as uow:
-        create_account(uow, actor, "ABC", "abc.xyz.com")
-        uow.commit()
-    return anchored
+def site(abc: Database) -> Database:
+    return abc
 
 
 def do_import(settings: Settings, db: Database, actor: Actor, path: Path) -> object:

@@ -145,7 +145,7 @@ MUTATIONS = st.sampled_from([
     (("measurements",), "many", "measurements is not a list"),
     (("measurements", "0", "value", "value"), "lots", "is not a whole number"),
     (("measurements", "0", "end_time"), "yesterday", "end_time is not a time"),
-    (("asset_identification", "instance", "sudi", "udi_pid"), 9300, "must be text"),
+    (("asset_identification", "instance", "sudi", "udi_pid"), 9300, "udi_pid must be"),
     (("asset_identification", "instance", "sudi", "udi_serial_number"), "", "not a valid UDI"),
     (("meta",), ["not", "an", "object"], "meta is not an object"),
     (("meta", "entitlement_tag"), 42, "entitlement tag"),

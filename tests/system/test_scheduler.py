@@ -87,6 +87,7 @@ def test_every_domain_lists_its_jobs_by_verb_object_names_and_old_names_still_se
         "job_intervals": "alerts=120,reservation.release_ended_terms=240"})
     chosen = {job.name: job.interval_seconds for job in scheduled_jobs(everything)}
     assert set(chosen) == {"check-alerts", "deliver-alerts", "backup", "sync", "age-devices",
-                           "refresh-pools", "usage-history", "release-ended-terms"}
+                           "refresh-pools", "usage-history", "release-ended-terms",
+                           "check-clock", "check-storage"}
     assert all(name == name.lower() and "_" not in name and "." not in name for name in chosen)
     assert chosen["check-alerts"] == 120 and chosen["release-ended-terms"] == 240

@@ -19,7 +19,7 @@ def test_serve_answers_health_and_readiness_and_stops_on_sigterm(settings: Setti
         assert health.status_code == 200
         assert health.json()["status"] == "ok"
         ready = requests.get(server.url + "/readyz", timeout=5)
-        assert ready.json() == {"status": "ok", "database": "ok"}
+        assert ready.json() == {"status": "ok", "database": "ok", "storage": "ok", "clock": "ok"}
         assert server.stop() == 0
     log = server.log.read_text()
     assert "stopped" in log

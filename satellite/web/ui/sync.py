@@ -233,7 +233,8 @@ def apply() -> Any:
     try:
         path = _stored(form.upload.data or "")
         result = import_bundle(database(), open_keystore(_settings()), actor(), path,
-                               overdue_days=_settings().sync_overdue_days)
+                               overdue_days=_settings().sync_overdue_days,
+                               max_bytes=_settings().max_upload_mb << 20)
     except SatelliteError as exc:
         return render("sync.html", report(exc), upload=BundleForm(formdata=None, prefix="imp"),
                       inspect=BundleForm(formdata=None, prefix="ins"), **_page_context())
