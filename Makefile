@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 
-.PHONY: run test test-reliability test-packaging bundle bench bench-ui bench-check lint typecheck unit venv clean screenshots
+.PHONY: run test test-reliability test-packaging bundle bench bench-export bench-ui bench-check lint typecheck unit venv clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,10 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# Host and port come from the settings: SATELLITE_HOST / SATELLITE_PORT, else 127.0.0.1:8080.
 run: venv
 	$(BIN)/satellite --data-dir $(DATA_DIR) init
-	$(BIN)/satellite --data-dir $(DATA_DIR) serve --host 127.0.0.1 --port 8080
+	$(BIN)/satellite --data-dir $(DATA_DIR) serve
 
 lint: venv
 	$(BIN)/ruff check satellite tests
@@ -49,6 +50,10 @@ bundle:
 # Not part of `make test`: minutes of load, results written to BENCHMARKS.md.
 bench: venv
 	$(BIN)/python -m bench.checkin
+
+# Exporting 1,000,000 product instances as CSV and JSON: seconds and peak RSS.
+bench-export: venv
+	$(BIN)/python -m bench.export_bench
 
 # The web UI's list pages at 1,000,000 devices and 10,000 VAs (seeding takes minutes).
 bench-ui: venv

@@ -242,11 +242,15 @@ def main(argv: list[str] | None = None) -> int:
             timings = measure(url, seeded, args.requests, progress=args.progress)
             load = max(load, os.getloadavg()[0])
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    text = report(timings, seeded, command, engine, load)
-    print(text)
-    with args.out.open("a") as out:
-        out.write(text)
+    record(report(timings, seeded, command, engine, load), args.out)
     return 0
+
+
+def record(text: str, out: Path) -> None:
+    """Show a benchmark's report and append it to the results file."""
+    print(text)
+    with out.open("a") as handle:
+        handle.write(text)
 
 
 if __name__ == "__main__":

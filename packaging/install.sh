@@ -73,6 +73,7 @@ else
     "$here/site-config.sh" "$here/config/satellite.toml" "$confdir/satellite.toml" "$datadir"
 fi
 sed -e "s|@VENV@|/opt/satellite/venv|g; s|@CONFDIR@|/etc/satellite|g; s|@DATADIR@|/var/lib/satellite|g" \
+    -e "s|@BACKUPDIR@|/srv/backups/satellite|g" \
     -e "s|@DOCDIR@|/opt/satellite/share|g" \
     "$here/systemd/satellite.service" > "$root/etc/systemd/system/satellite.service"
 install -m 0644 "$here/sysusers.d/satellite.conf" "$root/usr/lib/sysusers.d/satellite.conf"
@@ -83,8 +84,11 @@ if [ -f "$nginx_site" ]; then
 else
     install -m 0644 "$here/nginx/satellite.conf" "$nginx_site"
 fi
-[ -f "$here/docs/operations.md" ] && install -m 0644 "$here/docs/operations.md" "$docdir/operations.md"
-ln -sf "$venv/bin/satellite" "$root/usr/local/bin/satellite"
+# Every document (operations, devices, API, ...), as the unit's Documentation= line expects.
+[ -d "$here/docs" ] && cp -R "$here/docs/." "$docdir/" && chmod -R u=rwX,go=rX "$docdir"
+for command in satellite satellite-central satellite-agent; do
+    ln -sf "$venv/bin/$command" "$root/usr/local/bin/$command"
+done
 
 if [ "$system" -eq 1 ]; then
     chown -R satellite:satellite "$datadir"

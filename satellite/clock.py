@@ -36,3 +36,11 @@ class FixedClock:
 def as_utc(value: datetime) -> datetime:
     """Databases may hand back naive datetimes; everything stored is UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_text(value: datetime | None) -> str:
+    """The one way people read a time in lists, reports and the API: UTC, whole seconds,
+    ISO 8601 with Z (`2026-03-01T12:00:00Z`); "" for no time."""
+    if value is None:
+        return ""
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")

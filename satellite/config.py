@@ -45,6 +45,8 @@ class Settings:
     central_url: str = ""
     sync_interval_hours: float = 8.0
     sync_overdue_days: int = 30
+    # Licenses ending within this many days are announced (alert, dashboard), at 30/60/90 steps.
+    expiry_notice_days: int = 90
     # First retry delay after a failed network sync; doubled per failure, capped at the interval.
     sync_retry_seconds: float = 60.0
     # Raise the "Central unreachable" alert after this many failed attempts in a row.
@@ -173,6 +175,7 @@ def _validate(s: Settings) -> None:
             f"setting database_url: {s.database_url!r} is neither sqlite nor postgresql")
     for key in ("authorization_valid_days", "authorization_renew_days", "certificate_days",
                 "certificate_renew_days", "message_max_age_seconds", "sync_overdue_days",
+                "expiry_notice_days",
                 "sync_alert_failures", "session_idle_minutes", "session_absolute_hours",
                 "alert_max_attempts", "usage_history_days", "max_upload_mb"):
         if getattr(s, key) < 1:
@@ -259,7 +262,9 @@ def load_settings(
     elif env.get(ENV_PREFIX + "DATA_DIR"):
         sources["data_dir"] = f"environment {ENV_PREFIX}DATA_DIR"
     chosen_dir = data_dir or env.get(ENV_PREFIX + "DATA_DIR") or values.get("data_dir") or "var"
-    values["data_dir"] = Path(chosen_dir)
+    # Absolute from here on: Flask's send_file (and anything else) reads a relative path against
+    # its own root, not the directory the server was started in.
+    values["data_dir"] = Path(chosen_dir).absolute()
     settings = Settings(**values, sources=sources)
     _validate(settings)
     return settings

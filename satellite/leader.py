@@ -7,8 +7,11 @@ its next tick. On SQLite a single node is assumed, so it always leads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
+import socket
 import threading
 from typing import Protocol
 
@@ -16,6 +19,16 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
+
+
+# The leader's lock connection is named this (PostgreSQL's application_name), so any node can
+# tell which node leads: see leader_node().
+LEADER_PREFIX = "satellite leader "
+
+
+def node_name() -> str:
+    """How this process appears in the run history: host name and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def leader_lock_key(satellite_id: str) -> int:
@@ -83,6 +96,9 @@ class AdvisoryLockLeader:
             conn.close()
             return False
         self._conn = conn
+        with contextlib.suppress(DBAPIError):  # only a label: leading does not depend on it
+            conn.execute(text("SELECT set_config('application_name', :name, false)"),
+                         {"name": (LEADER_PREFIX + node_name())[:63]})
         log.info("this node now leads scheduled jobs")
         return True
 
@@ -102,6 +118,27 @@ class AdvisoryLockLeader:
             except DBAPIError:
                 self._conn.invalidate()
             self._conn = None
+
+
+def leader_node(engine: Engine, satellite_id: str) -> str | None:
+    """The node (host:pid) holding the scheduler's leader lock now; None when no node does
+    (or the database is not PostgreSQL, where the single node always leads)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    key = leader_lock_key(satellite_id) & 0xFFFFFFFFFFFFFFFF
+    with engine.connect() as conn:
+        # A bigint advisory lock is listed as its high and low 32 bits (classid, objid).
+        name = conn.execute(text(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+            "AND l.classid = :high AND l.objid = :low AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())"),
+            {"high": key >> 32, "low": key & 0xFFFFFFFF}).scalar()
+    if name is None:
+        return None
+    text_name = str(name)
+    return text_name.removeprefix(LEADER_PREFIX) if text_name.startswith(LEADER_PREFIX) \
+        else f"a node without a name ({text_name or 'unnamed connection'})"
 
 
 def leadership_for(engine: Engine, satellite_id: str) -> Leadership:

@@ -61,6 +61,22 @@ class QueueDepthSummary(logging.Filter):
         return True
 
 
+class DemoteToDebug(logging.Filter):
+    """Log a library's INFO lines at DEBUG: APScheduler says "Running job" and "executed
+    successfully" for every run of every job, most of an idle server's log. Its warnings and
+    errors (a missed run, a job that raised) pass unchanged; the job's own outcome is logged by
+    satellite.scheduler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+SCHEDULER_LOGGERS = ("apscheduler.executors.default", "apscheduler.scheduler")
+
+
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_json:
@@ -73,3 +89,7 @@ def configure_logging(settings: Settings) -> None:
     queue = logging.getLogger(QUEUE_LOGGER)
     queue.filters[:] = [f for f in queue.filters if not isinstance(f, QueueDepthSummary)]
     queue.addFilter(QueueDepthSummary())
+    for name in SCHEDULER_LOGGERS:
+        chatty = logging.getLogger(name)
+        chatty.filters[:] = [f for f in chatty.filters if not isinstance(f, DemoteToDebug)]
+        chatty.addFilter(DemoteToDebug())

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -27,7 +25,7 @@ from satellite.devices import jobs as device_jobs
 from satellite.errors import ConfigError, StorageUnavailable
 from satellite.jobruns import add_run, last_started
 from satellite.jobs import Job
-from satellite.leader import Leadership
+from satellite.leader import Leadership, node_name
 from satellite.licenses import jobs as license_jobs
 from satellite.reservation import jobs as reservation_jobs
 from satellite.state import StateEntry, get_state, set_state
@@ -67,11 +65,6 @@ def job_runs(db: Database) -> list[JobRun]:
     with db.reader() as uow:
         rows = uow.session.scalars(select(StateEntry).where(StateEntry.key.startswith(_PREFIX)))
         return sorted((JobRun(**json.loads(r.value)) for r in rows), key=lambda j: j.name)
-
-
-def node_name() -> str:
-    """How this process appears in the run history: host name and process id."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def record_run(db: Database, name: str, started: datetime, error: str = "") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 from types import FrameType
@@ -10,15 +11,26 @@ from waitress import create_server
 
 from satellite.bootstrap import open_database, require_initialised
 from satellite.config import Settings
+from satellite.errors import ConfigError
 from satellite.keystore import open_keystore
-from satellite.leader import leadership_for
+from satellite.leader import leadership_for, node_name
 from satellite.nodekeys import check_node
-from satellite.scheduler import build_scheduler, node_name
+from satellite.scheduler import build_scheduler
 from satellite.tokens.sealing import TokenSealer
 from satellite.web import create_app
 from satellite.web.bodylimits import upload_limit
 
 log = logging.getLogger(__name__)
+
+
+def _bind_failure(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"cannot listen on {host}:{port}: the port is in use by another program "
+                "(choose another with --port or SATELLITE_PORT)")
+    if exc.errno == errno.EACCES:
+        return (f"cannot listen on {host}:{port}: permission denied (ports below 1024 need "
+                "privileges; choose another with --port or SATELLITE_PORT)")
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
@@ -37,9 +49,15 @@ def serve(settings: Settings, host: str, port: int) -> None:
                  "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
                                            "x-forwarded-port"},
                  "clear_untrusted_proxy_headers": True}
-    server = create_server(app, host=host, port=port, threads=settings.threads, ident="satellite",
-                           # No body past the largest route limit is even buffered.
-                           max_request_body_size=upload_limit(settings) + 1024 * 1024, **proxy)
+    try:
+        server = create_server(app, host=host, port=port, threads=settings.threads,
+                               ident="satellite",
+                               # No body past the largest route limit is even buffered.
+                               max_request_body_size=upload_limit(settings) + 1024 * 1024,
+                               **proxy)
+    except OSError as exc:
+        db.dispose()
+        raise ConfigError(_bind_failure(host, port, exc)) from None
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         # waitress ends its loop on SystemExit and lets running requests finish.

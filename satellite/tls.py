@@ -211,6 +211,19 @@ def warnings(settings: Settings, now: datetime) -> list[str]:
     info = installed(settings)
     if info is None:
         return []
+    found = _expiry_warnings(info, now)
+    try:
+        check_names(info, settings.device_url)
+    except InvalidInput:
+        names = ", ".join(info.dns_names + info.ip_addresses) or "no names"
+        host = urlsplit(settings.device_url).hostname or settings.device_url
+        found.append(f"the TLS certificate ({names}) does not cover {host}, the host of "
+                      f"device_url ({settings.device_url}): devices will refuse the connection; "
+                      "install a certificate for that name or correct device_url")
+    return found
+
+
+def _expiry_warnings(info: tls.CertificateInfo, now: datetime) -> list[str]:
     days_left = (info.not_after - now).days
     if now > info.not_after:
         return [f"the TLS certificate expired on {info.not_after:%Y-%m-%d}: devices cannot connect; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -96,9 +97,27 @@ class UnitOfWork:
                 raise instead from exc
 
     def commit(self) -> None:
-        self.session.commit()
+        session = self.session
+        # What domain code asked to run once its writes are all made (licenses.compliance);
+        # flushed first, since a flush's own hooks may ask for more.
+        session.flush()
+        while hooks := session.info.pop(_BEFORE_COMMIT, None):
+            for hook in hooks.values():
+                hook(session, self.clock.now())
+            session.flush()
+        session.commit()
         if self._watch is not None:
             self._watch.succeeded()
 
     def rollback(self) -> None:
+        self.session.info.pop(_BEFORE_COMMIT, None)
         self.session.rollback()
+
+
+_BEFORE_COMMIT = "uow.before_commit"
+
+
+def before_commit(session: Session, name: str, hook: Callable[[Session, datetime], None]) -> None:
+    """Run `hook(session, now)` once when this transaction's unit of work commits (not when it
+    rolls back); registering the same name again replaces it."""
+    session.info.setdefault(_BEFORE_COMMIT, {})[name] = hook

@@ -429,6 +429,7 @@ def account_pages(a: SeededAccount, rng: random.Random) -> dict[str, Callable[[]
         "virtual accounts: tree": lambda: at("virtual-accounts"),
         "virtual account: one VA": lambda: at("virtual-accounts/" + quote(rng.choice(a.leaf_vas))),
         "tokens of a VA": lambda: at("tokens", va=a.token_va),
+        "tokens of every VA": lambda: at("tokens"),
         "reservations": lambda: at("reservations"),
         "alerts": lambda: at("alerts"),
     }

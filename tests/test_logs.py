@@ -90,3 +90,27 @@ def test_another_message_with_a_number_is_not_summed_up(
     for _ in range(2):
         logging.getLogger(QUEUE_LOGGER).warning("%d workers stopped", 3)
     assert [r.getMessage() for r in records] == ["3 workers stopped"] * 2
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_scheduler_run_lines_are_debug_but_its_errors_stay(tmp_path: Path, level: str) -> None:
+    from satellite.logs import SCHEDULER_LOGGERS, DemoteToDebug
+
+    records: list[logging.LogRecord] = []
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    executor = logging.getLogger(SCHEDULER_LOGGERS[0])
+    try:
+        configure_logging(load_settings(data_dir=tmp_path, env={"SATELLITE_LOG_LEVEL": level}))
+        root.handlers[0].emit = records.append  # type: ignore[method-assign]
+        executor.info('Running job "%s" (scheduled at %s)', "age-devices", "now")
+        executor.error("Job %s raised an exception", "age-devices")
+        shown = [(r.levelname, r.getMessage()) for r in records]
+        expected = [("ERROR", "Job age-devices raised an exception")]
+        if level == "DEBUG":
+            expected.insert(0, ("DEBUG", 'Running job "age-devices" (scheduled at now)'))
+        assert shown == expected
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        executor.filters[:] = [f for f in executor.filters if not isinstance(f, DemoteToDebug)]

@@ -23,6 +23,8 @@ from satellite.accounts.service import (
     normalise_domain,
 )
 from satellite.actor import Actor
+from satellite.alerts.models import REQUEST_PENDING
+from satellite.alerts.service import clear_alert, raise_alert
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from satellite.limits import MAX_NOTE, check_text
@@ -79,6 +81,13 @@ def request_access(uow: UnitOfWork, actor: Actor, account_ref: str, role: str,
     session.flush()
     record(uow, actor, "access_request.create", f"account:{ref}",
            account_id=account.id if account else None, details={"request": req.id, "role": role})
+    if account is not None:
+        # The account's admins are told (their account's channels, and the appliance's). The
+        # note stays in the request: alerts are read by every role of the account.
+        raise_alert(session, _alert_key(req), REQUEST_PENDING,
+                    f"{user.username} asks for the role {role} on {account.domain} (access "
+                    f"request {req.id}); approve or deny it under Access", req.created_at,
+                    account.id)
     return req
 
 
@@ -114,6 +123,12 @@ def _decide(req: AccessRequest | AccountRequest, actor: Actor, approve: bool,
     req.status = APPROVED if approve else DENIED
     req.decided_by = actor.label
     req.decided_at = uow.clock.now()
+    clear_alert(uow.session, _alert_key(req), req.decided_at)
+
+
+def _alert_key(req: AccessRequest | AccountRequest) -> str:
+    which = "access" if isinstance(req, AccessRequest) else "account"
+    return f"{REQUEST_PENDING}:{which}:{req.id}"
 
 
 def parent_account(session: Session, domain: str) -> Account | None:
@@ -144,6 +159,11 @@ def request_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
     session.flush()
     record(uow, actor, "account_request.create", f"account:{domain}",
            account_id=parent.id if parent else None, details={"request": req.id, "name": name})
+    # Those who decide it are told: the parent account's admins, else the appliance's.
+    raise_alert(session, _alert_key(req), REQUEST_PENDING,
+                f"{user.username} asks for a new account {name!r} ({domain}; account request "
+                f"{req.id}); approve or deny it under Access", req.created_at,
+                parent.id if parent else None)
     return req
 
 

@@ -47,15 +47,25 @@ class Agent:
             kwargs["sleep"] = self._sleep
         try:
             document = with_retries(call, **kwargs)
-        except Unreachable:
+        except Unreachable as exc:
             self._note_failure()
-            raise
+            raise Unreachable(f"{exc}; {self._what_is_kept()}") from None
         finally:
             # The connection of this call is not kept: an agent runs one command and exits.
             while self._open:
                 self._open.pop().close()
         self.state.save(failures=0, lastContactAt=format_time(self._now()), nextAttemptAt=None)
         return document
+
+    def _what_is_kept(self) -> str:
+        """What an unreachable satellite leaves this device with, as it is."""
+        last = self.state.data.get("lastAuthorization") or {}
+        if self.authorization_valid():
+            return (f"the last authorization is kept until it expires "
+                    f"({last['authorizationExpiresAt']})")
+        if last:
+            return f"the last authorization expired at {last['authorizationExpiresAt']}"
+        return "this device holds no authorization yet"
 
     def _note_failure(self) -> None:
         failures = int(self.state.data.get("failures", 0)) + 1

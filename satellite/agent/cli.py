@@ -13,7 +13,7 @@ from satellite.agent.agent import Agent, NotRegistered
 from satellite.agent.client import BadAnswer, Refused
 from satellite.agent.reservation_cli import reservation
 from satellite.agent.simulate import simulate
-from satellite.agent.transport import Unreachable
+from satellite.agent.transport import TlsFailure, Unreachable
 from satellite.errors import SatelliteError
 
 
@@ -158,7 +158,10 @@ def main(argv: list[str] | None = None) -> None:
     except SatelliteError as exc:  # the reservation commands' refusals
         sys.exit(_fail(exc.message, exc.exit_code))
     except Unreachable as exc:
-        sys.exit(_fail(f"{exc}; the last authorization is kept until it expires", 3))
+        sys.exit(_fail(str(exc), 3))
+    except TlsFailure as exc:
+        # Not retried: the same certificate or port gives the same refusal every time.
+        sys.exit(_fail(str(exc), 4))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -62,6 +63,23 @@ def _satellite_public_key(encoded: str) -> keys.PublicKey:
     return keys.public_key_from_raw(base64.b64decode(encoded))
 
 
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def _web_page(reply: Reply) -> str | None:
+    """What to say when an HTML page came back instead of the satellite's JSON (a proxy, a
+    captive portal or another web server answered); None for anything else."""
+    media = reply.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "text/html" and not reply.body.lstrip()[:15].lower().startswith(
+            (b"<!doctype html", b"<html")):
+        return None
+    found = _TITLE.search(reply.body[:4096])
+    title = " ".join(found.group(1).decode(errors="replace").split())[:100] if found else ""
+    named = f' titled "{title}"' if title else ""
+    return (f"a web page{named} came back instead of the satellite's answer: a proxy or "
+            "another web server answers at this URL; check the URL, and the proxy settings")
+
+
 class DeviceClient:
     def __init__(self, transport: HttpTransport, private_key: keys.PrivateKey,
                  device_id: int | None = None, satellite_key: str | None = None,
@@ -94,12 +112,17 @@ class DeviceClient:
 
         Raises Refused for an error answer, BadAnswer for one this device must not trust.
         """
+        page = _web_page(reply)
         if reply.status != 200:
+            if page is not None:
+                raise Refused(reply.status, page)
             try:
                 error = json.loads(reply.body).get("error", "")
-            except ValueError:
+            except (ValueError, AttributeError):
                 error = reply.body[:200].decode(errors="replace")
             raise Refused(reply.status, error or "no explanation given")
+        if page is not None:
+            raise BadAnswer(page)
         try:
             document, signature = parse_response(reply.body, reply.headers)
         except MessageError as exc:

@@ -13,6 +13,33 @@ class Unreachable(OSError):
     """The satellite could not be reached (connection refused, reset, timed out)."""
 
 
+class TlsFailure(Exception):
+    """A TLS connection was refused by this side: the certificate is not trusted or does not
+    name the host, or the server does not speak TLS. Retrying cannot help; the message says
+    what to fix."""
+
+
+def tls_failure(base_url: str, host: str, exc: ssl.SSLError) -> TlsFailure:
+    """Name a TLS error the way an operator can act on it."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or str(exc)
+        # 62: host name mismatch, 64: IP address mismatch (OpenSSL verify codes).
+        if exc.verify_code in (62, 64) or "mismatch" in reason.lower():
+            return TlsFailure(
+                f"the satellite's TLS certificate at {base_url} does not name {host} (name "
+                "mismatch): use the URL the certificate names, or install a certificate for "
+                "this name on the satellite (`satellite tls`)")
+        if exc.verify_code == 10 or "expired" in reason.lower():  # 10: certificate expired
+            return TlsFailure(f"the satellite's TLS certificate at {base_url} has expired")
+        return TlsFailure(
+            f"the satellite's TLS certificate at {base_url} is not trusted ({reason}: unknown "
+            "CA): give the agent the CA that issued it with --ca-file")
+    if "WRONG_VERSION_NUMBER" in str(exc) or "record layer failure" in str(exc):
+        return TlsFailure(f"{base_url} does not answer TLS (a plain-HTTP server on that port?): "
+                          "check the URL's scheme and port")
+    return TlsFailure(f"TLS with {base_url} failed: {exc.reason or exc}")
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int
@@ -60,6 +87,9 @@ class Transport:
             conn.request(method, self._prefix + path, body=body, headers=headers or {})
             response = conn.getresponse()
             data = response.read()
+        except ssl.SSLError as exc:
+            self.close()
+            raise tls_failure(self.base_url, self._host, exc) from None
         except (OSError, http.client.HTTPException) as exc:
             self.close()
             raise Unreachable(f"cannot reach the satellite at {self.base_url}: {exc}") from None

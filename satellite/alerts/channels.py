@@ -20,6 +20,7 @@ from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.alerts.models import (
     CHANNEL_KINDS,
+    DEFAULT_MIN_SEVERITY,
     DELIVERY_STATES,
     FAILED,
     SEVERITIES,
@@ -30,6 +31,7 @@ from satellite.alerts.models import (
 from satellite.alerts.outbox import requeue
 from satellite.alerts.senders import check_target
 from satellite.audit.service import record
+from satellite.clock import utc_text
 from satellite.errors import Conflict, InvalidInput, NotFound, VerificationFailed
 from satellite.tokens.sealing import TokenSealer
 from satellite.uow import UnitOfWork
@@ -57,7 +59,7 @@ class ChannelView:
             "id": self.id, "account": self.account, "name": self.name, "kind": self.kind,
             "target": self.target, "min_severity": self.min_severity,
             "dedupe_hours": self.dedupe_hours, "created_by": self.created_by,
-            "created_at": self.created_at.isoformat(), "signed": self.signed}
+            "created_at": utc_text(self.created_at), "signed": self.signed}
         if self.secret is not None:
             data["secret"] = self.secret
         return data
@@ -84,10 +86,10 @@ class DeliveryView:
         return {"id": self.id, "channel": self.channel, "account": self.account,
                 "kind": self.kind, "alert_key": self.alert_key, "severity": self.severity,
                 "message": self.message, "state": self.state, "attempts": self.attempts,
-                "next_attempt_at": self.next_attempt_at.isoformat(),
+                "next_attempt_at": utc_text(self.next_attempt_at),
                 "last_error": self.last_error, "repeats": self.repeats,
-                "created_at": self.created_at.isoformat(),
-                "finished_at": self.finished_at.isoformat() if self.finished_at else None}
+                "created_at": utc_text(self.created_at),
+                "finished_at": (utc_text(self.finished_at) or None)}
 
 
 def seal_context(channel: AlertChannel) -> str:
@@ -130,7 +132,7 @@ def _find(session: Session, account: Account | None, name: str) -> AlertChannel:
 
 
 def add_channel(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref: str | None,
-                name: str, kind: str, target: str, *, min_severity: str = "warning",
+                name: str, kind: str, target: str, *, min_severity: str = DEFAULT_MIN_SEVERITY,
                 dedupe_hours: int = 24, secret: str | None = None,
                 allow_local: bool = False) -> ChannelView:
     """Add a channel. A webhook gets an HMAC key (`secret`, else a new one), shown once.

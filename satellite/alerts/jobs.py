@@ -14,7 +14,8 @@ def check_alerts(db: Database, settings: Settings) -> None:
     """Raise what an event missed and clear what no longer holds (expiry, overdue sync...)."""
     with db.uow() as uow:
         service.evaluate(uow.session, uow.clock.now(), int(central_setting(
-            uow.session, "sync_overdue_days", settings.sync_overdue_days)))
+            uow.session, "sync_overdue_days", settings.sync_overdue_days)),
+            settings.expiry_notice_days)
         uow.commit()
 
 

@@ -14,23 +14,30 @@ from satellite.db import Base
 
 SYNC_OVERDUE = "sync_overdue"
 CENTRAL_UNREACHABLE = "central_unreachable"
-OUT_OF_COMPLIANCE = "out_of_compliance"
+# A pool (VA and tag) out of compliance; the kind keeps its historical name.
+POOL_SHORT = "out_of_compliance"
 ENTITLEMENT_EXPIRING = "entitlement_expiring"
 AUTHORIZATION_EXPIRED = "authorization_expired"
 BACKUP_FAILED = "backup_failed"
+REQUEST_PENDING = "request_pending"
 # Someone tried to re-register a device with a token of another VA or account (refused).
 DEVICE_TAKEOVER = "device_takeover_refused"
 CLOCK_JUMP = "clock_jump"
 STORAGE_UNAVAILABLE = "storage_unavailable"
-KINDS = (SYNC_OVERDUE, CENTRAL_UNREACHABLE, OUT_OF_COMPLIANCE, ENTITLEMENT_EXPIRING,
-         AUTHORIZATION_EXPIRED, BACKUP_FAILED, DEVICE_TAKEOVER, CLOCK_JUMP, STORAGE_UNAVAILABLE)
+KINDS = (SYNC_OVERDUE, CENTRAL_UNREACHABLE, POOL_SHORT, ENTITLEMENT_EXPIRING,
+         AUTHORIZATION_EXPIRED, BACKUP_FAILED, REQUEST_PENDING, DEVICE_TAKEOVER, CLOCK_JUMP,
+         STORAGE_UNAVAILABLE)
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITIES = (INFO, WARNING, CRITICAL)  # in rising order
+# A new channel takes notices too (licenses ending, requests waiting for an approver): info
+# alerts are few, and an operator who wants problems only raises the channel's floor.
+DEFAULT_MIN_SEVERITY = INFO
 DEFAULT_SEVERITY = {SYNC_OVERDUE: CRITICAL, CENTRAL_UNREACHABLE: WARNING,
-                    OUT_OF_COMPLIANCE: WARNING, ENTITLEMENT_EXPIRING: INFO,
+                    POOL_SHORT: WARNING, ENTITLEMENT_EXPIRING: INFO,
                     AUTHORIZATION_EXPIRED: WARNING, BACKUP_FAILED: WARNING,
-                    DEVICE_TAKEOVER: CRITICAL, CLOCK_JUMP: CRITICAL, STORAGE_UNAVAILABLE: CRITICAL}
+                    REQUEST_PENDING: INFO, DEVICE_TAKEOVER: CRITICAL, CLOCK_JUMP: CRITICAL,
+                    STORAGE_UNAVAILABLE: CRITICAL}
 
 EMAIL, SYSLOG, WEBHOOK = "email", "syslog", "webhook"
 CHANNEL_KINDS = (EMAIL, SYSLOG, WEBHOOK)

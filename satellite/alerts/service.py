@@ -16,7 +16,6 @@ from satellite.alerts.models import (
     CENTRAL_UNREACHABLE,
     DEFAULT_SEVERITY,
     ENTITLEMENT_EXPIRING,
-    OUT_OF_COMPLIANCE,
     SYNC_OVERDUE,
     Alert,
 )
@@ -26,7 +25,9 @@ from satellite.devices.models import Device
 from satellite.licenses.models import LicenseLine
 from satellite.state import get_state
 
-EXPIRY_WINDOWS = (30, 60, 90)
+# Notices say "within N days" for the first of these steps a line's end falls in; the last
+# step is the `expiry_notice_days` setting.
+EXPIRY_STEPS = (30, 60, 90)
 
 
 def raise_alert(session: Session, key: str, kind: str, message: str, at: datetime,
@@ -54,10 +55,6 @@ def clear_alert(session: Session, key: str, at: datetime) -> None:
         alert.cleared_at = alert.updated_at = at
 
 
-def compliance_key(va_id: int, tag: str) -> str:
-    return f"{OUT_OF_COMPLIANCE}:{va_id}:{tag}"
-
-
 def unreachable(session: Session, failures: int, threshold: int, reason: str,
                 at: datetime) -> None:
     """Raise the alert once `threshold` attempts in a row failed; clear it on success (0)."""
@@ -68,11 +65,21 @@ def unreachable(session: Session, failures: int, threshold: int, reason: str,
                     f"Central could not be reached in the last {failures} attempts: {reason}", at)
 
 
-def evaluate(session: Session, now: datetime, overdue_days: int) -> None:
-    """Re-check the time-based alerts: sync overdue, entitlements expiring in 30/60/90 days,
-    devices whose authorization expired."""
+def expiry_steps(notice_days: int) -> tuple[int, ...]:
+    """The "within N days" steps of a notice window of `notice_days`."""
+    return (*(step for step in EXPIRY_STEPS if step < notice_days), notice_days)
+
+
+def evaluate(session: Session, now: datetime, overdue_days: int,
+             expiry_days: int = EXPIRY_STEPS[-1]) -> None:
+    """Re-check the alerts that time (or a missed write) can change: sync overdue, entitlements
+    ending within `expiry_days`, devices whose authorization expired, pools out of compliance."""
+    # Imported here: licenses.compliance raises its alerts through this module.
+    from satellite.licenses.compliance import check_all
+
+    check_all(session, now)
     _sync_overdue(session, now, overdue_days)
-    _expiring(session, now.date(), now)
+    _expiring(session, now.date(), now, expiry_days)
     _authorization_expired(session, now)
 
 
@@ -110,8 +117,9 @@ def _sync_overdue(session: Session, now: datetime, overdue_days: int) -> None:
         clear_alert(session, SYNC_OVERDUE, now)
 
 
-def _expiring(session: Session, today: date, now: datetime) -> None:
-    horizon = today + timedelta(days=EXPIRY_WINDOWS[-1])
+def _expiring(session: Session, today: date, now: datetime, notice_days: int) -> None:
+    steps = expiry_steps(notice_days)
+    horizon = today + timedelta(days=notice_days)
     rows = session.execute(
         select(LicenseLine.origin_id, LicenseLine.tag, LicenseLine.end_date,
                LicenseLine.quantity, VirtualAccount.name, Account.domain, Account.id)
@@ -123,7 +131,7 @@ def _expiring(session: Session, today: date, now: datetime) -> None:
     for origin, tag, end, quantity, va, domain, account_id in rows:
         assert end is not None
         days = (end - today).days
-        window = next(w for w in EXPIRY_WINDOWS if days <= w)
+        window = next(w for w in steps if days <= w)
         key = f"{ENTITLEMENT_EXPIRING}:{origin}:{va}:{domain}"
         wanted.add(key)
         raise_alert(session, key, ENTITLEMENT_EXPIRING,

@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from satellite.actor import Actor
 from satellite.audit.models import AuditEvent, AuditHead
+from satellite.errors import InvalidInput
 from satellite.uow import UnitOfWork
 
 GENESIS = "0" * 64
@@ -116,35 +117,114 @@ def _walk(session: Session, rows: Iterable[AuditEvent]) -> ChainReport:
     return ChainReport(count)
 
 
-def list_events(
-    session: Session,
-    *,
-    account_id: int | None = None,
-    action: str | None = None,
-    limit: int = 100,
-    before_id: int | None = None,
-) -> list[AuditEvent]:
-    """Newest first, paginated by id."""
+@dataclass(frozen=True)
+class EventSearch:
+    """What to look for in the trail; every part optional, all of them must hold.
+
+    `user` names who acted (`admin`, or with its kind, `user:admin`, `apiclient:ab12`),
+    `action` is the start of an action (`license.` finds every license action), `text` is
+    found anywhere in the target, any case; `since` and `until` are days, both included.
+    """
+
+    account_id: int | None = None
+    user: str | None = None
+    action: str | None = None
+    text: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.account_id is not None:
+            found.append(AuditEvent.account_id == self.account_id)
+        if self.user:
+            who = self.user if ":" in self.user else None
+            found.append(or_(AuditEvent.actor == who, AuditEvent.actor.startswith(
+                f"{who} via ", autoescape=True)) if who else or_(
+                AuditEvent.actor.endswith(":" + self.user, autoescape=True),
+                AuditEvent.actor.contains(f":{self.user} via ", autoescape=True)))
+        if self.action:
+            found.append(AuditEvent.action.startswith(self.action, autoescape=True))
+        if self.text:
+            found.append(func.lower(AuditEvent.target).contains(self.text.lower(),
+                                                                autoescape=True))
+        if self.since is not None:
+            found.append(AuditEvent.at >= datetime.combine(self.since, time.min, UTC))
+        if self.until is not None:
+            found.append(AuditEvent.at < datetime.combine(self.until + timedelta(days=1),
+                                                          time.min, UTC))
+        return found
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if not value or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date such as 2026-03-01", field=name) from None
+
+
+# search_of's parameters by the query-string names the UI, the API and the CLI use.
+SEARCH_ARGS = {"user": "user", "action": "action", "text": "q", "since": "since",
+               "until": "until"}
+
+
+def search_of(*, account_id: int | None = None, user: str | None = None,
+              action: str | None = None, text: str | None = None, since: str | None = None,
+              until: str | None = None) -> EventSearch:
+    """An EventSearch from what a form, a query string or a command line gave. Raises
+    InvalidInput for a day that is not one, or a range that ends before it starts."""
+    first, last = _day(since, "since"), _day(until, "until")
+    if first is not None and last is not None and last < first:
+        raise InvalidInput("until is before since", field="until")
+    return EventSearch(account_id, (user or "").strip() or None, (action or "").strip() or None,
+                       (text or "").strip() or None, first, last)
+
+
+def list_events(session: Session, search: EventSearch | None = None, *, action: str | None = None,
+                limit: int | None = 100, before_id: int | None = None) -> list[AuditEvent]:
+    """Newest first, paginated by id; `action` is a shorthand for a search by action alone."""
+    if action is not None:
+        search = replace(search or EventSearch(), action=action)
+    return list(session.scalars(_events_query(search, limit, before_id)))
+
+
+def _events_query(search: EventSearch | None, limit: int | None,
+                  before_id: int | None) -> Select[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
-    if account_id is not None:
-        query = query.where(AuditEvent.account_id == account_id)
-    if action:
-        query = query.where(AuditEvent.action.startswith(action))
+    query = query.where(*(search or EventSearch()).conditions())
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
-    return list(session.scalars(query))
+    return query
 
 
-def read_events(session: Session, actor: Actor, *, account_id: int | None = None,
-                action: str | None = None, limit: int = 100,
-                before_id: int | None = None) -> list[AuditEvent]:
-    """Events the actor may read: one account's (its admins), or all (system administrators)."""
+def _may_read(session: Session, actor: Actor, account_id: int | None) -> None:
     from satellite.access.policy import require
 
     require(session, actor, "audit.list" if account_id is not None else "audit.list_all",
             account_id=account_id)
-    return list_events(session, account_id=account_id, action=action, limit=limit,
-                       before_id=before_id)
+
+
+def read_events(session: Session, actor: Actor, search: EventSearch | None = None, *,
+                limit: int = 100, before_id: int | None = None) -> list[AuditEvent]:
+    """Events the actor may read: one account's (its admins), or all (system administrators)."""
+    _may_read(session, actor, (search or EventSearch()).account_id)
+    return list_events(session, search, limit=limit, before_id=before_id)
+
+
+def each_event(session: Session, actor: Actor, search: EventSearch,
+               page: int = 1000) -> Iterator[AuditEvent]:
+    """Every matching event the actor may read, newest first, read a page at a time by id."""
+    _may_read(session, actor, search.account_id)
+    before: int | None = None
+    while True:
+        found = list_events(session, search, limit=page, before_id=before)
+        yield from found
+        if len(found) < page:
+            return
+        before = found[-1].id
+        session.expunge_all()
 
 
 def verify_chain(session: Session, actor: Actor) -> ChainReport:

@@ -122,6 +122,7 @@ def _register() -> None:
         clock,
         devices,
         licenses,
+        reports,
         reservation,
         slup,
         sync,
@@ -131,7 +132,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access, clock, slup):
+                   devices, alerts, access, clock, reports, slup):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -9,6 +9,7 @@ import click
 from satellite.access import apiclients, grants
 from satellite.access.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES, ROLES
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.clock import utc_text
 from satellite.users import service as users
 from satellite.users.passwords import generate_password
 
@@ -168,7 +169,7 @@ def apiclient_list(ctx: CliContext, account_ref: str, as_json: bool) -> None:
     """List an account's API clients."""
     with ctx.db.reader() as uow:
         rows = [{"client_id": c.client_id, "role": c.role, "description": c.description,
-                 "created_by": c.created_by, "created_at": c.created_at.isoformat(),
+                 "created_by": c.created_by, "created_at": utc_text(c.created_at),
                  "revoked": c.revoked_at is not None}
                 for c in apiclients.list_clients(uow.session, ctx.actor, account_ref)]
     if as_json:

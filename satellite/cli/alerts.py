@@ -10,10 +10,13 @@ import click
 from satellite.alerts import channels
 from satellite.alerts.delivery import deliver_due, send_test
 from satellite.alerts.jobs import check_alerts
-from satellite.alerts.models import CHANNEL_KINDS, DELIVERY_STATES, SEVERITIES
+from satellite.alerts.models import CHANNEL_KINDS, DEFAULT_MIN_SEVERITY, DELIVERY_STATES, SEVERITIES
 from satellite.alerts.service import list_alerts, to_json
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.cli.reports import CSV_HELP, write_report
+from satellite.clock import utc_text
 from satellite.limits import printable
+from satellite.reports.exports import Filters
 from satellite.tokens.sealing import TokenSealer
 
 
@@ -26,10 +29,14 @@ def alert() -> None:
 @click.option("--account", default=None, help="Only this account's alerts (name or domain).")
 @click.option("--all", "include_cleared", is_flag=True, help="Include cleared alerts.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--csv", "as_csv", is_flag=True, help=CSV_HELP)
 @pass_ctx
 def alert_list(ctx: CliContext, account: str | None, include_cleared: bool,
-               as_json: bool) -> None:
+               as_json: bool, as_csv: bool) -> None:
     """List open alerts, newest first."""
+    if as_csv:
+        write_report(ctx, "alerts", Filters(account=account, cleared=include_cleared))
+        return
     with ctx.db.reader() as uow:
         rows = [to_json(a) for a in list_alerts(uow.session, ctx.actor, account, include_cleared)]
     if as_json:
@@ -70,8 +77,8 @@ def alert_deliveries(ctx: CliContext, account: str | None, state: str | None, li
     if not rows:
         click.echo("no alert deliveries")
     for r in rows:
-        when = (f"next attempt {r.next_attempt_at.isoformat()}" if r.state == "pending"
-                else f"at {r.finished_at.isoformat() if r.finished_at else '?'}")
+        when = (f"next attempt {utc_text(r.next_attempt_at)}" if r.state == "pending"
+                else f"at {(utc_text(r.finished_at) or '?')}")
         repeats = f", {r.repeats} repeat(s) not sent" if r.repeats else ""
         error = f"\n      last error: {r.last_error}" if r.last_error else ""
         click.echo(f"{r.id:>6} {r.state:8} {r.channel} ({r.kind}) {r.severity} {r.alert_key}: "
@@ -114,7 +121,7 @@ _ACCOUNT = click.option("--account", default=None,
               help="email: addresses, comma-separated; webhook: http(s) URL; syslog: "
                    "udp://HOST:PORT or a socket path such as /dev/log (?facility=local0).")
 @_ACCOUNT
-@click.option("--min-severity", type=click.Choice(SEVERITIES), default="warning",
+@click.option("--min-severity", type=click.Choice(SEVERITIES), default=DEFAULT_MIN_SEVERITY,
               show_default=True, help="Deliver alerts of this severity and above.")
 @click.option("--dedupe-hours", type=int, default=24, show_default=True,
               help="Deliver the same alert at most once within this many hours.")

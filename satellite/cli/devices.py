@@ -7,11 +7,13 @@ from datetime import UTC, datetime, time
 import click
 
 from satellite.cli import CliContext, columns, emit_json, pass_ctx
+from satellite.cli.reports import CSV_HELP, write_report
 from satellite.devices import service
 from satellite.devices.aging import age_devices
 from satellite.devices.models import DEVICE_STATES
 from satellite.errors import InvalidInput
 from satellite.limits import printable
+from satellite.reports.exports import Filters
 
 
 @click.group("device")
@@ -27,10 +29,16 @@ def device() -> None:
 @click.option("--limit", default=100, show_default=True)
 @click.option("--offset", default=0)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True, help=CSV_HELP)
 @pass_ctx
 def device_list(ctx: CliContext, account: str | None, va: str | None, status: str | None,
-                search: str | None, limit: int, offset: int, as_json: bool) -> None:
-    """List devices."""
+                search: str | None, limit: int, offset: int, as_json: bool,
+                as_csv: bool) -> None:
+    """List devices (product instances)."""
+    if as_csv:
+        write_report(ctx, "product-instances",
+                     Filters(account=account, va=va, status=status, text=search))
+        return
     with ctx.db.reader() as uow:
         page = service.list_devices(uow.session, ctx.actor, account=account, va=va, status=status,
                                     search=search, limit=limit, offset=offset)

@@ -6,14 +6,16 @@ from datetime import date, datetime
 
 import click
 
-from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.cli import CliContext, emit_json, fail, pass_ctx
 from satellite.cli.devices import maintenance
+from satellite.cli.reports import CSV_HELP, write_report
 from satellite.licenses.counters import STATUSES
 from satellite.licenses.history import snapshot_usage
 from satellite.licenses.pools import drifted_pools, rebuild_pools
 from satellite.licenses.schemas import page_json
 from satellite.licenses.service import list_licenses
 from satellite.licenses.transfers import transfer, transfer_between_accounts
+from satellite.reports.exports import Filters
 
 
 def _tag_counts(ctx: click.Context, param: click.Parameter,
@@ -44,14 +46,21 @@ def license_group() -> None:
 @click.option("--limit", type=click.IntRange(1, 10000), default=1000, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--csv", "as_csv", is_flag=True, help=CSV_HELP)
 @pass_ctx
 def license_list(ctx: CliContext, account_ref: str | None, va_names: tuple[str, ...],
                  tag: str | None, status: str | None, as_of: datetime | None, limit: int,
-                 offset: int, as_json: bool) -> None:
+                 offset: int, as_json: bool, as_csv: bool) -> None:
     """Show counters per account, virtual account and license tag."""
     db = ctx.db
     on: date = as_of.date() if as_of else db.clock.now().date()
     wanted = next((s for s in STATUSES if status and s.lower() == status.lower()), None)
+    if as_csv:
+        if len(va_names) > 1 or as_of:
+            fail("--csv takes at most one --va and no --as-of")
+        write_report(ctx, "licenses", Filters(account=account_ref, va=next(iter(va_names), None),
+                                              tag=tag, status=wanted))
+        return
     with db.reader() as uow:
         page = list_licenses(uow.session, ctx.actor, on, account_ref, va_names=va_names,
                              tag=tag, status=wanted, limit=limit, offset=offset)

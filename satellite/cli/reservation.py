@@ -9,9 +9,11 @@ import click
 
 from satellite.accounts.service import account_for
 from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.cli.reports import CSV_HELP, write_report
 from satellite.cloudsync.registration import satellite_certificate
 from satellite.errors import InvalidInput
 from satellite.keystore import open_keystore
+from satellite.reports.exports import Filters
 from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVATION_STATES, Reservation
 from satellite.reservation.schemas import reservation_row, reservation_rows
@@ -127,9 +129,14 @@ def return_cmd(ctx: CliContext, code: str) -> None:
 @click.option("--account", "account_ref", default=None)
 @click.option("--status", type=click.Choice(RESERVATION_STATES), default=None)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True, help=CSV_HELP)
 @pass_ctx
-def list_cmd(ctx: CliContext, account_ref: str | None, status: str | None, as_json: bool) -> None:
+def list_cmd(ctx: CliContext, account_ref: str | None, status: str | None, as_json: bool,
+             as_csv: bool) -> None:
     """List reservations."""
+    if as_csv:
+        write_report(ctx, "reservations", Filters(account=account_ref, status=status))
+        return
     with ctx.db.reader() as uow:
         account_id = (account_for(uow.session, ctx.actor, account_ref, "reservation.view").id
                       if account_ref else None)

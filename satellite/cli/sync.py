@@ -105,6 +105,7 @@ def sync_import(ctx: CliContext, file: str, dry_run: bool, as_json: bool) -> Non
         report = import_bundle(ctx.db, open_keystore(ctx.settings), ctx.actor, Path(file),
                                dry_run=dry_run, progress=progress,
                                overdue_days=ctx.settings.sync_overdue_days,
+                               expiry_days=ctx.settings.expiry_notice_days,
                                max_bytes=ctx.settings.max_upload_mb << 20)
     header = report.header
     summary = report.snapshot.summary() if report.snapshot else None

@@ -116,11 +116,13 @@ def sync_once(db: Database, settings: Settings, keystore: Keystore, actor: Actor
         write_request(db, keystore, outgoing, actor)
         _exchange(http, settings, outgoing, answer)
         import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days,
+                      expiry_days=settings.expiry_notice_days,
                       max_bytes=settings.max_upload_mb << 20)
         registered_now = registration_state(db) == REGISTERED
     batch = export_batch(db, keystore, actor, outgoing)
     _exchange(http, settings, outgoing, answer)
     report = import_bundle(db, keystore, actor, answer, overdue_days=settings.sync_overdue_days,
+                           expiry_days=settings.expiry_notice_days,
                            max_bytes=settings.max_upload_mb << 20)
     return SyncOutcome(registered_now, batch.count, report)
 
@@ -193,9 +195,18 @@ def sync_job(db: Database, settings: Settings) -> None:
         run_sync(db, settings, open_keystore(settings), Actor.system("sync"))
 
 
+def _latest(*stamps: str | None) -> str | None:
+    """The latest of ISO timestamps (None when there is none)."""
+    known = [t for t in stamps if t]
+    return max(known, key=datetime.fromisoformat) if known else None
+
+
 def sync_status(db: Database, settings: Settings, actor: Actor,
                 account: str | None = None) -> dict[str, Any]:
     """Registration, last success and failure (and why), pending events, next run.
+
+    The last success is the latest exchange with Central of either kind: a network sync, or a
+    response carried in by hand and imported.
 
     System administrators may read it; so may an account's admins, naming their account.
     """
@@ -205,6 +216,7 @@ def sync_status(db: Database, settings: Settings, actor: Actor,
             require(s, actor, "sync.view")
         else:
             account_for(s, actor, account, "sync.view")
+        exchanged, imported = get_state(s, LAST_SUCCESS), get_state(s, "sync.last_import_at")
         return {
             "registration": get_state(s, STATE_KEY) or "unregistered",
             "central_url": settings.central_url or None,
@@ -212,12 +224,13 @@ def sync_status(db: Database, settings: Settings, actor: Actor,
             "proxy_url": settings.proxy_url or None,
             "interval_hours": central_setting(s, "sync_interval_hours",
                                            settings.sync_interval_hours),
-            "last_success_at": get_state(s, LAST_SUCCESS),
+            "last_success_at": _latest(exchanged, imported),
+            "last_exchange_at": exchanged,
             "last_failure_at": get_state(s, LAST_FAILURE),
             "last_failure_reason": get_state(s, FAILURE_REASON),
             "consecutive_failures": int(get_state(s, FAILURES) or 0),
             "next_run_at": get_state(s, NEXT_RUN) if settings.central_url else None,
-            "last_import_at": get_state(s, "sync.last_import_at"),
+            "last_import_at": imported,
             "last_response_serial": int(get_state(s, LAST_SERIAL_KEY) or 0),
             "last_sequence": outbound.last_sequence(s),
             "acked_through": outbound.acked_through(s),

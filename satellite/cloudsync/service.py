@@ -8,12 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.alerts import service as alerts
-from satellite.alerts.models import OUT_OF_COMPLIANCE as OUT_OF_COMPLIANCE_ALERT
 from satellite.audit.service import record
 from satellite.central_settings import BOUNDS, KEYS, STATE_PREFIX, central_setting
 from satellite.cloudsync import LAST_SERIAL_KEY, history, outbound
@@ -27,7 +24,6 @@ from satellite.config import Settings
 from satellite.crypto.keys import PublicKey, key_id
 from satellite.errors import ConfigError, InvalidInput, SatelliteError, VerificationFailed
 from satellite.keystore import Keystore
-from satellite.licenses.models import OUT_OF_COMPLIANCE
 from satellite.slup.acks import apply_central_acks
 from satellite.state import get_state, lock_state, set_state
 from satellite.uow import Database, UnitOfWork
@@ -110,6 +106,7 @@ def require_import(db: Database, actor: Actor) -> None:
 def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
                   dry_run: bool = False, progress: Progress | None = None,
                   overdue_days: int = Settings.sync_overdue_days,
+                  expiry_days: int = Settings.expiry_notice_days,
                   max_bytes: int = Settings.max_upload_mb << 20) -> ImportReport:
     """Verify a response from Central and apply it in one transaction (or, dry, roll it back).
 
@@ -121,7 +118,7 @@ def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
     require_import(db, actor)
     try:
         _check_size(path, max_bytes)
-        return _import(db, keystore, actor, path, dry_run, progress, overdue_days)
+        return _import(db, keystore, actor, path, dry_run, progress, overdue_days, expiry_days)
     except SatelliteError as exc:
         if not dry_run:
             history.add_failure(db, actor, history.IMPORT, exc.message)
@@ -129,7 +126,7 @@ def import_bundle(db: Database, keystore: Keystore, actor: Actor, path: Path, *,
 
 
 def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run: bool,
-            progress: Progress | None, overdue_days: int) -> ImportReport:
+            progress: Progress | None, overdue_days: int, expiry_days: int) -> ImportReport:
     anchor = keystore.central_key()
     if anchor is None:
         raise ConfigError("no Central key is configured: run `satellite init --central-key FILE`")
@@ -173,9 +170,8 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
                 mark_registered(session, header.sender, certificate)
             for key, value in policy.items():
                 set_state(session, STATE_PREFIX + key, str(value))
-            _compliance_alerts(session, changes, now)
             alerts.evaluate(session, now, int(central_setting(
-                session, "sync_overdue_days", overdue_days)))
+                session, "sync_overdue_days", overdue_days)), expiry_days)
             record(uow, actor, "sync.import", f"central:{header.sender}/{header.serial}",
                    details={"serial": header.serial, "previous_serial": previous,
                             "key_id": header.key_id, "payload_sha256": header.payload_sha256,
@@ -237,20 +233,6 @@ def _summary(snapshot: SnapshotReport | None, newly_acked: int, registered: bool
     if registered:
         parts.append("registration certificate")
     return "; ".join(parts)
-
-
-def _compliance_alerts(session: Session, changes: ImportDiff, now: datetime) -> None:
-    for change in changes.compliance:
-        key = alerts.compliance_key(change.va_id, change.tag)
-        if change.after == OUT_OF_COMPLIANCE:
-            devices = f"; {change.device_count} device(s) or reservation(s) use it" \
-                if change.device_count else ""
-            alerts.raise_alert(session, key, OUT_OF_COMPLIANCE_ALERT,
-                               f"{change.tag} in {change.account}/{change.va} is Out Of "
-                               f"Compliance after Central's snapshot{devices}", now,
-                               change.account_id)
-        else:
-            alerts.clear_alert(session, key, now)
 
 
 def _apply(uow: UnitOfWork, actor: Actor, bundle: BundleReader, progress: Progress | None,

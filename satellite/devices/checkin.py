@@ -37,6 +37,7 @@ from satellite.devices.verification import (
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.groupcommit import GroupCommit
 from satellite.licenses.counters import TagPool, tag_pools
+from satellite.licenses.models import IN_COMPLIANCE
 from satellite.licenses.usage import lock_owners, owners_usage, set_usage
 from satellite.limits import check_text
 from satellite.uow import Database, UnitOfWork
@@ -77,10 +78,13 @@ def _touch_statement(count: int) -> Any:
                     authorization_expires_at=bindparam("expires", type_=UTCDateTime())))
 
 
+UNLICENSED = "the virtual account has no license for this tag"
+
+
 def refusal(tag: str, pools: Mapping[str, TagPool], export_controlled: bool) -> str | None:
     """Why a device may not use `tag` in its VA (None: it may), for every way devices report."""
     if tag not in pools:
-        return "the virtual account has no license for this tag"
+        return UNLICENSED
     if pools[tag].export_controlled and not export_controlled:
         return "export-controlled: the device's registration token does not allow it"
     return None
@@ -135,8 +139,9 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
             now: datetime) -> list[dict[str, Any]]:
     """Make each report its device's consumption; answer with each tag's authorization.
 
-    Tags a device may not use (unknown in its VA, or export-controlled without permission)
-    are NOT_AUTHORIZED and consume nothing.
+    Tags a device may not use are NOT_AUTHORIZED: a tag its VA holds no line for is still
+    recorded (unlicensed use: a pool of quantity 0, Out Of Compliance, so the shortfall shows);
+    an export-controlled tag its token does not allow consumes nothing.
     """
     session = uow.session
     wanted: dict[int, set[str]] = {}
@@ -156,7 +161,7 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
                                                          device.export_controlled))}
         refused.append(refusals)
         consumption = {(device.va_id, tag): count for tag, count in usage.items()
-                       if count and tag not in refusals}
+                       if count and refusals.get(tag, UNLICENSED) == UNLICENSED}
         owner = owner_of(device.id)
         if previous[owner] != consumption:
             set_usage(session, owner, "in_use", consumption)
@@ -179,7 +184,7 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
                 entry.update(status=NOT_AUTHORIZED, reason=refusals[tag])
             else:
                 c = pools[report.device.va_id][tag].counter
-                entry["status"] = AUTHORIZED if c.available >= 0 else OUT_OF_COMPLIANCE
+                entry["status"] = AUTHORIZED if c.status == IN_COMPLIANCE else OUT_OF_COMPLIANCE
                 entry.update(quantity=c.quantity, inUse=c.in_use, available=c.available)
             answers.append(entry)
         compliant = all(a["status"] == AUTHORIZED for a in answers)

@@ -6,11 +6,11 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column
 
 from satellite.db import Base
+from satellite.licenses.models import OUT_OF_COMPLIANCE as OUT_OF_COMPLIANCE
 
-# Device states, as operators read them in lists.
+# Device states, as operators read them in lists; Out Of Compliance is the pools' word for it.
 REGISTERED = "Registered"
 AUTHORIZED = "Authorized"
-OUT_OF_COMPLIANCE = "Out Of Compliance"
 AUTHORIZATION_EXPIRED = "Authorization Expired"
 DEREGISTERED = "Deregistered"
 DEVICE_STATES = (REGISTERED, AUTHORIZED, OUT_OF_COMPLIANCE, AUTHORIZATION_EXPIRED, DEREGISTERED)

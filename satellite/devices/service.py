@@ -14,7 +14,7 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, get_va, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.devices.messages import format_time
+from satellite.clock import utc_text
 from satellite.devices.models import DEVICE_STATES, SLUP, Device
 from satellite.devices.registration import owner_of, retire, udi_label
 from satellite.errors import Conflict, InvalidInput, NotFound
@@ -42,15 +42,15 @@ def _row(device: Device, account: str, va: str) -> dict[str, Any]:
         "sn": device.serial, "vid": device.vid, "uuid": device.uuid,
         "hostname": device.hostname, "product_tag": device.product_tag,
         "account": account, "va": va, "status": device.status,
-        "last_contact_at": format_time(device.last_contact_at),
-        "authorization_expires_at": (format_time(device.authorization_expires_at)
+        "last_contact_at": utc_text(device.last_contact_at),
+        "authorization_expires_at": (utc_text(device.authorization_expires_at)
                                      if device.authorization_expires_at else None),
-        "certificate_expires_at": format_time(device.certificate_expires_at),
+        "certificate_expires_at": utc_text(device.certificate_expires_at),
         "certificate_serial": device.certificate_serial,
-        "registered_at": format_time(device.registered_at),
-        "first_registered_at": format_time(device.first_registered_at),
+        "registered_at": utc_text(device.registered_at),
+        "first_registered_at": utc_text(device.first_registered_at),
         "registrations": device.registrations, "export_controlled": device.export_controlled,
-        "deregistered_at": format_time(device.deregistered_at) if device.deregistered_at else None,
+        "deregistered_at": utc_text(device.deregistered_at) if device.deregistered_at else None,
         "reporting": device.reporting,
     }
 

@@ -28,8 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.db import bind_list, list_params
+from satellite.db import bind_list, in_chunks, list_params
 from satellite.errors import InvalidInput
+from satellite.licenses import compliance
 from satellite.licenses.models import (
     IN_COMPLIANCE,
     OUT_OF_COMPLIANCE,
@@ -37,7 +38,7 @@ from satellite.licenses.models import (
     TagSearch,
     UsageTotal,
 )
-from satellite.licenses.pools import covers, lines_of
+from satellite.licenses.pools import PoolKey, covers, lines_of
 
 STATUSES = (IN_COMPLIANCE, OUT_OF_COMPLIANCE)
 
@@ -67,7 +68,7 @@ class Counter:
 
     @property
     def status(self) -> str:
-        return OUT_OF_COMPLIANCE if self.available < 0 else IN_COMPLIANCE
+        return compliance.status(self.available)
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,20 @@ def tag_pools(session: Session, va_id: int, on: date, tags: Sequence[str]) -> di
             for tag, export, q, u, r in rows}
 
 
+def pool_counters(session: Session, keys: Collection[PoolKey], on: date) -> dict[PoolKey, Counter]:
+    """The counters of these pools (those with lines or use), a fixed few queries for any number."""
+    wanted = set(keys)
+    found: dict[PoolKey, Counter] = {}
+    for chunk in in_chunks(sorted(wanted)):
+        rows = session.execute(_counter_rows(on, sorted({va for va, _ in chunk}),
+                                             sorted({tag for _, tag in chunk})))
+        for va_id, tag, quantity, in_use, reserved in rows:
+            if (va_id, tag) in wanted:
+                found[(va_id, tag)] = Counter(va_id, tag, int(quantity), int(in_use),
+                                              int(reserved))
+    return found
+
+
 def every_counter(session: Session, on: date) -> Iterator[Counter]:
     """The counters of every VA and tag of the appliance, in one query, streamed."""
     rows = session.execute(_counter_rows(on, select(VirtualAccount.id), None)
@@ -249,8 +264,8 @@ def list_counters(
         where.append(UsageTotal.tag == tag)
     quantity = quantity_on(on)
     if status is not None:
-        available = quantity - UsageTotal.in_use - UsageTotal.reserved
-        where.append(available < 0 if status == OUT_OF_COMPLIANCE else available >= 0)
+        short = compliance.short_sql(quantity, UsageTotal.in_use, UsageTotal.reserved)
+        where.append(short if status == OUT_OF_COMPLIANCE else ~short)
     if text:
         pattern = f"%{_escape_like(text.strip().lower())}%"
         # Tags whose lines (in any VA) carry the text in their display name or search words.

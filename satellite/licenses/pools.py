@@ -39,6 +39,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmake
 
 from satellite.clock import SystemClock
 from satellite.db import in_chunks
+from satellite.licenses import compliance
 from satellite.licenses.models import SEARCH_SEPARATOR, LicenseLine, TagSearch, UsageTotal
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ def refresh_pools(session: Session | Connection, keys: Collection[PoolKey],
             if key in found:
                 found[key] = lines
         _store(connection, ((key, summarize(lines, on)) for key, lines in found.items()))
+    compliance.pools_changed(session, keys)
 
 
 def lock_pools(session: Session, keys: Collection[PoolKey]) -> None:

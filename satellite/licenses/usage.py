@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from satellite.db import bind_list, in_chunks, list_params
 from satellite.errors import InvalidInput
+from satellite.licenses import compliance
 from satellite.licenses.models import USAGE_KINDS, LicenseUsage, UsageTotal
 
 UsageKey = tuple[int, str]
@@ -169,3 +170,4 @@ def _add_to_totals(session: Session, kind: str, deltas: Mapping[UsageKey, int]) 
         set_={column.key: column + getattr(stmt.excluded, column.key)},
     )
     session.execute(stmt)
+    compliance.pools_changed(session, [key for key, _delta in changed])

@@ -23,7 +23,7 @@ from satellite.alerts.service import raise_alert
 from satellite.audit.service import record
 from satellite.cloudsync import outbound
 from satellite.db import in_chunks
-from satellite.devices.checkin import refusal
+from satellite.devices.checkin import UNLICENSED, refusal
 from satellite.devices.models import (
     AGENT,
     AUTHORIZED,
@@ -332,8 +332,10 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
         changes: dict[str, dict[tuple[int, str], int]] = {}
         facts: list[dict[str, Any]] = []
         for row in rows:
+            # As for an agent's report: unlicensed use is kept (and is out of compliance);
+            # an export-controlled tag consumes nothing.
             consumption = {(row.va_id, tag): n for tag, n in counts[row.id].items()
-                           if n and refusal(tag, pools[row.va_id], False) is None}
+                           if n and refusal(tag, pools[row.va_id], False) in (None, UNLICENSED)}
             before = previous[owner_of(row.id)]
             if before != consumption:
                 changes[owner_of(row.id)] = consumption

@@ -10,8 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from satellite.access.policy import visible_va_ids
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import va_for
+from satellite.accounts.service import account_for, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
@@ -41,6 +42,7 @@ class TokenView:
     uses: int
     export_controlled: bool
     revoked_at: datetime | None
+    va_id: int = 0
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:
@@ -70,7 +72,7 @@ def _view(token: RegistrationToken, account: Account, va: VirtualAccount,
         account=account.name, va=va.name, description=token.description,
         created_by=token.created_by, created_at=token.created_at, expires_at=token.expires_at,
         max_uses=token.max_uses, uses=token.uses, export_controlled=token.export_controlled,
-        revoked_at=token.revoked_at,
+        revoked_at=token.revoked_at, va_id=va.id,
     )
 
 
@@ -111,6 +113,30 @@ def list_tokens(session: Session, actor: Actor, sealer: TokenSealer, account_ref
     tokens = session.scalars(select(RegistrationToken).where(RegistrationToken.va_id == va.id)
                              .order_by(RegistrationToken.id))
     return [_view(t, account, va, sealer) for t in tokens]
+
+
+@dataclass(frozen=True)
+class AccountTokens:
+    tokens: list[TokenView]
+    more: bool  # more tokens than `limit` exist
+    manageable: set[int] | None  # ids of the VAs whose tokens the actor may manage; None: all
+
+
+def list_account_tokens(session: Session, actor: Actor, sealer: TokenSealer, account_ref: str,
+                        limit: int = 1000) -> AccountTokens:
+    """The tokens of every VA of the account whose tokens the actor may see, by VA and id."""
+    account = account_for(session, actor, account_ref, "account.view")
+    visible = visible_va_ids(session, actor, "token.view", account.id)
+    query = (select(RegistrationToken, VirtualAccount)
+             .join(VirtualAccount, VirtualAccount.id == RegistrationToken.va_id)
+             .where(VirtualAccount.account_id == account.id)
+             .order_by(VirtualAccount.name, RegistrationToken.id).limit(limit + 1))
+    if visible is not None:
+        query = query.where(RegistrationToken.va_id.in_(sorted(visible)))
+    rows = session.execute(query).all()
+    return AccountTokens([_view(t, account, va, sealer) for t, va in rows[:limit]],
+                         len(rows) > limit,
+                         visible_va_ids(session, actor, "token.manage", account.id))
 
 
 def revoke_token(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str,

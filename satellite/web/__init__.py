@@ -69,6 +69,8 @@ def create_app(settings: Settings, db: Database) -> Flask:
         api_access,
         api_accounts,
         api_devices,
+        api_reports,
+        api_reservations,
         api_slup,
         device_api,
         metrics,
@@ -78,7 +80,9 @@ def create_app(settings: Settings, db: Database) -> Flask:
 
     metrics.init_app(app, settings, db)
     device_api.init_app(app, settings, db)
-    for module in (oauth, api_accounts, api_access, api_devices, api_slup, openapi):
+    for module in (oauth, api_accounts, api_access, api_devices, api_reports, api_reservations,
+                   api_slup,
+                   openapi):
         module.init_app(app)
     # Outermost, so that no body past its route's limit reaches anything else.
     app.wsgi_app = BodyLimits(app.wsgi_app, settings,  # type: ignore[method-assign]

@@ -9,8 +9,9 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from satellite.access import apiclients, grants, requests
 from satellite.access.models import AccessRequest, AccountRequest, ApiClient
 from satellite.accounts.service import account_for
-from satellite.audit.service import iter_details, read_events
+from satellite.audit.service import SEARCH_ARGS, iter_details, read_events, search_of
 from satellite.bootstrap import retire_initial_password
+from satellite.clock import utc_text
 from satellite.errors import PermissionDenied
 from satellite.uow import UnitOfWork
 from satellite.users import service as users
@@ -24,6 +25,7 @@ from satellite.web.http import (
     field,
     page,
     read,
+    register_api,
     write,
 )
 
@@ -58,7 +60,7 @@ def user_create() -> Any:
     created = write(lambda uow: _user_json(uow, users.create_user(
         uow, actor(), field(data, "userName"), field(data, "password"),
         system_admin=data.get("systemAdmin") is True, must_change_password=True)))
-    return jsonify(users=[created]), 201
+    return jsonify(users=[created])
 
 
 @bp.post("/users/<username>/disable", defaults={"action": "disable"})
@@ -119,7 +121,7 @@ def grant_revoke(account: str) -> Any:
 
 def _request_json(req: AccessRequest | AccountRequest) -> dict[str, Any]:
     out: dict[str, Any] = {"id": req.id, "status": req.status, "note": req.note,
-                           "createdAt": req.created_at.isoformat(), "decidedBy": req.decided_by}
+                           "createdAt": utc_text(req.created_at), "decidedBy": req.decided_by}
     if isinstance(req, AccessRequest):
         out["role"] = req.role
     else:
@@ -133,7 +135,7 @@ def access_requests(account: str) -> Any:
     if "role" in data:
         made = write(lambda uow: _request_json(requests.request_access(
             uow, actor(), account, field(data, "role"), field(data, "note", required=False))))
-        return jsonify(accessRequests=[made]), 201
+        return jsonify(accessRequests=[made])
     return jsonify(accessRequests=read(lambda uow: [
         _request_json(r) for r in requests.list_access_requests(uow.session, actor(), account)]))
 
@@ -153,7 +155,7 @@ def account_requests() -> Any:
         made = write(lambda uow: _request_json(requests.request_account(
             uow, actor(), field(data, "name"), field(data, "domain"),
             field(data, "note", required=False))))
-        return jsonify(accountRequests=[made]), 201
+        return jsonify(accountRequests=[made])
     return jsonify(accountRequests=read(lambda uow: [
         _request_json(r) for r in requests.list_account_requests(uow.session, actor())]))
 
@@ -168,7 +170,7 @@ def account_decide(request_id: int, approve: bool) -> Any:
 
 def _client_json(client: ApiClient) -> dict[str, Any]:
     return {"clientId": client.client_id, "role": client.role, "description": client.description,
-            "createdBy": client.created_by, "createdAt": client.created_at.isoformat(),
+            "createdBy": client.created_by, "createdAt": utc_text(client.created_at),
             "revoked": client.revoked_at is not None}
 
 
@@ -182,7 +184,7 @@ def api_clients(account: str) -> Any:
                 field(data, "description", required=False))
             return {**_client_json(client), "clientSecret": secret}
 
-        return jsonify(apiClients=[write(create)]), 201
+        return jsonify(apiClients=[write(create)])
     return jsonify(apiClients=read(lambda uow: [
         _client_json(c) for c in apiclients.list_clients(uow.session, actor(), account)]))
 
@@ -197,19 +199,20 @@ def api_client_revoke(account: str, client_id: str) -> Any:
 def audit_list() -> Any:
     limit, _ = page({})
     ref = request.args.get("account") or None
-    action = request.args.get("action") or None
     before = request.args.get("before", type=int)
 
     def events(uow: UnitOfWork) -> list[dict[str, Any]]:
         account_id = (account_for(uow.session, actor(), ref, "audit.list").id
                       if ref else None)
-        return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+        search = search_of(account_id=account_id, **{
+            name: request.args.get(key) for name, key in SEARCH_ARGS.items()})
+        return [{"id": e.id, "at": utc_text(e.at), "actor": e.actor, "action": e.action,
                  "target": e.target, "details": dict(iter_details(e)), "hash": e.hash}
-                for e in read_events(uow.session, actor(), account_id=account_id, action=action,
-                                     limit=limit or 1000, before_id=before)]
+                for e in read_events(uow.session, actor(), search, limit=limit or 1000,
+                                     before_id=before)]
 
     return jsonify(events=read(events))
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    register_api(app, bp)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, request
 
 from satellite.accounts import service as accounts
 from satellite.accounts.schemas import account_json, va_json
@@ -16,13 +16,24 @@ from satellite.errors import InvalidInput
 from satellite.keystore import open_keystore
 from satellite.licenses.schemas import page_json
 from satellite.licenses.service import list_licenses, list_subscriptions
-from satellite.licenses.transfers import transfer
+from satellite.licenses.transfers import transfer, transfer_between_accounts
 from satellite.limits import INT32_MAX, check_int
 from satellite.reservation import service as reservations
 from satellite.reservation.signer import code_signer
 from satellite.uow import UnitOfWork
 from satellite.web import database
-from satellite.web.http import ACCOUNT, VA, actor, authenticate_request, body, field, page, read, write
+from satellite.web.http import (
+    ACCOUNT,
+    VA,
+    actor,
+    authenticate_request,
+    body,
+    field,
+    page,
+    read,
+    register_api,
+    write,
+)
 
 bp = Blueprint("api_accounts", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -39,6 +50,14 @@ def _quantity(value: Any, what: str) -> int:
     return check_int(value, what, 0, INT32_MAX)
 
 
+def _va_names(data: dict[str, Any]) -> list[str]:
+    """The VAs a list is narrowed to: the body's `virtualAccounts`, or the query's (repeated)."""
+    names = data.get("virtualAccounts") or request.args.getlist("virtualAccounts")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidInput("'virtualAccounts' must be a list of names")
+    return names
+
+
 # Accounts and virtual accounts
 
 @bp.get("/accounts")
@@ -53,7 +72,7 @@ def account_create() -> Any:
     data = body()
     created = write(lambda uow: account_json(accounts.create_account(
         uow, actor(), field(data, "name"), field(data, "domain"))))
-    return jsonify(accounts=[created]), 201
+    return jsonify(accounts=[created])
 
 
 def _vas(uow: UnitOfWork, account: str) -> list[dict[str, Any]]:
@@ -74,7 +93,7 @@ def va_list_or_create(account: str) -> Any:
                                 description=field(data, "description", required=False))
         return va_json(va, accounts.va_names(uow.session, va.account_id))
 
-    return jsonify(virtualAccounts=[write(create)]), 201
+    return jsonify(virtualAccounts=[write(create)])
 
 
 @bp.post(VA + "/delete")
@@ -89,9 +108,7 @@ def va_delete(account: str, va: str) -> Any:
 def license_list(account: str) -> Any:
     data = body()
     limit, offset = page(data)
-    names = data.get("virtualAccounts") or []
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise InvalidInput("'virtualAccounts' must be a list of names")
+    names = _va_names(data)
     on = current_app.extensions["satellite.db"].clock.now().date()
     result = read(lambda uow: page_json(list_licenses(
         uow.session, actor(), on, account, va_names=names, limit=limit, offset=offset)))
@@ -102,9 +119,7 @@ def license_list(account: str) -> Any:
 def subscription_list(account: str) -> Any:
     data = body()
     limit, offset = page(data)
-    names = data.get("virtualAccounts") or []
-    if not isinstance(names, list):
-        raise InvalidInput("'virtualAccounts' must be a list of names")
+    names = _va_names(data)
     on = current_app.extensions["satellite.db"].clock.now().date()
 
     def rows(uow: UnitOfWork) -> dict[str, Any]:
@@ -130,10 +145,15 @@ def license_transfer(account: str, va: str) -> Any:
         for item in wanted:
             if not isinstance(item, dict):
                 raise InvalidInput("each entry of 'licenses' is an object")
-            t = transfer(uow, actor(), account, va, field(item, "targetVirtualAccount"),
-                         field(item, "license"), _quantity(item.get("quantity"), "quantity"))
+            to_account = field(item, "targetAccount", required=False)
+            args = (field(item, "targetVirtualAccount"), field(item, "license"),
+                    _quantity(item.get("quantity"), "quantity"))
+            # Another account's VA needs rights in both (a distinct, audited operation).
+            t = (transfer_between_accounts(uow, actor(), account, va, to_account, *args)
+                 if to_account else transfer(uow, actor(), account, va, *args))
             done.append({"license": t.tag, "quantity": t.quantity, "virtualAccount": va,
                          "targetVirtualAccount": item["targetVirtualAccount"],
+                         **({"targetAccount": to_account} if to_account else {}),
                          "available": t.source_after.available})
         return done
 
@@ -167,4 +187,4 @@ def reserve(account: str, va: str) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    register_api(app, bp)

@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 
 from satellite.alerts.models import INFO, Alert
 from satellite.alerts.service import list_alerts
+from satellite.clock import utc_text
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
 from satellite.devices.udi import check_udi
@@ -18,7 +19,19 @@ from satellite.errors import InvalidInput, NotFound
 from satellite.tokens import service as tokens
 from satellite.tokens.sealing import TokenSealer
 from satellite.uow import UnitOfWork
-from satellite.web.http import ACCOUNT, VA, actor, authenticate_request, body, db, field, page, read, write
+from satellite.web.http import (
+    ACCOUNT,
+    VA,
+    actor,
+    authenticate_request,
+    body,
+    db,
+    field,
+    page,
+    read,
+    register_api,
+    write,
+)
 
 bp = Blueprint("api_devices", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -53,10 +66,10 @@ def _objects(data: dict[str, Any], *names: str) -> list[dict[str, Any]]:
 
 def _token_json(view: tokens.TokenView, now: Any) -> dict[str, Any]:
     return {"token": view.secret, "description": view.description,
-            "expirationDate": view.expires_at.isoformat(),
+            "expirationDate": utc_text(view.expires_at),
             "usesRemaining": None if view.max_uses is None else max(view.max_uses - view.uses, 0),
             "exportControlled": "Allowed" if view.export_controlled else "Not Allowed",
-            "createdBy": view.created_by, "createdDate": view.created_at.isoformat(),
+            "createdBy": view.created_by, "createdDate": utc_text(view.created_at),
             "status": view.state(now).upper().replace(" ", "_")}
 
 
@@ -89,7 +102,7 @@ def token_create(account: str, va: str) -> Any:
                                    description=description)
         return _token_json(view, uow.clock.now())
 
-    return jsonify(tokenInfo=write(create)), 201
+    return jsonify(tokenInfo=write(create))
 
 
 @bp.post(VA + "/tokens/revoke")
@@ -118,8 +131,9 @@ def _device_json(row: dict[str, Any], usage: dict[str, int]) -> dict[str, Any]:
             "licenseUsage": [{"license": tag, "quantity": n} for tag, n in usage.items()]}
 
 
-@bp.get(VA + "/devices")
+@bp.route(VA + "/devices", methods=["GET", "POST"])
 def device_list(account: str, va: str) -> Any:
+    """GET with `limit`/`offset` in the query, or POST with them in the body (On-Prem's form)."""
     limit, offset = page(body())
 
     def rows(uow: UnitOfWork) -> dict[str, Any]:
@@ -190,9 +204,9 @@ def _alert_json(alert: Alert) -> dict[str, Any]:
     return {"messageType": alert.kind.upper(),
             "severity": "Minor" if alert.severity == INFO else "Major",
             "source": "ACCOUNT" if alert.account_id is not None else "SATELLITE",
-            "message": alert.message, "raisedAt": alert.raised_at.isoformat(),
-            "updatedAt": alert.updated_at.isoformat(),
-            "clearedAt": alert.cleared_at.isoformat() if alert.cleared_at else None}
+            "message": alert.message, "raisedAt": utc_text(alert.raised_at),
+            "updatedAt": utc_text(alert.updated_at),
+            "clearedAt": (utc_text(alert.cleared_at) or None)}
 
 
 @bp.route(ACCOUNT + "/alerts", methods=["GET", "POST"])
@@ -208,7 +222,8 @@ def alert_list(account: str) -> Any:
 def _status_json(info: dict[str, Any]) -> dict[str, Any]:
     return {"registration": info["registration"], "networkMode": info["network_mode"],
             "centralUrl": info["central_url"], "intervalHours": info["interval_hours"],
-            "lastSuccess": info["last_success_at"], "lastFailure": info["last_failure_at"],
+            "lastSuccess": info["last_success_at"], "lastExchange": info["last_exchange_at"],
+            "lastFailure": info["last_failure_at"],
             "lastFailureReason": info["last_failure_reason"],
             "consecutiveFailures": info["consecutive_failures"], "nextRun": info["next_run_at"],
             "lastImport": info["last_import_at"],
@@ -230,4 +245,4 @@ def sync_status_account(account: str) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    register_api(app, bp)

@@ -11,7 +11,7 @@ from satellite.devices import service as devices
 from satellite.errors import InvalidInput, NotFound
 from satellite.slup import acks, service
 from satellite.uow import UnitOfWork
-from satellite.web.http import VA, actor, authenticate_request, read, write
+from satellite.web.http import VA, actor, authenticate_request, read, register_api, write
 
 bp = Blueprint("api_slup", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -61,4 +61,4 @@ def account_name(uow: UnitOfWork, ref: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    register_api(app, bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import Blueprint, Flask, current_app, g, request
 
 from satellite.access.apiclients import authenticate
 from satellite.actor import Actor
@@ -14,6 +14,9 @@ from satellite.limits import INT32_MAX, check_text, check_tree, load_json
 from satellite.uow import Database, UnitOfWork
 
 T = TypeVar("T")
+# On-Prem serves its API under this prefix as well, and automation written for it uses it.
+ON_PREM_PREFIX = "/backend"
+ON_PREM_SUFFIX = "_backend"
 ACCOUNT = "/accounts/<account>"
 VA = ACCOUNT + "/virtual-accounts/<va>"
 # Any text field of a REST body; a longer one is refused before a service sees it.
@@ -26,12 +29,20 @@ def db() -> Database:
 
 
 def body() -> dict[str, Any]:
-    """The request's JSON object or form fields (both are accepted everywhere)."""
+    """The request's JSON object or form fields (both are accepted everywhere).
+
+    A GET's body is ignored, as HTTP says it has no meaning there (On-Prem clients send `null`
+    with theirs); a JSON `null` is an empty body.
+    """
+    if request.method in ("GET", "HEAD"):
+        return {}
     if request.mimetype == "application/json" or (request.data and not request.form):
         raw = request.get_data(cache=True)
         if not raw.strip():
             return {}
         data = load_json(raw)
+        if data is None:  # `null` is valid JSON: an empty body
+            return {}
         if not isinstance(data, dict):
             raise InvalidInput("the request body must be a JSON object")
         return data
@@ -98,3 +109,10 @@ def page(data: dict[str, Any]) -> tuple[int | None, int]:
     if not 1 <= limit <= INT32_MAX:
         raise InvalidInput(f"limit must be -1 or 1 to {INT32_MAX:,}", field="limit")
     return limit, offset
+
+
+def register_api(app: Flask, bp: Blueprint) -> None:
+    """Serve an API blueprint at its own paths and the same again under /backend (On-Prem's)."""
+    app.register_blueprint(bp)
+    app.register_blueprint(bp, name=bp.name + ON_PREM_SUFFIX,
+                           url_prefix=ON_PREM_PREFIX + (bp.url_prefix or ""))

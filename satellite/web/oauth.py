@@ -1,4 +1,4 @@
-"""OAuth 2 token endpoints (`/oauth/token` and the On-Prem `/backend/oauth/token`)."""
+"""OAuth 2 token endpoints (`/oauth/...`, and under the On-Prem prefix `/backend/oauth/...`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, jsonify, request
 
 from satellite.access.apiclients import issue_token, revoke_token
 from satellite.errors import InvalidInput
-from satellite.web.http import body, field, write
+from satellite.web.http import body, field, register_api, write
 
 bp = Blueprint("oauth", __name__)
 
@@ -51,9 +51,8 @@ def revoke() -> Any:
 
 
 bp.add_url_rule("/oauth/token", "token", token, methods=["POST"])
-bp.add_url_rule("/backend/oauth/token", "backend_token", token, methods=["POST"])
 bp.add_url_rule("/oauth/revoke", "revoke", revoke, methods=["POST"])
 
 
 def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
+    register_api(app, bp)

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Flask, jsonify
 
 from satellite import __version__
+from satellite.web.http import ON_PREM_PREFIX
 
 bp = Blueprint("openapi", __name__)
 
@@ -75,12 +76,13 @@ SCHEMAS: dict[str, Any] = {
                           licenseSubscriptions={"type": "array", "items": _ref("Subscription")}),
     "TransferRequest": _obj(["licenses"], licenses={"type": "array", "items": _obj(
         ["license", "quantity", "targetVirtualAccount"], license=STR, quantity=INT,
-        targetVirtualAccount=STR, precedence=STR)}),
+        targetVirtualAccount=STR, targetAccount=STR, precedence=STR)}),
     "TransferResult": _obj(["status", "licenses"], status=STR, licenses={
         "type": "array", "items": _obj(["license", "quantity", "virtualAccount",
                                         "targetVirtualAccount", "available"],
                                        license=STR, quantity=INT, virtualAccount=STR,
-                                       targetVirtualAccount=STR, available=INT)}),
+                                       targetVirtualAccount=STR, targetAccount=STR,
+                                       available=INT)}),
     "ReserveRequest": _obj(["reservationRequests"], reservationRequests={
         "type": "array", "items": _obj(
             ["reservationCode"], reservationCode=STR,
@@ -91,6 +93,14 @@ SCHEMAS: dict[str, Any] = {
     "ReserveResult": _obj(["status", "authorizationCodes"], status=STR, authorizationCodes={
         "type": "array", "items": _obj(["authorizationCode", "reservationCode", "status"],
                                        authorizationCode=STR, reservationCode=STR, status=STR)}),
+    "ReservationUpdate": _obj(["licenses"], licenses={"type": "array", "items": _obj(
+        ["entitlementTag", "quantity"], entitlementTag=STR, quantity=INT)}),
+    "ReservationConfirm": _obj(["confirmationCode"], confirmationCode=STR),
+    "ReservationReturn": _obj(["returnCode"], returnCode=STR),
+    "ReservationResult": _obj(["status", "reservation"], status=STR, reservation=_obj(
+        ["udi", "reservationType", "status", "serial", "confirmedSerial"], udi=STR,
+        reservationType=STR, status=STR, serial=INT, confirmedSerial=INT,
+        authorizationCode=STR)),
     "User": _obj(["userName", "systemAdmin", "disabled", "roles"], userName=STR,
                  systemAdmin=BOOL, disabled=BOOL, mustChangePassword=BOOL,
                  roles={"type": "array", "items": _obj(["account", "role"], account=STR,
@@ -142,6 +152,7 @@ SCHEMAS: dict[str, Any] = {
                    status=STR, registrationDate=NSTR, lastContactDate=NSTR,
                    licenseUsage={"type": "array", "items": _obj(["license", "quantity"],
                                                                 license=STR, quantity=INT)}),
+    "DeviceQuery": _obj([], **PAGE),
     "Devices": _obj(["totalRecords", "devices"], totalRecords=INT,
                     devices={"type": "array", "items": _ref("Device")}),
     "DeviceTransfer": _obj(["productInstances"], productInstances={
@@ -168,16 +179,16 @@ SCHEMAS: dict[str, Any] = {
     "AlertQuery": _obj([], includeCleared=BOOL),
     "SyncStatus": _obj(["registration", "networkMode", "pendingEvents"], registration=STR,
                        networkMode=BOOL, centralUrl=NSTR, intervalHours={"type": "number"},
-                       lastSuccess=NSTR, lastFailure=NSTR, lastFailureReason=NSTR,
+                       lastSuccess=NSTR, lastExchange=NSTR, lastFailure=NSTR, lastFailureReason=NSTR,
                        consecutiveFailures=INT, nextRun=NSTR, lastImport=NSTR,
                        lastResponseSerial=INT, lastSequence=INT, ackedThrough=INT,
                        pendingEvents=INT),
 }
 
 
-def _op(summary: str, response: str, request: str | None = None, status: str = "200",
-        auth: bool = True, query: tuple[str, ...] = (), lists: bool = False) -> dict[str, Any]:
-    """One operation; `lists`: a POST that lists (200) when the body names nothing to create."""
+def _op(summary: str, response: str, request: str | None = None, auth: bool = True,
+        query: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One operation. Success is 200 whatever it did, creations included, as On-Prem answers."""
     errors = {code: {"description": text, "content": {"application/json": {
         "schema": _ref("Error")}}} for code, text in (
         ("400", "bad input"), ("401", "no or bad bearer token"),
@@ -185,11 +196,8 @@ def _op(summary: str, response: str, request: str | None = None, status: str = "
         ("409", "conflict"), ("422", "a code or signature does not verify"),
         ("429", "too many requests"))}
     op: dict[str, Any] = {"summary": summary, "responses": {
-        status: {"description": "success",
-                 "content": {"application/json": {"schema": _ref(response)}}}, **errors}}
-    if lists:
-        op["responses"]["200"] = {"description": "the list (nothing to create was named)",
-                                  "content": {"application/json": {"schema": _ref(response)}}}
+        "200": {"description": "success",
+                "content": {"application/json": {"schema": _ref(response)}}}, **errors}}
     if request is not None:
         content = {"application/json": {"schema": _ref(request)}}
         if not auth:
@@ -204,15 +212,26 @@ def _op(summary: str, response: str, request: str | None = None, status: str = "
     return op
 
 
+def _report_op(summary: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A streamed download (see docs/reports.md): `kind` in the path, filters in the query."""
+    op = _op(summary, "Status", query=(*extra, "format", "va", "status", "q", "user", "action",
+                                        "since", "until", "cleared"))
+    op["responses"]["200"] = {"description": "the report, streamed", "content": {
+        "text/csv": {"schema": STR}, "application/json": {"schema": {"type": "object"}}}}
+    return op
+
+
 A = "/api/v1/accounts/{account}"
 V = A + "/virtual-accounts/{va}"
 _TOKEN = _op("Get a bearer token (client_credentials or password grant)", "Token",
              "TokenRequest", auth=False)
 _ACCOUNTS = _op("Accounts the caller may see", "Accounts")
 _LICENSES = _op("License counters of the account (limit -1: all)", "Licenses", "LicenseQuery",
-                query=("limit", "offset"))
+                query=("limit", "offset", "virtualAccounts"))
+_DEVICES = _op("Devices of the virtual account (limit -1: all)", "Devices",
+               query=("limit", "offset"))
 _SUBS = _op("License lines (subscriptions) of the account", "Subscriptions", "LicenseQuery",
-            query=("limit", "offset"))
+            query=("limit", "offset", "virtualAccounts"))
 def _usage_upload() -> dict[str, Any]:
     op = _op("Import Cisco SLUP usage files or offline-upload archives into the virtual "
              "account (multipart files, or the raw file as the body); dryRun=true records "
@@ -234,24 +253,31 @@ def _ack_download() -> dict[str, Any]:
 
 PATHS: dict[str, dict[str, Any]] = {
     "/oauth/token": {"post": _TOKEN},
-    "/backend/oauth/token": {"post": _TOKEN},
     "/oauth/revoke": {"post": _op("Revoke a bearer token", "Status", "RevokeToken", auth=False)},
     "/api/v1/accounts": {"get": _ACCOUNTS,
-                         "post": _op("Create an account", "Accounts", "AccountCreate", "201")},
+                         "post": _op("Create an account", "Accounts", "AccountCreate")},
     "/api/v1/upstream_satellites/accounts": {"post": _ACCOUNTS},
     A + "/virtual-accounts": {
         "get": _op("Virtual accounts the caller may see", "VirtualAccounts"),
-        "post": _op("Create a virtual account (201), or list them when no name is given",
-                    "VirtualAccounts", "VirtualAccountCreate", "201", lists=True)},
+        "post": _op("Create a virtual account, or list them when no name is given",
+                    "VirtualAccounts", "VirtualAccountCreate")},
     V + "/delete": {"post": _op("Delete an empty virtual account", "Status")},
     A + "/licenses": {"get": _LICENSES, "post": _LICENSES},
     A + "/license-subscriptions": {"get": _SUBS, "post": _SUBS},
     V + "/licenses/transfer": {"post": _op("Transfer licenses to other virtual accounts",
                                            "TransferResult", "TransferRequest")},
+    A + "/reservations/{udi}/update": {"post": _op(
+        "A new authorization code for a reservation's new counts", "ReservationResult",
+        "ReservationUpdate")},
+    A + "/reservations/{udi}/confirm": {"post": _op(
+        "Accept the device's confirmation code", "ReservationResult", "ReservationConfirm")},
+    A + "/reservations/return": {"post": _op(
+        "Close the reservation a device's return code names", "ReservationResult",
+        "ReservationReturn")},
     V + "/reserve-licenses": {"post": _op("Reserve licenses for offline devices (SLR/PLR)",
                                           "ReserveResult", "ReserveRequest")},
     "/api/v1/users": {"get": _op("Users (system administrators)", "Users"),
-                      "post": _op("Create a user", "Users", "UserCreate", "201")},
+                      "post": _op("Create a user", "Users", "UserCreate")},
     "/api/v1/users/{username}/disable": {"post": _op("Disable a user", "Users")},
     "/api/v1/users/{username}/enable": {"post": _op("Enable a user", "Users")},
     "/api/v1/users/{username}/reset-password": {
@@ -267,7 +293,7 @@ PATHS: dict[str, dict[str, Any]] = {
     A + "/access-requests": {
         "get": _op("Access requests of the account (its admins)", "AccessRequests"),
         "post": _op("Ask for a role on the account (without a role: list)", "AccessRequests",
-                    "AccessRequestCreate", "201", lists=True)},
+                    "AccessRequestCreate")},
     "/api/v1/access-requests/{request_id}/approve": {
         "post": _op("Approve an access request", "AccessRequests")},
     "/api/v1/access-requests/{request_id}/deny": {
@@ -275,7 +301,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/account-requests": {
         "get": _op("Account requests the caller made or may decide", "AccountRequests"),
         "post": _op("Ask for a new account (without a domain: list)", "AccountRequests",
-                    "AccountRequestCreate", "201", lists=True)},
+                    "AccountRequestCreate")},
     "/api/v1/account-requests/{request_id}/approve": {
         "post": _op("Approve an account request (creates the account)", "AccountRequests")},
     "/api/v1/account-requests/{request_id}/deny": {
@@ -283,16 +309,17 @@ PATHS: dict[str, dict[str, Any]] = {
     A + "/api-clients": {
         "get": _op("API clients of the account", "ApiClients"),
         "post": _op("Create an API client (its secret is shown only now)", "ApiClients",
-                    "ApiClientCreate", "201", lists=True)},
+                    "ApiClientCreate")},
     A + "/api-clients/{client_id}/revoke": {
         "post": _op("Revoke an API client and its tokens", "ApiClients")},
     V + "/tokens": {
         "get": _op("Registration tokens of the virtual account, with their values", "RegistrationTokens"),
-        "post": _op("Create a registration token", "TokenInfo", "TokenCreate", "201")},
+        "post": _op("Create a registration token", "TokenInfo", "TokenCreate")},
     V + "/tokens/revoke": {"post": _op("Revoke registration tokens (by value)", "Status",
                                        "TokenRevoke")},
-    V + "/devices": {"get": _op("Devices of the virtual account (limit -1: all)", "Devices",
-                                query=("limit", "offset"))},
+    V + "/devices": {"get": _DEVICES, "post": _op(
+        "Devices of the virtual account (limit -1: all), paged by the body", "Devices",
+        "DeviceQuery")},
     V + "/devices/transfer": {"post": _op("Move devices, and what they use, to other virtual "
                                           "accounts", "DeviceResult", "DeviceTransfer")},
     V + "/devices/remove": {"post": _op("Remove devices (their licenses return to the pool)",
@@ -307,7 +334,11 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/sync-status": {"get": _op("Sync status with Central (system administrators)",
                                        "SyncStatus")},
     "/api/v1/audit": {"get": _op("Audit events, newest first", "Events",
-                                 query=("account", "action", "limit", "before"))},
+                                 query=("account", "user", "action", "q", "since", "until",
+                                        "limit", "before"))},
+    A + "/reports/{kind}": {"get": _report_op("A list of the account as a CSV or JSON download")},
+    "/api/v1/reports/{kind}": {"get": _report_op(
+        "A list of every account the caller sees as a CSV or JSON download", ("account",))},
 }
 
 
@@ -326,7 +357,8 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Satellite management API", "version": __version__,
                  "description": "On-Prem compatible REST API; see docs/api.md."},
-        "servers": [{"url": "/"}],
+        # Every path is served as named and again under /backend, as On-Prem serves it.
+        "servers": [{"url": "/"}, {"url": ON_PREM_PREFIX}],
         "security": [{"bearer": []}],
         "paths": _with_path_parameters(PATHS),
         "components": {"schemas": SCHEMAS, "securitySchemes": {

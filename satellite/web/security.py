@@ -13,11 +13,12 @@ from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 
 from satellite.config import Settings
+from satellite.web.http import ON_PREM_SUFFIX
 
 # Blueprints authenticated per request by a bearer token or a device signature.
 # Callers of these authenticate every request themselves (bearer tokens, device signatures) and
 # never with the session cookie, so a forged cross-site request carries nothing to ride on.
-CSRF_EXEMPT_BLUEPRINTS = frozenset({"oauth", "device_api"})
+CSRF_EXEMPT_BLUEPRINTS = frozenset({"oauth", "oauth" + ON_PREM_SUFFIX, "device_api"})
 CSRF_EXEMPT_PREFIX = "api_"
 
 

@@ -15,7 +15,7 @@ import pytest
 from satellite.actor import Actor
 from satellite.alerts import channels
 from satellite.alerts.delivery import deliver_due, send_test
-from satellite.alerts.models import CENTRAL_UNREACHABLE, OUT_OF_COMPLIANCE, AlertDelivery
+from satellite.alerts.models import CENTRAL_UNREACHABLE, POOL_SHORT, AlertDelivery
 from satellite.alerts.senders import DeliveryFailed
 from satellite.alerts.service import clear_alert, raise_alert
 from satellite.audit.service import list_events, verify
@@ -42,7 +42,7 @@ def _channel(db: Database, settings: Settings, account: str | None, name: str, k
         return view
 
 
-def _raise(db: Database, account_id: int | None, key: str = KEY, kind: str = OUT_OF_COMPLIANCE,
+def _raise(db: Database, account_id: int | None, key: str = KEY, kind: str = POOL_SHORT,
            message: str = "router-advantage in acme.example.com/Default is Out Of Compliance"
            ) -> None:
     with db.uow() as uow:
@@ -266,7 +266,7 @@ def test_queueing_is_part_of_the_transaction_that_raises(
         db: Database, settings: Settings, acme: int) -> None:
     _channel(db, settings, "acme.example.com", "hook", "webhook", "http://127.0.0.1:9/x")
     with db.uow() as uow:
-        raise_alert(uow.session, KEY, OUT_OF_COMPLIANCE, "m", uow.clock.now(), acme)
+        raise_alert(uow.session, KEY, POOL_SHORT, "m", uow.clock.now(), acme)
         assert uow.session.query(AlertDelivery).count() == 1
         # no commit: the raising rolls back, and so does its delivery
     assert _deliveries(db) == []
@@ -299,9 +299,9 @@ def test_syslog_to_a_local_socket_and_a_missing_one(
         sock.settimeout(10)
         _channel(db, settings, "acme.example.com", "local", "syslog", str(path))
         send_test(db, settings, Actor("cli", "tester"), "acme.example.com", "local")
-        # user (1) * 8 + warning (4)
+        # user (1) * 8 + info (6): a test comes at the channel's floor, info by default
         assert sock.recv(4096).decode().startswith(
-            "<12>satellite: [warning] test acme.example.com: Test of alert channel 'local'")
+            "<14>satellite: [info] test acme.example.com: Test of alert channel 'local'")
     _channel(db, settings, "acme.example.com", "gone", "syslog", str(tmp_path / "nothing"))
     with pytest.raises(DeliveryFailed, match=r"syslog .*/nothing: No such file or directory"):
         send_test(db, settings, Actor("cli", "tester"), "acme.example.com", "gone")

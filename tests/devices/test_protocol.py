@@ -89,7 +89,7 @@ def test_usage_within_the_pool_is_authorized_and_beyond_it_out_of_compliance(
     assert in_use(db, site, clock) == 5
 
 
-def test_unknown_and_export_controlled_tags_are_not_authorized_and_consume_nothing(
+def test_unknown_and_export_controlled_tags_are_not_authorized_and_unknown_use_is_recorded(
         db: Database, actor: Actor, sealer: TokenSealer, site: Site, clock: FixedClock,
         transport: FlaskTransport) -> None:
     plain = registered(transport, clock, make_token(db, actor, sealer), "P1")
@@ -99,7 +99,9 @@ def test_unknown_and_export_controlled_tags_are_not_authorized_and_consume_nothi
     assert "export-controlled" in statuses[SECRET_TAG][1]
     assert statuses["regid.unknown"] == ("NOT_AUTHORIZED",
                                          "the virtual account has no license for this tag")
+    # An export refusal consumes nothing; use of a tag with no line is recorded (unlicensed).
     assert in_use(db, site, clock, SECRET_TAG) == 0
+    assert in_use(db, site, clock, "regid.unknown") == 1
     allowed = registered(transport, clock,
                          make_token(db, actor, sealer, export_controlled=True), "P2")
     assert allowed.report({SECRET_TAG: 1})["tags"][0]["status"] == "AUTHORIZED"

@@ -60,3 +60,22 @@ def test_install_offline_then_init_serve_and_reinstall_over_it(bundle: Path, tmp
     assert (keys / "kept.pem").read_text() == "key material"
     assert satellite(root, "init").stdout.startswith("Checked satellite")
     assert satellite(root, "status", "--json").stdout == status.stdout
+
+
+def test_the_bundle_carries_the_docs_and_the_container_recipe_and_links_all_commands(
+        bundle: Path, tmp_path: Path) -> None:
+    for doc in (Path(__file__).resolve().parents[2] / "docs").glob("*.md"):
+        assert (bundle / "docs" / doc.name).is_file(), doc.name
+    recipe = (bundle / "Containerfile").read_text()
+    assert "COPY . /tmp/bundle" in recipe and (bundle / "install.sh").is_file()
+    root = tmp_path / "root"
+    install(bundle, root)
+    for command in ("satellite", "satellite-central", "satellite-agent"):
+        link = root / "usr/local/bin" / command
+        assert link.is_symlink(), command
+        assert link.resolve().is_file(), command
+    assert (root / "opt/satellite/share/devices.md").is_file()
+    # What the container's HEALTHCHECK runs exists where the recipe says.
+    assert (root / "opt/satellite/venv/bin/python").exists()
+    unit = (root / "etc/systemd/system/satellite.service").read_text()
+    assert "ReadWritePaths=/var/lib/satellite -/srv/backups/satellite" in unit

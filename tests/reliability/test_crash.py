@@ -96,7 +96,11 @@ def test_kill_9_under_device_load_loses_no_acknowledged_report(
                 reporter.next = 1 + 100_000 * round_
                 reporters.append(reporter)
                 reporter.start()
-            time.sleep(rng.uniform(0.3, 1.5))
+            # Killed at a random point once reports are flowing (a loaded machine is slow).
+            deadline = time.monotonic() + 30
+            while not any(r.acked for r in reporters) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 1.2))
             server.process.kill()
             server.process.wait(30)
             for reporter in reporters:

@@ -23,7 +23,8 @@ from tests.web.ui.conftest import csrf_token
 # The documented public endpoints (docs/security.md). Revoking a bearer token answers 200
 # whether or not the token was known (RFC 7009): holding the token is the proof.
 PUBLIC = {"GET /healthz", "GET /readyz", "GET /sign-in", "GET /static/<path:filename>",
-          "GET /api/openapi.json", "GET /api/device/v1/ca", "POST /oauth/revoke"}
+          "GET /api/openapi.json", "GET /api/device/v1/ca", "POST /oauth/revoke",
+          "POST /backend/oauth/revoke"}
 # What an unauthenticated attempt may write: its audit event and the counters that limit it.
 BOOKKEEPING = {"audit_events", "audit_head", "rate_buckets", "sign_in_throttles"}
 LAN = {"REMOTE_ADDR": "192.0.2.50"}
@@ -48,7 +49,8 @@ def populated(db: Database, settings: Any) -> dict[str, str]:
         uow.commit()
         return {"account": "acme.example.com", "va": "Lab", "udi": "PID:C9300-24T,SN:FOC1",
                 "request_id": "1", "token_id": "1", "client_id": client.client_id,
-                "username": "admin", "filename": "app.css"}
+                "username": "admin", "filename": "app.css", "name": "ops", "kind": "licenses",
+                "fmt": "csv"}
 
 
 def test_nothing_but_the_public_endpoints_answers_or_changes_anything(

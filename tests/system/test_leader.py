@@ -45,3 +45,22 @@ def test_satellites_sharing_a_postgresql_database_elect_their_own_leaders(pg_sch
         other.close()
         engine_a.dispose()
         engine_b.dispose()
+
+
+def test_any_node_can_tell_which_node_leads(pg_schema: PgSchema) -> None:
+    from satellite.leader import leader_node, node_name
+
+    engine_a, engine_b = create_engine(pg_schema.url), create_engine(pg_schema.url)
+    leader = AdvisoryLockLeader(engine_a, leader_lock_key("test-satellite"))
+    try:
+        assert leader_node(engine_b, "test-satellite") is None
+        assert leader.is_leader()
+        assert leader_node(engine_b, "test-satellite") == node_name()
+        assert leader_node(engine_b, "another-satellite") is None
+        leader.close()
+        assert leader_node(engine_b, "test-satellite") is None
+    finally:
+        leader.close()
+        engine_a.dispose()
+        engine_b.dispose()
+    assert leader_node(create_engine("sqlite://"), "test-satellite") is None

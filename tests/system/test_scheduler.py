@@ -12,8 +12,8 @@ from satellite.config import Settings, load_settings
 from satellite.errors import ConfigError
 from satellite.jobruns import RETENTION, recent_runs
 from satellite.jobs import Job
-from satellite.leader import SingleNode
-from satellite.scheduler import _tick, is_due, node_name, run_job, scheduled_jobs
+from satellite.leader import SingleNode, node_name
+from satellite.scheduler import _tick, is_due, run_job, scheduled_jobs
 from satellite.uow import Database
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,26 @@ def test_serve_refuses_an_uninitialised_data_dir(settings: Settings) -> None:
     result = run_satellite(env, "serve", "--port", "1", check=False)
     assert result.returncode != 0
     assert result.stderr.strip().endswith("run `satellite init`")
+
+
+def test_a_busy_port_is_one_line_not_a_traceback(settings: Settings) -> None:
+    env = satellite_env(settings.data_dir, settings.database_url)
+    run_satellite(env, "init")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_satellite({**env, "SATELLITE_PORT": str(port)}, "serve", check=False)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"satellite: error: cannot listen on 127.0.0.1:{port}: the port is in use by another program "
+        "(choose another with --port or SATELLITE_PORT)")
+
+
+def test_make_run_leaves_host_and_port_to_the_settings() -> None:
+    # The README's precedence rule: SATELLITE_PORT/SATELLITE_HOST apply to `make run` too, so
+    # the Makefile must not pass its own --host/--port.
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text()
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "serve" in run and "--port" not in run and "--host" not in run

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 import subprocess
@@ -188,3 +189,18 @@ def test_nginx_accepts_the_shipped_configuration(settings: Settings, tmp_path: P
                              "-e", str(tmp_path / "error.log")], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def test_status_warns_when_device_url_moves_off_the_certificate(cli, monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    monkeypatch.setenv("SATELLITE_DEVICE_URL", f"https://{HOST}")
+    assert cli("init").code == 0
+    assert cli("tls", "self-signed", "--hostname", HOST).code == 0
+    assert "does not cover" not in cli("status").out
+    # The certificate was installed for the old name; device_url now names another host.
+    monkeypatch.setenv("SATELLITE_DEVICE_URL", "https://licensing.example.internal")
+    status = cli("status")
+    assert (f"warning: the TLS certificate ({HOST}) does not cover licensing.example.internal"
+            in status.out)
+    info = json.loads(cli("status", "--json").out)
+    assert any("does not cover" in w for w in info["warnings"])

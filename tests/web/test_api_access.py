@@ -185,6 +185,8 @@ def test_an_error_about_one_input_names_it_in_the_json_body(
     conforms(taken.json, "/api/v1/accounts/{account}/virtual-accounts", "post", 409)
     nowhere = client.post(vas, headers=admin, json={"name": "Edge", "parent": "Nowhere"})
     assert nowhere.status_code == 404 and nowhere.json["field"] == "parent"
-    # An error about no one input says nothing of a field.
     paging = client.get("/api/v1/accounts/Acme/licenses?limit=0", headers=admin)
-    assert paging.status_code == 400 and "field" not in paging.json
+    assert paging.status_code == 400 and paging.json["field"] == "limit"
+    # An error about no one input says nothing of a field.
+    shape = client.post(vas, headers=admin, json=[1])
+    assert shape.status_code == 400 and "field" not in shape.json

@@ -34,8 +34,8 @@ def test_tokens_devices_alerts_and_sync_status_by_role(
 
     made = client.post(LAB + "/tokens", headers=admin, json={
         "expiresAfterDays": 5, "description": "racks", "exportControlled": "Allowed"})
-    assert made.status_code == 201, made.json
-    conforms(made.json, V + "/tokens", "post", 201)
+    assert made.status_code == 200, made.json
+    conforms(made.json, V + "/tokens", "post", 200)
     secret = made.json["tokenInfo"]["token"]
     assert made.json["tokenInfo"]["usesRemaining"] is None
 

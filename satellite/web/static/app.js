@@ -105,3 +105,23 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// Times: the page writes them in UTC; show them in the viewer's time zone, UTC on hover.
+function pad(n) { return String(n).padStart(2, "0"); }
+function zoneName(d) {
+  try {
+    const part = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(d)
+      .find((p) => p.type === "timeZoneName");
+    return part ? part.value : "";
+  } catch (e) { return ""; }
+}
+function localTimes(root) {
+  root.querySelectorAll("time[datetime]").forEach((el) => {
+    const d = new Date(el.getAttribute("datetime"));
+    if (isNaN(d.getTime()) || el.dataset.local) return;
+    el.textContent = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+      `${pad(d.getHours())}:${pad(d.getMinutes())} ${zoneName(d)}`.trimEnd();
+    el.dataset.local = "1";
+  });
+}
+document.addEventListener("DOMContentLoaded", () => localTimes(document));

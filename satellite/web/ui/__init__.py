@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, request, url_for
+from flask import session as cookie
 from flask_wtf.csrf import CSRFError
 
 from satellite import __version__
@@ -16,6 +17,7 @@ from satellite.web.ui import (
     alerts,
     audit,
     auth,
+    channels,
     devices,
     licenses,
     requests,
@@ -26,8 +28,10 @@ from satellite.web.ui import (
 )
 from satellite.web.ui import session as web_session
 from satellite.web.ui.forms import ActionForm
-from satellite.web.ui.pages import COUNT_LIMIT, VA_LIST_LIMIT, database, render
+from satellite.web.ui.pages import COUNT_LIMIT, VA_LIST_LIMIT, database, render, seconds, when
 
+# The session key remembering the account last viewed (for the navigation of other pages).
+LAST_ACCOUNT = "account"
 # Pages reachable without signing in.
 PUBLIC = frozenset({"ui.sign_in"})
 # Pages a user who must change their password may still reach.
@@ -51,6 +55,8 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/a/<account>/virtual-accounts/<va>/delete", "va_delete", accounts.va_delete, _POST),
     ("/a/<account>/licenses", "licenses_page", licenses.licenses_page, _GET),
     ("/a/<account>/licenses/transfer", "transfer", licenses.transfer_licenses, _POST),
+    ("/a/<account>/licenses/transfer-account", "transfer_account",
+     licenses.transfer_to_account, _POST),
     ("/a/<account>/devices", "devices_page", devices.devices_page, _GET),
     ("/a/<account>/virtual-accounts/<va>/usage-reports", "usage_upload", slup.upload, _POST),
     # A Cisco PID may hold a slash (ISR4331/K9): device routes take the UDI as a path.
@@ -62,8 +68,13 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/a/<account>/tokens/create", "token_create", tokens.create, _POST),
     ("/a/<account>/tokens/<va>/<int:token_id>/revoke", "token_revoke", tokens.revoke, _POST),
     ("/a/<account>/alerts", "alerts_page", alerts.alerts_page, _GET),
+    ("/a/<account>/alerts/channels", "channels_page", channels.channels_page, _GET),
+    ("/a/<account>/alerts/channels/add", "channel_add", channels.add, _POST),
+    ("/a/<account>/alerts/channels/<name>/test", "channel_test", channels.test, _POST),
+    ("/a/<account>/alerts/channels/<name>/remove", "channel_remove", channels.remove, _POST),
     ("/a/<account>/reservations", "reservations_page", reservations.reservations_page, _GET),
     ("/a/<account>/reservations/authorize", "authorize", reservations.authorize, _POST),
+    ("/a/<account>/reservations/mode", "reservation_mode", reservations.set_mode, _POST),
     ("/a/<account>/reservations/return", "reservation_return", reservations.return_code, _POST),
     ("/a/<account>/reservations/satellite-chain.pem", "reservation_chain", reservations.chain,
      _GET),
@@ -90,9 +101,13 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/sync/apply", "sync_apply", sync.apply, _POST),
     ("/sync/inspect", "sync_inspect", sync.inspect, _POST),
     ("/sync/export", "sync_export", sync.export, _POST),
+    ("/sync/register", "sync_register", sync.register, _POST),
+    ("/sync/now", "sync_now", sync.sync_now, _POST),
     ("/audit", "audit_page", audit.audit_page, _GET),
     ("/audit/verify", "audit_verify", audit.audit_verify, _GET),
-    ("/audit.csv", "audit_csv", audit.audit_csv, _GET),
+    ("/audit.csv", "audit_csv", audit.audit_export, _GET),
+    ("/audit/export.<fmt>", "audit_export", audit.audit_export, _GET),
+    ("/a/<account>/export/<kind>.<fmt>", "export", audit.export, _GET),
     ("/system", "system_page", admin.system_page, _GET),
     ("/settings", "settings_page", admin.settings_page, _GET),
 ]
@@ -136,8 +151,14 @@ def _csrf_error(exc: CSRFError) -> Any:
 
 
 def _context() -> dict[str, Any]:
+    # The account in view, else the last one viewed: every page shows the same navigation.
+    account = (request.view_args or {}).get("account")
+    if account and g.get("user") is not None:
+        cookie[LAST_ACCOUNT] = account
+    elif g.get("user") is not None:
+        account = cookie.get(LAST_ACCOUNT)
     return {"user": g.get("user"), "version": __version__, "sign_out": ActionForm(formdata=None),
-            "account_param": (request.view_args or {}).get("account")}
+            "account_param": account, "endpoint": request.endpoint}
 
 
 def blueprint() -> Blueprint:
@@ -153,5 +174,6 @@ def blueprint() -> Blueprint:
 def init_app(app: Any) -> None:
     app.register_blueprint(blueprint())
     app.jinja_env.globals.update(VA_LIST_LIMIT=VA_LIST_LIMIT, COUNT_LIMIT=COUNT_LIMIT)
+    app.jinja_env.filters.update(when=when, seconds=seconds)
     # CSRF failures are raised before any blueprint handler runs, so they are mapped app-wide.
     app.register_error_handler(CSRFError, _csrf_error)

@@ -136,7 +136,8 @@ def dashboard(account: str) -> Any:
         out = licenses.list_licenses(s, who, on, account, status=OUT_OF_COMPLIANCE, limit=50,
                                      details=False, count=False)
         pools = licenses.list_licenses(s, who, on, account, limit=CHART_POOLS, details=False)
-        soon = licenses.expiring(s, who, on, account, within_days=90)
+        notice_days = current_app.config["SATELLITE_SETTINGS"].expiry_notice_days
+        soon = licenses.expiring(s, who, on, account, within_days=notice_days)
         # Account-wide figures go to those who may see the whole account.
         whole = visible_va_ids(s, who, "va.view", acct.id) is None
         by_status = (devices.account_status_counts(s, who, acct.domain, COUNT_LIMIT)
@@ -150,10 +151,12 @@ def dashboard(account: str) -> Any:
     # The same warnings `satellite status` prints, for those who look after the appliance.
     health = tls_warnings(settings, database().clock.now()) if may_see_health else []
     return render("dashboard.html", account=acct, out=out, soon=soon, today=on,
+                  notice_days=notice_days,
                   devices_by_status=by_status, alerts=open_alerts, sync=sync, warnings=health,
                   chart=usage_bars(pools.rows),
                   pool_total=pools.total, history=history_charts(history, since, until),
-                  history_period=period, history_ranges=HISTORY_RANGES)
+                  history_period=period, history_ranges=HISTORY_RANGES,
+                  history_since=since.date().isoformat())
 
 
 # The tree page shows as many levels as fit in this many rows; deeper VAs are one click away

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, flash, redirect, request, url_for
@@ -18,7 +19,10 @@ from satellite.db import schema_revision
 from satellite.effective_settings import effective_settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
-from satellite.scheduler import job_runs, scheduled_jobs
+from satellite.leader import leader_node
+from satellite.scheduler import JobRun, job_runs, scheduled_jobs
+from satellite.state import get_state
+from satellite.tls import installed as installed_certificate
 from satellite.tls import warnings as tls_warnings
 from satellite.users import service as users
 from satellite.users.models import User
@@ -208,10 +212,13 @@ def system_page() -> Any:
     db = database()
     with db.reader() as uow:
         require(uow.session, actor(), "system.view")
+        satellite_id = get_state(uow.session, "satellite_id") or ""
+    leader: str | None = None
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         database_state = "answering"
+        leader = leader_node(db.engine, satellite_id)
     except Exception as exc:  # any driver failure is what the page must show
         database_state = f"not answering ({type(exc).__name__})"
     runs = {run.name: run for run in job_runs(db)}
@@ -225,4 +232,13 @@ def system_page() -> Any:
     return render("system.html", version=__version__, engine=db.engine.dialect.name,
                   database_state=database_state, revision=",".join(schema_revision(db.engine)),
                   jobs=jobs, disk=disk, keys=keys, warnings=tls_warnings(settings, now),
-                  settings=settings)
+                  settings=settings, certificate=installed_certificate(settings), leader=leader,
+                  durations={j.name: _took(r) for j, r in jobs if r is not None})
+
+
+def _took(run: JobRun) -> float | None:
+    """How long the job's last run took, in seconds (None before its first run)."""
+    if not run.last_started or not run.last_finished:
+        return None
+    return (datetime.fromisoformat(run.last_finished)
+            - datetime.fromisoformat(run.last_started)).total_seconds()

@@ -11,6 +11,7 @@ from satellite.accounts import service as accounts
 from satellite.alerts.channels import delivery_states
 from satellite.alerts.service import list_alerts
 from satellite.web.ui.pages import actor, reading, render
+from satellite.web.ui.session import allowed
 
 
 def alerts_page(account: str) -> Any:
@@ -21,5 +22,6 @@ def alerts_page(account: str) -> Any:
         whole = visible_va_ids(uow.session, actor(), "va.view", acct.id) is None
         shown = list_alerts(uow.session, actor(), acct.domain, include_cleared=cleared) if whole else []
         deliveries = delivery_states(uow.session, [a.id for a in shown], acct.id)
+        may_manage = allowed(uow.session, actor(), "alert.manage", account_id=acct.id)
     return render("alerts.html", account=acct, alerts=shown, cleared=cleared,
-                  whole=whole, deliveries=deliveries)
+                  whole=whole, deliveries=deliveries, may_manage=may_manage)

@@ -1,40 +1,39 @@
-"""The audit trail: filters, CSV export and chain verification."""
+"""The audit trail: search, export and chain verification."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, request
+from flask import request
 
 from satellite.accounts import service as accounts
 from satellite.audit.models import AuditEvent
-from satellite.audit.service import read_events, verify_chain
+from satellite.audit.service import read_events, search_of, verify_chain
 from satellite.errors import InvalidInput
-from satellite.web.ui.pages import actor, reading, render
+from satellite.web.downloads import download, filters_from
+from satellite.web.ui.pages import actor, database, reading, render
 
 PAGE_SIZE = 100
-CSV_LIMIT = 100_000
+SEARCH_FIELDS = ("account", "user", "action", "q", "since", "until")
 
 
-def _filters() -> tuple[str, str, int | None]:
-    account = request.args.get("account", "").strip()
-    action = request.args.get("action", "").strip()
-    before = request.args.get("before", "").strip()
-    if before and not before.isdigit():
-        raise InvalidInput("before must be an event number")
-    return account, action, int(before) if before else None
+def _filters() -> dict[str, str]:
+    return {name: request.args.get(name, "").strip() for name in SEARCH_FIELDS}
 
 
 def _events(limit: int) -> tuple[list[AuditEvent], dict[str, str]]:
-    account, action, before = _filters()
+    filters = _filters()
+    before = request.args.get("before", "").strip()
+    if before and not before.isdigit():
+        raise InvalidInput("before must be an event number", field="before")
     with reading() as uow:
-        account_id = accounts.get_account(uow.session, account).id if account else None
-        events = read_events(uow.session, actor(), account_id=account_id, action=action or None,
-                             limit=limit, before_id=before)
-    return events, {"account": account, "action": action}
+        account_id = (accounts.get_account(uow.session, filters["account"]).id
+                      if filters["account"] else None)
+        search = search_of(account_id=account_id, user=filters["user"], action=filters["action"],
+                           text=filters["q"], since=filters["since"], until=filters["until"])
+        events = read_events(uow.session, actor(), search, limit=limit,
+                             before_id=int(before) if before else None)
+    return events, filters
 
 
 def audit_page() -> Any:
@@ -43,36 +42,22 @@ def audit_page() -> Any:
         visible = accounts.list_accounts(uow.session, actor())
     older = events[-1].id if len(events) == PAGE_SIZE else None
     return render("audit.html", events=events, filters=filters, accounts=visible, older=older,
-                  chain=None)
+                  chain=None, shown={k: v for k, v in filters.items() if v})
 
 
 def audit_verify() -> Any:
     with reading() as uow:
         chain = verify_chain(uow.session, actor())
         visible = accounts.list_accounts(uow.session, actor())
-    return render("audit.html", 200 if chain.ok else 409, events=[], filters={"account": "", "action": ""},
-                  accounts=visible, older=None, chain=chain)
+    empty = dict.fromkeys(SEARCH_FIELDS, "")
+    return render("audit.html", 200 if chain.ok else 409, events=[], filters=empty,
+                  accounts=visible, older=None, chain=chain, shown={})
 
 
-def _cell(value: str) -> str:
-    # A spreadsheet would run a cell starting with one of these as a formula.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def audit_export(fmt: str = "csv") -> Any:
+    return download(database(), actor(), "audit-log", fmt, filters_from(request.args, None))
 
 
-def audit_csv() -> Any:
-    events, _ = _events(CSV_LIMIT)
-
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["id", "at", "actor", "action", "target", "account_id", "details", "hash"])
-        for e in events:
-            writer.writerow([e.id, e.at.isoformat(), _cell(e.actor), _cell(e.action),
-                             _cell(e.target), e.account_id if e.account_id is not None else "",
-                             _cell(e.details), e.hash])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-
-    return Response(rows(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
+def export(account: str, kind: str, fmt: str) -> Any:
+    """Any list of an account as CSV or JSON, with the filters of its page."""
+    return download(database(), actor(), kind, fmt, filters_from(request.args, account))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from flask import flash
+from flask import flash, redirect
 from flask_wtf import FlaskForm
 
 from satellite.errors import SatelliteError
@@ -30,3 +31,15 @@ def report(exc: SatelliteError, form: FlaskForm | None = None, field: str | None
     else:
         flash(exc.message, "error")
     return exc.http_status
+
+
+def then_back(action: Callable[[], str], back: str) -> Any:
+    """A button's action: run it, flash what it did (the text it returns) or why the service
+    refused, and go back to the page at `back`."""
+    try:
+        message = action()
+    except SatelliteError as exc:
+        report(exc)
+    else:
+        flash(message, "info")
+    return redirect(back)

@@ -192,3 +192,29 @@ class TokenForm(FlaskForm):
     max_uses = IntegerField("Maximum uses (empty: unlimited)",
                             validators=[Optional(), NumberRange(min=1)])
     export_controlled = BooleanField("Allow export-controlled functionality")
+
+
+class ChannelForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    kind = SelectField("Kind", choices=[SelectChoice(k, k) for k in ("email", "webhook",
+                                                                    "syslog")])
+    target = StringField("Target", validators=[DataRequired(), Length(max=1000)],
+                         description="email: addresses, comma-separated; webhook: http(s) URL; "
+                                     "syslog: udp://HOST:PORT or /dev/log")
+    min_severity = SelectField("Deliver from severity", default="warning")
+    dedupe_hours = IntegerField("Same alert at most once per (hours)", default=24,
+                                validators=[InputRequired(), NumberRange(min=0, max=720)])
+
+
+class ReservationModeForm(FlaskForm):
+    mode = SelectField("Reservations allowed", choices=[
+        SelectChoice("none", "none"), SelectChoice("specific", "specific (SLR)"),
+        SelectChoice("permanent", "permanent (PLR)"), SelectChoice("both", "both")])
+
+
+class AccountTransferForm(FlaskForm):
+    source = SelectField("From virtual account", choices=[], validate_choice=True)
+    to_account = SelectField("To account", choices=[], validate_choice=True)
+    target = StringField("To its virtual account", validators=[DataRequired(), Length(max=200)])
+    tag = StringField("License tag", validators=[DataRequired(), Length(max=200)])
+    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1)])

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, request, url_for
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
 
 from satellite.accounts import service as accounts
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.licenses import service as licenses
 from satellite.licenses.counters import STATUSES
-from satellite.licenses.transfers import transfer
+from satellite.licenses.transfers import transfer, transfer_between_accounts
 from satellite.web.ui.feedback import report
-from satellite.web.ui.forms import TransferForm
+from satellite.web.ui.forms import AccountTransferForm, TransferForm
 from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render, today
 from satellite.web.ui.session import allowed_anywhere
 
@@ -26,7 +27,13 @@ def _page_number() -> int:
         raise InvalidInput("page must be a whole number") from None
 
 
-def licenses_page(account: str, form: TransferForm | None = None, status: int = 200) -> Any:
+def _other_accounts(s: Any, domain: str) -> list[Any]:
+    return [SelectChoice(a.domain, a.name) for a in accounts.list_accounts(s, actor())
+            if a.domain != domain]
+
+
+def licenses_page(account: str, form: TransferForm | None = None, status: int = 200,
+                  across: AccountTransferForm | None = None) -> Any:
     va = request.args.get("va") or None
     wanted_status = request.args.get("status") or None
     text = request.args.get("q", "").strip() or None
@@ -38,14 +45,18 @@ def licenses_page(account: str, form: TransferForm | None = None, status: int = 
                                       status=wanted_status, text=text, limit=PAGE_SIZE,
                                       offset=(page - 1) * PAGE_SIZE)
         may_transfer = allowed_anywhere(s, who, "license.transfer", acct.id)
+        others = _other_accounts(s, acct.domain) if may_transfer else []
     form = form or TransferForm(formdata=None, source=va or "")
     offer_vas(form.source, vas)
     offer_vas(form.target, vas)
+    across = across or AccountTransferForm(formdata=None, prefix="acc", source=va or "")
+    offer_vas(across.source, vas)
+    across.to_account.choices = others
     pages = max(1, -(-rows.total // PAGE_SIZE))
     return render("licenses.html", status, account=acct, vas=vas, rows=rows, form=form,
                   may_transfer=may_transfer, statuses=STATUSES,
                   filters={"va": va or "", "status": wanted_status or "", "q": text or ""},
-                  page=page, pages=pages)
+                  page=page, pages=pages, across=across if others else None)
 
 
 def transfer_licenses(account: str) -> Any:
@@ -66,4 +77,30 @@ def transfer_licenses(account: str) -> Any:
             "source_va": "source", "target_va": "target"}))
     flash(f"Moved {done.quantity} x {done.tag} from {form.source.data} to {form.target.data}.",
           "info")
+    return redirect(url_for("ui.licenses_page", account=account))
+
+
+def transfer_to_account(account: str) -> Any:
+    """Move licenses to a VA of another account (needs the transfer right in both)."""
+    form = AccountTransferForm(prefix="acc")
+    with reading() as uow:
+        _, vas = accounts.va_entries(uow.session, actor(), account, VA_LIST_LIMIT + 1)
+        form.to_account.choices = _other_accounts(
+            uow.session, accounts.account_for(uow.session, actor(), account,
+                                              "account.view").domain)
+    offer_vas(form.source, vas)
+    if not form.validate_on_submit():
+        return licenses_page(account, None, 400, form)
+    try:
+        with database().uow() as uow:
+            done = transfer_between_accounts(
+                uow, actor(), account, form.source.data or "", form.to_account.data or "",
+                form.target.data or "", form.tag.data or "", form.quantity.data or 0)
+            uow.commit()
+    except SatelliteError as exc:
+        return licenses_page(account, None, report(exc, form, fields={
+            "source_va": "source", "target_va": "target", "target_account": "to_account"}),
+            form)
+    flash(f"Moved {done.quantity} x {done.tag} from {form.source.data} to "
+          f"{form.target.data} of {form.to_account.data}.", "info")
     return redirect(url_for("ui.licenses_page", account=account))

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 from flask import current_app, g, render_template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
 from wtforms.widgets import TextInput
 
 from satellite.accounts.service import VaEntry
 from satellite.actor import Actor
+from satellite.clock import as_utc, utc_text
 from satellite.uow import Database, UnitOfWork
+
+T = TypeVar("T")
 
 
 def database() -> Database:
@@ -70,6 +73,32 @@ def offer_vas(field: Field, vas: list[VaEntry], *, top: str | None = None,
                                for va in vas if va.name != leave_out]
 
 
+NO_TIME = "\u2013"  # an en dash, as pages show a missing value
+
+
+def when(value: datetime | str | None, missing: str = NO_TIME) -> Markup:
+    """The one way a page shows a time: `2026-03-01 12:00 UTC`, which app.js rewrites into
+    the viewer's time zone; the UTC time, to the second, stays on hover (title)."""
+    if value is None or value == "":
+        return escape(missing)
+    at = as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        utc_text(at), at.strftime("%Y-%m-%d %H:%M:%S UTC"), at.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def seconds(value: float) -> str:
+    """A duration as people compare them on one page: whole seconds (`90 s`, `3600 s`)."""
+    return f"{round(value):d} s" if value >= 1 or value == 0 else f"{value:.1f} s"
+
+
+
+
+def change(fn: Callable[[UnitOfWork], T]) -> T:
+    """Run a state change in one transaction, committed when it returns."""
+    with database().uow() as uow:
+        result = fn(uow)
+        uow.commit()
+        return result
 
 
 @contextmanager

@@ -14,15 +14,24 @@ from satellite.keystore import Keystore, open_keystore
 from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVED
 from satellite.reservation.signer import CodeSigner, code_signer
-from satellite.web.ui.feedback import report
+from satellite.web.ui.feedback import report, then_back
 from satellite.web.ui.forms import (
     CodeForm,
     RemoveForm,
     ReservationForm,
+    ReservationModeForm,
     ReservationUpdateForm,
     parse_license_lines,
 )
-from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render
+from satellite.web.ui.pages import (
+    VA_LIST_LIMIT,
+    actor,
+    change,
+    database,
+    offer_vas,
+    reading,
+    render,
+)
 from satellite.web.ui.session import allowed, allowed_anywhere, allowed_vas
 
 PAGE_SIZE = 100
@@ -57,11 +66,29 @@ def reservations_page(account: str, form: ReservationForm | None = None,
         names = accounts.va_names(s, acct.id, {r.va_id for r in rows})
         may_manage = allowed_anywhere(s, who, "reservation.manage", acct.id)
         offered = allowed_vas(s, who, "reservation.manage", acct.id, vas)
+        may_set_mode = allowed(s, who, "account.update", account_id=acct.id)
     form = form or ReservationForm(formdata=None)
     offer_vas(form.va, vas if len(vas) > VA_LIST_LIMIT else offered)
     return render("reservations.html", status, account=acct, rows=rows, names=names, form=form,
                   returning=returning or CodeForm(formdata=None, prefix="ret"),
-                  may_manage=may_manage, udi_of=service.udi_of, page=page, more=more)
+                  may_manage=may_manage, udi_of=service.udi_of, page=page, more=more,
+                  may_set_mode=may_set_mode,
+                  mode=ReservationModeForm(formdata=None, prefix="mode",
+                                           mode=acct.reservation_mode))
+
+
+def set_mode(account: str) -> Any:
+    """The account's reservation setting: none, specific (SLR), permanent (PLR) or both."""
+    form = ReservationModeForm(prefix="mode")
+    if not form.validate_on_submit():
+        return reservations_page(account, status=400)
+
+    def save() -> str:
+        changed = change(lambda uow: accounts.set_reservation_mode(uow, actor(), account,
+                                                                   form.mode.data or ""))
+        return f"Reservations for {changed.name}: {changed.reservation_mode}."
+
+    return then_back(save, url_for("ui.reservations_page", account=account))
 
 
 def authorize(account: str) -> Any:

@@ -14,11 +14,13 @@ from typing import Any
 from flask import after_this_request, current_app, flash, g, redirect, request, send_file, url_for
 from werkzeug.datastructures import FileStorage
 
+from satellite.access.policy import require
 from satellite.cloudsync.diff import ImportDiff
 from satellite.cloudsync.envelope import Header, read_bundle
 from satellite.cloudsync.export import export_batch
 from satellite.cloudsync.history import list_history
-from satellite.cloudsync.network import sync_status
+from satellite.cloudsync.network import run_sync, sync_status
+from satellite.cloudsync.registration import write_request
 from satellite.cloudsync.service import (
     ImportReport,
     LocalView,
@@ -31,7 +33,7 @@ from satellite.cloudsync.trust import bundle_signature
 from satellite.config import Settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
-from satellite.web.ui.feedback import report
+from satellite.web.ui.feedback import report, then_back
 from satellite.web.ui.forms import ActionForm, ApplyForm, BundleForm
 from satellite.web.ui.pages import actor, database, reading, render
 from satellite.web.ui.session import allowed
@@ -130,7 +132,8 @@ def _dry_run(shown: Preview, path: Path) -> Preview:
     try:
         shown.dry_run = import_bundle(database(), open_keystore(_settings()), actor(), path,
                                       dry_run=True,
-                                      overdue_days=_settings().sync_overdue_days)
+                                      overdue_days=_settings().sync_overdue_days,
+                                      expiry_days=_settings().expiry_notice_days)
     except SatelliteError as exc:
         shown.dry_run_problem = exc.message
     return shown
@@ -148,7 +151,9 @@ def _page_context() -> dict[str, Any]:
     sync = sync_status(database(), _settings(), actor()) if may_sync else None
     return {"sync": sync, "may_sync": may_sync, "history": history, "offset": int(offset),
             "page_size": HISTORY_PAGE,
-            "export": ActionForm(formdata=None, prefix="exp")}
+            "export": ActionForm(formdata=None, prefix="exp"),
+            "register": ActionForm(formdata=None, prefix="reg"),
+            "now": ActionForm(formdata=None, prefix="now")}
 
 
 def sync_page() -> Any:
@@ -170,13 +175,20 @@ def export() -> Any:
         return render("sync.html", report(exc), upload=BundleForm(formdata=None, prefix="imp"),
                       inspect=BundleForm(formdata=None, prefix="ins"), **_page_context())
 
+    return _send_once(path, f"usage-batch-{done.header.serial}.bundle")
+
+
+def _send_once(path: Path, name: str) -> Any:
+    """Download a bundle written for this answer, then remove it."""
+
     @after_this_request
     def _cleanup(response: Any) -> Any:
         path.unlink(missing_ok=True)
         return response
 
-    return send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                     download_name=f"usage-batch-{done.header.serial}.bundle", max_age=0)
+    # Absolute: send_file reads a relative path from the application's folder, not the cwd.
+    return send_file(path.resolve(), mimetype="application/octet-stream", as_attachment=True,
+                     download_name=name, max_age=0)
 
 
 def _bundle_posted(prefix: str, template_form: str) -> tuple[BundleForm, Any]:
@@ -234,6 +246,7 @@ def apply() -> Any:
         path = _stored(form.upload.data or "")
         result = import_bundle(database(), open_keystore(_settings()), actor(), path,
                                overdue_days=_settings().sync_overdue_days,
+                               expiry_days=_settings().expiry_notice_days,
                                max_bytes=_settings().max_upload_mb << 20)
     except SatelliteError as exc:
         return render("sync.html", report(exc), upload=BundleForm(formdata=None, prefix="imp"),
@@ -244,3 +257,38 @@ def apply() -> Any:
               f"{snap.removed} removed" if snap else "")
     flash(f"Applied response {result.header.serial} from Central{detail}.", "info")
     return redirect(url_for("ui.sync_page"))
+
+
+def _refused(prefix: str, what: str) -> Any:
+    """A redirect back when the button's form expired; raises for one who may not sync."""
+    if not ActionForm(prefix=prefix).validate_on_submit():
+        flash(f"The {what} form had expired: nothing was done.", "error")
+        return redirect(url_for("ui.sync_page"))
+    with reading() as uow:
+        require(uow.session, actor(), "sync.import")
+    return None
+
+
+def register() -> Any:
+    """Write the signed registration request and download it, to carry to Central."""
+    refused = _refused("reg", "registration")
+    if refused is not None:
+        return refused
+    path = _uploads() / f"register-{secrets.token_hex(16)}.bundle"
+    header = write_request(database(), open_keystore(_settings()), path, actor())
+    return _send_once(path, f"registration-request-{header.serial}.bundle")
+
+
+def sync_now() -> Any:
+    """Sync with Central over the network now: register if needed, send, apply the answer."""
+    refused = _refused("now", "sync")
+    if refused is not None:
+        return refused
+
+    def run() -> str:
+        outcome = run_sync(database(), _settings(), open_keystore(_settings()), actor())
+        registered = "Registered with Central; " if outcome.registered_now else ""
+        return (f"{registered}sent {outcome.sent} events and applied response "
+                f"{outcome.response.header.serial}.")
+
+    return then_back(run, url_for("ui.sync_page"))

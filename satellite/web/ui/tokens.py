@@ -15,7 +15,9 @@ from satellite.tokens.sealing import TokenSealer
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, TokenForm
 from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render
-from satellite.web.ui.session import allowed
+from satellite.web.ui.session import allowed, allowed_anywhere
+
+TOKEN_PAGE = 1000
 
 
 def _sealer() -> TokenSealer:
@@ -23,21 +25,25 @@ def _sealer() -> TokenSealer:
 
 
 def _first_choice(s: Any, who: Any, domain: str, vas: list[VaEntry]) -> str:
-    """The account's Default VA when the user may see its tokens, else the first VA listed."""
+    """The VA a new token is for unless one is chosen: Default when the user may manage its
+    tokens, else the first VA listed."""
     try:
-        return accounts.va_for(s, who, domain, DEFAULT_VA, "token.view")[1].name
+        return accounts.va_for(s, who, domain, DEFAULT_VA, "token.manage")[1].name
     except SatelliteError:
         return vas[0].name if vas else ""
 
 
 def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) -> Any:
+    """The tokens of one VA (`?va=`), or of every VA the user may see tokens of."""
     with reading() as uow:
         s, who = uow.session, actor()
         # Only offered: enough to know whether to list them (the VA in view is looked up).
         acct, vas = accounts.va_entries(s, who, account, VA_LIST_LIMIT + 1)
         posted = form.va.data if form is not None and form.va.data else None
-        chosen = posted or request.args.get("va") or _first_choice(s, who, acct.domain, vas)
-        listed, may_manage = [], False
+        chosen = posted or request.args.get("va") or ""
+        listed: list[tokens.TokenView] = []
+        manageable: set[int] | None = set()
+        more = False
         if chosen:
             try:
                 the_va = accounts.va_for(s, who, acct.domain, chosen, "token.view")[1]
@@ -48,13 +54,19 @@ def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) 
                     raise NotFound(f"no virtual account {chosen!r} in {acct.name}") from None
             if the_va is not None:
                 listed = tokens.list_tokens(s, who, _sealer(), acct.domain, chosen)
-                may_manage = allowed(s, who, "token.manage", account_id=acct.id,
-                                     va_id=the_va.id)
+                if allowed(s, who, "token.manage", account_id=acct.id, va_id=the_va.id):
+                    manageable = {the_va.id}
+        else:
+            found = tokens.list_account_tokens(s, who, _sealer(), acct.domain, TOKEN_PAGE)
+            listed, manageable, more = found.tokens, found.manageable, found.more
+        may_create = allowed_anywhere(s, who, "token.manage", acct.id)
+        default_va = chosen or _first_choice(s, who, acct.domain, vas)
         now = uow.clock.now()
-    form = form or TokenForm(formdata=None, va=chosen)
+    form = form or TokenForm(formdata=None, va=default_va)
     offer_vas(form.va, vas)
     return render("tokens.html", status, account=acct, vas=vas, chosen=chosen, tokens=listed,
-                  now=now, form=form, revoke=ActionForm(formdata=None), may_manage=may_manage)
+                  now=now, form=form, revoke=ActionForm(formdata=None), more=more,
+                  manageable=manageable, may_create=may_create)
 
 
 def create(account: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -76,3 +77,17 @@ def browser(app: Flask) -> Browser:
 def admin(browser: Browser) -> Browser:
     browser.sign_in()
     return browser
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's chromium through Playwright, one per test module (browser tests only)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.ui.browser import ARGS, CHROMIUM, require_chromium
+
+    require_chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()

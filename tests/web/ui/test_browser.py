@@ -25,7 +25,7 @@ from satellite.reservation.device import ReservationDevice
 from satellite.users.service import create_user
 from tests.devices.helpers import TAG, add_lines
 from tests.serving import Server, run_satellite, satellite_env, serving
-from tests.web.ui.browser import launched, require_chromium
+from tests.web.ui.browser import require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "browser test password 1"
@@ -65,12 +65,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, d
     db.dispose()
     with serving(env, root) as running:
         yield running, env
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with launched() as browser:
-        yield browser
 
 
 def _sign_in(page: Any, url: str, user: str) -> None:
@@ -186,7 +180,7 @@ def test_a_token_is_created_and_copied_and_a_device_goes_out_of_compliance_and_b
     device = DeviceClient(transport, keys.generate_private_key())
     device.register(secret, "C9300-24T", "BRWS1", hostname="sw-browser")
     assert device.report({TAG: 2})["status"] == "OUT_OF_COMPLIANCE"
-    page.get_by_role("link", name="Devices").click()
+    page.get_by_role("link", name="Product Instances").click()
     page.get_by_label("UDI, serial number, hostname or tag").fill("sw-browser")
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="PID:C9300-24T,SN:BRWS1").click()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.serving import Server, run_satellite, satellite_env, serving
-from tests.web.ui.browser import launched, require_chromium
+from tests.web.ui.browser import require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "browser test password 1"
@@ -47,12 +47,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
     _central("respond", "--dir", str(central), "--satellite", satellite_id, "--out", str(bundle))
     with serving(env, root) as running:
         yield running, env, bundle
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with launched() as browser:
-        yield browser
 
 
 def test_import_a_central_response_after_its_preview(

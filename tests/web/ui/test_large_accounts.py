@@ -23,7 +23,7 @@ def test_many_vas_are_named_in_a_box_and_the_tree_shows_the_levels_that_fit(
         "source": "Default", "target": "Nowhere", "tag": account.tags[0], "quantity": 1})
     assert status == 404 and "no virtual account named &#39;Nowhere&#39;" in html
     admin.get(f"{base}/devices?va=Nowhere", status=404)
-    assert "0 devices." not in admin.get(f"{base}/devices?va={account.leaf_vas[0]}")
+    assert "0 product instances." not in admin.get(f"{base}/devices?va={account.leaf_vas[0]}")
 
     tree = admin.get(f"{base}/virtual-accounts")
     assert "virtual accounts inside" in tree and "more are inside the ones shown" in tree

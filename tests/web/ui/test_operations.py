@@ -46,6 +46,23 @@ def lab(db: Database, settings: Settings, app: Flask) -> str:
     return view.secret
 
 
+def _signed_in_with_role(db: Database, browser: Browser, username: str, role: str,
+                         va: str) -> None:
+    """A new user holding `role` on one VA of Acme, signed in (first password changed)."""
+    from satellite.access.grants import grant
+    from satellite.users.service import create_user
+
+    with db.uow() as uow:
+        create_user(uow, SETUP, username, "a long first password 1")
+        grant(uow, SETUP, username, role, "acme.example.com", va)
+        uow.commit()
+    browser.sign_in(username, "a long first password 1")
+    browser.get("/password")
+    browser.post("/password", {"current": "a long first password 1",
+                               "new": "another long password 2",
+                               "repeat": "another long password 2"}, status=302)
+
+
 def _device(app: Flask, clock: FixedClock, token: str, sn: str) -> DeviceClient:
     client = DeviceClient(FlaskTransport(app.test_client()), keys.generate_private_key(),
                           now=clock.now)
@@ -59,12 +76,13 @@ def test_device_list_search_filter_detail_transfer_and_remove(
     one.report({TAG: 1})
     assert two.report({TAG: 1})["status"] == "OUT_OF_COMPLIANCE"
     html = admin.get(f"{ACME}/devices")
-    assert "2 devices." in html and "PID:C9300-24T,SN:A1" in html
+    assert "2 product instances." in html and "PID:C9300-24T,SN:A1" in html
     html = admin.get(f"{ACME}/devices?q=sw-B2")
-    assert "1 device." in html and "SN:B2" in html and "SN:A1" not in html
+    assert "1 product instance." in html and "SN:B2" in html and "SN:A1" not in html
+    # Both consume the short pool: both are Out Of Compliance, not only the one that called last.
     html = admin.get(f"{ACME}/devices?status=Out+Of+Compliance&va=Lab")
-    assert "1 device." in html and "SN:B2" in html
-    assert "0 devices." in admin.get(f"{ACME}/devices?va=Spare")
+    assert "2 product instances." in html and "SN:B2" in html and "SN:A1" in html
+    assert "0 product instances." in admin.get(f"{ACME}/devices?va=Spare")
     admin.get(f"{ACME}/devices?after=not-a-udi", status=400)
 
     detail = admin.get(f"{ACME}/devices/PID:C9300-24T,SN:B2")
@@ -77,12 +95,16 @@ def test_device_list_search_filter_detail_transfer_and_remove(
     detail = admin.get(f"{ACME}/devices/PID:C9300-24T,SN:B2")
     assert re.search(r'id="device-va">Spare<', detail)
     assert "SN:B2" in admin.get(f"{ACME}/devices?va=Spare")
+    # A1 has not called since, yet shows what its pool gives now, and when it last heard.
+    a1 = admin.get(f"{ACME}/devices/PID:C9300-24T,SN:A1")
+    assert 'id="device-status">Authorized<' in a1
+    assert "the device last heard its answer at" in a1
     admin.post(f"{ACME}/devices/PID:C9300-24T,SN:A1/remove", {}, status=302)
     assert "Removed PID:C9300-24T,SN:A1" in admin.get(f"{ACME}/devices")
     admin.get(f"{ACME}/devices/PID:C9300-24T,SN:NOPE", status=404)
 
     dashboard = admin.get(f"{ACME}/")
-    assert "Devices by status" in dashboard and "Events waiting" not in dashboard
+    assert "Product Instances by status" in dashboard and "Events waiting" not in dashboard
     assert "Pending events" in dashboard
 
 
@@ -176,21 +198,11 @@ def test_import_preview_shows_the_dry_run_difference_then_applies(
 
 def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
         app: Flask, browser: Browser, db: Database, clock: FixedClock, lab: str) -> None:
-    from satellite.access.grants import grant
-    from satellite.users.service import create_user
 
     _device(app, clock, lab, "L1")
-    with db.uow() as uow:
-        create_user(uow, SETUP, "vic", "a long viewer password 1")
-        grant(uow, SETUP, "vic", "va_viewer", "acme.example.com", "Spare")
-        uow.commit()
-    browser.sign_in("vic", "a long viewer password 1")
-    browser.get("/password")
-    browser.post("/password", {"current": "a long viewer password 1",
-                               "new": "another long password 2",
-                               "repeat": "another long password 2"}, status=302)
+    _signed_in_with_role(db, browser, "vic", "va_viewer", "Spare")
     html = browser.get(f"{ACME}/devices")
-    assert "0 devices." in html and "SN:L1" not in html and '<option value="">All' not in html
+    assert "0 product instances." in html and "SN:L1" not in html and '<option value="">All' not in html
     browser.get(f"{ACME}/devices?va=Lab", status=404)
     browser.get(f"{ACME}/devices/PID:C9300-24T,SN:L1", status=404)
     html = browser.get(f"{ACME}/tokens")
@@ -204,7 +216,7 @@ def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
     status, _ = browser.post("/sync/export", {"exp-csrf_token": browser.token})
     assert status == 403
     dashboard = browser.get(f"{ACME}/")
-    assert "Devices by status" not in dashboard and "Sync with Central" not in dashboard
+    assert "Product Instances by status" not in dashboard and "Sync with Central" not in dashboard
     assert "shown to those who may see all" in browser.get(f"{ACME}/alerts")
 
 
@@ -229,3 +241,65 @@ def test_dashboard_draws_consumption_over_time_with_a_table(
     assert '<td class="num">1</td><td class="num">2</td><td class="num">0</td>' in html
     assert "aria-current=\"page\">30 days" in admin.get(f"{ACME}/?history=30d")
     admin.get(f"{ACME}/?history=1y", status=400)
+
+
+def test_export_downloads_with_a_relative_data_dir_as_make_run_uses(
+        db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from satellite.config import load_settings
+    from satellite.web import create_app
+
+    with db.uow() as uow:
+        mark_registered(uow.session, "central-test", b"")
+        uow.commit()
+    # `make run` passes `--data-dir var`: the server's working directory holds the data.
+    monkeypatch.chdir(settings.data_dir.parent)
+    relative = load_settings(data_dir=settings.data_dir.name, env={},
+                             overrides={"database_url": settings.database_url})
+    browser = Browser(create_app(relative, db).test_client())
+    browser.sign_in()
+    browser.get("/sync")
+    response = browser.client.post("/sync/export", data={"exp-csrf_token": browser.token})
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.get_data()
+    response.close()
+
+
+def test_dashboard_and_sync_page_agree_on_the_last_success(
+        admin: Browser, db: Database) -> None:
+    from satellite.state import set_state
+
+    with db.uow() as uow:
+        set_state(uow.session, "sync.last_import_at", "2026-03-01T10:00:00+00:00")
+        uow.commit()
+    sync = admin.get("/sync").split('id="sync-status"')[1]
+    dashboard = admin.get(f"{ACME}/").split("Sync with Central")[1]
+    for page in (sync, dashboard):
+        assert "<dt>Last success</dt><dd>2026-03-01T10:00:00+00:00</dd>" in page
+    # A later network exchange is the later success, on both.
+    with db.uow() as uow:
+        set_state(uow.session, "sync.last_success_at", "2026-03-02T08:00:00+00:00")
+        uow.commit()
+    for page in (admin.get("/sync"), admin.get(f"{ACME}/")):
+        assert "<dt>Last success</dt><dd>2026-03-02T08:00:00+00:00</dd>" in page
+
+
+def test_the_tokens_page_shows_the_tokens_of_every_va(
+        admin: Browser, browser: Browser, db: Database, settings: Settings, lab: str) -> None:
+
+    sealer = TokenSealer.for_data_dir(settings.data_dir)
+    with db.uow() as uow:
+        spare = create_token(uow, SETUP, sealer, "Acme", "Spare", description="spares")
+        uow.commit()
+    html = admin.get(f"{ACME}/tokens")
+    assert lab in html and spare.secret in html and "bench" in html and "spares" in html
+    assert html.count("Revoke") == 2 and 'id="create-token"' in html
+    # One VA still narrows the list.
+    only = admin.get(f"{ACME}/tokens?va=Spare")
+    assert spare.secret in only and lab not in only
+
+    # A VA admin of Spare sees (and may manage) Spare's tokens only, without choosing it first.
+    admin.client.post("/sign-out", data={"csrf_token": admin.token})
+    _signed_in_with_role(db, browser, "vera", "va_admin", "Spare")
+    mine = browser.get(f"{ACME}/tokens")
+    assert spare.secret in mine and lab not in mine and "bench" not in mine
+    assert mine.count("Revoke") == 1 and 'id="create-token"' in mine

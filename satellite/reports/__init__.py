@@ -1,0 +1,1 @@
+"""Reports people take away: every list as CSV or JSON, streamed row by row."""

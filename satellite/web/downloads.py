@@ -1,0 +1,41 @@
+"""Reports as HTTP downloads, for the web UI and the REST API alike: streamed, never built whole."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Response
+
+from satellite.actor import Actor
+from satellite.errors import InvalidInput
+from satellite.reports.exports import Filters, export
+from satellite.reports.formats import FORMATS, MEDIA_TYPES, csv_stream, json_stream
+from satellite.uow import Database
+
+
+def filters_from(args: Mapping[str, str], account: str | None) -> Filters:
+    """The filters of a list page or an API call, by the names its query string uses."""
+    def text(name: str) -> str | None:
+        return (args.get(name) or "").strip() or None
+
+    return Filters(account=account or text("account"), va=text("va"), status=text("status"),
+                   text=text("q"), user=text("user"), action=text("action"),
+                   since=text("since"), until=text("until"),
+                   cleared=args.get("cleared") in ("1", "true"))
+
+
+def download(db: Database, actor: Actor, kind: str, fmt: str, filters: Filters) -> Response:
+    """A streamed attachment of one report. Raises what export() raises, before streaming."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format {fmt!r} is not one of {', '.join(FORMATS)}", field="format")
+    report = export(db, actor, kind, filters)
+    stem = f"{kind}-{filters.account}" if filters.account else kind
+    body = (csv_stream(report.columns, report.rows) if fmt == "csv"
+            else json_stream(report.name, report.rows))
+    return Response(body, content_type=MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{_safe(stem)}.{fmt}"'})
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
