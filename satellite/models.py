@@ -24,6 +24,7 @@ from satellite.licenses.models import (
     UsageTotal,
 )
 from satellite.reservation.models import Reservation, ReservationLine
+from satellite.slup.models import CssmFile, RumAck, RumReportRow, SlupUsage
 from satellite.state import StateEntry
 from satellite.tokens.models import RegistrationToken
 from satellite.users.models import SignInThrottle, User, WebSession
@@ -41,6 +42,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "CssmFile",
     "Device",
     "DeviceNonce",
     "Grant",
@@ -54,7 +56,10 @@ __all__ = [
     "Reservation",
     "ReservationLine",
     "RevokedCertificate",
+    "RumAck",
+    "RumReportRow",
     "SignInThrottle",
+    "SlupUsage",
     "StateEntry",
     "SyncRun",
     "TagSearch",

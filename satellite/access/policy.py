@@ -77,6 +77,7 @@ PERMISSIONS: dict[str, Rule] = {
     "token.manage": Rule("create or revoke registration tokens", "va", _USERS),
     "device.view": Rule("see devices", "va", _EVERYONE, per_va=True),
     "device.manage": Rule("transfer or remove devices", "va", _USERS),
+    "slup.upload": Rule("upload or export SLUP usage reports", "va", _USERS),
     "grant.view": Rule("see who has access", "va", _ADMINS, per_va=True),
     "grant.manage": Rule("grant or revoke access", "va", _ADMINS),
 }

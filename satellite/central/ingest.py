@@ -13,8 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from satellite.central import store
+from satellite.central import rum, store
 from satellite.cloudsync.envelope import BundleReader, canonical_json, read_bundle
+from satellite.cloudsync.outbound import RUM_REPORT
 from satellite.cloudsync.records import (
     ACCOUNT,
     ANY_CENTRAL,
@@ -184,7 +185,9 @@ def _take(conn: sqlite3.Connection, satellite_id: str, rec: dict[str, Any],
         report.duplicates += 1
         return
     report.new += 1
-    if kind == "usage" and {"device", "account", "tag", "count"} <= data.keys():
+    if kind == RUM_REPORT:
+        rum.take(conn, satellite_id, data, at, number)
+    elif kind == "usage" and {"device", "account", "tag", "count"} <= data.keys():
         conn.execute(
             "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (satellite_id, device, tag) DO UPDATE SET account = excluded.account, "
@@ -229,6 +232,7 @@ def satellites(directory: Path) -> list[dict[str, Any]]:
             "SELECT r.*, (SELECT count(*) FROM events e WHERE e.satellite_id = r.satellite_id) "
             "AS events FROM registrations r ORDER BY satellite_id").fetchall()
         usage = conn.execute("SELECT * FROM usage ORDER BY satellite_id, device, tag").fetchall()
+        slup = {row["satellite_id"]: rum.usage(conn, row["satellite_id"]) for row in rows}
     result = []
     for row in rows:
         result.append({
@@ -238,5 +242,6 @@ def satellites(directory: Path) -> list[dict[str, Any]]:
             "events": row["events"],
             "usage": [{"device": u["device"], "account": u["account"], "va": u["va"],
                        "tag": u["tag"], "count": u["count"], "at": u["at"]}
-                      for u in usage if u["satellite_id"] == row["satellite_id"]]})
+                      for u in usage if u["satellite_id"] == row["satellite_id"]],
+            "rum_usage": slup[row["satellite_id"]]})
     return result

@@ -9,11 +9,12 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from satellite.accounts.service import normalise_domain
-from satellite.central import store
+from satellite.central import rum, store
 from satellite.central.ingest import ca_certificate
 from satellite.central_settings import KEYS, STATE_PREFIX
 from satellite.cloudsync.envelope import Header, write_bundle
@@ -150,9 +151,16 @@ def respond(directory: Path, satellite_id: str, out: Path, now: datetime,
                   conn.execute("SELECT key, value FROM central WHERE key LIKE 'policy.%'")}
         if policy:
             fields["policy"] = {k: int(v) if v.is_integer() else v for k, v in policy.items()}
+        pending = conn.execute("SELECT count(DISTINCT device) FROM rum_reports WHERE "
+                               "satellite_id = ? AND ack_serial IS NULL",
+                               (satellite_id,)).fetchone()[0]
+        if pending:
+            fields["rum_acks"] = pending
+        records = chain(_snapshot(conn), rum.acks(conn, satellite_id, central_id, root, serial,
+                                                  now))
         return write_bundle(
             out, kind=CENTRAL_RESPONSE, sender=central_id, recipient=satellite_id, serial=serial,
-            created_at=now, signing_key=root, records=_snapshot(conn), fields=fields)
+            created_at=now, signing_key=root, records=records, fields=fields)
 
 
 def set_policy(directory: Path, values: Mapping[str, float]) -> dict[str, float]:

@@ -72,6 +72,28 @@ CREATE TABLE IF NOT EXISTS ingests (
     summary TEXT NOT NULL,
     received_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rum_reports (
+    satellite_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    va TEXT,
+    tag TEXT NOT NULL,
+    report TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    ack_serial INTEGER,
+    PRIMARY KEY (satellite_id, device, report_id)
+);
+CREATE TABLE IF NOT EXISTS rum_usage (
+    satellite_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    account TEXT NOT NULL,
+    va TEXT,
+    count INTEGER NOT NULL,
+    end_time INTEGER NOT NULL,
+    PRIMARY KEY (satellite_id, device, tag)
+);
 """
 
 

@@ -124,6 +124,7 @@ def _register() -> None:
         licenses,
         reports,
         reservation,
+        slup,
         sync,
         system,
         tls,
@@ -131,7 +132,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access, clock, reports):
+                   devices, alerts, access, clock, reports, slup):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -46,8 +46,11 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
         emit_json({"total": page.total, "devices": page.rows})
         return
     for row in page.rows:
+        slup = row.get("slup")
+        how = (f"SLUP: last report {slup['last_report_at'] or '-'}, {slup['awaiting_ack']} "
+               f"awaiting ACK, last ACK {slup['last_ack_at'] or 'none'}") if slup else "agent"
         click.echo(columns(row["udi"], row["hostname"], f"{row['account']}/{row['va']}",
-                           row["status"], f"last contact {row['last_contact_at']}"))
+                           row["status"], f"last contact {row['last_contact_at']}", how))
     click.echo(f"{len(page.rows)} of {page.total} devices")
 
 

@@ -15,12 +15,14 @@ from satellite.cli import CliContext, emit_json, fail, pass_ctx
 from satellite.cloudsync.envelope import Header, read_bundle
 from satellite.cloudsync.export import Progress, export_batch
 from satellite.cloudsync.network import run_sync, sync_status
+from satellite.cloudsync.outbound import RUM_REPORT
 from satellite.cloudsync.records import (
     ACCOUNT,
     CENTRAL_RESPONSE,
     ENTITLEMENT,
     EVENT,
     REGISTRATION_REQUEST,
+    RUM_ACK,
     USAGE_BATCH,
 )
 from satellite.cloudsync.registration import write_request
@@ -36,6 +38,7 @@ from satellite.cloudsync.service import (
 from satellite.cloudsync.trust import bundle_signature
 from satellite.errors import SatelliteError, VerificationFailed
 from satellite.keystore import open_keystore
+from satellite.slup.views import describe_ack, describe_event
 
 _KINDS = {CENTRAL_RESPONSE: "a response from Central",
           USAGE_BATCH: "a usage batch from a satellite to Central",
@@ -133,6 +136,12 @@ def _import_lines(report: ImportReport) -> list[str]:
         lines.append(f"Central acknowledges events through {report.ack_through} "
                      f"({report.newly_acked} newly acknowledged)")
     lines += [f"policy {key} = {value}" for key, value in report.policy.items()]
+    if report.rum_acks:
+        acks = report.rum_acks
+        lines.append(f"ACKs for {acks['devices']} SLUP devices ({acks['reports']} reports); "
+                     "write them with `satellite slup acks --va VA --out DIR`"
+                     + (f"; {acks['unknown_devices']} for devices not on this satellite"
+                        if acks["unknown_devices"] else ""))
     snapshot = report.snapshot
     if snapshot is None:
         lines.append("it carried no entitlement snapshot")
@@ -248,6 +257,7 @@ _FIELD_WORDS = {
     "certificate": "the satellite certificate Central issued",
     "issuer_certificate": "Central's certificate that issued it",
     "policy": "settings Central sets for this satellite",
+    "rum_acks": "number of SLUP devices whose RUM reports this response acknowledges",
 }
 
 
@@ -261,6 +271,10 @@ def _line_text(rec: dict[str, Any]) -> str:
     kind = rec.get("type")
     if kind == ACCOUNT:
         return f"account {rec.get('domain')} ({rec.get('name')}), served by this satellite"
+    if kind == EVENT and rec.get("kind") == RUM_REPORT:
+        return f"event {rec.get('seq')} at {rec.get('at')}: {describe_event(rec.get('data'))}"
+    if kind == RUM_ACK:
+        return describe_ack(rec)
     if kind == EVENT:
         data = rec.get("data") or {}
         details = ", ".join(f"{k}={v}" for k, v in sorted(data.items()))

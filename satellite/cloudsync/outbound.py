@@ -7,12 +7,12 @@ their own transaction, so a fact is logged exactly when the change that caused i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from satellite.cloudsync.models import OutboundEvent, OutboundHead
@@ -26,9 +26,11 @@ RESERVATION_AUTHORIZED = "reservation.authorized"
 RESERVATION_RETURNED = "reservation.returned"
 RESERVATION_REMOVED = "reservation.removed"
 TRANSFER = "transfer"
+# A Cisco device's RUM report, its text exactly as the device wrote it (satellite.slup).
+RUM_REPORT = "rum_report"
 # Only licensing facts leave the site; anything else is refused at the door.
 KINDS = (USAGE, DEVICE_REGISTERED, DEVICE_DEREGISTERED, RESERVATION_AUTHORIZED,
-         RESERVATION_RETURNED, RESERVATION_REMOVED, TRANSFER)
+         RESERVATION_RETURNED, RESERVATION_REMOVED, TRANSFER, RUM_REPORT)
 ACKED_KEY = "sync.acked_through"
 _READ_CHUNK = 5000
 
@@ -40,20 +42,35 @@ def append(session: Session, kind: str, payload: Mapping[str, Any], at: datetime
     queue and sequences are dense and in commit order. Raises InvalidInput for an unknown kind
     or a payload that is not plain JSON data.
     """
+    return append_many(session, kind, [payload], at)
+
+
+def append_many(session: Session, kind: str, payloads: Sequence[Mapping[str, Any]],
+                at: datetime) -> int:
+    """Log several facts of one kind with one counter update and one insert. Returns the
+    sequence number of the last (the counter's value when `payloads` is empty)."""
     if kind not in KINDS:
         raise InvalidInput(f"{kind!r} is not a kind of fact sent to Central "
                            f"(one of {', '.join(KINDS)})")
     try:
-        text = json.dumps(dict(payload), sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False, allow_nan=False)
+        texts = [json.dumps(dict(payload), sort_keys=True, separators=(",", ":"),
+                            ensure_ascii=False, allow_nan=False) for payload in payloads]
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"a {kind} fact must be plain JSON data: {exc}") from None
-    seq = session.execute(
+    last = session.execute(
         update(OutboundHead).where(OutboundHead.id == 1)
-        .values(last_seq=OutboundHead.last_seq + 1).returning(OutboundHead.last_seq)
+        .values(last_seq=OutboundHead.last_seq + len(texts)).returning(OutboundHead.last_seq)
     ).scalar_one()
-    session.add(OutboundEvent(seq=seq, kind=kind, at=at, payload=text))
-    return int(seq)
+    first = int(last) - len(texts) + 1
+    if len(texts) == 1:
+        session.add(OutboundEvent(seq=first, kind=kind, at=at, payload=texts[0]))
+    elif texts:
+        table = OutboundEvent.__table__
+        assert isinstance(table, Table)
+        session.connection().execute(insert(table), [
+            {"seq": first + n, "kind": kind, "at": at, "payload": text}
+            for n, text in enumerate(texts)])
+    return int(last)
 
 
 @dataclass(frozen=True)

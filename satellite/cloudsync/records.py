@@ -19,6 +19,8 @@ USAGE_BATCH = "usage-batch"
 ENTITLEMENT = "entitlement"
 ACCOUNT = "account"
 EVENT = "event"
+# An ACK of a SLUP device's RUM reports, in a response (satellite.slup).
+RUM_ACK = "rum_ack"
 # Recipient named by a satellite that has not heard from Central yet.
 ANY_CENTRAL = "central"
 _ENTITLEMENT_KEYS = {"type", "line_id", "account", "va", "tag", "display_name", "license_type",

@@ -18,12 +18,13 @@ from satellite.cloudsync.diff import ImportDiff, capture, compare
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
 from satellite.cloudsync.envelope import BundleReader, Header, read_bundle
 from satellite.cloudsync.export import Progress
-from satellite.cloudsync.records import CENTRAL_RESPONSE, ENTITLEMENT, Entitlement
+from satellite.cloudsync.records import CENTRAL_RESPONSE, ENTITLEMENT, RUM_ACK, Entitlement
 from satellite.cloudsync.registration import check_certificate, mark_registered
 from satellite.config import Settings
 from satellite.crypto.keys import PublicKey, key_id
 from satellite.errors import ConfigError, InvalidInput, SatelliteError, VerificationFailed
 from satellite.keystore import Keystore
+from satellite.slup.acks import apply_central_acks
 from satellite.state import get_state, lock_state, set_state
 from satellite.uow import Database, UnitOfWork
 
@@ -50,12 +51,18 @@ class ImportReport:
     registered: bool = False
     policy: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
+    rum_acks: dict[str, int] = field(default_factory=dict)
     # What is odd about the response but could be true (e.g. created long ago).
     warnings: tuple[str, ...] = ()
 
 
-def _entitlements(records: Iterator[dict[str, Any]]) -> Iterator[Entitlement]:
+def _entitlements(records: Iterator[dict[str, Any]],
+                  acks: list[dict[str, Any]]) -> Iterator[Entitlement]:
+    """The entitlement lines of a response; its ACK records for SLUP devices go to `acks`."""
     for number, rec in enumerate(records, start=1):
+        if rec["type"] == RUM_ACK:
+            acks.append(rec)
+            continue
         if rec["type"] != ENTITLEMENT:
             raise InvalidInput(f"record {number} is of type {rec['type']!r}, "
                                "which this satellite does not know")
@@ -145,11 +152,14 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
                                      get_state(session, "sync.last_response_created_at"))
             certificate = check_certificate(header.fields, keystore, anchor, satellite_id, now)
             before = capture(session, now.date())
-            snapshot = _apply(uow, actor, bundle, progress)
+            acks: list[dict[str, Any]] = []
+            snapshot = _apply(uow, actor, bundle, progress, acks)
+            rum_acks = apply_central_acks(uow, actor, acks, now)
             newly_acked = outbound.acknowledge(session, ack) if ack is not None else 0
             changes = compare(session, before, now.date())
             report = ImportReport(header, key_id(signer), previous, snapshot, changes, ack,
                                   newly_acked, certificate is not None, policy, dry_run,
+                                  rum_acks,
                                   tuple(warnings))
             if dry_run:
                 return report
@@ -225,13 +235,16 @@ def _summary(snapshot: SnapshotReport | None, newly_acked: int, registered: bool
     return "; ".join(parts)
 
 
-def _apply(uow: UnitOfWork, actor: Actor, bundle: BundleReader,
-           progress: Progress | None) -> SnapshotReport | None:
+def _apply(uow: UnitOfWork, actor: Actor, bundle: BundleReader, progress: Progress | None,
+           acks: list[dict[str, Any]]) -> SnapshotReport | None:
     records = _counted(bundle.records(), progress)
     if bundle.header.fields.get("entitlements") == SNAPSHOT:
-        return apply_entitlements(uow, actor, _entitlements(records))
+        return apply_entitlements(uow, actor, _entitlements(records, acks))
     # Reading to the end still checks the hash; a response without a snapshot carries no lines.
     first = next(records, None)
+    while first is not None and first["type"] == RUM_ACK:
+        acks.append(first)
+        first = next(records, None)
     if first is not None:
         raise InvalidInput(f"record 1 is of type {first['type']!r}, which this satellite "
                            "does not expect in a response without an entitlement snapshot")

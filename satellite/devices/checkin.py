@@ -81,10 +81,11 @@ def _touch_statement(count: int) -> Any:
 UNLICENSED = "the virtual account has no license for this tag"
 
 
-def _refusal(tag: str, pools: Mapping[str, TagPool], device: DeviceSession) -> str | None:
+def refusal(tag: str, pools: Mapping[str, TagPool], export_controlled: bool) -> str | None:
+    """Why a device may not use `tag` in its VA (None: it may), for every way devices report."""
     if tag not in pools:
         return UNLICENSED
-    if pools[tag].export_controlled and not device.export_controlled:
+    if pools[tag].export_controlled and not export_controlled:
         return "export-controlled: the device's registration token does not allow it"
     return None
 
@@ -156,7 +157,8 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
     changed_vas = set()
     for report in reports:
         device, usage = report.device, report.usage
-        refusals = {tag: why for tag in usage if (why := _refusal(tag, pools[device.va_id], device))}
+        refusals = {tag: why for tag in usage if (why := refusal(tag, pools[device.va_id],
+                                                         device.export_controlled))}
         refused.append(refusals)
         consumption = {(device.va_id, tag): count for tag, count in usage.items()
                        if count and refusals.get(tag, UNLICENSED) == UNLICENSED}

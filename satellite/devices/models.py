@@ -14,6 +14,8 @@ AUTHORIZED = "Authorized"
 AUTHORIZATION_EXPIRED = "Authorization Expired"
 DEREGISTERED = "Deregistered"
 DEVICE_STATES = (REGISTERED, AUTHORIZED, OUT_OF_COMPLIANCE, AUTHORIZATION_EXPIRED, DEREGISTERED)
+# How a device reports: the satellite's own protocol, or Cisco SLUP usage files (satellite.slup).
+AGENT, SLUP = "agent", "slup"
 
 
 class Device(Base):
@@ -58,6 +60,7 @@ class Device(Base):
     last_contact_at: Mapped[datetime] = mapped_column(index=True)
     authorization_expires_at: Mapped[datetime | None]
     deregistered_at: Mapped[datetime | None]
+    reporting: Mapped[str] = mapped_column(String(10), default=AGENT, server_default=AGENT)
 
 
 class RevokedCertificate(Base):

@@ -92,6 +92,8 @@ def policy(settings: Settings) -> dict[str, int]:
 
 
 def revoke_certificate(session: Session, device: Device, now: datetime, reason: str) -> None:
+    if not device.certificate_serial:
+        return  # a device reporting by SLUP files holds no certificate of the satellite
     if session.get(RevokedCertificate, device.certificate_serial) is None:
         session.add(RevokedCertificate(serial=device.certificate_serial, device_id=device.id,
                                        revoked_at=now, reason=reason))

@@ -15,10 +15,11 @@ from satellite.accounts.service import account_for, get_va, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.clock import utc_text
-from satellite.devices.models import DEVICE_STATES, Device
+from satellite.devices.models import DEVICE_STATES, SLUP, Device
 from satellite.devices.registration import owner_of, retire, udi_label
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.licenses.usage import owner_usage, owners_usage, set_usage
+from satellite.slup.views import device_reports, states
 from satellite.uow import UnitOfWork
 
 
@@ -50,6 +51,7 @@ def _row(device: Device, account: str, va: str) -> dict[str, Any]:
         "first_registered_at": utc_text(device.first_registered_at),
         "registrations": device.registrations, "export_controlled": device.export_controlled,
         "deregistered_at": utc_text(device.deregistered_at) if device.deregistered_at else None,
+        "reporting": device.reporting,
     }
 
 
@@ -173,6 +175,10 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
         found.reverse()
     names = _names(session, {d.va_id for d in found})
     rows = [_row(d, *names[d.va_id]) for d in found]
+    slup = states(session, [d.id for d in found if d.reporting == SLUP])
+    for row in rows:
+        if row["id"] in slup:
+            row["slup"] = slup[row["id"]]
     has_next = more if not backwards else bool(rows)
     has_previous = (more if backwards else after is not None or offset > 0) and bool(rows)
     return DevicePage(min(total, count_limit) if bounded and count_limit is not None else total,
@@ -233,7 +239,7 @@ def _place(session: Session, device: Device) -> tuple[Account, VirtualAccount]:
     return account, va
 
 
-def _checked(session: Session, actor: Actor, udi: str,
+def checked_device(session: Session, actor: Actor, udi: str,
              operation: str) -> tuple[Device, Account, VirtualAccount]:
     """The device, if the actor may do `operation` on it; NotFound as if absent otherwise."""
     device = find_device(session, udi)
@@ -258,16 +264,18 @@ def usages_by_tag(session: Session, device_ids: Collection[int]) -> dict[int, di
 
 def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:
     """A device with its current consumption by tag."""
-    device, account, va = _checked(session, actor, udi, "device.view")
+    device, account, va = checked_device(session, actor, udi, "device.view")
     row = _row(device, account.name, va.name)
     row["usage"] = usage_by_tag(session, device.id)
+    if device.reporting == SLUP:
+        row["slup"] = device_reports(session, device.id)
     return row
 
 
 def transfer_device(uow: UnitOfWork, actor: Actor, udi: str, to_va: str) -> dict[str, Any]:
     """Move a device, and what it consumes, to another VA of its account."""
     session = uow.session
-    device, account, va = _checked(session, actor, udi, "device.manage")
+    device, account, va = checked_device(session, actor, udi, "device.manage")
     target = get_va(session, account, to_va)
     require(session, actor, "device.manage", account_id=account.id, va_id=target.id,
             not_found=f"account {account.name!r} has no virtual account named {to_va!r}")
@@ -284,6 +292,6 @@ def transfer_device(uow: UnitOfWork, actor: Actor, udi: str, to_va: str) -> dict
 
 def remove_device(uow: UnitOfWork, actor: Actor, udi: str) -> dict[str, Any]:
     """Operator-side removal (e.g. RMA): licenses back to the pool, certificate revoked."""
-    device, account, va = _checked(uow.session, actor, udi, "device.manage")
+    device, account, va = checked_device(uow.session, actor, udi, "device.manage")
     retire(uow, actor, device, account.id, "device.remove", "removed by operator")
     return _row(device, account.name, va.name)

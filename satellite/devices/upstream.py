@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +34,12 @@ def log_device(session: Session, kind: str, device_id: int, at: datetime) -> Non
 
 def log_usage(session: Session, device_id: int, counts: Mapping[str, int], at: datetime) -> None:
     """Log a device's new count for each tag whose count changed (0 when it stopped using it)."""
-    udi, account, va = _place(session, device_id)
-    for tag in sorted(counts):
-        outbound.append(session, outbound.USAGE, {"device": udi, "account": account, "va": va,
-                                                  "tag": tag, "count": counts[tag]}, at)
+    for payload in usage_facts(*_place(session, device_id), counts):
+        outbound.append(session, outbound.USAGE, payload, at)
+
+
+def usage_facts(udi: str, account: str, va: str,
+                counts: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The usage facts Central hears for a device (`udi` as PID:serial) whose counts changed."""
+    return [{"device": udi, "account": account, "va": va, "tag": tag, "count": counts[tag]}
+            for tag in sorted(counts)]

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, text
+from sqlalchemy import Select, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -86,39 +86,52 @@ def set_usage(session: Session, owner: str, kind: str, usage: Mapping[UsageKey, 
     Keys missing from `usage` (or mapped to 0) are released. Raises InvalidInput for an
     unknown kind, an empty owner or a negative count; nothing is written then.
     """
-    _check_kind(kind)
-    if not owner or len(owner) > 100:
-        raise InvalidInput("a usage owner is a non-empty name of at most 100 characters")
-    wanted = {key: count for key, count in usage.items() if _checked_count(key, count)}
+    set_usages(session, kind, {owner: usage})
 
-    # Two reports from one owner apply one after the other, each reading what the last wrote.
-    lock_owners(session, [owner])
-    current = {
-        (row.va_id, row.tag): row
+
+def set_usages(session: Session, kind: str,
+               usages: Mapping[str, Mapping[UsageKey, int]]) -> None:
+    """`set_usage` for many owners at once: one read, bulk writes and one update of the
+    totals per chunk of owners."""
+    _check_kind(kind)
+    wanted: dict[str, dict[UsageKey, int]] = {}
+    for owner, usage in usages.items():
+        if not owner or len(owner) > 100:
+            raise InvalidInput("a usage owner is a non-empty name of at most 100 characters")
+        wanted[owner] = {key: count for key, count in usage.items()
+                         if _checked_count(key, count)}
+    # Two reports from one owner apply one after the other, each reading what the last wrote;
+    # every owner is locked before any pool row.
+    lock_owners(session, list(wanted))
+    for owners in in_chunks(sorted(wanted)):
+        current: dict[str, dict[UsageKey, LicenseUsage]] = {owner: {} for owner in owners}
         for row in session.scalars(
-            select(LicenseUsage)
-            .where(LicenseUsage.owner == owner, LicenseUsage.kind == kind)
-            .order_by(LicenseUsage.id)
-            .with_for_update()
-        )
-    }
-    deltas: dict[UsageKey, int] = {}
-    for key, row in current.items():
-        count = wanted.get(key, 0)
-        if count == row.quantity:
-            continue
-        deltas[key] = count - row.quantity
-        if count == 0:
-            session.delete(row)
-        else:
-            row.quantity = count
-    for key, count in wanted.items():
-        if key not in current:
-            deltas[key] = count
-            session.add(LicenseUsage(owner=owner, va_id=key[0], tag=key[1], kind=kind,
-                                     quantity=count))
-    session.flush()
-    _add_to_totals(session, kind, deltas)
+                select(LicenseUsage)
+                .where(LicenseUsage.owner.in_(owners), LicenseUsage.kind == kind)
+                .order_by(LicenseUsage.id)
+                .with_for_update()):
+            current[row.owner][(row.va_id, row.tag)] = row
+        deltas: dict[UsageKey, int] = {}
+        added = []
+        for owner in owners:
+            for key, row in current[owner].items():
+                count = wanted[owner].get(key, 0)
+                if count == row.quantity:
+                    continue
+                deltas[key] = deltas.get(key, 0) + count - row.quantity
+                if count == 0:
+                    session.delete(row)
+                else:
+                    row.quantity = count
+            for key, count in wanted[owner].items():
+                if key not in current[owner]:
+                    deltas[key] = deltas.get(key, 0) + count
+                    added.append({"owner": owner, "va_id": key[0], "tag": key[1],
+                                  "kind": kind, "quantity": count})
+        session.flush()
+        if added:
+            session.execute(insert(LicenseUsage), added)
+        _add_to_totals(session, kind, deltas)
 
 
 def release(session: Session, owner: str) -> None:

@@ -71,6 +71,7 @@ def create_app(settings: Settings, db: Database) -> Flask:
         api_devices,
         api_reports,
         api_reservations,
+        api_slup,
         device_api,
         metrics,
         oauth,
@@ -80,6 +81,7 @@ def create_app(settings: Settings, db: Database) -> Flask:
     metrics.init_app(app, settings, db)
     device_api.init_app(app, settings, db)
     for module in (oauth, api_accounts, api_access, api_devices, api_reports, api_reservations,
+                   api_slup,
                    openapi):
         module.init_app(app)
     # Outermost, so that no body past its route's limit reaches anything else.

@@ -162,6 +162,12 @@ SCHEMAS: dict[str, Any] = {
     "DeviceRemove": _obj([], **{name: {"type": "array", "items": _obj(
         ["sudi"], sudi=_ref("Sudi"), productTagName=STR)} for name in (
         "productInstancesRemoveRequests", "productInstacesRemoveRequests")}),
+    "UsageImport": _obj(["reports", "new", "known", "devices", "tags", "skipped", "refused"],
+                        account=STR, virtualAccount=STR, files={"type": "array", "items": STR},
+                        reports=INT, new=INT, known=INT, devices={"type": "object"},
+                        tags={"type": "object"}, skipped={"type": "object"},
+                        refused={"type": "object"}, flagged={"type": "array"},
+                        dryRun=BOOL),
     "DeviceResult": _obj(["status", "productInstances"], status=STR, productInstances={
         "type": "array", "items": _obj(["sudi", "status"], sudi={"type": "object"},
                                        productTagName=NSTR, virtualAccount=STR,
@@ -226,6 +232,25 @@ _DEVICES = _op("Devices of the virtual account (limit -1: all)", "Devices",
                query=("limit", "offset"))
 _SUBS = _op("License lines (subscriptions) of the account", "Subscriptions", "LicenseQuery",
             query=("limit", "offset", "virtualAccounts"))
+def _usage_upload() -> dict[str, Any]:
+    op = _op("Import Cisco SLUP usage files or offline-upload archives into the virtual "
+             "account (multipart files, or the raw file as the body); dryRun=true records "
+             "nothing", "UsageImport", query=("dryRun", "filename"))
+    binary = {"type": "string", "contentMediaType": "application/octet-stream"}
+    op["requestBody"] = {"required": True, "content": {
+        "multipart/form-data": {"schema": _obj([], file=binary)},
+        "application/xml": {"schema": STR}, "application/octet-stream": {"schema": binary}}}
+    return op
+
+
+def _ack_download() -> dict[str, Any]:
+    op = _op("The latest ACK file of a SLUP device of the virtual account, for "
+             "`license smart import`", "Status", query=("udi",))
+    op["responses"]["200"] = {"description": "the ACK file",
+                              "content": {"application/xml": {"schema": STR}}}
+    return op
+
+
 PATHS: dict[str, dict[str, Any]] = {
     "/oauth/token": {"post": _TOKEN},
     "/oauth/revoke": {"post": _op("Revoke a bearer token", "Status", "RevokeToken", auth=False)},
@@ -299,6 +324,8 @@ PATHS: dict[str, dict[str, Any]] = {
                                           "accounts", "DeviceResult", "DeviceTransfer")},
     V + "/devices/remove": {"post": _op("Remove devices (their licenses return to the pool)",
                                         "DeviceResult", "DeviceRemove")},
+    V + "/usage-reports": {"post": _usage_upload()},
+    V + "/usage-reports/ack": {"get": _ack_download()},
     A + "/alerts": {"get": _op("Open alerts of the account and of the appliance", "Alerts",
                                query=("includeCleared",)),
                     "post": _op("Open alerts of the account and of the appliance", "Alerts",

@@ -22,6 +22,7 @@ from satellite.web.ui import (
     licenses,
     requests,
     reservations,
+    slup,
     sync,
     tokens,
 )
@@ -57,9 +58,12 @@ ROUTES: list[tuple[str, str, Any, list[str]]] = [
     ("/a/<account>/licenses/transfer-account", "transfer_account",
      licenses.transfer_to_account, _POST),
     ("/a/<account>/devices", "devices_page", devices.devices_page, _GET),
-    ("/a/<account>/devices/<udi>", "device_page", devices.device_page, _GET),
-    ("/a/<account>/devices/<udi>/transfer", "device_transfer", devices.transfer, _POST),
-    ("/a/<account>/devices/<udi>/remove", "device_remove", devices.remove, _POST),
+    ("/a/<account>/virtual-accounts/<va>/usage-reports", "usage_upload", slup.upload, _POST),
+    # A Cisco PID may hold a slash (ISR4331/K9): device routes take the UDI as a path.
+    ("/a/<account>/devices/<path:udi>/transfer", "device_transfer", devices.transfer, _POST),
+    ("/a/<account>/devices/<path:udi>/remove", "device_remove", devices.remove, _POST),
+    ("/a/<account>/devices/<path:udi>/ack.txt", "device_ack", slup.ack_download, _GET),
+    ("/a/<account>/devices/<path:udi>", "device_page", devices.device_page, _GET),
     ("/a/<account>/tokens", "tokens_page", tokens.tokens_page, _GET),
     ("/a/<account>/tokens/create", "token_create", tokens.create, _POST),
     ("/a/<account>/tokens/<va>/<int:token_id>/revoke", "token_revoke", tokens.revoke, _POST),

@@ -247,14 +247,16 @@ def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: 
         contents = accounts.va_contents(s, the_va.id)
         may_update = allowed(s, actor(), "va.update", account_id=acct.id, va_id=the_va.id)
         may_delete = allowed(s, actor(), "va.delete", account_id=acct.id, va_id=the_va.id)
+        may_upload = allowed(s, actor(), "slup.upload", account_id=acct.id, va_id=the_va.id)
     forms = forms or {}
+    upload = forms.get("upload") or ActionForm(formdata=None)
     rename = forms.get("rename") or VaRenameForm(formdata=None, new_name=the_va.name)
     move = forms.get("move") or VaMoveForm(formdata=None)
     offer_vas(move.parent, vas, top="(top level)", leave_out=the_va.name)
     delete = forms.get("delete") or ActionForm(formdata=None)
     return render("va.html", status, account=acct, va=the_va, path=path, contents=contents,
                   children=children, rename=rename, move=move, delete=delete, may_update=may_update,
-                  may_delete=may_delete)
+                  may_delete=may_delete, upload=upload, may_upload=may_upload)
 
 
 def va_rename(account: str, va: str) -> Any:

@@ -41,7 +41,7 @@ def devices_page(account: str) -> Any:
                   everything=everything, filters=filters)
 
 
-def _device_of(s: Any, account: str, udi: str) -> tuple[Any, list[Any], dict[str, Any]]:
+def device_of(s: Any, account: str, udi: str) -> tuple[Any, list[Any], dict[str, Any]]:
     acct, vas = accounts.va_entries(s, actor(), account, VA_LIST_LIMIT + 1)
     # The service shows only a device the actor may see; the page only one of this account.
     shown = devices.show_device(s, actor(), udi)
@@ -54,7 +54,7 @@ def device_page(account: str, udi: str, form: DeviceTransferForm | None = None,
                 status: int = 200) -> Any:
     with reading() as uow:
         s, who = uow.session, actor()
-        acct, vas, shown = _device_of(s, account, udi)
+        acct, vas, shown = device_of(s, account, udi)
         may_change = allowed_anywhere(s, who, "device.manage", acct.id)
     form = form or DeviceTransferForm(formdata=None)
     offer_vas(form.target, vas, leave_out=shown["va"])
@@ -66,7 +66,7 @@ def device_page(account: str, udi: str, form: DeviceTransferForm | None = None,
 def transfer(account: str, udi: str) -> Any:
     form = DeviceTransferForm()
     with reading() as uow:
-        _, vas, _shown = _device_of(uow.session, account, udi)
+        _, vas, _shown = device_of(uow.session, account, udi)
     offer_vas(form.target, vas)
     if not form.validate_on_submit():
         return device_page(account, udi, form, 400)
@@ -85,7 +85,7 @@ def remove(account: str, udi: str) -> Any:
     if not form.validate_on_submit():
         return device_page(account, udi, None, 400)
     with reading() as uow:
-        _device_of(uow.session, account, udi)
+        device_of(uow.session, account, udi)
     try:
         with database().uow() as uow:
             gone = devices.remove_device(uow, actor(), udi)
