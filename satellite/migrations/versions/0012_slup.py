@@ -1,7 +1,7 @@
 """Cisco SLUP: RUM reports kept verbatim, their counts, ACKs; devices say how they report
 
-Revision ID: 0014_slup
-Revises: 0010_pool_quantities
+Revision ID: 0012_slup
+Revises: 0011_security
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 from satellite.db import UTCDateTime
 
-revision: str = '0014_slup'
-down_revision: str | Sequence[str] | None = '0010_pool_quantities'
+revision: str = '0012_slup'
+down_revision: str | Sequence[str] | None = '0011_security'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
