@@ -28,6 +28,7 @@ def _client_credentials(data: dict[str, Any]) -> tuple[str, str]:
     return field(data, "client_id"), field(data, "client_secret")
 
 
+@bp.post("/oauth/token")
 def token() -> Any:
     data = body()
     client_id, secret = _client_credentials(data)
@@ -44,14 +45,13 @@ def token() -> Any:
     return response
 
 
+@bp.post("/oauth/revoke")
 def revoke() -> Any:
     value = field(body(), "token")
     write(lambda uow: revoke_token(uow, value))
     return jsonify(status="SUCCESS")
 
 
-bp.add_url_rule("/oauth/token", "token", token, methods=["POST"])
-bp.add_url_rule("/oauth/revoke", "revoke", revoke, methods=["POST"])
 
 
 def init_app(app: Flask) -> None:

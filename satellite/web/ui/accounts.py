@@ -24,6 +24,7 @@ from satellite.licenses.history import usage_history
 from satellite.licenses.models import OUT_OF_COMPLIANCE
 from satellite.tls import warnings as tls_warnings
 from satellite.users.models import User
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.charts import history_charts, usage_bars
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import (
@@ -48,6 +49,7 @@ from satellite.web.ui.pages import (
 from satellite.web.ui.session import allowed
 
 
+@ui.route("/", endpoint="home", methods=["GET"])
 def home() -> Any:
     with reading() as uow:
         visible = accounts.list_accounts(uow.session, actor())
@@ -56,6 +58,7 @@ def home() -> Any:
     return redirect(url_for("ui.accounts_page"))
 
 
+@ui.route("/accounts", endpoint="accounts_page", methods=["GET", "POST"])
 def accounts_page() -> Any:
     form = AccountForm(prefix="new")
     status = 200
@@ -120,6 +123,7 @@ def account_requests(session: Session) -> list[AccountRequestRow]:
     return rows
 
 
+@ui.route("/a/<account>/", endpoint="dashboard", methods=["GET"])
 def dashboard(account: str) -> Any:
     on = today()
     period = request.args.get("history", "7d")
@@ -209,6 +213,7 @@ def _named(vas: list[VaEntry], text: str, limit: int = TREE_ROWS) -> tuple[list[
     return [TreeRow(va, 0) for va in found[:limit]], len(found) - min(len(found), limit)
 
 
+@ui.route("/a/<account>/virtual-accounts", endpoint="vas_page", methods=["GET", "POST"])
 def vas_page(account: str) -> Any:
     db = database()
     form = VaCreateForm()
@@ -237,6 +242,7 @@ def vas_page(account: str) -> Any:
                   form=form, may_create=may_create, counts=counts, total=len(vas))
 
 
+@ui.route("/a/<account>/virtual-accounts/<va>", endpoint="va_page", methods=["GET"])
 def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: int = 200) -> Any:
     with reading() as uow:
         s = uow.session
@@ -259,6 +265,7 @@ def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: 
                   may_delete=may_delete, upload=upload, may_upload=may_upload)
 
 
+@ui.route("/a/<account>/virtual-accounts/<va>/rename", endpoint="va_rename", methods=["POST"])
 def va_rename(account: str, va: str) -> Any:
     form = VaRenameForm()
     if not form.validate_on_submit():
@@ -273,6 +280,7 @@ def va_rename(account: str, va: str) -> Any:
     return redirect(url_for("ui.va_page", account=account, va=form.new_name.data))
 
 
+@ui.route("/a/<account>/virtual-accounts/<va>/move", endpoint="va_move", methods=["POST"])
 def va_move(account: str, va: str) -> Any:
     form = VaMoveForm()
     with reading() as uow:
@@ -290,6 +298,7 @@ def va_move(account: str, va: str) -> Any:
     return redirect(url_for("ui.va_page", account=account, va=va))
 
 
+@ui.route("/a/<account>/virtual-accounts/<va>/delete", endpoint="va_delete", methods=["POST"])
 def va_delete(account: str, va: str) -> Any:
     form = ActionForm()
     if not form.validate_on_submit():

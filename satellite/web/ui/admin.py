@@ -26,6 +26,7 @@ from satellite.tls import installed as installed_certificate
 from satellite.tls import warnings as tls_warnings
 from satellite.users import service as users
 from satellite.users.models import User
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import (
     ActionForm,
@@ -38,6 +39,7 @@ from satellite.web.ui.pages import actor, database, offer_vas, reading, render
 from satellite.web.ui.session import allowed, allowed_vas
 
 
+@ui.route("/users", endpoint="users_page", methods=["GET"])
 def users_page(form: UserForm | None = None, status: int = 200) -> Any:
     with reading() as uow:
         rows = users.list_users(uow.session, actor())
@@ -47,6 +49,7 @@ def users_page(form: UserForm | None = None, status: int = 200) -> Any:
                   reset=ResetPasswordForm(formdata=None))
 
 
+@ui.route("/users/create", endpoint="user_create", methods=["POST"])
 def create_user() -> Any:
     form = UserForm()
     if not form.validate_on_submit():
@@ -74,6 +77,7 @@ def _user_action(username: str, change: Any, done: str) -> Any:
     return redirect(url_for("ui.users_page"))
 
 
+@ui.route("/users/<username>/disabled", endpoint="user_disabled", methods=["POST"])
 def set_disabled(username: str) -> Any:
     form = ActionForm()
     disable = request.form.get("disable") == "1"
@@ -83,6 +87,7 @@ def set_disabled(username: str) -> Any:
                         "User {username} " + ("disabled." if disable else "enabled."))
 
 
+@ui.route("/users/<username>/password", endpoint="user_password", methods=["POST"])
 def reset_password(username: str) -> Any:
     form = ResetPasswordForm()
     if not form.validate_on_submit():
@@ -93,6 +98,7 @@ def reset_password(username: str) -> Any:
                         "The password of {username} is reset; they must change it at sign-in.")
 
 
+@ui.route("/a/<account>/access", endpoint="access_page", methods=["GET"])
 def access_page(account: str, forms: dict[str, Any] | None = None, status: int = 200,
                 secret: tuple[str, str] | None = None) -> Any:
     forms = forms or {}
@@ -121,6 +127,7 @@ def users_name(session: Session, user_id: int) -> str:
     return user.username if user else f"#{user_id}"
 
 
+@ui.route("/a/<account>/access/grant", endpoint="grant", methods=["POST"])
 def add_grant(account: str) -> Any:
     form = GrantForm()
     with reading() as uow:
@@ -139,6 +146,7 @@ def add_grant(account: str) -> Any:
     return redirect(url_for("ui.access_page", account=account))
 
 
+@ui.route("/a/<account>/access/revoke", endpoint="revoke", methods=["POST"])
 def revoke_grant(account: str) -> Any:
     form = ActionForm()
     username, role = request.form.get("username", ""), request.form.get("role", "")
@@ -155,6 +163,7 @@ def revoke_grant(account: str) -> Any:
     return redirect(url_for("ui.access_page", account=account))
 
 
+@ui.route("/a/<account>/access/requests/<int:request_id>", endpoint="decide", methods=["POST"])
 def decide(account: str, request_id: int) -> Any:
     form = ActionForm()
     approve = request.form.get("approve") == "1"
@@ -170,6 +179,7 @@ def decide(account: str, request_id: int) -> Any:
     return redirect(url_for("ui.access_page", account=account))
 
 
+@ui.route("/a/<account>/access/api-clients", endpoint="api_client_create", methods=["POST"])
 def create_client(account: str) -> Any:
     form = ApiClientForm()
     if not form.validate_on_submit():
@@ -186,6 +196,8 @@ def create_client(account: str) -> Any:
     return access_page(account, secret=(client_id, secret))
 
 
+@ui.route("/a/<account>/access/api-clients/<client_id>/revoke", endpoint="api_client_revoke",
+          methods=["POST"])
 def revoke_client(account: str, client_id: str) -> Any:
     form = ActionForm()
     if not form.validate_on_submit():
@@ -200,6 +212,7 @@ def revoke_client(account: str, client_id: str) -> Any:
     return redirect(url_for("ui.access_page", account=account))
 
 
+@ui.route("/settings", endpoint="settings_page", methods=["GET"])
 def settings_page() -> Any:
     settings: Settings = current_app.config["SATELLITE_SETTINGS"]
     with reading() as uow:
@@ -207,6 +220,7 @@ def settings_page() -> Any:
     return render("settings.html", groups=groups)
 
 
+@ui.route("/system", endpoint="system_page", methods=["GET"])
 def system_page() -> Any:
     settings: Settings = current_app.config["SATELLITE_SETTINGS"]
     db = database()

@@ -10,10 +10,12 @@ from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
 from satellite.alerts.channels import delivery_states
 from satellite.alerts.service import list_alerts
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.pages import actor, reading, render
 from satellite.web.ui.session import allowed
 
 
+@ui.route("/a/<account>/alerts", endpoint="alerts_page", methods=["GET"])
 def alerts_page(account: str) -> Any:
     cleared = request.args.get("cleared") == "1"
     with reading() as uow:

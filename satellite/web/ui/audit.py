@@ -11,6 +11,7 @@ from satellite.audit.models import AuditEvent
 from satellite.audit.service import read_events, search_of, verify_chain
 from satellite.errors import InvalidInput
 from satellite.web.downloads import download, filters_from
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.pages import actor, database, reading, render
 
 PAGE_SIZE = 100
@@ -36,6 +37,7 @@ def _events(limit: int) -> tuple[list[AuditEvent], dict[str, str]]:
     return events, filters
 
 
+@ui.route("/audit", endpoint="audit_page", methods=["GET"])
 def audit_page() -> Any:
     events, filters = _events(PAGE_SIZE)
     with reading() as uow:
@@ -45,6 +47,7 @@ def audit_page() -> Any:
                   chain=None, shown={k: v for k, v in filters.items() if v})
 
 
+@ui.route("/audit/verify", endpoint="audit_verify", methods=["GET"])
 def audit_verify() -> Any:
     with reading() as uow:
         chain = verify_chain(uow.session, actor())
@@ -54,10 +57,13 @@ def audit_verify() -> Any:
                   accounts=visible, older=None, chain=chain, shown={})
 
 
+@ui.route("/audit.csv", endpoint="audit_csv", methods=["GET"])
+@ui.route("/audit/export.<fmt>", endpoint="audit_export", methods=["GET"])
 def audit_export(fmt: str = "csv") -> Any:
     return download(database(), actor(), "audit-log", fmt, filters_from(request.args, None))
 
 
+@ui.route("/a/<account>/export/<kind>.<fmt>", endpoint="export", methods=["GET"])
 def export(account: str, kind: str, fmt: str) -> Any:
     """Any list of an account as CSV or JSON, with the filters of its page."""
     return download(database(), actor(), kind, fmt, filters_from(request.args, account))

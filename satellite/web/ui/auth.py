@@ -11,11 +11,13 @@ from satellite.bootstrap import retire_initial_password
 from satellite.errors import SatelliteError
 from satellite.users.service import change_password, login
 from satellite.web.ui import session as web_session
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, PasswordForm, SignInForm
 from satellite.web.ui.pages import database, render
 
 
+@ui.route("/sign-in", endpoint="sign_in", methods=["GET", "POST"])
 def sign_in() -> Any:
     form = SignInForm()
     if form.validate_on_submit():
@@ -38,6 +40,7 @@ def _lifetime() -> timedelta:
     return lifetime
 
 
+@ui.route("/sign-out", endpoint="sign_out", methods=["POST"])
 def sign_out() -> Any:
     form = ActionForm()
     if form.validate_on_submit():
@@ -46,6 +49,7 @@ def sign_out() -> Any:
     return redirect(url_for("ui.sign_in"))
 
 
+@ui.route("/password", endpoint="password", methods=["GET", "POST"])
 def password() -> Any:
     form = PasswordForm()
     if form.validate_on_submit():

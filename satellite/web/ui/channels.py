@@ -13,6 +13,7 @@ from satellite.alerts.delivery import send_test
 from satellite.alerts.models import SEVERITIES
 from satellite.errors import SatelliteError
 from satellite.tokens.sealing import TokenSealer
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report, then_back
 from satellite.web.ui.forms import ActionForm, ChannelForm
 from satellite.web.ui.pages import actor, change, database, reading, render
@@ -20,6 +21,7 @@ from satellite.web.ui.pages import actor, change, database, reading, render
 DELIVERIES_SHOWN = 50
 
 
+@ui.route("/a/<account>/alerts/channels", endpoint="channels_page", methods=["GET"])
 def channels_page(account: str, form: ChannelForm | None = None, status: int = 200,
                   secret: str | None = None) -> Any:
     with reading() as uow:
@@ -35,6 +37,7 @@ def channels_page(account: str, form: ChannelForm | None = None, status: int = 2
                   secret=secret)
 
 
+@ui.route("/a/<account>/alerts/channels/add", endpoint="channel_add", methods=["POST"])
 def add(account: str) -> Any:
     form = ChannelForm()
     form.min_severity.choices = [SelectChoice(s, s) for s in SEVERITIES]
@@ -59,6 +62,7 @@ def add(account: str) -> Any:
     return redirect(url_for("ui.channels_page", account=account))
 
 
+@ui.route("/a/<account>/alerts/channels/<name>/test", endpoint="channel_test", methods=["POST"])
 def test(account: str, name: str) -> Any:
     if not ActionForm().validate_on_submit():
         return channels_page(account, None, 400)
@@ -70,6 +74,7 @@ def test(account: str, name: str) -> Any:
     return then_back(send, url_for("ui.channels_page", account=account))
 
 
+@ui.route("/a/<account>/alerts/channels/<name>/remove", endpoint="channel_remove", methods=["POST"])
 def remove(account: str, name: str) -> Any:
     if not ActionForm().validate_on_submit():
         return channels_page(account, None, 400)

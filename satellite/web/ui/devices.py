@@ -11,6 +11,7 @@ from satellite.accounts import service as accounts
 from satellite.devices import service as devices
 from satellite.devices.models import DEVICE_STATES
 from satellite.errors import NotFound, SatelliteError
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, DeviceTransferForm
 from satellite.web.ui.pages import COUNT_LIMIT, VA_LIST_LIMIT, actor, database, offer_vas, reading, render
@@ -19,6 +20,7 @@ from satellite.web.ui.session import allowed_anywhere
 PAGE_SIZE = 50
 
 
+@ui.route("/a/<account>/devices", endpoint="devices_page", methods=["GET"])
 def devices_page(account: str) -> Any:
     va = request.args.get("va") or None
     status = request.args.get("status") or None
@@ -50,6 +52,7 @@ def device_of(s: Any, account: str, udi: str) -> tuple[Any, list[Any], dict[str,
     return acct, vas, shown
 
 
+@ui.route("/a/<account>/devices/<path:udi>", endpoint="device_page", methods=["GET"])
 def device_page(account: str, udi: str, form: DeviceTransferForm | None = None,
                 status: int = 200) -> Any:
     with reading() as uow:
@@ -63,6 +66,7 @@ def device_page(account: str, udi: str, form: DeviceTransferForm | None = None,
                   shown["deregistered_at"] is None)
 
 
+@ui.route("/a/<account>/devices/<path:udi>/transfer", endpoint="device_transfer", methods=["POST"])
 def transfer(account: str, udi: str) -> Any:
     form = DeviceTransferForm()
     with reading() as uow:
@@ -80,6 +84,7 @@ def transfer(account: str, udi: str) -> Any:
     return redirect(url_for("ui.device_page", account=account, udi=udi))
 
 
+@ui.route("/a/<account>/devices/<path:udi>/remove", endpoint="device_remove", methods=["POST"])
 def remove(account: str, udi: str) -> Any:
     form = ActionForm()
     if not form.validate_on_submit():

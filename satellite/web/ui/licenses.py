@@ -12,6 +12,7 @@ from satellite.errors import InvalidInput, SatelliteError
 from satellite.licenses import service as licenses
 from satellite.licenses.counters import STATUSES
 from satellite.licenses.transfers import transfer, transfer_between_accounts
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import AccountTransferForm, TransferForm
 from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render, today
@@ -32,6 +33,7 @@ def _other_accounts(s: Any, domain: str) -> list[Any]:
             if a.domain != domain]
 
 
+@ui.route("/a/<account>/licenses", endpoint="licenses_page", methods=["GET"])
 def licenses_page(account: str, form: TransferForm | None = None, status: int = 200,
                   across: AccountTransferForm | None = None) -> Any:
     va = request.args.get("va") or None
@@ -59,6 +61,7 @@ def licenses_page(account: str, form: TransferForm | None = None, status: int = 
                   page=page, pages=pages, across=across if others else None)
 
 
+@ui.route("/a/<account>/licenses/transfer", endpoint="transfer", methods=["POST"])
 def transfer_licenses(account: str) -> Any:
     form = TransferForm()
     with reading() as uow:
@@ -80,6 +83,7 @@ def transfer_licenses(account: str) -> Any:
     return redirect(url_for("ui.licenses_page", account=account))
 
 
+@ui.route("/a/<account>/licenses/transfer-account", endpoint="transfer_account", methods=["POST"])
 def transfer_to_account(account: str) -> Any:
     """Move licenses to a VA of another account (needs the transfer right in both)."""
     form = AccountTransferForm(prefix="acc")

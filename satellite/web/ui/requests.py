@@ -10,6 +10,7 @@ from flask import flash, redirect, request, url_for
 from satellite.access import requests
 from satellite.errors import SatelliteError
 from satellite.web.ui.accounts import accounts_listing
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import AccessRequestForm, AccountRequestForm, ActionForm
 from satellite.web.ui.pages import actor, database
@@ -19,6 +20,7 @@ def _listing(status: int, forms: dict[str, Any]) -> Any:
     return accounts_listing(status, forms)
 
 
+@ui.route("/accounts/ask-access", endpoint="ask_access", methods=["POST"])
 def ask_access() -> Any:
     form = AccessRequestForm(prefix="acc")
     if not form.validate_on_submit():
@@ -36,6 +38,7 @@ def ask_access() -> Any:
     return redirect(url_for("ui.accounts_page"))
 
 
+@ui.route("/accounts/ask-account", endpoint="ask_account", methods=["POST"])
 def ask_account() -> Any:
     form = AccountRequestForm(prefix="req")
     if not form.validate_on_submit():
@@ -52,6 +55,7 @@ def ask_account() -> Any:
     return redirect(url_for("ui.accounts_page"))
 
 
+@ui.route("/accounts/requests/<int:request_id>", endpoint="decide_account", methods=["POST"])
 def decide_account(request_id: int) -> Any:
     form = ActionForm()
     approve = request.form.get("approve") == "1"

@@ -14,6 +14,7 @@ from satellite.keystore import Keystore, open_keystore
 from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVED
 from satellite.reservation.signer import CodeSigner, code_signer
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report, then_back
 from satellite.web.ui.forms import (
     CodeForm,
@@ -53,6 +54,7 @@ def _signer() -> CodeSigner:
     return code_signer(database(), _keystore())
 
 
+@ui.route("/a/<account>/reservations", endpoint="reservations_page", methods=["GET"])
 def reservations_page(account: str, form: ReservationForm | None = None,
                       returning: CodeForm | None = None, status: int = 200) -> Any:
     with reading() as uow:
@@ -77,6 +79,7 @@ def reservations_page(account: str, form: ReservationForm | None = None,
                                            mode=acct.reservation_mode))
 
 
+@ui.route("/a/<account>/reservations/mode", endpoint="reservation_mode", methods=["POST"])
 def set_mode(account: str) -> Any:
     """The account's reservation setting: none, specific (SLR), permanent (PLR) or both."""
     form = ReservationModeForm(prefix="mode")
@@ -91,6 +94,7 @@ def set_mode(account: str) -> Any:
     return then_back(save, url_for("ui.reservations_page", account=account))
 
 
+@ui.route("/a/<account>/reservations/authorize", endpoint="authorize", methods=["POST"])
 def authorize(account: str) -> Any:
     form = ReservationForm()
     with reading() as uow:
@@ -113,6 +117,7 @@ def authorize(account: str) -> Any:
     return redirect(url_for("ui.reservation_page", account=account, udi=udi))
 
 
+@ui.route("/a/<account>/reservations/<udi>", endpoint="reservation_page", methods=["GET"])
 def reservation_page(account: str, udi: str, forms: dict[str, Any] | None = None,
                      status: int = 200) -> Any:
     with reading() as uow:
@@ -136,6 +141,7 @@ def reservation_page(account: str, udi: str, forms: dict[str, Any] | None = None
         remove=forms.get("remove") or RemoveForm(formdata=None))
 
 
+@ui.route("/a/<account>/reservations/<udi>/update", endpoint="reservation_update", methods=["POST"])
 def update(account: str, udi: str) -> Any:
     form = ReservationUpdateForm()
     if not form.validate_on_submit():
@@ -153,6 +159,7 @@ def update(account: str, udi: str) -> Any:
     return redirect(url_for("ui.reservation_page", account=account, udi=udi))
 
 
+@ui.route("/a/<account>/reservations/<udi>/confirm", endpoint="reservation_confirm", methods=["POST"])
 def confirm(account: str, udi: str) -> Any:
     form = CodeForm(prefix="conf")
     if not form.validate_on_submit():
@@ -168,6 +175,7 @@ def confirm(account: str, udi: str) -> Any:
     return redirect(url_for("ui.reservation_page", account=account, udi=udi))
 
 
+@ui.route("/a/<account>/reservations/return", endpoint="reservation_return", methods=["POST"])
 def return_code(account: str) -> Any:
     form = CodeForm(prefix="ret")
     if not form.validate_on_submit():
@@ -183,6 +191,7 @@ def return_code(account: str) -> Any:
     return redirect(url_for("ui.reservations_page", account=account))
 
 
+@ui.route("/a/<account>/reservations/<udi>/remove", endpoint="reservation_remove", methods=["POST"])
 def remove(account: str, udi: str) -> Any:
     form = RemoveForm()
     if not form.validate_on_submit():
@@ -197,6 +206,8 @@ def remove(account: str, udi: str) -> Any:
     return redirect(url_for("ui.reservation_page", account=account, udi=udi))
 
 
+@ui.route("/a/<account>/reservations/<udi>/authorization.json", endpoint="reservation_download",
+          methods=["GET"])
 def download(account: str, udi: str) -> Any:
     with reading() as uow:
         accounts.account_for(uow.session, actor(), account, "reservation.view")
@@ -211,6 +222,7 @@ def download(account: str, udi: str) -> Any:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+@ui.route("/a/<account>/reservations/satellite-chain.pem", endpoint="reservation_chain", methods=["GET"])
 def chain(account: str) -> Any:
     """The certificate chain devices verify authorization codes with, as a PEM file."""
     with reading() as uow:

@@ -9,12 +9,14 @@ from flask import Response, flash, redirect, request, url_for
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.slup import acks, service
 from satellite.web.ui import accounts
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.devices import device_of
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm
 from satellite.web.ui.pages import actor, database, reading
 
 
+@ui.route("/a/<account>/virtual-accounts/<va>/usage-reports", endpoint="usage_upload", methods=["POST"])
 def upload(account: str, va: str) -> Any:
     form = ActionForm()
     if not form.validate_on_submit():
@@ -35,6 +37,7 @@ def upload(account: str, va: str) -> Any:
     return redirect(url_for("ui.va_page", account=account, va=va))
 
 
+@ui.route("/a/<account>/devices/<path:udi>/ack.txt", endpoint="device_ack", methods=["GET"])
 def ack_download(account: str, udi: str) -> Any:
     with reading() as uow:
         device_of(uow.session, account, udi)

@@ -33,6 +33,7 @@ from satellite.cloudsync.trust import bundle_signature
 from satellite.config import Settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report, then_back
 from satellite.web.ui.forms import ActionForm, ApplyForm, BundleForm
 from satellite.web.ui.pages import actor, database, reading, render
@@ -156,11 +157,13 @@ def _page_context() -> dict[str, Any]:
             "now": ActionForm(formdata=None, prefix="now")}
 
 
+@ui.route("/sync", endpoint="sync_page", methods=["GET"])
 def sync_page() -> Any:
     return render("sync.html", upload=BundleForm(formdata=None, prefix="imp"),
                   inspect=BundleForm(formdata=None, prefix="ins"), **_page_context())
 
 
+@ui.route("/sync/export", endpoint="sync_export", methods=["POST"])
 def export() -> Any:
     """Write the usage batch (every event Central has not acknowledged) and download it."""
     form = ActionForm(prefix="exp")
@@ -201,6 +204,7 @@ def _bundle_posted(prefix: str, template_form: str) -> tuple[BundleForm, Any]:
     return form, None
 
 
+@ui.route("/sync/preview", endpoint="sync_preview", methods=["POST"])
 def preview() -> Any:
     require_import(database(), actor())
     form, failed = _bundle_posted("imp", "upload")
@@ -220,6 +224,7 @@ def preview() -> Any:
                   apply=ApplyForm(formdata=None, upload=upload_id), applying=True)
 
 
+@ui.route("/sync/inspect", endpoint="sync_inspect", methods=["POST"])
 def inspect() -> Any:
     require_import(database(), actor())
     form, failed = _bundle_posted("ins", "inspect")
@@ -237,6 +242,7 @@ def inspect() -> Any:
     return render("sync_preview.html", preview=shown, apply=None, applying=False)
 
 
+@ui.route("/sync/apply", endpoint="sync_apply", methods=["POST"])
 def apply() -> Any:
     form = ApplyForm()
     if not form.validate_on_submit():
@@ -269,6 +275,7 @@ def _refused(prefix: str, what: str) -> Any:
     return None
 
 
+@ui.route("/sync/register", endpoint="sync_register", methods=["POST"])
 def register() -> Any:
     """Write the signed registration request and download it, to carry to Central."""
     refused = _refused("reg", "registration")
@@ -279,6 +286,7 @@ def register() -> Any:
     return _send_once(path, f"registration-request-{header.serial}.bundle")
 
 
+@ui.route("/sync/now", endpoint="sync_now", methods=["POST"])
 def sync_now() -> Any:
     """Sync with Central over the network now: register if needed, send, apply the answer."""
     refused = _refused("now", "sync")

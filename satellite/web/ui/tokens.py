@@ -12,6 +12,7 @@ from satellite.accounts.service import VaEntry
 from satellite.errors import NotFound, SatelliteError
 from satellite.tokens import service as tokens
 from satellite.tokens.sealing import TokenSealer
+from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, TokenForm
 from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render
@@ -33,6 +34,7 @@ def _first_choice(s: Any, who: Any, domain: str, vas: list[VaEntry]) -> str:
         return vas[0].name if vas else ""
 
 
+@ui.route("/a/<account>/tokens", endpoint="tokens_page", methods=["GET"])
 def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) -> Any:
     """The tokens of one VA (`?va=`), or of every VA the user may see tokens of."""
     with reading() as uow:
@@ -69,6 +71,7 @@ def tokens_page(account: str, form: TokenForm | None = None, status: int = 200) 
                   manageable=manageable, may_create=may_create)
 
 
+@ui.route("/a/<account>/tokens/create", endpoint="token_create", methods=["POST"])
 def create(account: str) -> Any:
     form = TokenForm()
     with reading() as uow:
@@ -91,6 +94,7 @@ def create(account: str) -> Any:
     return redirect(url_for("ui.tokens_page", account=account, va=made.va))
 
 
+@ui.route("/a/<account>/tokens/<va>/<int:token_id>/revoke", endpoint="token_revoke", methods=["POST"])
 def revoke(account: str, va: str, token_id: int) -> Any:
     form = ActionForm()
     if not form.validate_on_submit():
