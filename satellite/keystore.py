@@ -16,6 +16,7 @@ from pathlib import Path
 
 from satellite.config import Settings
 from satellite.crypto import certificates, keys
+from satellite.crypto.signing import Signer
 from satellite.errors import ConfigError, Conflict, InvalidInput
 
 PASSPHRASE_ENV = "SATELLITE_KEY_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
@@ -83,7 +84,7 @@ class Keystore:
             keys.save_public_key(self._path(IDENTITY_PUB), keys.public_key_of(identity))
             notes.append(f"created the identity key {self.identity_key_id()}")
         elif not self._path(IDENTITY_PUB).exists():
-            keys.save_public_key(self._path(IDENTITY_PUB), keys.public_key_of(self.identity_key()))
+            keys.save_public_key(self._path(IDENTITY_PUB), keys.public_key_of(self._identity_key()))
         if not self._path(DEVICE_CA_CERT).exists():
             ca_key = (self.device_ca_key() if self._path(DEVICE_CA_KEY).exists()
                       else self._new_device_ca_key())
@@ -112,7 +113,11 @@ class Keystore:
         keys.save_private_key(self._path(DEVICE_CA_KEY), ca_key, self._passphrase)
         return ca_key
 
-    def identity_key(self) -> keys.PrivateKey:
+    def identity_signer(self) -> Signer:
+        """The satellite's identity key, as a signer (the private key never leaves here)."""
+        return Signer(self._identity_key())
+
+    def _identity_key(self) -> keys.PrivateKey:
         return keys.load_private_key(self._require(IDENTITY_KEY), self._passphrase)
 
     def identity_public_key(self) -> keys.PublicKey:

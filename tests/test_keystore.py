@@ -33,7 +33,7 @@ def test_init_creates_keys_readable_by_the_owner_only(settings: Settings, db: Da
     for name in ("identity.key", "device-ca.key"):
         assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600
     store = open_keystore(settings, env={})
-    assert keys.key_id(keys.public_key_of(store.identity_key())) == store.identity_key_id()
+    assert store.identity_signer().key_id == store.identity_key_id()
     ca = certificates.describe(store.device_ca_certificate())
     assert ca.is_ca and ca.public_key_id == keys.key_id(keys.public_key_of(store.device_ca_key()))
 
@@ -57,9 +57,9 @@ def test_keys_are_encrypted_with_the_passphrase_from_the_environment(
     finally:
         database.dispose()
     assert b"ENCRYPTED" in (settings.data_dir / "keys" / "identity.key").read_bytes()
-    assert open_keystore(settings).identity_key() is not None
+    assert open_keystore(settings).identity_signer() is not None
     with pytest.raises(ConfigError, match="is encrypted"):
-        open_keystore(settings, env={}).identity_key()
+        open_keystore(settings, env={}).identity_signer()
 
 
 def test_the_passphrase_file_setting_wins_over_the_environment(

@@ -21,6 +21,7 @@ from satellite.cloudsync.envelope import Header, write_bundle
 from satellite.cloudsync.records import CENTRAL_RESPONSE, Entitlement
 from satellite.cloudsync.service import SNAPSHOT
 from satellite.crypto import keys
+from satellite.crypto.signing import Signer
 from satellite.errors import InvalidInput, NotFound
 
 KEY_FILE = "central.key"
@@ -160,7 +161,7 @@ def respond(directory: Path, satellite_id: str, out: Path, now: datetime,
                                                   now))
         return write_bundle(
             out, kind=CENTRAL_RESPONSE, sender=central_id, recipient=satellite_id, serial=serial,
-            created_at=now, signing_key=root, records=records, fields=fields)
+            created_at=now, signer=Signer(root), records=records, fields=fields)
 
 
 def set_policy(directory: Path, values: Mapping[str, float]) -> dict[str, float]:

@@ -26,8 +26,8 @@ from types import TracebackType
 from typing import IO, Any
 
 from satellite.clock import as_utc
-from satellite.crypto.keys import PrivateKey, PublicKey, key_id, public_key_of
-from satellite.crypto.signing import Signature, sign, verify
+from satellite.crypto.keys import PublicKey
+from satellite.crypto.signing import Signature, Signer, verify
 from satellite.errors import InvalidInput, VerificationFailed
 from satellite.limits import INT64_MAX, load_json
 
@@ -141,7 +141,7 @@ class _HashingReader:
 
 
 def write_bundle(path: Path, *, kind: str, sender: str, recipient: str, serial: int,
-                 created_at: datetime, signing_key: PrivateKey,
+                 created_at: datetime, signer: Signer,
                  records: Iterable[Mapping[str, Any]],
                  fields: Mapping[str, Any] | None = None) -> Header:
     """Stream `records` into a signed bundle at `path` (replaced atomically when complete).
@@ -157,11 +157,11 @@ def write_bundle(path: Path, *, kind: str, sender: str, recipient: str, serial: 
                 gz.write(canonical_json(dict(record)) + b"\n")
                 count += 1
         header = Header(kind=kind, sender=sender, recipient=recipient, serial=serial,
-                        created_at=created_at, key_id=key_id(public_key_of(signing_key)),
+                        created_at=created_at, key_id=signer.key_id,
                         payload_sha256=hashing.digest.hexdigest(), payload_records=count,
                         fields=dict(fields or {}))
         signed = MAGIC + header.to_line()
-        signature = sign(signing_key, signed)
+        signature = signer.sign(signed)
         partial = path.with_name(path.name + ".part")
         with partial.open("wb") as out:
             out.write(signed)

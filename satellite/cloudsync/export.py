@@ -41,7 +41,7 @@ def export_batch(db: Database, keystore: Keystore, actor: Actor, out: Path,
     file loses nothing. Raises PermissionDenied for a caller who may not sync (the sync.import
     rule: carrying data out and in is the same trust), ConfigError while not registered.
     """
-    signing_key = keystore.identity_key()
+    signer = keystore.identity_signer()
     with db.uow() as uow:
         session = uow.session
         require(session, actor, "sync.import")
@@ -64,7 +64,7 @@ def export_batch(db: Database, keystore: Keystore, actor: Actor, out: Path,
               "acked_through": acked}
     try:
         header = write_bundle(out, kind=USAGE_BATCH, sender=satellite_id, recipient=recipient,
-                              serial=serial, created_at=now, signing_key=signing_key,
+                              serial=serial, created_at=now, signer=signer,
                               records=_records(db, acked, last, progress), fields=fields)
     except (OSError, SatelliteError) as exc:
         history.add_failure(db, actor, history.EXPORT, str(exc)[:500], serial)

@@ -45,8 +45,8 @@ def write_request(db: Database, keystore: Keystore, out: Path,
     The state becomes "pending" unless the satellite is registered already (re-registering
     after a key change keeps the old certificate until the new one arrives).
     """
-    signing_key = keystore.identity_key()
-    public_pem = keys.public_key_to_pem(keys.public_key_of(signing_key)).decode("ascii")
+    signer = keystore.identity_signer()
+    public_pem = keys.public_key_to_pem(signer.public_key).decode("ascii")
     with db.uow() as uow:
         session = uow.session
         satellite_id = get_state(session, "satellite_id") or ""
@@ -54,7 +54,7 @@ def write_request(db: Database, keystore: Keystore, out: Path,
         header = write_bundle(
             out, kind=REGISTRATION_REQUEST, sender=satellite_id,
             recipient=get_state(session, CENTRAL_ID_KEY) or ANY_CENTRAL, serial=serial,
-            created_at=uow.clock.now(), signing_key=signing_key,
+            created_at=uow.clock.now(), signer=signer,
             records=_accounts(db), fields={"public_key": public_pem, "version": __version__})
         set_state(session, _SERIAL_KEY, str(serial))
         if get_state(session, STATE_KEY) != REGISTERED:

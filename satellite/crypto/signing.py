@@ -46,17 +46,26 @@ class Signature:
 
 
 class Signer:
-    """One private key ready to sign many messages (its key id worked out once)."""
+    """A signing key as the rest of the appliance sees it: its public half, its key id, and
+    signatures. Everything that signs with the satellite's identity key holds one of these
+    (Keystore.identity_signer()), never the private key itself, so a key kept elsewhere (an
+    HSM, a passphrase-protected file) changes only how a Signer is made.
+    """
 
-    __slots__ = ("_private", "key_id")
+    __slots__ = ("_private", "key_id", "public_key")
 
     def __init__(self, private: PrivateKey) -> None:
         self._private = private
-        self.key_id = key_id(public_key_of(private))
+        self.public_key: PublicKey = public_key_of(private)
+        self.key_id = key_id(self.public_key)
 
     def sign(self, data: bytes) -> Signature:
-        raw = self._private.sign(data)
-        return Signature(self.key_id, base64.b64encode(raw).decode("ascii"))
+        """A detached signature naming its key."""
+        return Signature(self.key_id, base64.b64encode(self.sign_raw(data)).decode("ascii"))
+
+    def sign_raw(self, data: bytes) -> bytes:
+        """The 64 bytes of an Ed25519 signature over `data` (for formats with their own framing)."""
+        return self._private.sign(data)
 
 
 def sign(private: PrivateKey, data: bytes) -> Signature:

@@ -14,7 +14,6 @@ from satellite.crypto.keys import (
     PrivateKey,
     PublicKey,
     public_key_from_raw,
-    public_key_of,
     raw_public_bytes,
 )
 from satellite.devices.messages import PROTOCOL, encode, signature_headers
@@ -31,16 +30,15 @@ class IssuedCertificate:
 class DeviceAuthority:
     """Signs answers with the identity key and issues ID certificates from the device CA."""
 
-    def __init__(self, identity_key: PrivateKey, ca_key: PrivateKey, ca_certificate: bytes) -> None:
-        self._identity = identity_key
-        self._signer = signing.Signer(identity_key)
+    def __init__(self, identity: signing.Signer, ca_key: PrivateKey, ca_certificate: bytes) -> None:
+        self._signer = identity
         self._ca_key = ca_key
         self.ca_certificate = ca_certificate
 
     @property
     def identity_public_key(self) -> str:
         """Base64 of the raw identity public key: devices pin it to verify answers."""
-        return base64.b64encode(raw_public_bytes(public_key_of(self._identity))).decode()
+        return base64.b64encode(raw_public_bytes(self._signer.public_key)).decode()
 
     @property
     def ca_chain(self) -> list[str]:
@@ -69,5 +67,5 @@ def device_public_key(raw: bytes) -> PublicKey:
 def load_authority(settings: Settings) -> DeviceAuthority:
     """Read the identity key and device CA from the data dir's keystore (once per process)."""
     store = open_keystore(settings)
-    return DeviceAuthority(store.identity_key(), store.device_ca_key(),
+    return DeviceAuthority(store.identity_signer(), store.device_ca_key(),
                            store.device_ca_certificate())

@@ -217,12 +217,11 @@ class AuthorizationCode:
                                                 _day(e.start), _day(e.end))
         return body + bytes.fromhex(self.key_id)
 
-    def sign(self, private: keys.PrivateKey) -> AuthorizationCode:
+    def sign(self, signer: signing.Signer) -> AuthorizationCode:
         unsigned = AuthorizationCode(self.kind, self.serial, self.issued_at, self.nonce, self.udi,
-                                     self.entitlements, keys.key_id(keys.public_key_of(private)))
-        signature = signing.sign(private, SIGNING_CONTEXT + unsigned.signed_bytes())
-        return AuthorizationCode(**{**unsigned.__dict__,
-                                    "signature": base64.b64decode(signature.value)})
+                                     self.entitlements, signer.key_id)
+        signature = signer.sign_raw(SIGNING_CONTEXT + unsigned.signed_bytes())
+        return AuthorizationCode(**{**unsigned.__dict__, "signature": signature})
 
     def encode(self) -> str:
         return checksum.make(AUTHORIZATION, self.signed_bytes() + self.signature)

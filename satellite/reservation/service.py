@@ -226,7 +226,7 @@ def _issue(uow: UnitOfWork, reservation: Reservation, signer: CodeSigner) -> Iss
     chain = signer.chain(now)
     code = codes.AuthorizationCode(
         reservation.kind, reservation.serial, now, bytes.fromhex(reservation.nonce),
-        udi_of(reservation), entitlements, "00" * codes.KEY_ID_BYTES).sign(signer.key).encode()
+        udi_of(reservation), entitlements, "00" * codes.KEY_ID_BYTES).sign(signer.signer).encode()
     reservation.authorization_code = code
     reservation.issued_at = now
     return Issued(reservation, code, entitlements, chain)

@@ -13,7 +13,8 @@ from datetime import datetime
 
 from satellite.clock import as_utc
 from satellite.cloudsync.registration import satellite_certificate
-from satellite.crypto import certificates, keys
+from satellite.crypto import certificates
+from satellite.crypto.signing import Signer
 from satellite.errors import Conflict
 from satellite.keystore import Keystore
 from satellite.uow import Database
@@ -23,12 +24,12 @@ REGISTER = "register it with Central first (`satellite sync register`, see docs/
 
 @dataclass(frozen=True)
 class CodeSigner:
-    key: keys.PrivateKey
+    signer: Signer
     certificate: bytes | None  # PEM; None while the satellite is not registered
 
     @property
     def key_id(self) -> str:
-        return keys.key_id(keys.public_key_of(self.key))
+        return self.signer.key_id
 
     def chain(self, now: datetime) -> bytes:
         """The certificate chain a device needs, once checked usable at `now`.
@@ -58,4 +59,4 @@ def code_signer(db: Database, keystore: Keystore) -> CodeSigner:
     """The identity key and the certificate Central issued for it (None when unregistered)."""
     with db.reader() as uow:
         certificate = satellite_certificate(uow.session, keystore)
-    return CodeSigner(keystore.identity_key(), certificate)
+    return CodeSigner(keystore.identity_signer(), certificate)

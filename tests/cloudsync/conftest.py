@@ -15,6 +15,7 @@ from satellite.cloudsync.records import CENTRAL_RESPONSE
 from satellite.cloudsync.service import SNAPSHOT
 from satellite.config import Settings
 from satellite.crypto import keys
+from satellite.crypto.signing import Signer
 from satellite.keystore import open_keystore, parse_central_key
 from satellite.licenses.models import LicenseLine
 from satellite.state import StateEntry, get_state
@@ -77,7 +78,7 @@ def response(tmp_path: Path, central: Central, satellite_id: str) -> ResponseWri
         write_bundle(path, kind=kind, sender=central.sender,
                      recipient=satellite_id if recipient is None else recipient,
                      serial=serial, created_at=datetime(2026, 3, 1, tzinfo=UTC),
-                     signing_key=key or central.key, records=records,
+                     signer=Signer(key or central.key), records=records,
                      fields={"entitlements": SNAPSHOT} if fields is None else fields)
         return path
 

@@ -13,7 +13,7 @@ from satellite.cloudsync.envelope import (
     write_bundle,
 )
 from satellite.crypto import keys
-from satellite.crypto.signing import sign
+from satellite.crypto.signing import Signer, sign
 from satellite.errors import InvalidInput, SatelliteError, VerificationFailed
 
 CREATED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -29,7 +29,7 @@ def key() -> keys.PrivateKey:
 def _write(path: Path, key: keys.PrivateKey, records: list[dict[str, object]] = RECORDS,
            serial: int = 7) -> Header:
     return write_bundle(path, kind="central-response", sender="central-1", recipient="sat-1",
-                        serial=serial, created_at=CREATED, signing_key=key, records=iter(records),
+                        serial=serial, created_at=CREATED, signer=Signer(key), records=iter(records),
                         fields={"entitlements": "snapshot"})
 
 
@@ -66,7 +66,7 @@ def test_many_records_stream_through(tmp_path: Path, key: keys.PrivateKey) -> No
     path = tmp_path / "big.bundle"
     count = 50_000
     header = write_bundle(path, kind="usage-batch", sender="sat-1", recipient="central-1",
-                          serial=1, created_at=CREATED, signing_key=key,
+                          serial=1, created_at=CREATED, signer=Signer(key),
                           records=({"type": "usage", "n": i} for i in range(count)))
     assert header.payload_records == count
     with read_bundle(path) as bundle:

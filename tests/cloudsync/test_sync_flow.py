@@ -18,6 +18,7 @@ from satellite.cloudsync.envelope import write_bundle
 from satellite.cloudsync.records import EVENT, USAGE_BATCH
 from satellite.config import Settings
 from satellite.crypto import keys
+from satellite.crypto.signing import Signer
 from satellite.errors import ConfigError, Conflict, InvalidInput, NotFound, VerificationFailed
 from satellite.reservation.signer import code_signer
 from satellite.uow import Database
@@ -93,7 +94,7 @@ def test_central_reports_a_gap_and_acknowledges_only_up_to_it(lab: Lab) -> None:
     with lab.db.reader() as uow:
         events = [e for e in outbound.events(uow.session, 0, 3) if e.seq != 2]
     write_bundle(holey, kind=USAGE_BATCH, sender=lab.satellite_id, recipient="central",
-                 serial=99, created_at=lab.now(), signing_key=lab.keystore.identity_key(),
+                 serial=99, created_at=lab.now(), signer=lab.keystore.identity_signer(),
                  records=[{"type": EVENT, "seq": e.seq, "kind": e.kind,
                            "at": e.at.isoformat(), "data": e.data} for e in events],
                  fields={"count": 2, "first_sequence": 1, "last_sequence": 3})
@@ -123,14 +124,14 @@ def test_central_refuses_forged_or_modified_batches_and_keeps_nothing(lab: Lab) 
 
     other = lab.file("other-key")
     write_bundle(other, kind=USAGE_BATCH, sender=lab.satellite_id, recipient="central",
-                 serial=5, created_at=lab.now(), signing_key=keys.generate_private_key(),
+                 serial=5, created_at=lab.now(), signer=Signer(keys.generate_private_key()),
                  records=[], fields={"count": 0, "first_sequence": None, "last_sequence": None})
     with pytest.raises(VerificationFailed, match="not trusted"):
         lab.ingest(other)
 
     stranger = lab.file("stranger")
     write_bundle(stranger, kind=USAGE_BATCH, sender="someone-else", recipient="central",
-                 serial=1, created_at=lab.now(), signing_key=lab.keystore.identity_key(),
+                 serial=1, created_at=lab.now(), signer=lab.keystore.identity_signer(),
                  records=[], fields={})
     with pytest.raises(NotFound, match="not registered"):
         lab.ingest(stranger)
@@ -139,7 +140,7 @@ def test_central_refuses_forged_or_modified_batches_and_keeps_nothing(lab: Lab) 
     forged = lab.file("forged-registration")
     key = keys.generate_private_key()
     write_bundle(forged, kind="registration-request", sender=lab.satellite_id,
-                 recipient="central", serial=9, created_at=lab.now(), signing_key=key, records=[],
+                 recipient="central", serial=9, created_at=lab.now(), signer=Signer(key), records=[],
                  fields={"public_key": keys.public_key_to_pem(keys.public_key_of(key)).decode(),
                          "version": "x"})
     with pytest.raises(Conflict, match="another key"):

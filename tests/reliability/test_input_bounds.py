@@ -28,6 +28,7 @@ from satellite.cloudsync.records import CENTRAL_RESPONSE, Entitlement
 from satellite.cloudsync.service import SNAPSHOT
 from satellite.config import Settings
 from satellite.crypto import keys, signing
+from satellite.crypto.signing import Signer
 from satellite.devices.messages import build_request
 from satellite.devices.models import Device
 from satellite.reservation import codes
@@ -144,7 +145,7 @@ def signed(path: Path, central: Central, satellite_id: str, records: list[dict[s
            serial: int = 1, created_at: datetime = datetime(2026, 3, 1, tzinfo=UTC),
            fields: dict[str, Any] | None = None) -> Path:
     write_bundle(path, kind=CENTRAL_RESPONSE, sender=central.sender, recipient=satellite_id,
-                 serial=serial, created_at=created_at, signing_key=central.key, records=records,
+                 serial=serial, created_at=created_at, signer=Signer(central.key), records=records,
                  fields={"entitlements": SNAPSHOT, **(fields or {})})
     return path
 

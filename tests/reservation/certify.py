@@ -11,6 +11,7 @@ from datetime import datetime
 
 from satellite.config import Settings
 from satellite.crypto import certificates, keys
+from satellite.crypto.signing import Signer
 from satellite.keystore import open_keystore, parse_central_key
 from satellite.reservation.signer import CodeSigner
 
@@ -40,5 +41,5 @@ def certify(settings: Settings, now: datetime) -> keys.PrivateKey:
 def certified_signer(now: datetime) -> CodeSigner:
     """A signer whose key is certified by a fresh Central key."""
     key = keys.generate_private_key()
-    return CodeSigner(key, issue(keys.generate_private_key(), keys.public_key_of(key), now))
+    return CodeSigner(Signer(key), issue(keys.generate_private_key(), keys.public_key_of(key), now))
 

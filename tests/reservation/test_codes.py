@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from satellite.crypto import keys
+from satellite.crypto.signing import Signer
 from satellite.errors import InvalidInput, VerificationFailed
 from satellite.reservation import checksum, codes, files
 from satellite.reservation.checksum import ALPHABET, CodeError
@@ -25,7 +26,7 @@ def satellite_key() -> keys.PrivateKey:
 def vector_authorization() -> codes.AuthorizationCode:
     return codes.AuthorizationCode(
         "SLR", 2, v.ISSUED_AT, v.NONCE, UDI,
-        (codes.Entitlement(v.TAG, 3, "TERM", *v.TERM),), "00" * 8).sign(satellite_key())
+        (codes.Entitlement(v.TAG, 3, "TERM", *v.TERM),), "00" * 8).sign(Signer(satellite_key()))
 
 
 def test_vectors_match_the_implementation_and_the_document() -> None:
@@ -126,7 +127,7 @@ def test_every_code_round_trips(secret: bytes, udi: codes.Udi, nonce: bytes, ser
     assert codes.ConfirmationCode.decode(confirmation.encode()) == confirmation
     returned = codes.ReturnCode(codes.return_secret(secret, udi, nonce))
     assert codes.ReturnCode.decode(returned.encode()) == returned
-    auth = replace(vector_authorization(), udi=udi, nonce=nonce, serial=serial).sign(satellite_key())
+    auth = replace(vector_authorization(), udi=udi, nonce=nonce, serial=serial).sign(Signer(satellite_key()))
     assert codes.AuthorizationCode.decode(auth.encode()) == auth
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from satellite.clock import FixedClock
 from satellite.crypto import certificates, keys
+from satellite.crypto.signing import Signer
 from satellite.errors import VerificationFailed
 from satellite.reservation import codes, files
 from satellite.reservation.device import ReservationDevice
@@ -30,7 +31,7 @@ class Satellite:
         parsed = codes.RequestCode.decode(request)
         return codes.AuthorizationCode(
             codes.SLR, serial, issued_at, parsed.nonce, parsed.udi,
-            (codes.Entitlement(TAG, serial, "PERPETUAL"),), "00" * 8).sign(self.key).encode()
+            (codes.Entitlement(TAG, serial, "PERPETUAL"),), "00" * 8).sign(Signer(self.key)).encode()
 
     def file(self, request: str, serial: int, chain: bytes | None = None) -> str:
         parsed = codes.RequestCode.decode(request)

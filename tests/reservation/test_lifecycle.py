@@ -19,6 +19,7 @@ from satellite.central.cli import main as central_main
 from satellite.central.ingest import ca_certificate
 from satellite.cloudsync.registration import CERTIFICATE_KEY
 from satellite.crypto import certificates, keys
+from satellite.crypto.signing import Signer
 from satellite.keystore import open_keystore
 from satellite.licenses.models import LicenseLine
 from satellite.reservation import codes, files
@@ -292,7 +293,7 @@ def test_the_device_trusts_only_what_its_central_certified(  # type: ignore[no-u
     parsed = codes.RequestCode.decode(request)
     forged = codes.AuthorizationCode(
         codes.SLR, 1, datetime.now(UTC).replace(microsecond=0), parsed.nonce, parsed.udi,
-        (codes.Entitlement(TAG, 100, "PERPETUAL"),), "00" * 8).sign(keys.generate_private_key())
+        (codes.Entitlement(TAG, 100, "PERPETUAL"),), "00" * 8).sign(Signer(keys.generate_private_key()))
     forged_file = tmp_path / "forged.json"
     forged_file.write_text(files.authorization_file(forged.encode(), parsed.udi, forged.key_id,
                                                     store.satellite_certificate()))

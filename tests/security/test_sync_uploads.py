@@ -13,6 +13,7 @@ from satellite.actor import Actor
 from satellite.cloudsync.envelope import MIN_EXPANSION_BYTES, read_bundle, write_bundle
 from satellite.config import Settings
 from satellite.crypto import keys
+from satellite.crypto.signing import Signer
 from satellite.errors import VerificationFailed
 from satellite.uow import Database
 from satellite.users.service import create_user
@@ -46,7 +47,7 @@ def test_a_payload_that_expands_too_far_is_refused_unread(tmp_path: Path) -> Non
     count = MIN_EXPANSION_BYTES // len(pad) + 8
     write_bundle(path, kind="central-response", sender="c", recipient="s", serial=1,
                  created_at=datetime(2026, 3, 1, tzinfo=UTC),
-                 signing_key=keys.generate_private_key(),
+                 signer=Signer(keys.generate_private_key()),
                  records=({"type": "pad", "pad": pad} for _ in range(count)))
     assert path.stat().st_size * 200 < MIN_EXPANSION_BYTES  # far more than 200 times
     with read_bundle(path) as bundle, pytest.raises(VerificationFailed, match="expands"):

@@ -20,6 +20,7 @@ from satellite.cloudsync.registration import mark_registered
 from satellite.cloudsync.service import SNAPSHOT
 from satellite.config import Settings
 from satellite.crypto import keys
+from satellite.crypto.signing import Signer
 from satellite.keystore import open_keystore, parse_central_key
 from satellite.state import get_state
 from satellite.tokens.sealing import TokenSealer
@@ -175,7 +176,7 @@ def test_import_preview_shows_the_dry_run_difference_then_applies(
               "quantity": 4, "start_date": None, "end_date": None, "subscription_id": "S1",
               "export_controlled": False}
     write_bundle(path, kind=CENTRAL_RESPONSE, sender=central.sender, recipient=satellite_id,
-                 serial=1, created_at=datetime(2026, 3, 1, tzinfo=UTC), signing_key=central.key,
+                 serial=1, created_at=datetime(2026, 3, 1, tzinfo=UTC), signer=Signer(central.key),
                  records=[record], fields={"entitlements": SNAPSHOT})
     admin.get("/sync")
     with path.open("rb") as f:
