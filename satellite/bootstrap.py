@@ -20,7 +20,7 @@ from satellite.db import head_revisions, make_engine, migrate, schema_revision
 from satellite.errors import ConfigError, InvalidInput
 from satellite.keystore import CentralKey, open_keystore
 from satellite.state import get_state, set_state
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from satellite.users.passwords import generate_password
 from satellite.users.service import count_users, create_user
@@ -155,7 +155,7 @@ def initialise(settings: Settings, db: Database, actor: Actor,
 def status(settings: Settings, db: Database) -> dict[str, object]:
     from satellite.accounts.models import Account, VirtualAccount
     from satellite.licenses.models import LicenseLine
-    from satellite.tls import warnings as tls_warnings
+    from satellite.proxy_tls import warnings as tls_warnings
     from satellite.users.models import User
 
     satellite_id = require_initialised(db)

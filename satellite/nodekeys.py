@@ -20,7 +20,7 @@ from satellite.crypto import certificates, keys
 from satellite.errors import ConfigError
 from satellite.keystore import CENTRAL_PUB, DEVICE_CA_CERT, IDENTITY_PUB, SESSION_SECRET, Keystore
 from satellite.state import StateEntry, lock_state, set_state
-from satellite.tokens.sealing import KEY_FILE as TOKEN_SEAL_KEY
+from satellite.tokens.secrets import KEY_FILE as TOKEN_SEAL_KEY
 from satellite.uow import Database
 
 STATE_KEY = "node_keys"

@@ -16,7 +16,7 @@ from satellite.keystore import open_keystore
 from satellite.leader import leadership_for, node_name
 from satellite.nodekeys import check_node
 from satellite.scheduler import build_scheduler
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.web import create_app
 from satellite.web.bodylimits import upload_limit
 

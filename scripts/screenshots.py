@@ -18,10 +18,10 @@ from satellite.agent.transport import Transport
 from satellite.bootstrap import open_database
 from satellite.config import load_settings
 from satellite.crypto import keys
-from satellite.licenses.history import snapshot_usage
 from satellite.licenses.models import LicenseLine
 from satellite.licenses.usage import set_usage
-from satellite.tokens.sealing import TokenSealer
+from satellite.licenses.usage_history import snapshot_usage
+from satellite.tokens.secrets import TokenSealer
 from satellite.tokens.service import create_token
 from tests.serving import run_satellite, satellite_env, serving
 from tests.web.ui.browser import ARGS, CHROMIUM

@@ -37,7 +37,7 @@ from satellite.devices.registration import owner_of
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
 from satellite.licenses.pools import rebuild_pools
 from satellite.reservation.models import RESERVED, RETURNED, Reservation, ReservationLine
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.tokens.service import create_token
 from satellite.uow import Database
 

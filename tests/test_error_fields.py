@@ -25,7 +25,7 @@ from satellite.licenses.transfers import transfer
 from satellite.reservation import codes
 from satellite.reservation import service as reservations
 from satellite.reservation.signer import CodeSigner
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.tokens.service import create_token
 from satellite.uow import Database, UnitOfWork
 from satellite.users import service as users

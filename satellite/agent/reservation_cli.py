@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
+from satellite.agent.reservation import ReservationDevice
 from satellite.reservation import files
 from satellite.reservation.codes import AuthorizationCode
-from satellite.reservation.device import ReservationDevice
 
 
 def _device(ctx: click.Context) -> ReservationDevice:

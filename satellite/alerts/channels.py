@@ -33,7 +33,7 @@ from satellite.alerts.senders import check_target
 from satellite.audit.service import record
 from satellite.clock import utc_text
 from satellite.errors import Conflict, InvalidInput, NotFound, VerificationFailed
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import UnitOfWork
 
 MAX_DEDUPE_HOURS = 24 * 30

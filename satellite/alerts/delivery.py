@@ -25,7 +25,7 @@ from satellite.audit.service import record
 from satellite.config import Settings
 from satellite.errors import SatelliteError
 from satellite.state import get_state
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 
 log = logging.getLogger(__name__)

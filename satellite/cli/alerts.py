@@ -17,7 +17,7 @@ from satellite.cli.reports import CSV_HELP, write_report
 from satellite.clock import utc_text
 from satellite.limits import printable
 from satellite.reports.exports import Filters
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 
 
 @click.group("alert")

@@ -10,11 +10,11 @@ from satellite.cli import CliContext, emit_json, fail, pass_ctx
 from satellite.cli.devices import maintenance
 from satellite.cli.reports import CSV_HELP, write_report
 from satellite.licenses.counters import STATUSES
-from satellite.licenses.history import snapshot_usage
 from satellite.licenses.pools import drifted_pools, rebuild_pools
 from satellite.licenses.schemas import page_json
 from satellite.licenses.service import list_licenses
 from satellite.licenses.transfers import transfer, transfer_between_accounts
+from satellite.licenses.usage_history import snapshot_usage
 from satellite.reports.exports import Filters
 
 

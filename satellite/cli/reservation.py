@@ -10,7 +10,7 @@ import click
 from satellite.accounts.service import account_for
 from satellite.cli import CliContext, emit_json, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
-from satellite.cloudsync.registration import satellite_certificate
+from satellite.cloudsync.central_registration import satellite_certificate
 from satellite.errors import InvalidInput
 from satellite.keystore import open_keystore
 from satellite.reports.exports import Filters

@@ -12,6 +12,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.cloudsync.central_registration import write_request
 from satellite.cloudsync.envelope import Header, read_bundle
 from satellite.cloudsync.export import Progress, export_batch
 from satellite.cloudsync.network import run_sync, sync_status
@@ -25,7 +26,6 @@ from satellite.cloudsync.records import (
     RUM_ACK,
     USAGE_BATCH,
 )
-from satellite.cloudsync.registration import write_request
 from satellite.cloudsync.service import (
     ImportReport,
     LocalView,

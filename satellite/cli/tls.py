@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from satellite import tls
+from satellite import proxy_tls as tls
 from satellite.cli import CliContext, fail, pass_ctx
 
 

@@ -6,7 +6,7 @@ import click
 
 from satellite.cli import CliContext, emit_json, pass_ctx
 from satellite.tokens import service
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 
 
 def _sealer(ctx: CliContext) -> TokenSealer:

@@ -11,10 +11,11 @@ from typing import Any
 from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.clock import as_utc
-from satellite.cloudsync import history, outbound
+from satellite.cloudsync import outbound
+from satellite.cloudsync import sync_history as history
+from satellite.cloudsync.central_registration import CENTRAL_ID_KEY, REGISTERED, STATE_KEY
 from satellite.cloudsync.envelope import Header, write_bundle
 from satellite.cloudsync.records import ANY_CENTRAL, EVENT, USAGE_BATCH
-from satellite.cloudsync.registration import CENTRAL_ID_KEY, REGISTERED, STATE_KEY
 from satellite.errors import ConfigError, SatelliteError
 from satellite.keystore import Keystore
 from satellite.state import get_state, set_state

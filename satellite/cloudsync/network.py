@@ -24,9 +24,10 @@ from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.backoff import backoff_delay
 from satellite.central_settings import central_setting
-from satellite.cloudsync import LAST_SERIAL_KEY, history, outbound
+from satellite.cloudsync import LAST_SERIAL_KEY, outbound
+from satellite.cloudsync import sync_history as history
+from satellite.cloudsync.central_registration import REGISTERED, STATE_KEY, registration_state, write_request
 from satellite.cloudsync.export import export_batch
-from satellite.cloudsync.registration import REGISTERED, STATE_KEY, registration_state, write_request
 from satellite.cloudsync.service import ImportReport, import_bundle
 from satellite.config import Settings
 from satellite.errors import ConfigError, InvalidInput, SatelliteError

@@ -13,13 +13,14 @@ from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.audit.service import record
 from satellite.central_settings import BOUNDS, KEYS, STATE_PREFIX, central_setting
-from satellite.cloudsync import LAST_SERIAL_KEY, history, outbound
+from satellite.cloudsync import LAST_SERIAL_KEY, outbound
+from satellite.cloudsync import sync_history as history
+from satellite.cloudsync.central_registration import check_certificate, mark_registered
 from satellite.cloudsync.diff import ImportDiff, capture, compare
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
 from satellite.cloudsync.envelope import BundleReader, Header, read_bundle
 from satellite.cloudsync.export import Progress
 from satellite.cloudsync.records import CENTRAL_RESPONSE, ENTITLEMENT, RUM_ACK, Entitlement
-from satellite.cloudsync.registration import check_certificate, mark_registered
 from satellite.config import Settings
 from satellite.crypto.keys import PublicKey, key_id
 from satellite.errors import ConfigError, InvalidInput, SatelliteError, VerificationFailed

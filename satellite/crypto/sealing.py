@@ -1,4 +1,7 @@
-"""Passphrase sealing for backups: scrypt derives the key, AES-GCM seals the data in chunks.
+"""Sealing with AES-256-GCM, the one place that calls it: short secrets under a 32-byte key
+(`KeySealer`, for token secrets), and streams under a passphrase (backups, below).
+
+Passphrase sealing for backups: scrypt derives the key, AES-GCM seals the data in chunks.
 
 File layout: MAGIC, a 4-byte header length, the JSON header (KDF parameters, salt, nonce prefix,
 a passphrase check), then chunks of [4-byte length][ciphertext+tag]. Every chunk's associated data
@@ -25,6 +28,26 @@ CHUNK = 1 << 20
 # scrypt cost: ~0.1 s and 32 MiB on a server, so guessing passphrases offline stays expensive.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 15, 8, 1
 _CHECK = b"satellite backup passphrase check"
+
+
+class KeySealer:
+    """Seal short texts under a 32-byte key, bound to a context (AES-256-GCM, random nonce)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("a sealing key is 32 bytes")
+        self._aead = AESGCM(key)
+
+    def seal(self, text: str, context: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, text.encode(), context.encode())
+
+    def unseal(self, sealed: bytes, context: str, what: str) -> str:
+        """Raises VerificationFailed naming `what` when the data does not open."""
+        try:
+            return self._aead.decrypt(sealed[:12], sealed[12:], context.encode()).decode()
+        except (InvalidTag, ValueError):
+            raise VerificationFailed(f"{what} does not open with this data dir's key") from None
 
 
 def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:

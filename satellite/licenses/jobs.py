@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from satellite.config import Settings
 from satellite.jobs import Job
-from satellite.licenses.history import usage_history_job
 from satellite.licenses.pools import refresh_pools_job
+from satellite.licenses.usage_history import usage_history_job
 
 
 def jobs(settings: Settings) -> list[Job]:

@@ -23,8 +23,8 @@ from satellite.audit.service import each_event, search_of
 from satellite.devices import service as devices
 from satellite.devices.registration import udi_label
 from satellite.errors import InvalidInput
-from satellite.licenses.history import usage_history
 from satellite.licenses.service import list_licenses
+from satellite.licenses.usage_history import usage_history
 from satellite.reservation import service as reservations
 from satellite.uow import Database
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from satellite.clock import as_utc
-from satellite.cloudsync.registration import satellite_certificate
+from satellite.cloudsync.central_registration import satellite_certificate
 from satellite.crypto import certificates
 from satellite.crypto.signing import Signer
 from satellite.errors import Conflict

@@ -18,7 +18,7 @@ from satellite.audit.service import record
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
 from satellite.limits import INT32_MAX, MAX_NOTE, check_text
 from satellite.tokens.models import RegistrationToken
-from satellite.tokens.sealing import TokenSealer, secret_hash
+from satellite.tokens.secrets import TokenSealer, secret_hash
 from satellite.uow import UnitOfWork
 
 MAX_EXPIRY_DAYS = 365 * 10

@@ -17,7 +17,7 @@ from satellite.devices import service as devices
 from satellite.devices.udi import check_udi
 from satellite.errors import InvalidInput, NotFound
 from satellite.tokens import service as tokens
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import UnitOfWork
 from satellite.web.http import (
     ACCOUNT,

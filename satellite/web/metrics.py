@@ -53,7 +53,7 @@ def _job_gauges(db: Database, settings: Settings, now: datetime) -> Iterator[Met
 
 
 def _tls_gauges(db: Database, settings: Settings, now: datetime) -> Iterator[Metric]:
-    from satellite.tls import installed
+    from satellite.proxy_tls import installed
 
     info = installed(settings)
     if info is not None:

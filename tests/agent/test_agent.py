@@ -13,7 +13,7 @@ from satellite.agent.agent import Agent, NotRegistered
 from satellite.agent.client import Refused, with_retries
 from satellite.agent.transport import Transport, Unreachable
 from satellite.clock import FixedClock
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, Site, make_token
 from tests.serving import free_port

@@ -22,7 +22,7 @@ from satellite.audit.service import list_events, verify
 from satellite.clock import FixedClock
 from satellite.config import Settings
 from satellite.errors import InvalidInput
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from satellite.web import create_app
 from tests.alerts.sinks import free_port, http_sink, smtp_sink, udp_sink

@@ -15,7 +15,7 @@ from satellite.alerts.models import Alert, AlertDelivery
 from satellite.alerts.service import evaluate, expiry_steps
 from satellite.clock import FixedClock
 from satellite.config import Settings
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from satellite.users.service import create_user
 from tests.licenses.helpers import ROUTER, add_line, va_ids

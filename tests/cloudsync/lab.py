@@ -12,8 +12,8 @@ from satellite.central import service as central
 from satellite.central.ingest import IngestReport, ingest
 from satellite.clock import FixedClock
 from satellite.cloudsync import outbound
+from satellite.cloudsync.central_registration import write_request
 from satellite.cloudsync.export import ExportReport, export_batch
-from satellite.cloudsync.registration import write_request
 from satellite.cloudsync.service import ImportReport, import_bundle
 from satellite.config import Settings
 from satellite.keystore import Keystore, open_keystore, read_central_key_file

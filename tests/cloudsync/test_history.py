@@ -9,7 +9,7 @@ import pytest
 from satellite.access.grants import grant
 from satellite.actor import Actor
 from satellite.clock import FixedClock
-from satellite.cloudsync.history import list_history
+from satellite.cloudsync.sync_history import list_history
 from satellite.config import Settings
 from satellite.errors import PermissionDenied, SatelliteError
 from satellite.uow import Database

@@ -23,8 +23,8 @@ from satellite.central import service as central
 from satellite.central.ingest import satellites
 from satellite.clock import FixedClock
 from satellite.cloudsync import outbound
-from satellite.cloudsync.history import list_history
 from satellite.cloudsync.network import run_sync, sync_job, sync_status
+from satellite.cloudsync.sync_history import list_history
 from satellite.config import Settings, load_settings
 from satellite.errors import SatelliteError
 from satellite.uow import Database

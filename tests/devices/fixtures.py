@@ -10,7 +10,7 @@ from flask import Flask
 from satellite.actor import Actor
 from satellite.config import Settings
 from satellite.devices.authority import DeviceAuthority, load_authority
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from satellite.web import create_app
 from tests.devices.helpers import FlaskTransport, Site, make_site

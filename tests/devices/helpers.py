@@ -14,7 +14,7 @@ from satellite.agent.transport import Reply
 from satellite.clock import Clock
 from satellite.crypto import keys
 from satellite.licenses.models import LicenseLine
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.tokens.service import create_token
 from satellite.uow import Database
 

@@ -15,7 +15,7 @@ from satellite.config import Settings
 from satellite.devices.aging import age_devices
 from satellite.devices.service import show_device
 from satellite.licenses.counters import counter
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, Site, device, make_token
 

@@ -22,7 +22,7 @@ from satellite.devices.models import Device, DeviceNonce
 from satellite.devices.verification import ReplayedMessage
 from satellite.errors import InvalidInput, SatelliteError, Unauthenticated
 from satellite.licenses.counters import counter
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, Site, device, make_token
 

@@ -7,7 +7,7 @@ import json
 from satellite.actor import Actor
 from satellite.clock import FixedClock
 from satellite.licenses.counters import counter
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, Site, device, make_token, va_id
 

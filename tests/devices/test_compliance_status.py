@@ -11,7 +11,7 @@ from satellite.actor import Actor
 from satellite.clock import FixedClock
 from satellite.devices.service import list_devices, show_device
 from satellite.licenses.service import list_licenses
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, Site, add_lines, make_token
 from tests.devices.test_protocol import registered

@@ -14,7 +14,7 @@ from satellite.crypto import certificates, keys, signing
 from satellite.devices.authority import DeviceAuthority
 from satellite.devices.messages import build_request
 from satellite.licenses.counters import counter
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import SECRET_TAG, TAG, FlaskTransport, Site, device, make_token
 

@@ -11,7 +11,7 @@ from satellite.clock import FixedClock
 from satellite.errors import Conflict
 from satellite.reservation import codes
 from satellite.reservation import service as reservations
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, Site, device, make_token
 from tests.reservation.certify import certified_signer

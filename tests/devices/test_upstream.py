@@ -5,7 +5,7 @@ from __future__ import annotations
 from satellite.actor import Actor
 from satellite.clock import FixedClock
 from satellite.cloudsync import outbound
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, Site, device, make_token
 

@@ -15,7 +15,7 @@ from satellite.clock import SystemClock
 from satellite.config import Settings
 from satellite.crypto import keys, signing
 from satellite.devices.messages import build_request
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import SECRET_TAG, TAG, add_lines, make_token, va_id
 from tests.serving import satellite_env, serving

@@ -117,7 +117,7 @@ def test_the_hourly_check_raises_what_no_write_recorded_and_clears_what_is_over(
 
 def test_raised_once_queued_once_for_a_channel(db: Database, actor: Actor, settings: object) -> None:
     from satellite.alerts.channels import add_channel
-    from satellite.tokens.sealing import TokenSealer
+    from satellite.tokens.secrets import TokenSealer
 
     vas = make_account(db, actor)
     add_line(db, vas["Lab"], ROUTER, 1)

@@ -13,9 +13,9 @@ from satellite.actor import Actor
 from satellite.clock import FixedClock
 from satellite.config import Settings
 from satellite.errors import NotFound
-from satellite.licenses.history import snapshot_usage, usage_history, usage_history_job
 from satellite.licenses.models import UsageSnapshot
 from satellite.licenses.usage import set_usage
+from satellite.licenses.usage_history import snapshot_usage, usage_history, usage_history_job
 from satellite.scheduler import all_jobs
 from satellite.uow import Database
 from satellite.users.service import create_user, user_actor

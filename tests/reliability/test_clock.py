@@ -23,7 +23,7 @@ from satellite.devices.aging import aging_job
 from satellite.devices.models import DeviceNonce
 from satellite.licenses.counters import counter
 from satellite.scheduler import Job, is_due, run_job
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, Site, device, make_token
 from tests.reliability.conftest import rounds

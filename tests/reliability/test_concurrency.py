@@ -34,7 +34,7 @@ from satellite.licenses.usage import set_usage
 from satellite.reservation import codes
 from satellite.reservation import service as reservation
 from satellite.tokens.models import RegistrationToken
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import make_site, make_token
 from tests.licenses.helpers import ROUTER, add_line, make_account

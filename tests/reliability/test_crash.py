@@ -26,7 +26,7 @@ from satellite.crypto import keys
 from satellite.licenses.counters import counter
 from satellite.licenses.models import LicenseLine
 from satellite.state import get_state
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from satellite.web import create_app
 from tests.cloudsync.lab import make_lab

@@ -42,7 +42,7 @@ from satellite.errors import SatelliteError
 from satellite.keystore import open_keystore
 from satellite.reservation import checksum, codes
 from satellite.state import StateEntry
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from satellite.web import create_app
 from tests.cloudsync.conftest import Central

@@ -34,7 +34,7 @@ from satellite.devices.models import Device
 from satellite.reservation import codes
 from satellite.reservation.models import Reservation
 from satellite.state import set_state
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.cloudsync.conftest import Central, dump
 from tests.conftest import CliResult

@@ -22,7 +22,7 @@ from satellite.bootstrap import database, initialise, open_database
 from satellite.config import load_settings
 from satellite.crypto import keys
 from satellite.db import make_engine
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, Site, device, make_site, make_token
 from tests.serving import run_satellite, satellite_env, serving

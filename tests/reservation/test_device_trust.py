@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from satellite.agent.reservation import ReservationDevice
 from satellite.clock import FixedClock
 from satellite.crypto import certificates, keys
 from satellite.crypto.signing import Signer
 from satellite.errors import VerificationFailed
 from satellite.reservation import codes, files
-from satellite.reservation.device import ReservationDevice
 from tests.reservation.certify import issue
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

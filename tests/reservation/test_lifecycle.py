@@ -17,7 +17,7 @@ from satellite.audit.service import list_events
 from satellite.central import service as central_service
 from satellite.central.cli import main as central_main
 from satellite.central.ingest import ca_certificate
-from satellite.cloudsync.registration import CERTIFICATE_KEY
+from satellite.cloudsync.central_registration import CERTIFICATE_KEY
 from satellite.crypto import certificates, keys
 from satellite.crypto.signing import Signer
 from satellite.keystore import open_keystore

@@ -12,7 +12,7 @@ from satellite.alerts import channels
 from satellite.alerts.senders import DeliveryFailed, Notice, send
 from satellite.config import Settings
 from satellite.errors import InvalidInput
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 
 LOCAL = ["http://127.0.0.1:8080/api/v1/users", "http://localhost/x", "http://[::1]/x",

@@ -17,7 +17,7 @@ from satellite.config import Settings
 from satellite.devices.authority import DeviceAuthority
 from satellite.devices.models import Device
 from satellite.tokens.models import RegistrationToken
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.tokens.service import create_token
 from satellite.uow import Database
 from satellite.web import create_app

@@ -30,7 +30,7 @@ from satellite.devices.messages import (
     signature_headers,
 )
 from satellite.devices.models import Device
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.conftest import CliResult
 from tests.devices.fixtures import app, authority, sealer, site, transport

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from satellite.access.apiclients import create_client
 from satellite.actor import Actor
 from satellite.db import Base
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.tokens.service import create_token
 from satellite.uow import Database
 from tests.web.ui.conftest import csrf_token

@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from satellite import tls
+from satellite import proxy_tls as tls
 from satellite.config import Settings, load_settings
 from satellite.crypto import tls as x509tls
 from satellite.errors import Conflict, InvalidInput

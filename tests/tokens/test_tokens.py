@@ -21,7 +21,7 @@ from satellite.devices.messages import SignedMessage, build_request, parse_reque
 from satellite.devices.models import Device
 from satellite.errors import InvalidInput, VerificationFailed
 from satellite.tokens.models import RegistrationToken
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.tokens.service import TokenRefused, list_tokens, revoke_token, spend_token
 from satellite.uow import Database
 from tests.devices.helpers import Site, make_token

@@ -12,7 +12,7 @@ from satellite.agent.client import DeviceClient
 from satellite.clock import FixedClock
 from satellite.config import Settings
 from satellite.crypto import keys
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import TAG, FlaskTransport, make_site, make_token
 from tests.web.conftest import conforms

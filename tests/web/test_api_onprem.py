@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from satellite.actor import Actor
 from satellite.config import Settings
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import make_site, make_token
 from tests.web.conftest import conforms

@@ -16,7 +16,7 @@ from satellite.actor import Actor
 from satellite.alerts.service import raise_alert
 from satellite.config import Settings
 from satellite.devices.service import find_device, usage_by_tag
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.tokens.service import create_token
 from satellite.uow import Database
 from satellite.users.service import create_user, user_actor

@@ -20,9 +20,9 @@ from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.licenses import service as licenses
-from satellite.licenses.history import usage_history
 from satellite.licenses.models import OUT_OF_COMPLIANCE
-from satellite.tls import warnings as tls_warnings
+from satellite.licenses.usage_history import usage_history
+from satellite.proxy_tls import warnings as tls_warnings
 from satellite.users.models import User
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.charts import history_charts, usage_bars

@@ -20,10 +20,10 @@ from satellite.effective_settings import effective_settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
 from satellite.leader import leader_node
+from satellite.proxy_tls import installed as installed_certificate
+from satellite.proxy_tls import warnings as tls_warnings
 from satellite.scheduler import JobRun, job_runs, scheduled_jobs
 from satellite.state import get_state
-from satellite.tls import installed as installed_certificate
-from satellite.tls import warnings as tls_warnings
 from satellite.users import service as users
 from satellite.users.models import User
 from satellite.web.ui.blueprint import ui

@@ -12,7 +12,7 @@ from satellite.alerts import channels
 from satellite.alerts.delivery import send_test
 from satellite.alerts.models import SEVERITIES
 from satellite.errors import SatelliteError
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report, then_back
 from satellite.web.ui.forms import ActionForm, ChannelForm

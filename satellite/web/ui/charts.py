@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from satellite.licenses.counters import AccountCounter
-from satellite.licenses.history import TagHistory
+from satellite.licenses.usage_history import TagHistory
 
 ROW_HEIGHT = 28
 PLOT_WIDTH = 600

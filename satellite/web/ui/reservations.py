@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, current_app, flash, redirect, request, url_for
 
 from satellite.accounts import service as accounts
-from satellite.cloudsync.registration import satellite_certificate
+from satellite.cloudsync.central_registration import satellite_certificate
 from satellite.config import Settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import Keystore, open_keystore

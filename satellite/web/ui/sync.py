@@ -15,12 +15,11 @@ from flask import after_this_request, current_app, flash, g, redirect, request, 
 from werkzeug.datastructures import FileStorage
 
 from satellite.access.policy import require
+from satellite.cloudsync.central_registration import write_request
 from satellite.cloudsync.diff import ImportDiff
 from satellite.cloudsync.envelope import Header, read_bundle
 from satellite.cloudsync.export import export_batch
-from satellite.cloudsync.history import list_history
 from satellite.cloudsync.network import run_sync, sync_status
-from satellite.cloudsync.registration import write_request
 from satellite.cloudsync.service import (
     ImportReport,
     LocalView,
@@ -29,6 +28,7 @@ from satellite.cloudsync.service import (
     local_view,
     require_import,
 )
+from satellite.cloudsync.sync_history import list_history
 from satellite.cloudsync.trust import bundle_signature
 from satellite.config import Settings
 from satellite.errors import InvalidInput, SatelliteError

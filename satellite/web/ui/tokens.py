@@ -11,7 +11,7 @@ from satellite.accounts.models import DEFAULT_VA
 from satellite.accounts.service import VaEntry
 from satellite.errors import NotFound, SatelliteError
 from satellite.tokens import service as tokens
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, TokenForm

@@ -14,6 +14,7 @@ from satellite.access.grants import grant
 from satellite.accounts.service import create_va
 from satellite.actor import Actor
 from satellite.agent.client import DeviceClient
+from satellite.agent.reservation import ReservationDevice
 from satellite.agent.transport import Transport
 from satellite.bootstrap import open_database
 from satellite.central import service as central
@@ -21,7 +22,6 @@ from satellite.central.ingest import ingest
 from satellite.config import load_settings
 from satellite.crypto import keys
 from satellite.reservation import checksum, files
-from satellite.reservation.device import ReservationDevice
 from satellite.users.service import create_user
 from tests.devices.helpers import TAG, add_lines
 from tests.serving import Server, run_satellite, satellite_env, serving

@@ -14,16 +14,16 @@ from satellite.actor import Actor
 from satellite.agent.client import DeviceClient
 from satellite.alerts.service import raise_alert
 from satellite.clock import FixedClock
+from satellite.cloudsync.central_registration import mark_registered
 from satellite.cloudsync.envelope import write_bundle
 from satellite.cloudsync.records import CENTRAL_RESPONSE
-from satellite.cloudsync.registration import mark_registered
 from satellite.cloudsync.service import SNAPSHOT
 from satellite.config import Settings
 from satellite.crypto import keys
 from satellite.crypto.signing import Signer
 from satellite.keystore import open_keystore, parse_central_key
 from satellite.state import get_state
-from satellite.tokens.sealing import TokenSealer
+from satellite.tokens.secrets import TokenSealer
 from satellite.tokens.service import create_token
 from satellite.uow import Database
 from tests.cloudsync.conftest import Central
@@ -223,7 +223,7 @@ def test_a_va_viewer_sees_only_its_va_and_no_token_secrets(
 
 def test_dashboard_draws_consumption_over_time_with_a_table(
         admin: Browser, db: Database, clock: FixedClock, lab: str, app: Flask) -> None:
-    from satellite.licenses.history import snapshot_usage
+    from satellite.licenses.usage_history import snapshot_usage
 
     html = admin.get(f"{ACME}/")
     assert "No consumption history yet" in html

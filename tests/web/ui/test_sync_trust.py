@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from satellite.cloudsync.registration import write_request
+from satellite.cloudsync.central_registration import write_request
 from satellite.config import Settings
 from satellite.keystore import open_keystore
 from satellite.uow import Database

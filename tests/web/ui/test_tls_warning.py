@@ -10,7 +10,7 @@ from satellite.access.grants import grant
 from satellite.actor import Actor
 from satellite.clock import FixedClock
 from satellite.config import Settings
-from satellite.tls import self_signed
+from satellite.proxy_tls import self_signed
 from satellite.uow import Database
 from satellite.users.service import create_user
 from tests.web.ui.conftest import Browser

@@ -11,10 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from satellite.errors import VerificationFailed
+from satellite.crypto.sealing import KeySealer
 
 KEY_DIR = "keys"
 KEY_FILE = "token-seal.key"
@@ -24,7 +21,7 @@ class TokenSealer:
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
             raise ValueError("a token sealing key is 32 bytes")
-        self._aead = AESGCM(key)
+        self._sealer = KeySealer(key)
         self.key_id = hashlib.sha256(key).hexdigest()[:16]
 
     @classmethod
@@ -52,16 +49,10 @@ class TokenSealer:
         return cls(key)
 
     def seal(self, secret: str, context: str) -> str:
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, secret.encode(), context.encode())
-        return base64.b64encode(nonce + sealed).decode()
+        return base64.b64encode(self._sealer.seal(secret, context)).decode()
 
     def unseal(self, sealed: str, context: str) -> str:
-        raw = base64.b64decode(sealed)
-        try:
-            return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
-        except InvalidTag:
-            raise VerificationFailed("a token secret does not open with this data dir's key") from None
+        return self._sealer.unseal(base64.b64decode(sealed), context, "a token secret")
 
 
 def secret_hash(secret: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from satellite import __version__
 from satellite.accounts.models import Account
 from satellite.actor import Actor
-from satellite.cloudsync import history
+from satellite.cloudsync import sync_history as history
 from satellite.cloudsync.envelope import Header, write_bundle
 from satellite.cloudsync.records import ACCOUNT, ANY_CENTRAL, REGISTRATION_REQUEST
 from satellite.crypto import certificates, keys
