@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, literal, or_, select
+from sqlalchemy import Select, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,12 +21,8 @@ from satellite.accounts.models import (
 )
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.devices.models import Device
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, about
-from satellite.licenses.models import LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
 from satellite.limits import MAX_NOTE, check_text
-from satellite.reservation.models import RESERVED, Reservation
-from satellite.tokens.models import RegistrationToken
 from satellite.uow import UnitOfWork
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
@@ -213,15 +209,6 @@ def va_names(session: Session, account_id: int,
     return {va_id: name for va_id, name in rows}
 
 
-def line_counts(session: Session, account_id: int) -> dict[int, int]:
-    """How many license lines each VA of the account holds, by VA id, in one query."""
-    rows = session.execute(select(LicenseLine.va_id, func.count())
-                           .join(VirtualAccount, VirtualAccount.id == LicenseLine.va_id)
-                           .where(VirtualAccount.account_id == account_id)
-                           .group_by(LicenseLine.va_id))
-    return {va_id: int(n) for va_id, n in rows}
-
-
 def va_path(session: Session, va: VirtualAccount) -> list[str]:
     """Names from the top-level VA down to this one, in one query."""
     tree = VirtualAccount.__table__
@@ -331,42 +318,3 @@ def move_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str,
     record(uow, actor, "va.move", f"va:{account.domain}/{name}", account_id=account.id,
            details={"before_parent_id": before, "after": new_parent})
     return va
-
-
-def va_contents(session: Session, va_id: int) -> dict[str, int]:
-    """What keeps a VA from being deleted, by kind; empty when it may go."""
-    counts = {
-        "child virtual accounts": session.scalar(
-            select(func.count()).where(VirtualAccount.parent_id == va_id)) or 0,
-        "license lines": session.scalar(
-            select(func.count()).select_from(LicenseLine).where(LicenseLine.va_id == va_id)) or 0,
-        "license consumers": session.scalar(
-            select(func.count(func.distinct(LicenseUsage.owner)))
-            .where(LicenseUsage.va_id == va_id)) or 0,
-        "open reservations": session.scalar(
-            select(func.count()).select_from(Reservation).where(
-                Reservation.va_id == va_id, Reservation.status == RESERVED)) or 0,
-        # Deregistered devices count too: they are the VA's history.
-        "devices": session.scalar(
-            select(func.count()).select_from(Device).where(Device.va_id == va_id)) or 0,
-        "registration tokens": session.scalar(
-            select(func.count()).select_from(RegistrationToken)
-            .where(RegistrationToken.va_id == va_id)) or 0,
-    }
-    return {kind: n for kind, n in counts.items() if n}
-
-
-def delete_va(uow: UnitOfWork, actor: Actor, account_ref: str, name: str) -> None:
-    """Delete an empty VA. Raises Conflict naming what is left in it."""
-    session = uow.session
-    account, va = va_for(session, actor, account_ref, name, "va.delete")
-    if va.is_default:
-        raise Conflict(f"the {DEFAULT_VA} virtual account cannot be deleted")
-    left = va_contents(session, va.id)
-    if left:
-        what = ", ".join(f"{n} {kind}" for kind, n in left.items())
-        raise Conflict(f"virtual account {name!r} is not empty: it still has {what}")
-    session.execute(delete(UsageTotal).where(UsageTotal.va_id == va.id))
-    session.execute(delete(UsageSnapshot).where(UsageSnapshot.va_id == va.id))
-    session.delete(va)
-    record(uow, actor, "va.delete", f"va:{account.domain}/{name}", account_id=account.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from satellite.accounts import service
+from satellite.accounts import removal, service
 from satellite.accounts.models import RESERVATION_MODES
 from satellite.accounts.schemas import account_json, va_json
 from satellite.cli import CliContext, emit_json, pass_ctx
@@ -138,7 +138,7 @@ def va_move(ctx: CliContext, account_ref: str, name: str, parent: str | None, to
 def va_delete(ctx: CliContext, account_ref: str, name: str) -> None:
     """Delete an empty virtual account."""
     with ctx.db.uow() as uow:
-        service.delete_va(uow, ctx.actor, account_ref, name)
+        removal.delete_va(uow, ctx.actor, account_ref, name)
         uow.commit()
     click.echo(f"Deleted virtual account {name}")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
+from satellite.accounts import removal
 from satellite.accounts import service as accounts
 from satellite.accounts.schemas import account_json, va_json
 from satellite.errors import InvalidInput
@@ -98,7 +99,7 @@ def va_list_or_create(account: str) -> Any:
 
 @bp.post(VA + "/delete")
 def va_delete(account: str, va: str) -> Any:
-    write(lambda uow: accounts.delete_va(uow, actor(), account, va))
+    write(lambda uow: removal.delete_va(uow, actor(), account, va))
     return jsonify(status="SUCCESS", statusMessage=f"deleted virtual account {va}")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from satellite.accounts import service
+from satellite.accounts import removal, service
 from satellite.accounts.models import MAX_VA_DEPTH, VirtualAccount
 from satellite.actor import Actor
 from satellite.audit.models import AuditEvent
@@ -85,15 +85,15 @@ def test_delete_says_what_is_left(db: Database, actor: Actor) -> None:
         service.create_va(uow, actor, "Acme", "Sub", parent="Lab")
         uow.commit()
     with db.uow() as uow, pytest.raises(Conflict, match="1 child virtual accounts"):
-        service.delete_va(uow, actor, "Acme", "Lab")
+        removal.delete_va(uow, actor, "Acme", "Lab")
     with db.uow() as uow:
-        service.delete_va(uow, actor, "Acme", "Sub")
-        service.delete_va(uow, actor, "Acme", "Lab")
+        removal.delete_va(uow, actor, "Acme", "Sub")
+        removal.delete_va(uow, actor, "Acme", "Lab")
         uow.commit()
     with db.uow() as uow, pytest.raises(Conflict, match="Default"):
-        service.delete_va(uow, actor, "Acme", "Default")
+        removal.delete_va(uow, actor, "Acme", "Default")
     with db.uow() as uow, pytest.raises(NotFound):
-        service.delete_va(uow, actor, "Acme", "Lab")
+        removal.delete_va(uow, actor, "Acme", "Lab")
 
 
 def test_rename_keeps_names_unique(db: Database, actor: Actor) -> None:

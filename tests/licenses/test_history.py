@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from satellite.access.grants import grant
-from satellite.accounts.service import delete_va
+from satellite.accounts.removal import delete_va
 from satellite.actor import Actor
 from satellite.clock import FixedClock
 from satellite.config import Settings

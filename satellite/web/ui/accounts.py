@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from satellite.access import requests
 from satellite.access.models import AccountRequest
 from satellite.access.policy import visible_va_ids
+from satellite.accounts import removal
 from satellite.accounts import service as accounts
 from satellite.accounts.service import VaEntry
 from satellite.alerts.service import list_alerts
@@ -20,6 +21,7 @@ from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.licenses import service as licenses
+from satellite.licenses.counters import line_counts
 from satellite.licenses.models import OUT_OF_COMPLIANCE
 from satellite.licenses.usage_history import usage_history
 from satellite.proxy_tls import warnings as tls_warnings
@@ -236,7 +238,7 @@ def vas_page(account: str) -> Any:
         status = 400
     with reading() as uow:
         may_create = allowed(uow.session, actor(), "va.create", account_id=acct.id)
-        counts = accounts.line_counts(uow.session, acct.id)
+        counts = line_counts(uow.session, acct.id)
     tree, not_shown = _named(vas, text) if text else _tree(vas)
     return render("vas.html", status, account=acct, tree=tree, not_shown=not_shown, q=text,
                   form=form, may_create=may_create, counts=counts, total=len(vas))
@@ -250,7 +252,7 @@ def va_page(account: str, va: str, forms: dict[str, Any] | None = None, status: 
         _, vas = accounts.va_entries(s, actor(), account, VA_LIST_LIMIT + 1)
         _, children = accounts.va_entries(s, actor(), account, under=the_va.id)
         path = accounts.va_path(s, the_va)
-        contents = accounts.va_contents(s, the_va.id)
+        contents = removal.va_contents(s, the_va.id)
         may_update = allowed(s, actor(), "va.update", account_id=acct.id, va_id=the_va.id)
         may_delete = allowed(s, actor(), "va.delete", account_id=acct.id, va_id=the_va.id)
         may_upload = allowed(s, actor(), "slup.upload", account_id=acct.id, va_id=the_va.id)
@@ -305,7 +307,7 @@ def va_delete(account: str, va: str) -> Any:
         return va_page(account, va, {"delete": form}, 400)
     try:
         with database().uow() as uow:
-            accounts.delete_va(uow, actor(), account, va)
+            removal.delete_va(uow, actor(), account, va)
             uow.commit()
     except SatelliteError as exc:
         return va_page(account, va, {"delete": form}, report(exc, form))
