@@ -82,12 +82,7 @@ def admin(browser: Browser) -> Browser:
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """Debian's chromium through Playwright, one per test module (browser tests only)."""
-    from playwright.sync_api import sync_playwright
+    from tests.web.ui.browser import launched
 
-    from tests.web.ui.browser import ARGS, CHROMIUM, require_chromium
-
-    require_chromium()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with launched() as browser:
         yield browser
-        browser.close()
