@@ -20,6 +20,7 @@ from satellite.alerts.models import (
     Alert,
 )
 from satellite.alerts.outbox import enqueue
+from satellite.clock import utc_text
 from satellite.devices.models import AUTHORIZATION_EXPIRED as DEVICE_AUTHORIZATION_EXPIRED
 from satellite.devices.models import Device
 from satellite.licenses.models import LicenseLine
@@ -167,6 +168,6 @@ def list_alerts(session: Session, actor: Actor, account: str | None = None,
 def to_json(alert: Alert) -> dict[str, object]:
     return {"id": alert.id, "kind": alert.kind, "severity": alert.severity, "key": alert.key,
             "message": alert.message,
-            "account_id": alert.account_id, "raised_at": alert.raised_at.isoformat(),
-            "updated_at": alert.updated_at.isoformat(),
-            "cleared_at": alert.cleared_at.isoformat() if alert.cleared_at else None}
+            "account_id": alert.account_id, "raised_at": utc_text(alert.raised_at),
+            "updated_at": utc_text(alert.updated_at),
+            "cleared_at": utc_text(alert.cleared_at) or None}
