@@ -109,9 +109,10 @@ def slup_import_ack(ctx: CliContext, file: str, as_json: bool) -> None:
 @pass_ctx
 def slup_ack(ctx: CliContext, udi: str, out: str) -> None:
     """Write a device's latest ACK file (for `license smart import` on the device)."""
-    with ctx.db.reader() as uow:
-        label, document = acks.latest_ack(uow.session, ctx.actor, udi)
-    _write_text(out, document)
+    with ctx.db.uow() as uow:
+        label, document = acks.give_ack(uow, ctx.actor, udi)
+        _write_text(out, document)
+        uow.commit()
     click.echo(f"Wrote the ACK of {label} to {out}")
 
 
@@ -122,14 +123,15 @@ def slup_ack(ctx: CliContext, udi: str, out: str) -> None:
 @pass_ctx
 def slup_acks(ctx: CliContext, va: str, account: str | None, out: str) -> None:
     """Write the latest ACK of every SLUP device of a VA, one file per device named by UDI."""
-    with ctx.db.reader() as uow:
+    with ctx.db.uow() as uow:
         found_account, found_va = service.find_va(uow.session, ctx.actor, account, va,
                                                   "device.view")
         try:
-            written = acks.write_acks(uow.session, ctx.actor, found_account.name, found_va.name,
+            written = acks.write_acks(uow, ctx.actor, found_account.name, found_va.name,
                                       Path(out))
         except OSError as exc:
             raise InvalidInput(f"{out}: cannot be written ({exc.strerror})") from None
+        uow.commit()
     click.echo(f"Wrote {len(written)} ACK files to {out}")
 
 

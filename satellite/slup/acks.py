@@ -75,14 +75,22 @@ def apply_central_acks(uow: UnitOfWork, actor: Actor, records: Iterable[Mapping[
     return done
 
 
-def latest_ack(session: Session, actor: Actor, udi: str) -> tuple[str, str]:
-    """(UDI label, ACK document) of a device's latest ACK. Raises NotFound."""
-    device, _account, _va = checked_device(session, actor, udi, "device.view")
+def latest_ack(session: Session, actor: Actor, udi: str) -> tuple[str, str, int]:
+    """(UDI label, ACK document, account id) of a device's latest ACK. Raises NotFound."""
+    device, account, _va = checked_device(session, actor, udi, "device.view")
     document = session.scalar(select(RumAck.document).where(RumAck.device_id == device.id)
                               .order_by(RumAck.received_at.desc(), RumAck.id.desc()).limit(1))
     label = udi_label(device.pid, device.serial)
     if document is None:
         raise NotFound(f"device {label} has no ACK yet")
+    return label, document, account.id
+
+
+def give_ack(uow: UnitOfWork, actor: Actor, udi: str) -> tuple[str, str]:
+    """(UDI label, ACK document) of a device's latest ACK, handed out for the device: audited
+    as slup.ack_given. Raises NotFound."""
+    label, document, account_id = latest_ack(uow.session, actor, udi)
+    record(uow, actor, "slup.ack_given", f"device:{label}", account_id=account_id)
     return label, document
 
 
@@ -92,24 +100,29 @@ def ack_file_name(label: str) -> str:
         ",SN:", "_")) + ".txt"
 
 
-def write_acks(session: Session, actor: Actor, account: str, va: str, out: Path) -> list[str]:
+def write_acks(uow: UnitOfWork, actor: Actor, account: str, va: str, out: Path) -> list[str]:
     """Write the latest ACK of every SLUP device of a VA into `out`, one file per device
-    named by UDI. Returns the names written."""
+    named by UDI, audited as one slup.acks_given. Returns the names written."""
+    session = uow.session
     out.mkdir(parents=True, exist_ok=True)
     written = []
     after = None
+    account_id = None
     while True:
         page = list_devices(session, actor, account=account, va=va, limit=500, after=after)
         for row in page.rows:
             if row["reporting"] != SLUP or not row.get("slup", {}).get("last_ack_at"):
                 continue
-            label, document = latest_ack(session, actor, row["udi"])
+            label, document, account_id = latest_ack(session, actor, row["udi"])
             name = ack_file_name(label)
             (out / name).write_text(document, encoding="utf-8")
             written.append(name)
         if page.after is None:
-            return written
+            break
         after = page.after
+    record(uow, actor, "slup.acks_given", f"va:{account}/{va}", account_id=account_id,
+           details={"files": len(written)})
+    return written
 
 
 # CSSM's ACK archive (import-ack)

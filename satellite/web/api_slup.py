@@ -11,7 +11,7 @@ from satellite.devices import service as devices
 from satellite.errors import InvalidInput, NotFound
 from satellite.slup import acks, service
 from satellite.uow import UnitOfWork
-from satellite.web.http import VA, actor, authenticate_request, read, register_api, write
+from satellite.web.http import VA, actor, authenticate_request, register_api, write
 
 bp = Blueprint("api_slup", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -49,9 +49,9 @@ def ack_download(account: str, va: str) -> Any:
         row = devices.show_device(uow.session, actor(), udi)
         if row["account"] != account_name(uow, account) or row["va"] != va:
             raise NotFound(f"virtual account {va!r} has no device {udi}")
-        return acks.latest_ack(uow.session, actor(), udi)
+        return acks.give_ack(uow, actor(), udi)
 
-    label, document = read(find)
+    label, document = write(find)
     return Response(document, mimetype="application/xml", headers={
         "Content-Disposition": f'attachment; filename="{acks.ack_file_name(label)}"'})
 

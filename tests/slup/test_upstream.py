@@ -74,6 +74,10 @@ def test_reports_travel_verbatim_to_central_and_acks_come_back(
     single = tmp_path / "one.txt"
     _ok(cli, "slup", "ack", "PID:C9300-24T,SN:FCW5", "--out", str(single))
     assert single.read_text() == (out / "ACK_C9300-24T_FCW5.txt").read_text()
+    # Every ACK handed out for a device is in the audit trail.
+    audit = json.loads(_ok(cli, "audit", "list", "--json").out)
+    actions = [event["action"] for event in audit.get("events", audit)]
+    assert "slup.acks_given" in actions and "slup.ack_given" in actions
 
 
 def test_cssm_offline_export_and_import_ack_round_trip(db: Database, actor: Actor, cli: Cli,

@@ -13,7 +13,7 @@ from satellite.web.ui.blueprint import ui
 from satellite.web.ui.devices import device_of
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm
-from satellite.web.ui.pages import actor, database, reading
+from satellite.web.ui.pages import actor, database
 
 
 @ui.route("/a/<account>/virtual-accounts/<va>/usage-reports", endpoint="usage_upload", methods=["POST"])
@@ -39,8 +39,9 @@ def upload(account: str, va: str) -> Any:
 
 @ui.route("/a/<account>/devices/<path:udi>/ack.txt", endpoint="device_ack", methods=["GET"])
 def ack_download(account: str, udi: str) -> Any:
-    with reading() as uow:
+    with database().uow() as uow:
         device_of(uow.session, account, udi)
-        label, document = acks.latest_ack(uow.session, actor(), udi)
+        label, document = acks.give_ack(uow, actor(), udi)
+        uow.commit()
     return Response(document, mimetype="application/xml", headers={
         "Content-Disposition": f'attachment; filename="{acks.ack_file_name(label)}"'})
