@@ -44,6 +44,7 @@ EXPECTED = {
     "token.manage": "SA AA AU VA VU",
     "device.view": "SA AA AU AV VA VU VV",
     "device.manage": "SA AA AU VA VU",
+    "slup.upload": "SA AA AU VA VU",
     "grant.view": "SA AA VA",
     "grant.manage": "SA AA VA",
 }
