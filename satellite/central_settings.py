@@ -1,7 +1,7 @@
 """Central's settings: the few values Central may set for this satellite in a signed response
 (the response's `policy` field), each overriding the local setting of the same name.
 
-"Policy" elsewhere means access control (satellite.access.policy); these are settings.
+"Policy" elsewhere means access control (satellite.permissions.policy); these are settings.
 """
 
 from __future__ import annotations

@@ -183,9 +183,9 @@ def accept_clock(uow: UnitOfWork, actor: Actor, watch: ClockWatch) -> Jump | Non
 
     Returns the jump that was cleared, if any. Raises PermissionDenied. The caller commits.
     """
-    from satellite.access.policy import require
     from satellite.alerts.service import clear_alert
     from satellite.audit.service import record
+    from satellite.permissions.policy import require
 
     session, now = uow.session, uow.clock.now()
     require(session, actor, "system.clock")

@@ -8,10 +8,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.central_settings import KEYS, STATE_PREFIX
 from satellite.config import ENV_PREFIX, Settings
+from satellite.permissions.policy import require
 from satellite.state import get_state
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (

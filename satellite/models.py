@@ -1,13 +1,6 @@
 """Every mapped table, imported in one place so metadata and migrations see them all."""
 
-from satellite.access.models import (
-    AccessRequest,
-    AccountRequest,
-    ApiClient,
-    ApiToken,
-    Grant,
-    RateBucket,
-)
+from satellite.access.models import AccessRequest, AccountRequest, RateBucket
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.alerts.models import Alert, AlertChannel, AlertDelivery
 from satellite.audit.models import AuditEvent, AuditHead
@@ -23,6 +16,7 @@ from satellite.licenses.models import (
     UsageSnapshot,
     UsageTotal,
 )
+from satellite.permissions.models import ApiClient, ApiToken, Grant
 from satellite.reservation.models import Reservation, ReservationLine
 from satellite.slup.models import CssmFile, RumAck, RumReportRow, SlupUsage
 from satellite.state import StateEntry

@@ -16,13 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from satellite.access import ratelimit
-from satellite.access.models import ApiClient, ApiToken
-from satellite.access.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES
 from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
 from satellite.limits import MAX_NOTE, check_text
+from satellite.permissions.models import ApiClient, ApiToken
+from satellite.permissions.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 from satellite.users.service import login, user_actor

@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from satellite.access.models import Grant
-from satellite.access.policy import (
+from satellite.accounts.models import Account, VirtualAccount
+from satellite.accounts.service import account_for, va_for
+from satellite.actor import Actor
+from satellite.audit.service import record
+from satellite.db import in_chunks
+from satellite.errors import InvalidInput, NotFound, about
+from satellite.permissions.models import Grant
+from satellite.permissions.policy import (
     ACCOUNT_ROLES,
     ROLES,
     SYSTEM_ADMIN,
@@ -17,12 +23,6 @@ from satellite.access.policy import (
     require,
     visible_va_ids,
 )
-from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import account_for, va_for
-from satellite.actor import Actor
-from satellite.audit.service import record
-from satellite.db import in_chunks
-from satellite.errors import InvalidInput, NotFound, about
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 from satellite.users.service import get_user

@@ -12,8 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from satellite.access.grants import add_grant
-from satellite.access.models import APPROVED, DENIED, PENDING, AccessRequest, AccountRequest, Grant
-from satellite.access.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES, require
+from satellite.access.models import APPROVED, DENIED, PENDING, AccessRequest, AccountRequest
 from satellite.accounts.models import Account
 from satellite.accounts.service import (
     account_for,
@@ -28,6 +27,8 @@ from satellite.alerts.service import clear_alert, raise_alert
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from satellite.limits import MAX_NOTE, check_text
+from satellite.permissions.models import Grant
+from satellite.permissions.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES, require
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
 

@@ -11,7 +11,6 @@ from sqlalchemy import Select, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import require, visible_account_ids, visible_va_ids
 from satellite.accounts.models import (
     DEFAULT_VA,
     MAX_VA_DEPTH,
@@ -23,6 +22,7 @@ from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied, about
 from satellite.limits import MAX_NOTE, check_text
+from satellite.permissions.policy import require, visible_account_ids, visible_va_ids
 from satellite.uow import UnitOfWork
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"

@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import require
 from satellite.accounts.models import Account
 from satellite.accounts.service import account_for
 from satellite.actor import Actor
@@ -33,6 +32,7 @@ from satellite.alerts.senders import check_target
 from satellite.audit.service import record
 from satellite.clock import utc_text
 from satellite.errors import Conflict, InvalidInput, NotFound, VerificationFailed
+from satellite.permissions.policy import require
 from satellite.tokens.secrets import TokenSealer
 from satellite.uow import UnitOfWork
 

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import visible_account_ids
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for
 from satellite.actor import Actor
@@ -24,6 +23,7 @@ from satellite.clock import utc_text
 from satellite.devices.models import AUTHORIZATION_EXPIRED as DEVICE_AUTHORIZATION_EXPIRED
 from satellite.devices.models import Device
 from satellite.licenses.models import LicenseLine
+from satellite.permissions.policy import visible_account_ids
 from satellite.state import get_state
 
 # Notices say "within N days" for the first of these steps a line's end falls in; the last

@@ -200,7 +200,7 @@ def _events_query(search: EventSearch | None, limit: int | None,
 
 
 def _may_read(session: Session, actor: Actor, account_id: int | None) -> None:
-    from satellite.access.policy import require
+    from satellite.permissions.policy import require
 
     require(session, actor, "audit.list" if account_id is not None else "audit.list_all",
             account_id=account_id)
@@ -229,7 +229,7 @@ def each_event(session: Session, actor: Actor, search: EventSearch,
 
 def verify_chain(session: Session, actor: Actor) -> ChainReport:
     """Verify the whole trail, for those who may read all of it (system administrators)."""
-    from satellite.access.policy import require
+    from satellite.permissions.policy import require
 
     require(session, actor, "audit.list_all")
     return verify(session)

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from satellite.access import apiclients, grants
-from satellite.access.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES, ROLES
 from satellite.cli import CliContext, emit_json, fail, pass_ctx
 from satellite.clock import utc_text
+from satellite.permissions.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES, ROLES
 from satellite.users import service as users
 from satellite.users.passwords import generate_password
 

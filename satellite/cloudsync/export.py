@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.clock import as_utc
 from satellite.cloudsync import outbound
@@ -18,6 +17,7 @@ from satellite.cloudsync.envelope import Header, write_bundle
 from satellite.cloudsync.records import ANY_CENTRAL, EVENT, USAGE_BATCH
 from satellite.errors import ConfigError, SatelliteError
 from satellite.keystore import Keystore
+from satellite.permissions.policy import require
 from satellite.state import get_state, set_state
 from satellite.uow import Database
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import requests
 
-from satellite.access.policy import require
 from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.alerts import service as alerts
@@ -33,6 +32,7 @@ from satellite.config import Settings
 from satellite.errors import ConfigError, InvalidInput, SatelliteError
 from satellite.keystore import Keystore, open_keystore
 from satellite.limits import load_json, printable
+from satellite.permissions.policy import require
 from satellite.state import get_state, set_state
 from satellite.uow import Database
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.audit.service import record
@@ -25,6 +24,7 @@ from satellite.config import Settings
 from satellite.crypto.keys import PublicKey, key_id
 from satellite.errors import ConfigError, InvalidInput, SatelliteError, VerificationFailed
 from satellite.keystore import Keystore
+from satellite.permissions.policy import require
 from satellite.slup.acks import apply_central_acks
 from satellite.state import get_state, lock_state, set_state
 from satellite.uow import Database, UnitOfWork

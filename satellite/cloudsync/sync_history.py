@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.cloudsync.models import SyncRun
 from satellite.errors import InvalidInput
+from satellite.permissions.policy import require
 from satellite.uow import Database
 
 log = logging.getLogger(__name__)

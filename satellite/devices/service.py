@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, defer
 
-from satellite.access.policy import require, visible_account_ids, visible_va_ids
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, get_va, va_for
 from satellite.actor import Actor
@@ -19,6 +18,7 @@ from satellite.devices.models import DEVICE_STATES, SLUP, Device
 from satellite.devices.registration import owner_of, retire, udi_label
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.licenses.usage import owner_usage, owners_usage, set_usage
+from satellite.permissions.policy import require, visible_account_ids, visible_va_ids
 from satellite.slup.views import device_reports, states
 from satellite.uow import UnitOfWork
 

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import require, visible_va_ids
 from satellite.accounts.models import VirtualAccount
 from satellite.accounts.service import account_for
 from satellite.actor import Actor
 from satellite.errors import InvalidInput
 from satellite.licenses.counters import CounterPage, active_on, list_counters
 from satellite.licenses.models import LicenseLine
+from satellite.permissions.policy import require, visible_va_ids
 
 
 def list_licenses(session: Session, actor: Actor, on: date, account_ref: str | None, *,

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import visible_va_ids
 from satellite.accounts.models import VirtualAccount
 from satellite.accounts.service import account_for
 from satellite.actor import Actor
@@ -21,6 +20,7 @@ from satellite.config import Settings
 from satellite.errors import InvalidInput
 from satellite.licenses.counters import every_counter
 from satellite.licenses.models import AccountUsageSnapshot, UsageSnapshot
+from satellite.permissions.policy import visible_va_ids
 from satellite.uow import Database, UnitOfWork
 
 # Hourly detail is kept this long; older snapshots are pruned to one a day.

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import require, visible_va_ids
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import va_for
 from satellite.actor import Actor
@@ -34,6 +33,7 @@ from satellite.licenses.counters import active_on, va_counters
 from satellite.licenses.models import LicenseLine
 from satellite.licenses.pools import lock_pools
 from satellite.limits import MAX_NOTE, check_text
+from satellite.permissions.policy import require, visible_va_ids
 from satellite.reservation import codes
 from satellite.reservation.checksum import normalise
 from satellite.reservation.codes import PLR, SLR, Udi

@@ -15,7 +15,6 @@ from typing import IO, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import require
 from satellite.accounts.models import Account
 from satellite.actor import Actor
 from satellite.audit.service import record
@@ -23,6 +22,7 @@ from satellite.devices.models import SLUP, Device
 from satellite.devices.registration import udi_label
 from satellite.devices.service import checked_device, list_devices
 from satellite.errors import InvalidInput, NotFound
+from satellite.permissions.policy import require
 from satellite.slup.archives import documents
 from satellite.slup.formats import ACK, POLICY, Skipped, iter_elements
 from satellite.slup.models import CssmFile, RumAck, RumReportRow

@@ -10,13 +10,13 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import visible_va_ids
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
 from satellite.limits import INT32_MAX, MAX_NOTE, check_text
+from satellite.permissions.policy import visible_va_ids
 from satellite.tokens.models import RegistrationToken
 from satellite.tokens.secrets import TokenSealer, secret_hash
 from satellite.uow import UnitOfWork

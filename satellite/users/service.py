@@ -7,12 +7,12 @@ import re
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from satellite.access.models import ApiToken
-from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from satellite.limits import check_text
+from satellite.permissions.models import ApiToken
+from satellite.permissions.policy import require
 from satellite.uow import UnitOfWork
 from satellite.users import throttle
 from satellite.users.models import User

@@ -7,12 +7,13 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify, request
 
 from satellite.access import apiclients, grants, requests
-from satellite.access.models import AccessRequest, AccountRequest, ApiClient
+from satellite.access.models import AccessRequest, AccountRequest
 from satellite.accounts.service import account_for
 from satellite.audit.service import SEARCH_ARGS, iter_details, read_events, search_of
 from satellite.bootstrap import retire_initial_password
 from satellite.clock import utc_text
 from satellite.errors import PermissionDenied
+from satellite.permissions.models import ApiClient
 from satellite.uow import UnitOfWork
 from satellite.users import service as users
 from satellite.users.models import User

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from satellite.access.grants import add_grant
-from satellite.access.policy import ROLES, SYSTEM_ADMIN, VA_ROLES
 from satellite.accounts.service import create_account, create_va, find_va
 from satellite.actor import Actor
+from satellite.permissions.policy import ROLES, SYSTEM_ADMIN, VA_ROLES
 from satellite.uow import Database
 from satellite.users.models import User
 from satellite.users.service import user_actor

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from satellite.access.models import ApiClient
+from satellite.permissions.models import ApiClient
 from satellite.uow import Database
 from tests.conftest import CliResult
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from satellite.access.policy import PERMISSIONS, ROLES, require, visible_va_ids
 from satellite.actor import Actor
 from satellite.errors import NotFound, PermissionDenied
+from satellite.permissions.policy import PERMISSIONS, ROLES, require, visible_va_ids
 from satellite.uow import Database
 from tests.access.helpers import World, build_world
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 
 from satellite.access import grants
-from satellite.access.policy import require
 from satellite.actor import Actor
 from satellite.audit.service import list_events
 from satellite.clock import FixedClock
 from satellite.errors import InvalidInput, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
+from satellite.permissions.policy import require
 from satellite.uow import Database
 from satellite.users import service as users
 from satellite.users import throttle

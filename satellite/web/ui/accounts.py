@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from satellite.access import requests
 from satellite.access.models import AccountRequest
-from satellite.access.policy import visible_va_ids
 from satellite.accounts import removal
 from satellite.accounts import service as accounts
 from satellite.accounts.service import VaEntry
@@ -24,6 +23,7 @@ from satellite.licenses import service as licenses
 from satellite.licenses.counters import line_counts
 from satellite.licenses.models import OUT_OF_COMPLIANCE
 from satellite.licenses.usage_history import usage_history
+from satellite.permissions.policy import visible_va_ids
 from satellite.proxy_tls import warnings as tls_warnings
 from satellite.users.models import User
 from satellite.web.ui.blueprint import ui

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from satellite import __version__
 from satellite.access import apiclients, grants, requests
-from satellite.access.policy import VA_ROLES, require
 from satellite.accounts import service as accounts
 from satellite.config import Settings
 from satellite.db import schema_revision
@@ -20,6 +19,7 @@ from satellite.effective_settings import effective_settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
 from satellite.leader import leader_node
+from satellite.permissions.policy import VA_ROLES, require
 from satellite.proxy_tls import installed as installed_certificate
 from satellite.proxy_tls import warnings as tls_warnings
 from satellite.scheduler import JobRun, job_runs, scheduled_jobs

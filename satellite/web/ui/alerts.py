@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import request
 
-from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
 from satellite.alerts.channels import delivery_states
 from satellite.alerts.service import list_alerts
+from satellite.permissions.policy import visible_va_ids
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.pages import actor, reading, render
 from satellite.web.ui.session import allowed

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import flash, redirect, request, url_for
 
-from satellite.access.policy import visible_va_ids
 from satellite.accounts import service as accounts
 from satellite.devices import service as devices
 from satellite.devices.models import DEVICE_STATES
 from satellite.errors import NotFound, SatelliteError
+from satellite.permissions.policy import visible_va_ids
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm, DeviceTransferForm

@@ -27,7 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from satellite.access.policy import ACCOUNT_ROLES, ROLES
+from satellite.permissions.policy import ACCOUNT_ROLES, ROLES
 
 
 class SignInForm(FlaskForm):

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from flask import session
 from sqlalchemy.orm import Session
 
-from satellite.access.policy import require, visible_va_ids
 from satellite.accounts.service import VaEntry
 from satellite.actor import Actor
 from satellite.errors import SatelliteError
+from satellite.permissions.policy import require, visible_va_ids
 from satellite.uow import Database
 from satellite.users import sessions
 from satellite.users.models import User

@@ -14,7 +14,6 @@ from typing import Any
 from flask import after_this_request, current_app, flash, g, redirect, request, send_file, url_for
 from werkzeug.datastructures import FileStorage
 
-from satellite.access.policy import require
 from satellite.cloudsync.central_registration import write_request
 from satellite.cloudsync.diff import ImportDiff
 from satellite.cloudsync.envelope import Header, read_bundle
@@ -33,6 +32,7 @@ from satellite.cloudsync.trust import bundle_signature
 from satellite.config import Settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import open_keystore
+from satellite.permissions.policy import require
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report, then_back
 from satellite.web.ui.forms import ActionForm, ApplyForm, BundleForm

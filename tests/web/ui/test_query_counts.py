@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 
 from satellite.access.grants import add_grant
-from satellite.access.policy import VA_USER
 from satellite.accounts.service import find_va
 from satellite.actor import Actor
 from satellite.config import Settings
+from satellite.permissions.policy import VA_USER
 from satellite.uow import Database
 from satellite.users.service import create_user
 from tests.seed import Seeded, account_pages, seed

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from satellite.access.models import ApiClient, Grant
 from satellite.accounts.models import VirtualAccount
 from satellite.actor import Actor
 from satellite.errors import InvalidInput, NotFound, PermissionDenied
+from satellite.permissions.models import ApiClient, Grant
 
 SYSTEM_ADMIN = "system_admin"
 ACCOUNT_ADMIN, ACCOUNT_USER, ACCOUNT_VIEWER = "account_admin", "account_user", "account_viewer"
