@@ -4,7 +4,7 @@ from satellite.access.models import AccessRequest, AccountRequest, RateBucket
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.alerts.models import Alert, AlertChannel, AlertDelivery
 from satellite.audit.models import AuditEvent, AuditHead
-from satellite.cloudsync.models import OutboundEvent, OutboundHead, SyncRun
+from satellite.cloudsync.models import HeldLine, OutboundEvent, OutboundHead, SyncRun
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
 from satellite.jobruns import JobRunRecord
@@ -40,6 +40,7 @@ __all__ = [
     "Device",
     "DeviceNonce",
     "Grant",
+    "HeldLine",
     "JobRunRecord",
     "LicenseLine",
     "LicenseUsage",

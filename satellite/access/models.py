@@ -55,6 +55,9 @@ class AccountRequest(Base):
     # The existing account whose domain the requested one sits under, if any.
     parent_account_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    # The Pending account the request created (none when its name or domain was taken).
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     created_at: Mapped[datetime]

@@ -1,33 +1,37 @@
 """Access requests (a user asks for a role on an account) and account creation requests.
 
-An account request for a domain under an existing account's domain (`abc.xyz.com` under
-`xyz.com`) may be decided by that account's admins; any other by a system administrator.
+An account request creates the account Pending (its Central lines are held); approving the
+request activates it, denying removes it. A request for a domain under an existing account's
+domain (`abc.xyz.com` under `xyz.com`) is decided by the admins of the top-level one (the
+shortest such domain); any other by a system administrator.
 """
 
 from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from satellite.access.grants import add_grant
 from satellite.access.models import APPROVED, DENIED, PENDING, AccessRequest, AccountRequest
-from satellite.accounts.models import Account
+from satellite.accounts.models import ACTIVE, Account, VirtualAccount
 from satellite.accounts.service import (
     account_for,
+    activate,
     add_account,
     clean_name,
     find_account,
+    get_account,
     normalise_domain,
 )
 from satellite.actor import Actor
-from satellite.alerts.models import REQUEST_PENDING
+from satellite.alerts.models import REQUEST_PENDING, Alert, AlertChannel
 from satellite.alerts.service import clear_alert, raise_alert
 from satellite.audit.service import record
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from satellite.limits import MAX_NOTE, check_text
-from satellite.permissions.models import Grant
+from satellite.permissions.models import ApiClient, Grant
 from satellite.permissions.policy import ACCOUNT_ADMIN, ACCOUNT_ROLES, require
 from satellite.uow import UnitOfWork
 from satellite.users.models import User
@@ -133,34 +137,44 @@ def _alert_key(req: AccessRequest | AccountRequest) -> str:
 
 
 def parent_account(session: Session, domain: str) -> Account | None:
-    """The existing account with the longest domain that `domain` sits under."""
+    """The Active account with the shortest domain that `domain` sits under: the top-level
+    domain's account decides for everything under it (`z.lab.acme.example` goes to the admins
+    of `acme.example`, even when `lab.acme.example` has an account too)."""
     labels = domain.split(".")
     suffixes = [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
     if not suffixes:
         return None
-    found = list(session.scalars(select(Account).where(Account.domain.in_(suffixes))))
-    return max(found, key=lambda a: len(a.domain), default=None)
+    found = list(session.scalars(select(Account).where(Account.domain.in_(suffixes),
+                                                       Account.status == ACTIVE)))
+    return min(found, key=lambda a: len(a.domain), default=None)
 
 
 def request_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
                     note: str = "") -> AccountRequest:
-    """Ask for a new account; the request names who may decide it."""
+    """Ask for a new account: it is created Pending (its Central lines held) until whoever the
+    request names approves it, which activates it."""
     note = check_text(note, "note", MAX_NOTE, required=False, lines=True)
     session = uow.session
     user = _requester(session, actor)
     name = clean_name(name, "account name", "name")
     domain = normalise_domain(domain)
     # A name or domain already taken is not refused here, which would tell anyone which
-    # accounts exist: whoever decides the request learns it, and approving it fails.
+    # accounts exist: no Pending account is made, whoever decides the request learns it, and
+    # approving it fails.
     parent = parent_account(session, domain)
+    taken = session.scalar(select(Account.id).where(
+        or_(Account.name == name, Account.domain == domain)))
+    pending = None if taken is not None else add_account(
+        uow, actor, name, domain, pending=True, created_by=actor.label)
     req = AccountRequest(user_id=user.id, name=name, domain=domain, note=note, status=PENDING,
                          parent_account_id=parent.id if parent else None,
+                         account_id=pending.id if pending else None,
                          created_at=uow.clock.now())
     session.add(req)
     session.flush()
     record(uow, actor, "account_request.create", f"account:{domain}",
            account_id=parent.id if parent else None, details={"request": req.id, "name": name})
-    # Those who decide it are told: the parent account's admins, else the appliance's.
+    # Those who decide it are told: the top-level account's admins, else the appliance's.
     raise_alert(session, _alert_key(req), REQUEST_PENDING,
                 f"{user.username} asks for a new account {name!r} ({domain}; account request "
                 f"{req.id}); approve or deny it under Access", req.created_at,
@@ -180,23 +194,64 @@ def list_account_requests(session: Session, actor: Actor) -> list[AccountRequest
     return list(session.scalars(query))
 
 
-def decide_account(uow: UnitOfWork, actor: Actor, request_id: int,
-                   approve: bool) -> AccountRequest:
-    """Approve (creating the account, its requester becoming its admin) or deny."""
-    session = uow.session
-    missing = f"no account request {request_id}"
-    req = _get(session, AccountRequest, request_id, missing)
+def _require_decider(session: Session, actor: Actor, req: AccountRequest, missing: str) -> None:
     if req.parent_account_id is None:
         require(session, actor, "account.create")
     else:
         require(session, actor, "account_request.decide", account_id=req.parent_account_id,
                 not_found=missing)
+
+
+def decide_account(uow: UnitOfWork, actor: Actor, request_id: int,
+                   approve: bool) -> AccountRequest:
+    """Approve (activating the Pending account, its requester becoming its admin) or deny
+    (removing the Pending account: its held lines are held for no account again)."""
+    session = uow.session
+    missing = f"no account request {request_id}"
+    req = _get(session, AccountRequest, request_id, missing)
+    _require_decider(session, actor, req, missing)
     _decide(req, actor, approve, uow)
+    pending = session.get(Account, req.account_id) if req.account_id is not None else None
     record(uow, actor, f"account_request.{req.status.lower()}", f"account:{req.domain}",
            account_id=req.parent_account_id, details={"request": req.id})
-    if approve:
-        account = add_account(uow, actor, req.name, req.domain)
-        user = session.get(User, req.user_id)
-        assert user is not None
-        add_grant(uow, actor, user, ACCOUNT_ADMIN, account, None)
+    if not approve:
+        if pending is not None and pending.status != ACTIVE:
+            req.account_id = None
+            remove_pending(uow, actor, pending)
+        return req
+    user = session.get(User, req.user_id)
+    assert user is not None
+    if pending is None:
+        account = add_account(uow, actor, req.name, req.domain, created_by=f"user:{user.username}")
+    else:
+        account = activate(uow, actor, pending)
+    add_grant(uow, actor, user, ACCOUNT_ADMIN, account, None)
     return req
+
+
+def remove_pending(uow: UnitOfWork, actor: Actor, account: Account) -> None:
+    """Remove a Pending account (nothing can have used it) with its VAs, roles and alerts."""
+    session = uow.session
+    for model in (AccessRequest, ApiClient, Grant, Alert, AlertChannel):
+        session.execute(delete(model).where(model.account_id == account.id))
+    session.execute(delete(VirtualAccount).where(VirtualAccount.account_id == account.id))
+    session.delete(account)
+    session.flush()
+    record(uow, actor, "account.remove_pending", f"account:{account.domain}",
+           account_id=account.id, details={"name": account.name})
+
+
+def activate_account(uow: UnitOfWork, actor: Actor, account_ref: str) -> Account:
+    """Activate a Pending account: approve its request if a user asked for it (its approver
+    decides), else a system administrator's. Raises NotFound, Conflict (Active already)."""
+    session = uow.session
+    account = get_account(session, account_ref)
+    missing = f"no account named {account_ref!r} (give its name or domain identifier)"
+    req = session.scalar(select(AccountRequest).where(AccountRequest.account_id == account.id,
+                                                      AccountRequest.status == PENDING))
+    if req is None:
+        require(session, actor, "account.create")
+        return activate(uow, actor, account)
+    _require_decider(session, actor, req, missing)
+    decide_account(uow, actor, req.id, True)
+    return account

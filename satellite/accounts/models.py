@@ -10,6 +10,9 @@ from satellite.db import Base
 RESERVATION_MODES = ("none", "specific", "permanent", "both")
 DEFAULT_VA = "Default"
 MAX_VA_DEPTH = 10
+# An account is Pending until its approver activates it: its lines are held, and it cannot
+# be used for tokens, registration, reservations or transfers until then.
+ACTIVE, PENDING = "ACTIVE", "PENDING"
 
 
 class Account(Base):
@@ -20,6 +23,11 @@ class Account(Base):
     domain: Mapped[str] = mapped_column(String(253), unique=True)
     reservation_mode: Mapped[str] = mapped_column(String(16), default="none")
     created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE, server_default=ACTIVE)
+    # Who asked for the account (a request) or created it; who approved or activated it.
+    created_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    activated_at: Mapped[datetime | None]
 
 
 class VirtualAccount(Base):

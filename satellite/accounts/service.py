@@ -12,8 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import (
+    ACTIVE,
     DEFAULT_VA,
     MAX_VA_DEPTH,
+    PENDING,
     RESERVATION_MODES,
     Account,
     VirtualAccount,
@@ -99,14 +101,20 @@ def list_accounts(session: Session, actor: Actor) -> list[Account]:
     return list(session.scalars(query))
 
 
-def create_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Account:
-    """Create an account and its Default VA. Raises Conflict if the name or domain is taken."""
+def create_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
+                   pending: bool = False) -> Account:
+    """Create an account and its Default VA, Active (its held lines delivered) or Pending.
+
+    Raises Conflict if the name or domain is taken.
+    """
     require(uow.session, actor, "account.create")
-    return add_account(uow, actor, name, domain)
+    return add_account(uow, actor, name, domain, pending=pending)
 
 
-def add_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Account:
-    """Create an account once the caller has decided the actor may (e.g. an approved request)."""
+def add_account(uow: UnitOfWork, actor: Actor, name: str, domain: str, *, pending: bool = False,
+                created_by: str | None = None) -> Account:
+    """Create an account once the caller has decided the actor may (e.g. a request, which
+    names its requester as `created_by`)."""
     session = uow.session
     name = clean_name(name, "account name", "name")
     domain = normalise_domain(domain)
@@ -117,7 +125,8 @@ def add_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Accoun
         value = name if which == "name" else domain
         raise Conflict(f"an account with {which} {value!r} already exists", field=which)
     now = uow.clock.now()
-    account = Account(name=name, domain=domain, reservation_mode="none", created_at=now)
+    account = Account(name=name, domain=domain, reservation_mode="none", created_at=now,
+                      status=PENDING, created_by=created_by or actor.label)
     session.add(account)
     try:
         session.flush()
@@ -126,9 +135,40 @@ def add_account(uow: UnitOfWork, actor: Actor, name: str, domain: str) -> Accoun
             f"an account with name {name!r} or domain {domain!r} already exists") from None
     session.add(VirtualAccount(account_id=account.id, name=DEFAULT_VA, depth=1, is_default=True,
                                description="Default virtual account", created_at=now))
+    if not pending:
+        _make_active(uow, actor, account)
     record(uow, actor, "account.create", f"account:{domain}", account_id=account.id,
-           details={"name": name, "domain": domain})
+           details={"name": name, "domain": domain, "status": account.status,
+                    "created_by": account.created_by})
     return account
+
+
+def activate(uow: UnitOfWork, actor: Actor, account: Account) -> Account:
+    """Make a Pending account Active, the actor its approver, and deliver its held lines, once
+    the caller has decided the actor may. Raises Conflict if it is Active already."""
+    if account.status == ACTIVE:
+        raise Conflict(f"account {account.name!r} is already Active")
+    delivered = _make_active(uow, actor, account)
+    record(uow, actor, "account.activate", f"account:{account.domain}", account_id=account.id,
+           details={"approved_by": account.approved_by, "delivered_lines": delivered})
+    return account
+
+
+def _make_active(uow: UnitOfWork, actor: Actor, account: Account) -> int:
+    account.status = ACTIVE
+    account.approved_by = actor.label
+    account.activated_at = uow.clock.now()
+    uow.session.flush()
+    # Entitlements (cloudsync) build on accounts: imported here, where an account turns Active.
+    from satellite.cloudsync.delivery import deliver
+    return deliver(uow, actor, account).added
+
+
+def require_active(account: Account, use: str) -> None:
+    """Raises Conflict naming the reason when the account is Pending (`use`: what was tried)."""
+    if account.status != ACTIVE:
+        raise Conflict(f"account {account.name!r} is Pending until its approver activates it: "
+                       f"it cannot be used for {use} yet", field="account")
 
 
 def set_reservation_mode(uow: UnitOfWork, actor: Actor, account_ref: str, mode: str) -> Account:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import create_va
 from satellite.actor import Actor
+from satellite.cloudsync import held
 from satellite.cloudsync.records import Entitlement
 from satellite.db import in_chunks
 from satellite.errors import InvalidInput
@@ -32,14 +33,15 @@ class SnapshotReport:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
-    skipped: int = 0
-    skipped_accounts: set[str] = field(default_factory=set)
+    # Lines for domains with no Active account: kept aside (satellite.cloudsync.held).
+    held: int = 0
+    held_accounts: set[str] = field(default_factory=set)
     created_vas: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "removed": self.removed, "skipped": self.skipped,
-                "skipped_accounts": sorted(self.skipped_accounts),
+                "removed": self.removed, "held": self.held,
+                "held_accounts": sorted(self.held_accounts),
                 "created_virtual_accounts": self.created_vas}
 
 
@@ -85,26 +87,30 @@ def apply_entitlements(uow: UnitOfWork, actor: Actor,
                        entitlements: Iterable[Entitlement]) -> SnapshotReport:
     """Make the local pools match a complete snapshot, inside the caller's transaction.
 
-    Lines for accounts not on this satellite are skipped; local lines whose origin is no longer
-    listed are removed. Raises InvalidInput for a line listed twice or a VA name it cannot use.
+    Lines for domains with no Active account are held (satellite.cloudsync.held); local lines
+    whose origin is no longer listed, or is now held, are removed. Raises InvalidInput for a
+    line listed twice or a VA name it cannot use.
     """
     # The snapshot may touch any pool: no transfer may run beside it on a partial view.
     lock_all_lines(uow.session)
     report = SnapshotReport()
     targets = _Targets(uow, actor, report)
+    holding = held.Holding(uow)
     seen: set[str] = set()
     for entitlement in entitlements:
         if entitlement.line_id in seen:
             raise InvalidInput(f"entitlement line {entitlement.line_id} is listed twice")
         seen.add(entitlement.line_id)
         account = targets.account(entitlement.account)
-        if account is None:
-            report.skipped += 1
-            report.skipped_accounts.add(entitlement.account)
+        if held.holds(account):
+            holding.hold(entitlement)
             continue
+        assert account is not None
         outcome = _reconcile(uow.session, entitlement, targets.va(account, entitlement))
         setattr(report, outcome, getattr(report, outcome) + 1)
-    report.removed = _remove_unlisted(uow.session, seen)
+    holding.finish()
+    report.held, report.held_accounts = len(holding.line_ids), holding.domains
+    report.removed = _remove_unlisted(uow.session, seen - holding.line_ids)
     return report
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,3 +48,23 @@ class SyncRun(Base):
     ok: Mapped[bool]
     error: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(200), default="")
+
+
+class HeldLine(Base):
+    """A line of Central's latest snapshot for a domain with no Active account: held, counted
+    nowhere, delivered when the account is created or activated."""
+
+    __tablename__ = "held_lines"
+
+    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Central's line id
+    domain: Mapped[str] = mapped_column(String(253), index=True)
+    va: Mapped[str | None] = mapped_column(String(200))
+    tag: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    license_type: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int]
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    subscription_id: Mapped[str] = mapped_column(String(100), default="")
+    export_controlled: Mapped[bool] = mapped_column(default=False)
+    held_at: Mapped[datetime]

@@ -164,10 +164,11 @@ def import_lines(report: ImportReport) -> list[str]:
     lines.append(f"entitlement lines: {snapshot.added} added, {snapshot.updated} updated, "
                  f"{snapshot.unchanged} unchanged, {snapshot.removed} removed")
     lines += [f"created virtual account {va}, named by Central" for va in snapshot.created_vas]
-    if snapshot.skipped:
-        noun = "line" if snapshot.skipped == 1 else "lines"
-        lines.append(f"skipped {snapshot.skipped} {noun} for accounts not on this satellite: "
-                     + ", ".join(sorted(snapshot.skipped_accounts)))
+    if snapshot.held:
+        noun = "line" if snapshot.held == 1 else "lines"
+        lines.append(f"held {snapshot.held} {noun} for domains with no Active account (delivered "
+                     "when the account is created or activated; `satellite account held`): "
+                     + ", ".join(sorted(snapshot.held_accounts)))
     for va in report.diff.vas:
         lines.append(f"{va.account}/{va.va}: {va.added} lines added, {va.removed} removed, "
                      f"{va.changed} changed")

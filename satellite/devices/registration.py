@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
+from satellite.accounts.service import require_active
 from satellite.actor import Actor
 from satellite.alerts.models import DEVICE_TAKEOVER
 from satellite.alerts.service import raise_alert
@@ -131,6 +132,7 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     assert va is not None
     account = session.get(Account, va.account_id)
     assert account is not None
+    require_active(account, "device registration")
     # Locked: two registrations of one UDI at once apply one after the other.
     device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.sn)
                             .with_for_update())

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import account_for, va_for
+from satellite.accounts.service import account_for, require_active, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.cloudsync import outbound
@@ -51,6 +51,7 @@ def transfer(uow: UnitOfWork, actor: Actor, account_ref: str, source_va: str, ta
     session = uow.session
     account, source = va_for(session, actor, account_ref, source_va, "license.transfer")
     target = va_for(session, actor, account.domain, target_va, "license.transfer")[1]
+    require_active(account, "transfers")
     if source.id == target.id:
         raise InvalidInput(f"cannot transfer from virtual account {source.name!r} to itself",
                            field="target_va")
@@ -74,6 +75,8 @@ def transfer_between_accounts(uow: UnitOfWork, actor: Actor, source_account_ref:
                                     "license.transfer")
     for ref in (source_account_ref, target_account_ref):
         account_for(session, actor, ref, "license.transfer_account")
+    for account in (source_account, target_account):
+        require_active(account, "transfers")
     if source_account.id == target_account.id:
         raise InvalidInput(f"both virtual accounts are in account {source_account.name!r}: "
                            "transfer within the account instead")

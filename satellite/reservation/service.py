@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import va_for
+from satellite.accounts.service import require_active, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.cloudsync import outbound
@@ -243,6 +243,7 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
     with about("request_code"):
         request = codes.RequestCode.decode(request_code)
     account, va = va_for(session, actor, account_ref, va_name, "reservation.manage")
+    require_active(account, "reservations")
     kind = PLR if licenses is None else SLR
     _check_enabled(account, kind)
     signer.chain(uow.clock.now())

@@ -11,7 +11,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
-from satellite.accounts.service import account_for, va_for
+from satellite.accounts.service import account_for, require_active, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
@@ -88,6 +88,7 @@ def create_token(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref
         raise InvalidInput(f"maximum uses must be 1 to {INT32_MAX:,} (or unlimited), not {max_uses}",
                            field="max_uses")
     account, va = va_for(uow.session, actor, account_ref, va_name, "token.manage")
+    require_active(account, "registration tokens")
     secret = secrets.token_urlsafe(32)
     digest = secret_hash(secret)
     now = uow.clock.now()

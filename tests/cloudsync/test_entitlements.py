@@ -72,8 +72,8 @@ def test_lines_land_in_the_named_va_created_at_the_top_else_in_default(
         db: Database, actor: Actor, account: str) -> None:
     report = apply(db, actor, line("L1"), line("L2", 4, va=None),
                    line("L3", 2, account="elsewhere.example.com"))
-    assert (report.added, report.skipped, report.removed) == (2, 1, 0)
-    assert report.skipped_accounts == {"elsewhere.example.com"}
+    assert (report.added, report.held, report.removed) == (2, 1, 0)
+    assert report.held_accounts == {"elsewhere.example.com"}
     assert report.created_vas == ["abc.xyz.com/Lab"]
     assert pieces(db) == [("Lab", "L1", 10), ("Default", "L2", 4)]
     with db.reader() as uow:

@@ -1,0 +1,50 @@
+"""Delivering held lines when their account becomes Active.
+
+Each goes into the VA it names, else the account's Default VA, through the same reconcile
+code as a snapshot line (satellite.cloudsync.entitlements).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from satellite.accounts.models import Account
+from satellite.actor import Actor
+from satellite.audit.service import record
+from satellite.cloudsync.entitlements import SnapshotReport, _reconcile, _Targets
+from satellite.cloudsync.held import FIELDS
+from satellite.cloudsync.models import HeldLine
+from satellite.cloudsync.records import Entitlement
+from satellite.licenses.pools import lock_all_lines
+from satellite.uow import UnitOfWork
+
+
+def _entitlement(row: HeldLine) -> Entitlement:
+    return Entitlement(line_id=row.line_id, account=row.domain,
+                       **{name: getattr(row, name) for name in FIELDS})
+
+
+def deliver(uow: UnitOfWork, actor: Actor, account: Account) -> SnapshotReport:
+    """Deliver the lines held for an account now Active into its pools, and stop holding them.
+
+    Returns what was added, and the VAs created for lines that name one the account lacks.
+    """
+    session = uow.session
+    rows = list(session.scalars(select(HeldLine).where(HeldLine.domain == account.domain)
+                                .order_by(HeldLine.line_id)))
+    report = SnapshotReport()
+    if not rows:
+        return report
+    lock_all_lines(session)
+    # VAs the lines name are created as Central's import creates them, whoever activates.
+    targets = _Targets(uow, Actor.system("entitlements"), report)
+    for row in rows:
+        entitlement = _entitlement(row)
+        outcome = _reconcile(session, entitlement, targets.va(account, entitlement))
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        session.delete(row)
+    session.flush()
+    record(uow, actor, "account.deliver_held", f"account:{account.domain}",
+           account_id=account.id,
+           details={"lines": len(rows), "created_virtual_accounts": report.created_vas})
+    return report
