@@ -9,8 +9,12 @@ from satellite.accounts.models import Account, VirtualAccount
 
 
 def account_json(account: Account) -> dict[str, Any]:
+    """`status` ACTIVE or PENDING; who asked for or created it, who approved or activated it."""
     return {"name": account.name, "domain": account.domain,
-            "reservation": account.reservation_mode}
+            "reservation": account.reservation_mode, "status": account.status,
+            "createdBy": account.created_by, "createdAt": account.created_at.isoformat(),
+            "approvedBy": account.approved_by,
+            "activatedAt": account.activated_at.isoformat() if account.activated_at else None}
 
 
 def va_json(va: VirtualAccount, names: Mapping[int, str]) -> dict[str, Any]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from satellite.access.requests import activate_account
 from satellite.accounts import removal, service
 from satellite.accounts.models import RESERVATION_MODES
 from satellite.accounts.schemas import account_json, va_json
 from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.cloudsync.held import held_json, held_lines
 
 
 @click.group("account")
@@ -18,13 +20,63 @@ def account() -> None:
 @account.command("create")
 @click.argument("name")
 @click.option("--domain", required=True, help="Unique domain identifier, e.g. abc.xyz.com.")
+@click.option("--pending", is_flag=True,
+              help="Create it Pending: its lines are held until `satellite account activate`.")
 @pass_ctx
-def account_create(ctx: CliContext, name: str, domain: str) -> None:
-    """Create an account (with its Default virtual account)."""
+def account_create(ctx: CliContext, name: str, domain: str, pending: bool) -> None:
+    """Create an account (with its Default virtual account), Active unless --pending."""
     with ctx.db.uow() as uow:
-        acc = service.create_account(uow, ctx.actor, name, domain)
+        acc = service.create_account(uow, ctx.actor, name, domain, pending=pending)
         uow.commit()
-        click.echo(f"Created account {acc.name} ({acc.domain})")
+        click.echo(f"Created account {acc.name} ({acc.domain}), {acc.status.capitalize()}")
+
+
+@account.command("show")
+@click.argument("account_ref", metavar="ACCOUNT")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def account_show(ctx: CliContext, account_ref: str, as_json: bool) -> None:
+    """Show an account: its status, who created it and who approved it."""
+    with ctx.db.reader() as uow:
+        row = account_json(service.account_for(uow.session, ctx.actor, account_ref,
+                                               "account.view"))
+    if as_json:
+        emit_json(row)
+        return
+    for label, key in (("name", "name"), ("domain", "domain"), ("status", "status"),
+                       ("reservation", "reservation"), ("created by", "createdBy"),
+                       ("created at", "createdAt"), ("approved by", "approvedBy"),
+                       ("activated at", "activatedAt")):
+        click.echo(f"{label}: {row[key] if row[key] is not None else '-'}")
+
+
+@account.command("activate")
+@click.argument("account_ref", metavar="ACCOUNT")
+@pass_ctx
+def account_activate(ctx: CliContext, account_ref: str) -> None:
+    """Activate a Pending account (approving its request if a user asked for it)."""
+    with ctx.db.uow() as uow:
+        acc = activate_account(uow, ctx.actor, account_ref)
+        uow.commit()
+        click.echo(f"Account {acc.name} ({acc.domain}) is Active")
+
+
+@account.command("held")
+@click.argument("account_ref", metavar="[ACCOUNT]", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def account_held(ctx: CliContext, account_ref: str | None, as_json: bool) -> None:
+    """Lines Central sent that are held: for a Pending ACCOUNT, or (without ACCOUNT) for
+    domains no account answers to."""
+    with ctx.db.reader() as uow:
+        _acc, rows, total = held_lines(uow.session, ctx.actor, account_ref, None)
+        shown = [held_json(r) for r in rows]
+    if as_json:
+        emit_json({"heldLines": shown, "totalCount": total})
+        return
+    for row in shown:
+        click.echo(f"{row['domain']}\t{row['virtualAccount'] or 'Default'}\t{row['tag']}\t"
+                   f"{row['type']}\t{row['quantity']}\tline {row['lineId']}")
 
 
 @account.command("list")
@@ -38,7 +90,8 @@ def account_list(ctx: CliContext, as_json: bool) -> None:
         emit_json({"accounts": rows})
         return
     for row in rows:
-        click.echo(f"{row['name']}\t{row['domain']}\treservation={row['reservation']}")
+        click.echo(f"{row['name']}\t{row['domain']}\t{row['status']}\t"
+                   f"reservation={row['reservation']}")
 
 
 @account.command("set")

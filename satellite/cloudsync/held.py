@@ -61,7 +61,7 @@ class Holding:
                 self.session.delete(row)
 
 
-def held_lines(session: Session, actor: Actor, account_ref: str | None, limit: int,
+def held_lines(session: Session, actor: Actor, account_ref: str | None, limit: int | None,
                offset: int = 0) -> tuple[Account | None, list[HeldLine], int]:
     """The lines held for an account (any role on it may see them), or with None those held for
     domains no account answers to (system administrators only); and how many in all."""

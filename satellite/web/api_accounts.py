@@ -10,9 +10,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
+from satellite.access.requests import activate_account
 from satellite.accounts import removal
 from satellite.accounts import service as accounts
 from satellite.accounts.schemas import account_json, va_json
+from satellite.cloudsync.held import held_json, held_lines
 from satellite.errors import InvalidInput
 from satellite.keystore import open_keystore
 from satellite.licenses.schemas import page_json
@@ -71,9 +73,49 @@ def account_list() -> Any:
 @bp.post("/accounts")
 def account_create() -> Any:
     data = body()
+    pending = data.get("pending", False)
+    if pending not in (True, False, "true", "false"):
+        raise InvalidInput("'pending' must be true or false", field="pending")
     created = write(lambda uow: account_json(accounts.create_account(
-        uow, actor(), field(data, "name"), field(data, "domain"))))
+        uow, actor(), field(data, "name"), field(data, "domain"),
+        pending=pending in (True, "true"))))
     return jsonify(accounts=[created])
+
+
+@bp.get(ACCOUNT)
+def account_show(account: str) -> Any:
+    found = read(lambda uow: account_json(accounts.account_for(
+        uow.session, actor(), account, "account.view")))
+    return jsonify(accounts=[found])
+
+
+@bp.post(ACCOUNT + "/activate")
+def account_activate(account: str) -> Any:
+    done = write(lambda uow: account_json(activate_account(uow, actor(), account)))
+    return jsonify(accounts=[done])
+
+
+def _held(account: str | None) -> Any:
+    limit, offset = page({})
+
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        found, rows, total = held_lines(uow.session, actor(), account, limit, offset)
+        shown: dict[str, Any] = {"heldLines": [held_json(r) for r in rows], "totalCount": total}
+        if found is not None:
+            shown["status"] = found.status
+        return shown
+
+    return jsonify(read(load))
+
+
+@bp.get(ACCOUNT + "/held-licenses")
+def account_held(account: str) -> Any:
+    return _held(account)
+
+
+@bp.get("/held-licenses")
+def held_without_account() -> Any:
+    return _held(None)
 
 
 def _vas(uow: UnitOfWork, account: str) -> list[dict[str, Any]]:

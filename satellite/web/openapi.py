@@ -48,9 +48,17 @@ SCHEMAS: dict[str, Any] = {
     "Token": _obj(["access_token", "token_type", "expires_in"], access_token=STR,
                   token_type={"const": "bearer"}, expires_in=INT),
     "RevokeToken": _obj(["token"], token=STR),
-    "Account": _obj(["name", "domain"], name=STR, domain=STR, reservation=STR),
+    "Account": _obj(["name", "domain", "status", "createdBy", "approvedBy"], name=STR,
+                    domain=STR, reservation=STR, status={"enum": ["ACTIVE", "PENDING"]},
+                    createdBy=STR, createdAt=STR, approvedBy=NSTR, activatedAt=NSTR),
     "Accounts": _list_of("accounts", "Account"),
-    "AccountCreate": _obj(["name", "domain"], name=STR, domain=STR),
+    "AccountCreate": _obj(["name", "domain"], name=STR, domain=STR, pending=BOOL),
+    "HeldLine": _obj(["lineId", "domain", "virtualAccount", "tag", "type", "quantity"],
+                     lineId=STR, domain=STR, virtualAccount=NSTR, tag=STR, displayName=STR,
+                     type=STR, quantity=INT, startDate=DATE, endDate=DATE, subscriptionId=STR,
+                     exportControlled=BOOL, heldSince=STR),
+    "HeldLines": _obj(["heldLines", "totalCount"], heldLines={
+        "type": "array", "items": _ref("HeldLine")}, totalCount=INT, status=STR),
     "VirtualAccount": _obj(["name", "description", "parent"], name=STR, description=STR,
                            parent=NSTR, depth=INT, default=BOOL),
     "VirtualAccounts": _list_of("virtualAccounts", "VirtualAccount"),
@@ -255,7 +263,17 @@ PATHS: dict[str, dict[str, Any]] = {
     "/oauth/token": {"post": _TOKEN},
     "/oauth/revoke": {"post": _op("Revoke a bearer token", "Status", "RevokeToken", auth=False)},
     "/api/v1/accounts": {"get": _ACCOUNTS,
-                         "post": _op("Create an account", "Accounts", "AccountCreate")},
+                         "post": _op("Create an account (Active, or Pending with pending=true)",
+                                     "Accounts", "AccountCreate")},
+    A: {"get": _op("The account: its status, who created and who approved it", "Accounts")},
+    A + "/activate": {"post": _op("Activate a Pending account (approving its request if a user "
+                                  "asked for it); its held lines are delivered", "Accounts")},
+    A + "/held-licenses": {"get": _op("Lines Central sent that are held until the account is "
+                                      "Active (limit -1: all)", "HeldLines",
+                                      query=("limit", "offset"))},
+    "/api/v1/held-licenses": {"get": _op("Lines held for domains no account answers to "
+                                         "(system administrators; limit -1: all)", "HeldLines",
+                                         query=("limit", "offset"))},
     "/api/v1/upstream_satellites/accounts": {"post": _ACCOUNTS},
     A + "/virtual-accounts": {
         "get": _op("Virtual accounts the caller may see", "VirtualAccounts"),
@@ -303,7 +321,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _op("Ask for a new account (without a domain: list)", "AccountRequests",
                     "AccountRequestCreate")},
     "/api/v1/account-requests/{request_id}/approve": {
-        "post": _op("Approve an account request (creates the account)", "AccountRequests")},
+        "post": _op("Approve an account request (activates the Pending account)",
+                    "AccountRequests")},
     "/api/v1/account-requests/{request_id}/deny": {
         "post": _op("Deny an account request", "AccountRequests")},
     A + "/api-clients": {

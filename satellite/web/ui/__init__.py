@@ -15,6 +15,7 @@ from satellite.errors import SatelliteError
 # Importing the page modules routes their views on the blueprint (`@ui.route`).
 from satellite.web.ui import (  # noqa: F401
     accounts,
+    activation,
     admin,
     alerts,
     audit,

@@ -14,8 +14,10 @@ from satellite.access import requests
 from satellite.access.models import AccountRequest
 from satellite.accounts import removal
 from satellite.accounts import service as accounts
+from satellite.accounts.models import ACTIVE
 from satellite.accounts.service import VaEntry
 from satellite.alerts.service import list_alerts
+from satellite.cloudsync.held import held_lines
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
 from satellite.errors import InvalidInput, SatelliteError
@@ -69,10 +71,12 @@ def accounts_page() -> Any:
         try:
             with db.uow() as uow:
                 account = accounts.create_account(uow, actor(), form.name.data or "",
-                                                  form.domain.data or "")
+                                                  form.domain.data or "",
+                                                  pending=bool(form.pending.data))
                 uow.commit()
-                domain = account.domain
-            flash(f"Account {form.name.data} created with its Default virtual account.", "info")
+                domain, state = account.domain, account.status
+            flash(f"Account {form.name.data} created, {state.capitalize()}, with its Default "
+                  "virtual account.", "info")
             return redirect(url_for("ui.dashboard", account=domain))
         except SatelliteError as exc:
             status = report(exc, form)
@@ -97,6 +101,8 @@ def accounts_listing(status: int = 200, forms: dict[str, Any] | None = None) -> 
                   action=ActionForm(formdata=None))
 
 
+# A Pending account's page lists this many of its held lines.
+HELD_ROWS = 200
 # Consumption chart periods: days shown, and whether one snapshot a day is read.
 HISTORY_RANGES = {"7d": (7, False), "30d": (30, True), "90d": (90, True), "400d": (400, True)}
 # The dashboard draws the first pools of the account (the licenses page lists them all).
@@ -152,6 +158,9 @@ def dashboard(account: str) -> Any:
         may_see_sync = allowed(s, who, "sync.view", account_id=acct.id)
         history = usage_history(s, who, acct.domain, since, daily=daily)
         may_see_health = allowed(s, who, "system.view")
+        held = (held_lines(s, who, acct.domain, HELD_ROWS)[1:] if acct.status != ACTIVE
+                else None)
+        may_activate = acct.status != ACTIVE and allowed(s, who, "account.create")
     settings = current_app.config["SATELLITE_SETTINGS"]
     sync = sync_status(database(), settings, who, acct.domain) if may_see_sync else None
     # The same warnings `satellite status` prints, for those who look after the appliance.
@@ -162,7 +171,8 @@ def dashboard(account: str) -> Any:
                   chart=usage_bars(pools.rows),
                   pool_total=pools.total, history=history_charts(history, since, until),
                   history_period=period, history_ranges=HISTORY_RANGES,
-                  history_since=since.date().isoformat())
+                  history_since=since.date().isoformat(), held=held, may_activate=may_activate,
+                  held_rows=HELD_ROWS, action=ActionForm(formdata=None))
 
 
 # The tree page shows as many levels as fit in this many rows; deeper VAs are one click away

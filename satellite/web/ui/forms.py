@@ -55,6 +55,7 @@ class AccountForm(FlaskForm):
     name = StringField("Account name", validators=[DataRequired(), Length(max=200)])
     domain = StringField("Domain identifier", validators=[DataRequired(), Length(max=253)],
                          description="e.g. abc.xyz.com")
+    pending = BooleanField("Pending", description="its lines are held until it is activated")
 
 
 class VaCreateForm(FlaskForm):

@@ -67,6 +67,6 @@ def decide_account(request_id: int) -> Any:
             uow.commit()
     except SatelliteError as exc:
         return _listing(report(exc), {})
-    flash(f"Account request {request_id} {'approved: the account exists now' if approve else 'denied'}.",
-          "info")
+    flash(f"Account request {request_id} "
+          f"{'approved: the account is Active now' if approve else 'denied'}.", "info")
     return redirect(url_for("ui.accounts_page"))

@@ -1,0 +1,43 @@
+"""Activating a Pending account, and the lines held for domains with no account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+
+from satellite.access.requests import activate_account
+from satellite.cloudsync.held import held_lines
+from satellite.errors import SatelliteError
+from satellite.limits import check_int
+from satellite.web.ui.blueprint import ui
+from satellite.web.ui.feedback import report
+from satellite.web.ui.forms import ActionForm
+from satellite.web.ui.pages import actor, database, reading, render
+
+# Held lines per page of the list of lines held for no account.
+HELD_PAGE = 200
+
+
+@ui.route("/a/<account>/activate", endpoint="account_activate", methods=["POST"])
+def account_activate(account: str) -> Any:
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            with database().uow() as uow:
+                done = activate_account(uow, actor(), account)
+                name, domain = done.name, done.domain
+                uow.commit()
+            flash(f"Account {name} is Active; the lines held for it are in its pools.", "info")
+            return redirect(url_for("ui.dashboard", account=domain))
+        except SatelliteError as exc:
+            report(exc)
+    return redirect(url_for("ui.dashboard", account=account))
+
+
+@ui.route("/held-licenses", endpoint="held_page", methods=["GET"])
+def held_page() -> Any:
+    offset = check_int(request.args.get("offset", "0"), "offset", 0, 2**31 - 1)
+    with reading() as uow:
+        _none, rows, total = held_lines(uow.session, actor(), None, HELD_PAGE, offset)
+    return render("held.html", rows=rows, total=total, offset=offset, page_size=HELD_PAGE)
