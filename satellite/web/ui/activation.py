@@ -8,8 +8,8 @@ from flask import flash, redirect, request, url_for
 
 from satellite.access.requests import activate_account
 from satellite.cloudsync.held import held_lines
-from satellite.errors import SatelliteError
-from satellite.limits import check_int
+from satellite.errors import InvalidInput, SatelliteError
+from satellite.limits import INT32_MAX
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ActionForm
@@ -37,7 +37,9 @@ def account_activate(account: str) -> Any:
 
 @ui.route("/held-licenses", endpoint="held_page", methods=["GET"])
 def held_page() -> Any:
-    offset = check_int(request.args.get("offset", "0"), "offset", 0, 2**31 - 1)
+    offset = request.args.get("offset", 0, type=int) or 0
+    if not 0 <= offset <= INT32_MAX:
+        raise InvalidInput(f"offset must be 0 to {INT32_MAX:,}", field="offset")
     with reading() as uow:
         _none, rows, total = held_lines(uow.session, actor(), None, HELD_PAGE, offset)
     return render("held.html", rows=rows, total=total, offset=offset, page_size=HELD_PAGE)
