@@ -165,7 +165,7 @@ def request_account(uow: UnitOfWork, actor: Actor, name: str, domain: str,
     taken = session.scalar(select(Account.id).where(
         or_(Account.name == name, Account.domain == domain)))
     pending = None if taken is not None else add_account(
-        uow, actor, name, domain, pending=True, created_by=actor.label)
+        uow, actor, name, domain, pending=True, created_by=f"user:{user.username}")
     req = AccountRequest(user_id=user.id, name=name, domain=domain, note=note, status=PENDING,
                          parent_account_id=parent.id if parent else None,
                          account_id=pending.id if pending else None,

@@ -126,7 +126,7 @@ def add_account(uow: UnitOfWork, actor: Actor, name: str, domain: str, *, pendin
         raise Conflict(f"an account with {which} {value!r} already exists", field=which)
     now = uow.clock.now()
     account = Account(name=name, domain=domain, reservation_mode="none", created_at=now,
-                      status=PENDING, created_by=created_by or actor.label)
+                      status=PENDING, created_by=created_by or _who(actor))
     session.add(account)
     try:
         session.flush()
@@ -156,12 +156,17 @@ def activate(uow: UnitOfWork, actor: Actor, account: Account) -> Account:
 
 def _make_active(uow: UnitOfWork, actor: Actor, account: Account) -> int:
     account.status = ACTIVE
-    account.approved_by = actor.label
+    account.approved_by = _who(actor)
     account.activated_at = uow.clock.now()
     uow.session.flush()
     # Entitlements (cloudsync) build on accounts: imported here, where an account turns Active.
     from satellite.cloudsync.delivery import deliver
     return deliver(uow, actor, account).added
+
+
+def _who(actor: Actor) -> str:
+    # The person or process, as an account page names them (the audit trail adds the client).
+    return f"{actor.kind}:{actor.name}"
 
 
 def require_active(account: Account, use: str) -> None:
