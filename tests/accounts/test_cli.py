@@ -14,7 +14,24 @@ def test_account_and_va_commands(cli) -> None:
         ("Default", None), ("Lab", None), ("Sub", "Lab")}
     assert cli("account", "set", "Acme", "--reservation", "both").code == 0
     accounts = json.loads(cli("account", "list", "--json").out)["accounts"]
-    assert accounts == [{"name": "Acme", "domain": "acme.example.com", "reservation": "both"}]
+    assert [(a["name"], a["domain"], a["reservation"], a["status"]) for a in accounts] == [
+        ("Acme", "acme.example.com", "both", "ACTIVE")]
+
+
+def test_a_pending_account_is_shown_held_and_activated(cli) -> None:
+    cli("init")
+    created = cli("account", "create", "Later", "--domain", "later.example.org", "--pending")
+    assert created.out == "Created account Later (later.example.org), Pending\n"
+    shown = cli("account", "show", "Later")
+    assert "status: PENDING" in shown.out and "approved by: -" in shown.out
+    assert json.loads(cli("account", "held", "Later", "--json").out) == {
+        "heldLines": [], "totalCount": 0}
+    assert cli("account", "activate", "Later").out == "Account Later (later.example.org) is Active\n"
+    again = cli("account", "activate", "Later")
+    assert again.code == 4 and "already Active" in again.err
+    shown_json = json.loads(cli("account", "show", "Later", "--json").out)
+    assert shown_json["status"] == "ACTIVE"
+    assert shown_json["approvedBy"] == shown_json["createdBy"]
 
 
 def test_bad_input_is_one_line_on_stderr_and_changes_nothing(cli) -> None:
