@@ -1,0 +1,44 @@
+"""The web UI shows a Pending account's held lines, activates it, and lists lines held for
+domains with no account."""
+
+from __future__ import annotations
+
+from satellite.actor import Actor
+from satellite.cloudsync.entitlements import apply_entitlements
+from satellite.cloudsync.records import Entitlement
+from satellite.uow import Database
+from tests.web.ui.conftest import Browser
+
+TAG = "regid.2024-01.com.example.router-advantage"
+
+
+def _lines(db: Database, *lines: tuple[str, str, int]) -> None:
+    with db.uow() as uow:
+        apply_entitlements(uow, Actor("cli", "setup"), iter([
+            Entitlement(line_id=line_id, account=domain, va="Lab", tag=TAG,
+                        display_name="Router Advantage", license_type="PERPETUAL",
+                        quantity=quantity) for line_id, domain, quantity in lines]))
+        uow.commit()
+
+
+def test_a_pending_account_shows_its_held_lines_until_activated(admin: Browser,
+                                                                db: Database) -> None:
+    admin.get("/accounts")
+    admin.post("/accounts", {"new-name": "Later", "new-domain": "later.example.org",
+                             "new-pending": "y"}, status=302)
+    _lines(db, ("L1", "later.example.org", 6), ("L2", "far.example.net", 2))
+    listing = admin.get("/accounts")
+    assert "<td>later.example.org</td><td>Pending</td>" in listing
+    page = admin.get("/a/later.example.org/")
+    held = page.split('id="held-lines"')[1].split("</section>")[0]
+    assert "Activate account" in held and TAG in held and "<td>L1</td>" in held
+    assert "far.example.net" not in held
+    orphans = admin.get("/held-licenses").split("<tbody>")[1].split("</tbody>")[0]
+    assert "far.example.net" in orphans and "later.example.org" not in orphans
+
+    admin.post("/a/later.example.org/activate", status=302)
+    page = admin.get("/a/later.example.org/")
+    assert 'id="held-lines"' not in page
+    assert "Status: <strong>Active</strong>" in page and "approved by user:admin" in page
+    licenses = admin.get("/a/later.example.org/licenses")
+    assert TAG in licenses
