@@ -3,10 +3,13 @@ domains with no account."""
 
 from __future__ import annotations
 
+import re
+
 from satellite.actor import Actor
 from satellite.cloudsync.entitlements import apply_entitlements
 from satellite.cloudsync.records import Entitlement
 from satellite.uow import Database
+from tests.statements import counting
 from tests.web.ui.conftest import Browser
 
 TAG = "regid.2024-01.com.example.router-advantage"
@@ -42,3 +45,22 @@ def test_a_pending_account_shows_its_held_lines_until_activated(admin: Browser,
     assert "Status: <strong>Active</strong>" in page and "approved by user:admin" in page
     licenses = admin.get("/a/later.example.org/licenses")
     assert TAG in licenses
+
+
+def test_held_lists_issue_as_many_statements_for_many_lines_as_for_few(
+        admin: Browser, db: Database) -> None:
+    admin.get("/accounts")
+    admin.post("/accounts", {"new-name": "Later", "new-domain": "later.example.org",
+                             "new-pending": "y"}, status=302)
+    counts = []
+    for n in (2, 300):
+        _lines(db, *[(f"L{i}", "later.example.org" if i % 2 else f"d{i}.example.net", 1)
+                     for i in range(n)])
+        seen = []
+        for path in ("/held-licenses", "/a/later.example.org/"):
+            with counting(db.engine) as statements:
+                page = admin.get(path)
+            seen.append(len(statements))
+            assert len(re.findall(r"<td>L\d+</td>", page)) == min(n // 2, 200)
+        counts.append(seen)
+    assert counts[0] == counts[1]
