@@ -30,12 +30,14 @@ def deliver(uow: UnitOfWork, actor: Actor, account: Account) -> SnapshotReport:
     Returns what was added, and the VAs created for lines that name one the account lacks.
     """
     session = uow.session
+    # Before reading what is held: a snapshot being applied meanwhile (which may still see the
+    # account Pending and hold more of its lines) finishes first, and we read what it held.
+    lock_all_lines(session)
     rows = list(session.scalars(select(HeldLine).where(HeldLine.domain == account.domain)
                                 .order_by(HeldLine.line_id)))
     report = SnapshotReport()
     if not rows:
         return report
-    lock_all_lines(session)
     # VAs the lines name are created as Central's import creates them, whoever activates.
     targets = _Targets(uow, Actor.system("entitlements"), report)
     for row in rows:
