@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,3 +48,24 @@ class SyncRun(Base):
     ok: Mapped[bool]
     error: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(200), default="")
+
+
+class HoldingLine(Base):
+    """A line Central lists in the site's partner holding account: it counts nowhere until an
+    administrator deposits it (as license lines whose origin_id is `line_id`). Each snapshot
+    rewrites these rows; `quantity` is Central's whole quantity, deposited pieces included."""
+
+    __tablename__ = "holding_lines"
+
+    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holding: Mapped[str] = mapped_column(String(253))
+    account: Mapped[str] = mapped_column(String(253))
+    tag: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    license_type: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int]
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    subscription_id: Mapped[str] = mapped_column(String(100), default="")
+    export_controlled: Mapped[bool] = mapped_column(default=False)
+    received_at: Mapped[datetime]
