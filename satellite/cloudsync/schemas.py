@@ -23,6 +23,7 @@ from satellite.cloudsync.service import (
     created_text,
     describe_header,
 )
+from satellite.licenses.deposit_rules import Placement
 from satellite.slup.views import describe_ack, describe_event
 
 _KINDS = {CENTRAL_RESPONSE: "a response from Central",
@@ -90,8 +91,11 @@ def record_text(rec: dict[str, Any]) -> str:
     text = (f"line {rec['line_id']}: {rec['quantity']} x {rec['tag']}"
             + (f" ({rec['display_name']})" if rec.get("display_name") not in ("", rec["tag"])
                else "")
-            + f", {rec['license_type']}, for account {rec['account']}, "
-            + (f"virtual account {rec['va']}" if rec.get("va") else "Default virtual account"))
+            + f", {rec['license_type']}, "
+            + (f"in partner holding account {rec['holding']} (waits there to be deposited)"
+               if rec.get("holding") else f"for account {rec['account']}, "
+               + (f"virtual account {rec['va']}" if rec.get("va")
+                  else "Default virtual account")))
     if rec.get("start_date") or rec.get("end_date"):
         text += f", from {rec.get('start_date') or '-'} to {rec.get('end_date') or '-'}"
     if rec.get("subscription_id"):
@@ -142,6 +146,13 @@ def header_lines(file: str, header: Header, status: SignatureStatus,
 
 
 
+def placement_text(placement: Placement) -> str:
+    """Where a deposit rule sent (or, dry, would send) a new line that named no VA."""
+    why = f"by {placement.rule}" if placement.rule else "no deposit rule matched"
+    return (f"line {placement.line_id} ({placement.tag}) -> {placement.account}/"
+            f"{placement.va}: {why}")
+
+
 def import_lines(report: ImportReport) -> list[str]:
     """What an import did (or, dry, would do), one line per fact."""
     lines = []
@@ -164,6 +175,10 @@ def import_lines(report: ImportReport) -> list[str]:
     lines.append(f"entitlement lines: {snapshot.added} added, {snapshot.updated} updated, "
                  f"{snapshot.unchanged} unchanged, {snapshot.removed} removed")
     lines += [f"created virtual account {va}, named by Central" for va in snapshot.created_vas]
+    if snapshot.held:
+        lines.append(f"holding account: {snapshot.held} lines wait to be deposited "
+                     "(`satellite holding list`); they count nowhere until then")
+    lines += [placement_text(p) for p in snapshot.placements]
     if snapshot.skipped:
         noun = "line" if snapshot.skipped == 1 else "lines"
         lines.append(f"skipped {snapshot.skipped} {noun} for accounts not on this satellite: "
