@@ -9,9 +9,12 @@ import pytest
 from satellite.access.grants import grant
 from satellite.actor import Actor
 from satellite.cloudsync.entitlements import apply_entitlements
+from satellite.cloudsync.holding import deposit
 from satellite.cloudsync.records import Entitlement
+from satellite.licenses.deposit_rules import add_rule
 from satellite.uow import Database
 from satellite.users.service import create_user
+from tests.statements import counting
 from tests.web.ui.conftest import Browser
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -75,3 +78,35 @@ def test_rules_are_added_moved_and_removed_on_the_account_page(admin: Browser) -
     assert "removed" in page
     status, html = admin.post(RULES, {"match": "tag", "pattern": "", "va": "Lab"})
     assert status == 400 and "required" in html.lower()
+
+
+def test_the_holding_and_rules_pages_issue_the_same_statements_for_few_and_many_rows(
+        admin: Browser, db: Database) -> None:
+    def statements(path: str) -> int:
+        with counting(db.engine) as sent:
+            admin.get(path)
+        return len(sent)
+
+    def hold(count: int) -> None:
+        with db.uow() as uow:
+            apply_entitlements(uow, SETUP, iter([Entitlement(
+                line_id=f"H{n}", account="partner.example.com", va=None, tag=f"{TAG}-{n}",
+                display_name="", license_type="PERPETUAL", quantity=5,
+                holding="partner.example.com") for n in range(count)]))
+            uow.commit()
+
+    def rules(count: int) -> None:
+        with db.uow() as uow:
+            for n in range(count):
+                add_rule(uow, SETUP, "acme.example.com", "tag", f"regid.{n}.*", "Lab")
+            uow.commit()
+
+    hold(2)
+    rules(2)
+    few = (statements("/holding"), statements(RULES))
+    hold(40)
+    with db.uow() as uow:
+        deposit(uow, SETUP, "H7", "acme.example.com", "Lab", 2)
+        uow.commit()
+    rules(20)
+    assert (statements("/holding"), statements(RULES)) == few
