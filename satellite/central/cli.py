@@ -46,7 +46,7 @@ def init_cmd(directory: str) -> None:
               help="The account's domain identifier (required unless --holding is given).")
 @click.option("--va", default=None, help="Virtual account the order names (else Default).")
 @click.option("--holding", default=None,
-              help="Put the line in this partner holding account (its identifier): the site "
+              help="Put the line in this partner holding account (its domain identifier): the site "
                    "deposits it into an account of its choice.")
 @click.option("--tag", required=True, help="Entitlement tag.")
 @click.option("--quantity", required=True, type=int)

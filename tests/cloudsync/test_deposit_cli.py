@@ -56,6 +56,8 @@ def test_dry_run_shows_each_rule_decision_and_changes_nothing(cli: Cli, lab: Lab
     held = entitle(lab, TAG, 7, holding="partner.example.com")
     response = lab.respond()
     before = dump(lab.db)
+    assert "in partner holding account partner.example.com (waits there to be deposited)" in \
+        ok(cli("sync", "inspect", str(response))).out
 
     preview = ok(cli("sync", "import", "--dry-run", str(response)))
     assert "Dry run: nothing was changed." in preview.out
