@@ -17,7 +17,7 @@ from satellite.audit.models import AuditEvent
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
 from satellite.cloudsync.holding import deposit, list_holding
 from satellite.cloudsync.records import Entitlement
-from satellite.errors import Conflict, NotFound, PermissionDenied
+from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from satellite.licenses.counters import counter
 from satellite.uow import Database
 from satellite.users.service import create_user, get_user, user_actor
@@ -163,3 +163,13 @@ def test_only_administrators_of_the_target_account_deposit(
         deposit(uow, ada, "H1", "other.example.com", "Default", 1)
         uow.commit()
     assert waiting(db, actor) == [("H1", 3, 2)]
+
+
+def test_records_without_the_holding_field_read_as_before_and_with_it_round_trip() -> None:
+    plain = held(holding=None).to_record()
+    assert "holding" not in plain  # what older satellites read, byte for byte
+    assert Entitlement.from_record(plain, 1).holding is None
+    assert Entitlement.from_record(held().to_record(), 1) == held()
+    for bad in (1, "", " "):
+        with pytest.raises(InvalidInput):
+            Entitlement.from_record({**held().to_record(), "holding": bad}, 1)
