@@ -4,14 +4,16 @@ from satellite.access.models import AccessRequest, AccountRequest, RateBucket
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.alerts.models import Alert, AlertChannel, AlertDelivery
 from satellite.audit.models import AuditEvent, AuditHead
-from satellite.cloudsync.models import HeldLine, OutboundEvent, OutboundHead, SyncRun
+from satellite.cloudsync.models import HeldLine, HoldingLine, OutboundEvent, OutboundHead, SyncRun
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
 from satellite.jobruns import JobRunRecord
 from satellite.licenses.models import (
     AccountUsageSnapshot,
+    DepositRule,
     LicenseLine,
     LicenseUsage,
+    LinePlacement,
     TagSearch,
     UsageSnapshot,
     UsageTotal,
@@ -37,13 +39,16 @@ __all__ = [
     "AuditHead",
     "Base",
     "CssmFile",
+    "DepositRule",
     "Device",
     "DeviceNonce",
     "Grant",
     "HeldLine",
+    "HoldingLine",
     "JobRunRecord",
     "LicenseLine",
     "LicenseUsage",
+    "LinePlacement",
     "OutboundEvent",
     "OutboundHead",
     "RateBucket",

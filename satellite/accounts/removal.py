@@ -12,7 +12,7 @@ from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.devices.models import Device
 from satellite.errors import Conflict
-from satellite.licenses.models import LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
+from satellite.licenses.models import DepositRule, LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.models import RegistrationToken
 from satellite.uow import UnitOfWork
@@ -37,6 +37,8 @@ def va_contents(session: Session, va_id: int) -> dict[str, int]:
         "registration tokens": session.scalar(
             select(func.count()).select_from(RegistrationToken)
             .where(RegistrationToken.va_id == va_id)) or 0,
+        "deposit rules sending lines to it": session.scalar(
+            select(func.count()).select_from(DepositRule).where(DepositRule.va_id == va_id)) or 0,
     }
     return {kind: n for kind, n in counts.items() if n}
 

@@ -42,8 +42,12 @@ def init_cmd(directory: str) -> None:
 
 @cli.command("entitle")
 @_DIR
-@click.option("--account", required=True, help="The account's domain identifier.")
+@click.option("--account", default=None,
+              help="The account's domain identifier (required unless --holding is given).")
 @click.option("--va", default=None, help="Virtual account the order names (else Default).")
+@click.option("--holding", default=None,
+              help="Put the line in this partner holding account (its domain identifier): the site "
+                   "deposits it into an account of its choice.")
 @click.option("--tag", required=True, help="Entitlement tag.")
 @click.option("--quantity", required=True, type=int)
 @click.option("--type", "license_type", required=True,
@@ -53,15 +57,18 @@ def init_cmd(directory: str) -> None:
 @click.option("--display-name", default="", help="Human name of the license (default: the tag).")
 @click.option("--subscription-id", default="")
 @click.option("--export-controlled", is_flag=True)
-def entitle_cmd(directory: str, account: str, va: str | None, tag: str, quantity: int,
-                license_type: str, start: datetime | None, end: datetime | None,
-                display_name: str, subscription_id: str, export_controlled: bool) -> None:
+def entitle_cmd(directory: str, account: str | None, va: str | None, holding: str | None,
+                tag: str, quantity: int, license_type: str, start: datetime | None,
+                end: datetime | None, display_name: str, subscription_id: str,
+                export_controlled: bool) -> None:
     """Record an entitlement line; prints its line id."""
+    if account is None and holding is None:
+        raise click.UsageError("give --account, or --holding for a holding account's line")
     line = service.entitle(
         Path(directory), _now(), account=account, va=va, tag=tag, quantity=quantity,
         license_type=license_type, start_date=start.date() if start else None,
         end_date=end.date() if end else None, display_name=display_name,
-        subscription_id=subscription_id, export_controlled=export_controlled)
+        subscription_id=subscription_id, export_controlled=export_controlled, holding=holding)
     click.echo(line.line_id)
 
 
@@ -98,7 +105,8 @@ def entitlements_cmd(directory: str, as_json: bool) -> None:
 
 
 def _line_text(line: Entitlement) -> str:
-    return (f"{line.line_id}\t{line.account}\t{line.va or '(Default)'}\t{line.tag}\t"
+    where = f"(holding {line.holding})" if line.holding else line.va or "(Default)"
+    return (f"{line.line_id}\t{line.account}\t{where}\t{line.tag}\t"
             f"{line.license_type}\t{line.quantity}")
 
 

@@ -27,6 +27,8 @@ from satellite.errors import InvalidInput, NotFound
 KEY_FILE = "central.key"
 PUB_FILE = "central.pub"
 PASSPHRASE_ENV = "SATELLITE_CENTRAL_PASSPHRASE"  # noqa: S105 (the variable's name, not a secret)
+_LINES = ("SELECT e.*, h.holding FROM entitlements e "
+          "LEFT JOIN entitlement_holding h ON h.line_id = e.line_id")
 _SATELLITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 
 
@@ -72,17 +74,22 @@ def describe(directory: Path) -> CentralInfo:
     return CentralInfo(row["value"], keys.key_id(public), directory / PUB_FILE)
 
 
-def entitle(directory: Path, now: datetime, *, account: str, va: str | None, tag: str,
+def entitle(directory: Path, now: datetime, *, account: str | None, va: str | None, tag: str,
             quantity: int, license_type: str, start_date: date | None = None,
             end_date: date | None = None, display_name: str = "", subscription_id: str = "",
-            export_controlled: bool = False) -> Entitlement:
-    """Record a new entitlement line with a generated line id. Raises InvalidInput."""
+            export_controlled: bool = False, holding: str | None = None) -> Entitlement:
+    """Record a new entitlement line with a generated line id. Raises InvalidInput.
+
+    With `holding` (a partner holding account's identifier) the line sits in that holding
+    account; `account` then names the holding account's owner at Central (default: itself).
+    """
+    holding = normalise_domain(holding) if holding is not None else None
     line = Entitlement(
-        line_id=uuid.uuid4().hex, account=normalise_domain(account),
+        line_id=uuid.uuid4().hex, account=normalise_domain(account or holding or ""),
         va=va.strip() if va is not None else None, tag=tag.strip(),
         display_name=display_name or tag.strip(), license_type=license_type.upper(),
         quantity=quantity, start_date=start_date, end_date=end_date,
-        subscription_id=subscription_id, export_controlled=export_controlled,
+        subscription_id=subscription_id, export_controlled=export_controlled, holding=holding,
     )
     if quantity < 1:
         raise InvalidInput("an entitlement needs a quantity of at least 1")
@@ -92,6 +99,9 @@ def entitle(directory: Path, now: datetime, *, account: str, va: str | None, tag
             (line.line_id, line.account, line.va, line.tag, line.display_name, line.license_type,
              line.quantity, _iso(line.start_date), _iso(line.end_date), line.subscription_id,
              int(line.export_controlled), now.isoformat()))
+        if line.holding is not None:
+            conn.execute("INSERT INTO entitlement_holding VALUES (?, ?)",
+                         (line.line_id, line.holding))
     return line
 
 
@@ -103,20 +113,21 @@ def set_quantity(directory: Path, line_id: str, quantity: int) -> Entitlement:
         if conn.execute("UPDATE entitlements SET quantity = ? WHERE line_id = ?",
                         (quantity, line_id)).rowcount == 0:
             raise NotFound(f"no entitlement line {line_id}")
-        row = conn.execute("SELECT * FROM entitlements WHERE line_id = ?", (line_id,)).fetchone()
+        row = conn.execute(_LINES + " WHERE e.line_id = ?", (line_id,)).fetchone()
     return _from_row(row)
 
 
 def unentitle(directory: Path, line_id: str) -> None:
     """Remove an entitlement line (a cancelled order). Raises NotFound."""
     with store.transaction(directory) as conn:
+        conn.execute("DELETE FROM entitlement_holding WHERE line_id = ?", (line_id,))
         if conn.execute("DELETE FROM entitlements WHERE line_id = ?", (line_id,)).rowcount == 0:
             raise NotFound(f"no entitlement line {line_id}")
 
 
 def list_entitlements(directory: Path) -> list[Entitlement]:
     with store.transaction(directory) as conn:
-        rows = conn.execute("SELECT * FROM entitlements ORDER BY account, created_at, line_id")
+        rows = conn.execute(_LINES + " ORDER BY e.account, e.created_at, e.line_id")
         return [_from_row(row) for row in rows]
 
 
@@ -181,7 +192,7 @@ def load_root(directory: Path, env: Mapping[str, str] | None = None) -> keys.Pri
 
 
 def _snapshot(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
-    for row in conn.execute("SELECT * FROM entitlements ORDER BY line_id"):
+    for row in conn.execute(_LINES + " ORDER BY e.line_id"):
         yield _from_row(row).to_record()
 
 
@@ -197,4 +208,5 @@ def _from_row(row: sqlite3.Row) -> Entitlement:
         start_date=date.fromisoformat(row["start_date"]) if row["start_date"] else None,
         end_date=date.fromisoformat(row["end_date"]) if row["end_date"] else None,
         subscription_id=row["subscription_id"], export_controlled=bool(row["export_controlled"]),
+        holding=row["holding"],
     )

@@ -30,6 +30,11 @@ CREATE TABLE IF NOT EXISTS entitlements (
     export_controlled INTEGER NOT NULL,
     created_at TEXT NOT NULL
 );
+-- Lines of a partner holding account: the holding account's identifier per line.
+CREATE TABLE IF NOT EXISTS entitlement_holding (
+    line_id TEXT PRIMARY KEY,
+    holding TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS satellites (
     satellite_id TEXT PRIMARY KEY,
     last_serial INTEGER NOT NULL

@@ -120,6 +120,7 @@ def _register() -> None:
         audit,
         backup,
         clock,
+        deposit,
         devices,
         licenses,
         reports,
@@ -132,7 +133,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access, clock, reports, slup):
+                   devices, alerts, access, clock, reports, slup, deposit):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -100,7 +100,9 @@ def sync_import(ctx: CliContext, file: str, dry_run: bool, as_json: bool) -> Non
                    "key_id": report.signer_key_id, "entitlements": summary,
                    "ack_through": report.ack_through, "newly_acked": report.newly_acked,
                    "registered": report.registered, "policy": report.policy,
-                   "changes": report.diff.to_json(), "warnings": list(report.warnings)})
+                   "changes": report.diff.to_json(), "warnings": list(report.warnings),
+                   "placements": [p.to_json() for p in report.snapshot.placements]
+                   if report.snapshot else []})
         return
     verb = "Would apply" if dry_run else "Applied"
     if dry_run:

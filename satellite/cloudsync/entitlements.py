@@ -16,9 +16,11 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import create_va
 from satellite.actor import Actor
 from satellite.cloudsync import held
+from satellite.cloudsync.holding import HoldingIntake
 from satellite.cloudsync.records import Entitlement
 from satellite.db import in_chunks
 from satellite.errors import InvalidInput
+from satellite.licenses.deposit_rules import Placement, Placer
 from satellite.licenses.models import LicenseLine
 from satellite.licenses.pools import lock_all_lines
 from satellite.uow import UnitOfWork
@@ -37,12 +39,17 @@ class SnapshotReport:
     held: int = 0
     held_accounts: set[str] = field(default_factory=set)
     created_vas: list[str] = field(default_factory=list)
+    # Lines waiting in a holding account (satellite.cloudsync.holding), counted nowhere.
+    in_holding: int = 0
+    # What deposit rules did with lines that arrived naming no VA.
+    placements: list[Placement] = field(default_factory=list)
 
     def summary(self) -> dict[str, object]:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "removed": self.removed, "held": self.held,
                 "held_accounts": sorted(self.held_accounts),
-                "created_virtual_accounts": self.created_vas}
+                "created_virtual_accounts": self.created_vas, "in_holding": self.in_holding,
+                "placed_by_rules": sum(1 for p in self.placements if p.rule is not None)}
 
 
 class _Targets:
@@ -52,6 +59,8 @@ class _Targets:
         self.uow, self.actor, self.report = uow, actor, report
         self.accounts: dict[str, Account | None] = {}
         self.vas: dict[tuple[int, str | None], VirtualAccount] = {}
+        self.rules = Placer(uow.session)
+        report.placements = self.rules.placements
 
     def account(self, domain: str) -> Account | None:
         key = domain.strip().lower()
@@ -61,6 +70,11 @@ class _Targets:
         return self.accounts[key]
 
     def va(self, account: Account, entitlement: Entitlement) -> VirtualAccount:
+        if entitlement.va is None:
+            placed = self.rules.place(account, entitlement.line_id, entitlement.tag,
+                                      entitlement.display_name)
+            if placed is not None:
+                return placed
         key = (account.id, entitlement.va)
         if key in self.vas:
             return self.vas[key]
@@ -87,20 +101,26 @@ def apply_entitlements(uow: UnitOfWork, actor: Actor,
                        entitlements: Iterable[Entitlement]) -> SnapshotReport:
     """Make the local pools match a complete snapshot, inside the caller's transaction.
 
-    Lines for domains with no Active account are held (satellite.cloudsync.held); local lines
-    whose origin is no longer listed, or is now held, are removed. Raises InvalidInput for a
-    line listed twice or a VA name it cannot use.
+    Lines for domains with no Active account are held (satellite.cloudsync.held); lines of a
+    holding account wait in the holding table (satellite.cloudsync.holding); lines naming no VA
+    go where the account's deposit rules say when they first arrive; local lines whose origin is
+    no longer listed, or is now held, are removed. Raises InvalidInput for a line listed twice
+    or a VA name it cannot use.
     """
     # The snapshot may touch any pool: no transfer may run beside it on a partial view.
     lock_all_lines(uow.session)
     report = SnapshotReport()
     targets = _Targets(uow, actor, report)
     holding = held.Holding(uow)
+    intake = HoldingIntake(uow)
     seen: set[str] = set()
     for entitlement in entitlements:
         if entitlement.line_id in seen:
             raise InvalidInput(f"entitlement line {entitlement.line_id} is listed twice")
         seen.add(entitlement.line_id)
+        if intake.take(entitlement):
+            report.in_holding += 1
+            continue
         account = targets.account(entitlement.account)
         if held.holds(account):
             holding.hold(entitlement)
@@ -109,8 +129,10 @@ def apply_entitlements(uow: UnitOfWork, actor: Actor,
         outcome = _reconcile(uow.session, entitlement, targets.va(account, entitlement))
         setattr(report, outcome, getattr(report, outcome) + 1)
     holding.finish()
+    intake.finish()
     report.held, report.held_accounts = len(holding.line_ids), holding.domains
     report.removed = _remove_unlisted(uow.session, seen - holding.line_ids)
+    targets.rules.forget_gone()
     return report
 
 

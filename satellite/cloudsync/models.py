@@ -50,15 +50,9 @@ class SyncRun(Base):
     actor: Mapped[str] = mapped_column(String(200), default="")
 
 
-class HeldLine(Base):
-    """A line of Central's latest snapshot for a domain with no Active account: held, counted
-    nowhere, delivered when the account is created or activated."""
+class _LineTerms:
+    """What Central says of a line, kept while the line waits outside any pool."""
 
-    __tablename__ = "held_lines"
-
-    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Central's line id
-    domain: Mapped[str] = mapped_column(String(253), index=True)
-    va: Mapped[str | None] = mapped_column(String(200))
     tag: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(255), default="")
     license_type: Mapped[str] = mapped_column(String(16))
@@ -67,4 +61,28 @@ class HeldLine(Base):
     end_date: Mapped[date | None]
     subscription_id: Mapped[str] = mapped_column(String(100), default="")
     export_controlled: Mapped[bool] = mapped_column(default=False)
+
+
+class HeldLine(_LineTerms, Base):
+    """A line of Central's latest snapshot for a domain with no Active account: held, counted
+    nowhere, delivered when the account is created or activated."""
+
+    __tablename__ = "held_lines"
+
+    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Central's line id
+    domain: Mapped[str] = mapped_column(String(253), index=True)
+    va: Mapped[str | None] = mapped_column(String(200))
     held_at: Mapped[datetime]
+
+
+class HoldingLine(_LineTerms, Base):
+    """A line Central lists in the site's partner holding account: it counts nowhere until an
+    administrator deposits it (as license lines whose origin_id is `line_id`). Each snapshot
+    rewrites these rows; `quantity` is Central's whole quantity, deposited pieces included."""
+
+    __tablename__ = "holding_lines"
+
+    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holding: Mapped[str] = mapped_column(String(253))
+    account: Mapped[str] = mapped_column(String(253))
+    received_at: Mapped[datetime]

@@ -25,6 +25,8 @@ RUM_ACK = "rum_ack"
 ANY_CENTRAL = "central"
 _ENTITLEMENT_KEYS = {"type", "line_id", "account", "va", "tag", "display_name", "license_type",
                      "quantity", "start_date", "end_date", "subscription_id", "export_controlled"}
+# Present only on a line of a partner holding account (bundles from before it still read).
+HOLDING_KEY = "holding"
 
 
 # A line's quantity; a pool adds its lines up, and must stay a 32-bit number on every engine.
@@ -67,6 +69,9 @@ class Entitlement:
     end_date: date | None = None
     subscription_id: str = ""
     export_controlled: bool = False
+    # The partner holding account's identifier when the line sits there, for the site to
+    # deposit into an account of its choice (satellite.cloudsync.holding); else None.
+    holding: str | None = None
 
     def __post_init__(self) -> None:
         _bounded("an entitlement", "line_id", self.line_id, 64)
@@ -76,6 +81,9 @@ class Entitlement:
         _bounded(where, "tag", self.tag, 255)
         _bounded(where, "display_name", self.display_name, 255, required=False)
         _bounded(where, "subscription_id", self.subscription_id, 100, required=False)
+        _bounded(where, HOLDING_KEY, self.holding, 253, required=False)
+        if self.holding is not None and not self.holding.strip():
+            raise InvalidInput(f"{where}: the holding account's identifier is empty")
         if not self.account or not self.tag or len(self.tag) > 255:
             raise InvalidInput(
                 f"{where}: the account and a tag of at most 255 characters are needed")
@@ -97,7 +105,7 @@ class Entitlement:
             raise InvalidInput(f"{where}: the end date is before the start date")
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        record = {
             "type": ENTITLEMENT, "line_id": self.line_id, "account": self.account, "va": self.va,
             "tag": self.tag, "display_name": self.display_name,
             "license_type": self.license_type, "quantity": self.quantity,
@@ -105,18 +113,24 @@ class Entitlement:
             "end_date": self.end_date.isoformat() if self.end_date else None,
             "subscription_id": self.subscription_id, "export_controlled": self.export_controlled,
         }
+        if self.holding is not None:
+            record[HOLDING_KEY] = self.holding
+        return record
 
     @classmethod
     def from_record(cls, record: dict[str, Any], number: int) -> Entitlement:
         """Raises InvalidInput naming the record when it is not a well-formed entitlement."""
         where = f"record {number}"
-        if set(record) != _ENTITLEMENT_KEYS:
+        if set(record) - {HOLDING_KEY} != _ENTITLEMENT_KEYS:
             raise InvalidInput(f"{where}: an entitlement has the fields "
-                               f"{', '.join(sorted(_ENTITLEMENT_KEYS))}")
+                               f"{', '.join(sorted(_ENTITLEMENT_KEYS))} (and {HOLDING_KEY} "
+                               "for a line of a holding account)")
+        holding = record.get(HOLDING_KEY)
         text = ("line_id", "account", "tag", "display_name", "license_type", "subscription_id")
         if (any(not isinstance(record[k], str) for k in text)
                 or not isinstance(record["va"], str | None)
-                or not isinstance(record["export_controlled"], bool)):
+                or not isinstance(record["export_controlled"], bool)
+                or not isinstance(holding, str | None)):
             raise InvalidInput(f"{where}: an entitlement field has the wrong type")
         return cls(
             line_id=record["line_id"], account=record["account"], va=record["va"],
@@ -125,5 +139,5 @@ class Entitlement:
             start_date=_date(record["start_date"], "start_date", where),
             end_date=_date(record["end_date"], "end_date", where),
             subscription_id=record["subscription_id"],
-            export_controlled=record["export_controlled"],
+            export_controlled=record["export_controlled"], holding=holding,
         )

@@ -23,6 +23,7 @@ from satellite.cloudsync.service import (
     created_text,
     describe_header,
 )
+from satellite.licenses.deposit_rules import Placement
 from satellite.slup.views import describe_ack, describe_event
 
 _KINDS = {CENTRAL_RESPONSE: "a response from Central",
@@ -90,8 +91,11 @@ def record_text(rec: dict[str, Any]) -> str:
     text = (f"line {rec['line_id']}: {rec['quantity']} x {rec['tag']}"
             + (f" ({rec['display_name']})" if rec.get("display_name") not in ("", rec["tag"])
                else "")
-            + f", {rec['license_type']}, for account {rec['account']}, "
-            + (f"virtual account {rec['va']}" if rec.get("va") else "Default virtual account"))
+            + f", {rec['license_type']}, "
+            + (f"in partner holding account {rec['holding']} (waits there to be deposited)"
+               if rec.get("holding") else f"for account {rec['account']}, "
+               + (f"virtual account {rec['va']}" if rec.get("va")
+                  else "Default virtual account")))
     if rec.get("start_date") or rec.get("end_date"):
         text += f", from {rec.get('start_date') or '-'} to {rec.get('end_date') or '-'}"
     if rec.get("subscription_id"):
@@ -142,6 +146,13 @@ def header_lines(file: str, header: Header, status: SignatureStatus,
 
 
 
+def placement_text(placement: Placement) -> str:
+    """Where a deposit rule sent (or, dry, would send) a new line that named no VA."""
+    why = f"by {placement.rule}" if placement.rule else "no deposit rule matched"
+    return (f"line {placement.line_id} ({placement.tag}) -> {placement.account}/"
+            f"{placement.va}: {why}")
+
+
 def import_lines(report: ImportReport) -> list[str]:
     """What an import did (or, dry, would do), one line per fact."""
     lines = []
@@ -169,6 +180,10 @@ def import_lines(report: ImportReport) -> list[str]:
         lines.append(f"held {snapshot.held} {noun} for domains with no Active account (delivered "
                      "when the account is created or activated; `satellite account held`): "
                      + ", ".join(sorted(snapshot.held_accounts)))
+    if snapshot.in_holding:
+        lines.append(f"holding account: {snapshot.in_holding} lines wait to be deposited "
+                     "(`satellite holding list`); they count nowhere until then")
+    lines += [placement_text(p) for p in snapshot.placements]
     for va in report.diff.vas:
         lines.append(f"{va.account}/{va.va}: {va.added} lines added, {va.removed} removed, "
                      f"{va.changed} changed")

@@ -123,3 +123,36 @@ class AccountUsageSnapshot(Base):
     in_use: Mapped[int]
     reserved: Mapped[int]
     daily: Mapped[bool] = mapped_column(default=False)
+
+
+# What a deposit rule matches a line's text against.
+RULE_MATCHES = ("tag", "name")
+
+
+class DepositRule(Base):
+    """An account's rule: lines Central sends with no VA named, whose tag (or display name)
+    matches `pattern` (exact, or a glob with * ? [...]), go to `va_id`. Lowest position first."""
+
+    __tablename__ = "deposit_rules"
+    __table_args__ = (Index("ix_deposit_rules_account_position", "account_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    position: Mapped[int]
+    match: Mapped[str] = mapped_column(String(8))
+    pattern: Mapped[str] = mapped_column(String(255))
+    va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id"), index=True)
+    created_at: Mapped[datetime]
+
+
+class LinePlacement(Base):
+    """Where a Central line that named no VA was first placed (by a deposit rule, or by a
+    deposit from the holding account): later snapshots keep it there."""
+
+    __tablename__ = "line_placements"
+
+    origin_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id", ondelete="CASCADE"),
+                                       index=True)
+    # The rule that placed it (gone rules leave it; None: deposited by hand).
+    rule_id: Mapped[int | None]

@@ -185,6 +185,27 @@ SCHEMAS: dict[str, Any] = {
                   message=STR, raisedAt=STR, updatedAt=STR, clearedAt=NSTR),
     "Alerts": _list_of("alerts", "Alert"),
     "AlertQuery": _obj([], includeCleared=BOOL),
+    "HoldingLine": _obj(["lineId", "holdingAccount", "license", "quantity", "deposited",
+                         "available"], lineId=STR, holdingAccount=STR, account=STR, license=STR,
+                        licenseName=STR, licenseType=STR, quantity=INT, deposited=INT,
+                        available=INT, startDate=DATE, endDate=DATE, subscriptionId=STR,
+                        exportControlled=BOOL, receivedAt=STR),
+    "HoldingLines": _obj(["holdingLines", "totalRecords"], totalRecords=INT,
+                         holdingLines={"type": "array", "items": _ref("HoldingLine")}),
+    "HoldingDeposit": _obj(["account", "virtualAccount"], account=STR, virtualAccount=STR,
+                           quantity={**ID, "description": "default: all that is left"}),
+    "HoldingDeposited": _obj(["lineId", "account", "virtualAccount", "license", "quantity",
+                              "left"], lineId=STR, account=STR, virtualAccount=STR,
+                             license=STR, quantity=INT, left=INT),
+    "DepositRule": _obj(["id", "position", "match", "pattern", "virtualAccount"], id=ID,
+                        position=INT, match={"enum": ["tag", "name"]}, pattern=STR,
+                        virtualAccount=STR),
+    "DepositRules": _obj(["account", "depositRules"], account=STR,
+                         depositRules={"type": "array", "items": _ref("DepositRule")}),
+    "DepositRuleCreate": _obj(["match", "pattern", "virtualAccount"],
+                              match={"enum": ["tag", "name"]}, pattern=STR, virtualAccount=STR,
+                              position={**ID, "description": "1 is tried first; default last"}),
+    "DepositRuleMove": _obj(["position"], position=ID),
     "SyncStatus": _obj(["registration", "networkMode", "pendingEvents"], registration=STR,
                        networkMode=BOOL, centralUrl=NSTR, intervalHours={"type": "number"},
                        lastSuccess=NSTR, lastExchange=NSTR, lastFailure=NSTR, lastFailureReason=NSTR,
@@ -349,6 +370,20 @@ PATHS: dict[str, dict[str, Any]] = {
                                query=("includeCleared",)),
                     "post": _op("Open alerts of the account and of the appliance", "Alerts",
                                 "AlertQuery")},
+    "/api/v1/holding-lines": {"get": _op(
+        "Lines waiting in the partner holding account (system and account administrators)",
+        "HoldingLines")},
+    "/api/v1/holding-lines/{line}/deposit": {"post": _op(
+        "Deposit a holding line (or part of it) into a virtual account (administrators of "
+        "that account)", "HoldingDeposited", "HoldingDeposit")},
+    A + "/deposit-rules": {
+        "get": _op("Deposit rules of the account, in the order they are tried", "DepositRules"),
+        "post": _op("Add a deposit rule for lines that name no virtual account", "DepositRule",
+                    "DepositRuleCreate")},
+    A + "/deposit-rules/{rule_id}": {"delete": _op(
+        "Remove a deposit rule (the lines it placed stay)", "Status")},
+    A + "/deposit-rules/{rule_id}/move": {"post": _op(
+        "Change where a deposit rule is tried", "DepositRule", "DepositRuleMove")},
     A + "/sync-status": {"get": _op("Sync status with Central (account admins)", "SyncStatus")},
     "/api/v1/sync-status": {"get": _op("Sync status with Central (system administrators)",
                                        "SyncStatus")},
@@ -366,7 +401,7 @@ def _with_path_parameters(paths: dict[str, dict[str, Any]]) -> dict[str, dict[st
     for path, ops in paths.items():
         names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
         params = [{"name": n, "in": "path", "required": True,
-                   "schema": ID if n == "request_id" else STR} for n in names]
+                   "schema": ID if n in ("request_id", "rule_id") else STR} for n in names]
         out[path] = {**({"parameters": params} if params else {}), **ops}
     return out
 

@@ -66,7 +66,7 @@ def test_every_endpoint_answers_401_without_a_valid_token(app: Flask, client: Fl
     for path, method in sorted(_routes(app)):
         if path in PUBLIC:
             continue
-        url = path.replace("{request_id}", "1")
+        url = path.replace("{request_id}", "1").replace("{rule_id}", "1")
         url = re.sub(r"\{\w+\}", "x", url)
         for headers in ({}, {"Authorization": "Bearer not-a-token"},
                         {"Authorization": "Basic Zm9vOmJhcg=="}):

@@ -161,12 +161,13 @@ def dashboard(account: str) -> Any:
         held = (held_lines(s, who, acct.domain, HELD_ROWS)[1:] if acct.status != ACTIVE
                 else None)
         may_activate = acct.status != ACTIVE and allowed(s, who, "account.create")
+        may_manage_deposits = allowed(s, who, "deposit_rule.manage", account_id=acct.id)
     settings = current_app.config["SATELLITE_SETTINGS"]
     sync = sync_status(database(), settings, who, acct.domain) if may_see_sync else None
     # The same warnings `satellite status` prints, for those who look after the appliance.
     health = tls_warnings(settings, database().clock.now()) if may_see_health else []
     return render("dashboard.html", account=acct, out=out, soon=soon, today=on,
-                  notice_days=notice_days,
+                  notice_days=notice_days, may_manage_deposits=may_manage_deposits,
                   devices_by_status=by_status, alerts=open_alerts, sync=sync, warnings=health,
                   chart=usage_bars(pools.rows),
                   pool_total=pools.total, history=history_charts(history, since, until),

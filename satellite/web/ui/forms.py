@@ -219,3 +219,26 @@ class AccountTransferForm(FlaskForm):
     target = StringField("To its virtual account", validators=[DataRequired(), Length(max=200)])
     tag = StringField("License tag", validators=[DataRequired(), Length(max=200)])
     quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1)])
+
+
+class DepositRuleForm(FlaskForm):
+    match = SelectField("Match on", choices=[SelectChoice("tag", "License tag"),
+                                 SelectChoice("name", "Display name")],
+                        validate_choice=True)
+    pattern = StringField("Pattern", validators=[DataRequired(), Length(max=255)],
+                          description="exact, or a glob: regid.2024-01.com.example.*")
+    va = SelectField("Virtual account", choices=[], validate_choice=True)
+    position = IntegerField("Position", validators=[Optional(), NumberRange(min=1)],
+                            description="1 is tried first; empty: last")
+
+
+class RuleMoveForm(FlaskForm):
+    position = IntegerField("Position", validators=[InputRequired(), NumberRange(min=1)])
+
+
+class DepositForm(FlaskForm):
+    account = SelectField("Account", choices=[], validate_choice=True)
+    va = StringField("Virtual account", validators=[DataRequired(), Length(max=200)],
+                     default="Default")
+    quantity = IntegerField("Quantity", validators=[Optional(), NumberRange(min=1)],
+                            description="empty: all that is left")
