@@ -32,6 +32,8 @@ EXPECTED = {
     "apiclient.manage": "SA AA",
     "audit.list": "SA AA",
     "license.transfer_account": "SA AA",
+    "deposit_rule.manage": "SA AA",
+    "holding.deposit": "SA AA",
     "va.view": "SA AA AU AV VA VU VV",
     "va.create": "SA AA VA",
     "va.update": "SA AA VA",

@@ -70,7 +70,7 @@ def test_dry_run_shows_each_rule_decision_and_changes_nothing(cli: Cli, lab: Lab
     as_json = json.loads(ok(cli("sync", "import", "--dry-run", "--json", str(response))).out)
     assert {p["line_id"]: p["va"] for p in as_json["placements"]} == \
         {router: "Routers", switch: "Lab", other: "Default"}
-    assert as_json["applied"] is False and as_json["entitlements"]["held"] == 1
+    assert as_json["applied"] is False and as_json["entitlements"]["in_holding"] == 1
     assert dump(lab.db) == before
 
     # A dry run still verifies the bundle as an import does.

@@ -75,7 +75,7 @@ def waiting(db: Database, actor: Actor) -> list[tuple[str, int, int]]:
 def test_holding_lines_count_nowhere_until_deposited(
         db: Database, actor: Actor, account: str) -> None:
     report = apply(db, actor, held("H1", 10))
-    assert (report.held, report.added, report.skipped) == (1, 0, 0)
+    assert (report.in_holding, report.added, report.held) == (1, 0, 0)
     assert pieces(db) == []
     assert quantity_in(db, "Lab") == quantity_in(db, "Default") == 0
     assert waiting(db, actor) == [("H1", 10, 10)]
@@ -96,7 +96,7 @@ def test_a_deposit_keeps_its_quantity_on_the_next_snapshots(
     put(db, actor, 2, va="Default")
     for _ in range(2):
         report = apply(db, actor, held("H1", 10))
-        assert (report.removed, report.added, report.held) == (0, 0, 1)
+        assert (report.removed, report.added, report.in_holding) == (0, 0, 1)
         assert pieces(db) == [("Default", "H1", 2), ("Lab", "H1", 4)]
         assert waiting(db, actor) == [("H1", 10, 4)]
     # Central lowers the line below what was deposited: the newest deposit gives back first.
@@ -112,7 +112,7 @@ def test_a_line_central_then_sends_to_the_account_is_not_counted_twice(
     apply(db, actor, held("H1", 10))
     put(db, actor, 10)
     report = apply(db, actor, held("H1", 10, account="abc.xyz.com", holding=None))
-    assert report.held == 0
+    assert report.in_holding == 0
     # The deposit is where it was first placed: Central's whole quantity, once.
     assert pieces(db) == [("Lab", "H1", 10)]
     assert waiting(db, actor) == []
