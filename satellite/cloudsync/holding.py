@@ -22,6 +22,7 @@ from satellite.accounts.models import Account
 from satellite.accounts.service import account_for, get_va, list_accounts
 from satellite.actor import Actor
 from satellite.audit.service import record
+from satellite.cloudsync import outbound
 from satellite.cloudsync.models import HoldingLine
 from satellite.cloudsync.records import Entitlement
 from satellite.db import in_chunks
@@ -166,6 +167,10 @@ def deposit(uow: UnitOfWork, actor: Actor, line_id: str, account_ref: str, va_na
                                 **{name: getattr(row, name) for name in _TERMS}))
     place_deposit(session, line_id, va)
     session.flush()
+    # Central learns of it with the next usage batch, as it learns of transfers.
+    outbound.append(session, outbound.DEPOSIT, {
+        "line_id": line_id, "holding": row.holding, "tag": row.tag, "quantity": wanted,
+        "to": {"account": account.domain, "va": va.name}}, uow.clock.now())
     record(uow, actor, "holding.deposit", f"holding-line:{line_id}", account_id=account.id,
            details={"line_id": line_id, "holding": row.holding, "tag": row.tag,
                     "quantity": wanted, "to": f"{account.domain}/{va.name}",

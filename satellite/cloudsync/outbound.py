@@ -26,11 +26,13 @@ RESERVATION_AUTHORIZED = "reservation.authorized"
 RESERVATION_RETURNED = "reservation.returned"
 RESERVATION_REMOVED = "reservation.removed"
 TRANSFER = "transfer"
+# A line of the partner holding account deposited into an account (satellite.cloudsync.holding).
+DEPOSIT = "deposit"
 # A Cisco device's RUM report, its text exactly as the device wrote it (satellite.slup).
 RUM_REPORT = "rum_report"
 # Only licensing facts leave the site; anything else is refused at the door.
 KINDS = (USAGE, DEVICE_REGISTERED, DEVICE_DEREGISTERED, RESERVATION_AUTHORIZED,
-         RESERVATION_RETURNED, RESERVATION_REMOVED, TRANSFER, RUM_REPORT)
+         RESERVATION_RETURNED, RESERVATION_REMOVED, TRANSFER, RUM_REPORT, DEPOSIT)
 ACKED_KEY = "sync.acked_through"
 _READ_CHUNK = 5000
 

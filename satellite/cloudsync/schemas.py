@@ -39,6 +39,7 @@ _EVENT_WORDS = {
     "reservation.returned": "a reservation returned",
     "reservation.removed": "a reservation removed by force",
     "transfer": "licenses transferred between virtual accounts",
+    "deposit": "licenses deposited from the partner holding account into an account",
 }
 _FIELD_WORDS = {
     "format": "bundle format version",

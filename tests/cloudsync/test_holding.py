@@ -16,6 +16,7 @@ from satellite.actor import Actor
 from satellite.audit.models import AuditEvent
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
 from satellite.cloudsync.holding import deposit, list_holding
+from satellite.cloudsync.models import OutboundEvent
 from satellite.cloudsync.records import Entitlement
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from satellite.licenses.counters import counter
@@ -87,6 +88,8 @@ def test_holding_lines_count_nowhere_until_deposited(
     with db.reader() as uow:
         event = uow.session.scalar(select(AuditEvent).where(AuditEvent.action == "holding.deposit"))
         assert event is not None and '"to": "abc.xyz.com/Lab"' in event.details
+        logged = uow.session.scalar(select(OutboundEvent).where(OutboundEvent.kind == "deposit"))
+        assert logged is not None and '"quantity":4' in logged.payload.replace(" ", "")
 
 
 def test_a_deposit_keeps_its_quantity_on_the_next_snapshots(
