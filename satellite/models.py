@@ -8,6 +8,7 @@ from satellite.cloudsync.models import OutboundEvent, OutboundHead, SyncRun
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
 from satellite.jobruns import JobRunRecord
+from satellite.licenses.classic_models import ClassicConversion, ClassicLicense
 from satellite.licenses.models import (
     AccountUsageSnapshot,
     LicenseLine,
@@ -36,6 +37,8 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "ClassicConversion",
+    "ClassicLicense",
     "CssmFile",
     "Device",
     "DeviceNonce",
