@@ -162,8 +162,8 @@ def respond(directory: Path, satellite_id: str, out: Path, now: datetime,
         if classic_licenses or classic_results:
             fields[LICENSES_FIELD] = classic_licenses
             fields[RESULTS_FIELD] = classic_results
-        records = chain(_snapshot(conn), classic.records(conn, satellite_id), rum.acks(conn, satellite_id, central_id, root, serial,
-                                                  now))
+        records = chain(_snapshot(conn), classic.records(conn, satellite_id),
+                        rum.acks(conn, satellite_id, central_id, root, serial, now))
         return write_bundle(
             out, kind=CENTRAL_RESPONSE, sender=central_id, recipient=satellite_id, serial=serial,
             created_at=now, signer=Signer(root), records=records, fields=fields)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from satellite.accounts.service import create_va
+from satellite.access.grants import add_grant
+from satellite.accounts.service import create_va, find_va
 from satellite.actor import Actor
 from satellite.audit.models import AuditEvent
 from satellite.central import classic as central_classic
@@ -25,13 +26,11 @@ from satellite.licenses.classic import (
 )
 from satellite.licenses.classic_models import COMPLETED, PENDING, REJECTED
 from satellite.licenses.models import LicenseLine
-from satellite.access.grants import add_grant
-from satellite.accounts.service import find_va
 from satellite.permissions.policy import VA_USER
 from satellite.uow import Database
-from tests.cloudsync.lab import Lab, make_lab
 from satellite.users.models import User
 from satellite.users.service import user_actor
+from tests.cloudsync.lab import Lab, make_lab
 
 ACCOUNT = "abc.xyz.com"
 SMART = "regid.2024-01.com.example.router-security"
