@@ -23,6 +23,7 @@ from satellite.cloudsync.classic import (
     ClassicRecord,
     ConversionRequest,
     ConversionResult,
+    device_key,
 )
 from satellite.errors import Conflict, InvalidInput
 
@@ -70,7 +71,8 @@ def take(conn: sqlite3.Connection, satellite_id: str, rec: dict[str, Any], numbe
         status, reason = REJECTED_RESULT, (f"only {row['quantity'] - row['converted']} of PAK "
                                            f"{request.pak} SKU {request.sku} are left to "
                                            f"convert, not {request.quantity}")
-    elif row["device"] and request.device and row["device"] != request.device:
+    elif (row["device"] and request.device
+          and device_key(row["device"]) != device_key(request.device)):
         status, reason = REJECTED_RESULT, (f"PAK {request.pak} is node-locked to device "
                                            f"{row['device']}, not {request.device}")
     else:

@@ -28,6 +28,7 @@ from satellite.cloudsync.records import (
 )
 from satellite.devices.classic import settle_converted
 from satellite.devices.models import Device
+from satellite.devices.registration import udi_label
 from satellite.errors import InvalidInput
 from satellite.licenses.classic_models import (
     COMPLETED,
@@ -168,6 +169,15 @@ class ConversionRequest:
                    _text(rec, "requested_at", 40, where))
 
 
+def device_key(udi: str) -> str:
+    """`PID:<pid>,SN:<serial>` and `<pid>:<serial>` of one device as the same text."""
+    parts = {k.strip().upper(): v.strip()
+             for k, v in (p.split(":", 1) for p in udi.split(",") if ":" in p)}
+    if "PID" in parts and "SN" in parts:
+        return f"{parts['PID']}:{parts['SN']}"
+    return udi.strip()
+
+
 def pending_requests(session: Session) -> list[dict[str, Any]]:
     """Every Pending conversion request, as the next usage batch carries it."""
     rows = session.execute(
@@ -179,7 +189,7 @@ def pending_requests(session: Session) -> list[dict[str, Any]]:
         .where(ClassicConversion.status == PENDING).order_by(ClassicConversion.id))
     return [ConversionRequest(
         c.request_id, domain, va, c.pak, c.sku, c.quantity, c.origin,
-        f"{pid}:{serial}" if pid else "", as_utc(c.requested_at).isoformat()).to_record()
+        udi_label(pid, serial) if pid else "", as_utc(c.requested_at).isoformat()).to_record()
         for c, domain, va, pid, serial in rows]
 
 

@@ -78,8 +78,9 @@ def settle_converted(session: Session, device_ids: Collection[int], now: datetim
     if not ids:
         return
     owners = {owner_of(i): i for i in ids}
-    pools = set(session.execute(select(LicenseUsage.va_id, LicenseUsage.tag).where(
-        LicenseUsage.kind == "in_use", LicenseUsage.owner.in_(sorted(owners)))).tuples())
+    pools = {(va_id, tag) for va_id, tag in session.execute(
+        select(LicenseUsage.va_id, LicenseUsage.tag).where(
+            LicenseUsage.kind == "in_use", LicenseUsage.owner.in_(sorted(owners))))}
     using = set(session.scalars(select(LicenseUsage.owner).where(
         LicenseUsage.kind == "in_use", LicenseUsage.owner.in_(sorted(owners)))))
     session.execute(
@@ -90,8 +91,12 @@ def settle_converted(session: Session, device_ids: Collection[int], now: datetim
         restatus_devices(session, pools, now)
 
 
-def device_conversions(session: Session, device_id: int) -> list[ClassicConversion]:
-    """The device-led conversion requests of a device, newest first (for its page)."""
-    return list(session.scalars(
-        select(ClassicConversion).where(ClassicConversion.device_id == device_id)
-        .order_by(ClassicConversion.id.desc())))
+def device_classic(session: Session, device_id: int) -> list[dict[str, Any]]:
+    """The classic licenses a device reported, newest first, with why each not converted
+    makes it Out Of Compliance (for its page and the REST API)."""
+    return [{"pak": c.pak, "sku": c.sku, "quantity": c.quantity, "conversion": c.status,
+             "requestId": c.request_id,
+             "reason": "" if c.status == COMPLETED else not_converted_reason(c.pak, c.sku, c)}
+            for c in session.scalars(
+                select(ClassicConversion).where(ClassicConversion.device_id == device_id)
+                .order_by(ClassicConversion.id.desc()))]

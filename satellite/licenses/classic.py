@@ -120,7 +120,8 @@ def list_conversions(session: Session, actor: Actor, account_ref: str,
         .outerjoin(Device, Device.id == ClassicConversion.device_id)
         .where(ClassicConversion.account_id == account.id, condition)
         .order_by(ClassicConversion.id.desc()).limit(limit)).all()
-    return [ConversionView(c, va, f"{pid}:{sn}" if pid else None) for c, va, pid, sn in rows]
+    return [ConversionView(c, va, f"PID:{pid},SN:{sn}" if pid else None)
+            for c, va, pid, sn in rows]
 
 
 def _license(session: Session, account: Account, pak: str, sku: str,
