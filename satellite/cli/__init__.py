@@ -119,6 +119,7 @@ def _register() -> None:
         alerts,
         audit,
         backup,
+        classic,
         clock,
         devices,
         licenses,
@@ -132,7 +133,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access, clock, reports, slup):
+                   devices, alerts, access, clock, reports, slup, classic):
         for command in module.COMMANDS:
             cli.add_command(command)
 
