@@ -20,6 +20,7 @@ from satellite.web.ui import (  # noqa: F401
     audit,
     auth,
     channels,
+    classic,
     devices,
     licenses,
     requests,
