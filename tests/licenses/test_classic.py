@@ -189,3 +189,11 @@ def test_va_users_see_their_vas_and_the_unassigned_and_act_only_on_theirs(lab: L
     with lab.db.uow() as uow:
         convert_classic(uow, user, ACCOUNT, "PAK-1001", "L-SEC-K9", 1)
         uow.commit()
+
+
+def test_a_va_holding_classic_licenses_is_not_empty(lab: Lab) -> None:
+    from satellite.accounts.removal import delete_va
+    _entitle(lab, va="Plant")
+    lab.apply(lab.respond())
+    with lab.db.uow() as uow, pytest.raises(Conflict, match="1 classic licenses"):
+        delete_va(uow, lab.actor, ACCOUNT, "Plant")
