@@ -24,6 +24,7 @@ from satellite.uow import Database
 from satellite.web import create_app
 from tests.cloudsync.lab import TAG, Lab, make_lab
 from tests.devices.helpers import FlaskTransport, device
+from tests.web.ui.conftest import Browser
 
 SMART = "regid.2024-01.com.example.router-security"
 HELD = ClassicHolding("PAK-77", "L-SEC-K9", 1)
@@ -43,9 +44,14 @@ def lab(db: Database, settings: Settings, actor: Actor, clock: FixedClock,
 
 
 @pytest.fixture
-def transport(settings: Settings, db: Database,
-              authority: DeviceAuthority) -> Iterator[FlaskTransport]:
-    app: Flask = create_app(settings, db)
+def app(settings: Settings, db: Database, authority: DeviceAuthority) -> Flask:
+    made: Flask = create_app(settings, db)
+    made.config["TESTING"] = True
+    return made
+
+
+@pytest.fixture
+def transport(app: Flask) -> Iterator[FlaskTransport]:
     with app.test_client() as client:
         yield FlaskTransport(client)
 
@@ -67,7 +73,7 @@ def _device(lab: Lab) -> dict[str, object]:
 
 
 def test_a_classic_license_not_converted_is_out_of_compliance_until_central_converts_it(
-        lab: Lab, switch: DeviceClient) -> None:
+        lab: Lab, switch: DeviceClient, app: Flask) -> None:
     answer = switch.report({TAG: 1}, [HELD])
     assert answer["status"] == "OUT_OF_COMPLIANCE"
     assert answer["tags"][0]["status"] == "AUTHORIZED"
@@ -77,6 +83,10 @@ def test_a_classic_license_not_converted_is_out_of_compliance_until_central_conv
     shown = _device(lab)
     assert shown["status"] == "Out Of Compliance"
     assert shown["classicLicenses"][0]["reason"] == held["reason"]  # type: ignore[index]
+    browser = Browser(app.test_client())
+    browser.sign_in()
+    page = browser.get("/a/abc.xyz.com/devices/PID:C9300-24T,SN:FOC1")
+    assert "Classic licenses it holds" in page and "is not converted to Smart" in page
     # Reporting again asks once: one request goes up.
     switch.report({TAG: 1}, [HELD])
 
