@@ -50,13 +50,17 @@ def record_holdings(uow: UnitOfWork, device_id: int, account_id: int, va_id: int
     tags = {(lic.pak, lic.sku): lic.tag for lic in session.scalars(
         select(ClassicLicense).where(ClassicLicense.account_id == account_id,
                                      ClassicLicense.pak.in_([h.pak for h in holdings])))}
-    entries = []
-    for holding in holdings:
-        conversion = session.scalar(
+    # The latest request of each license: a refused one is not asked again by itself.
+    latest: dict[tuple[str, str], ClassicConversion] = {}
+    for found in session.scalars(
             select(ClassicConversion)
             .where(ClassicConversion.device_id == device_id, ClassicConversion.origin == DEVICE,
-                   ClassicConversion.pak == holding.pak, ClassicConversion.sku == holding.sku)
-            .order_by(ClassicConversion.id.desc()).limit(1))
+                   ClassicConversion.pak.in_([h.pak for h in holdings]))
+            .order_by(ClassicConversion.id)):
+        latest[(found.pak, found.sku)] = found
+    entries = []
+    for holding in holdings:
+        conversion = latest.get((holding.pak, holding.sku))
         if conversion is None:
             conversion = new_request(uow, device_actor(device_id), account, va, holding.pak,
                                      holding.sku, holding.quantity, DEVICE, device_id)
