@@ -8,6 +8,7 @@ from satellite.cloudsync.models import HeldLine, HoldingLine, OutboundEvent, Out
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
 from satellite.jobruns import JobRunRecord
+from satellite.licenses.classic_models import ClassicConversion, ClassicLicense
 from satellite.licenses.models import (
     AccountUsageSnapshot,
     DepositRule,
@@ -38,6 +39,8 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "ClassicConversion",
+    "ClassicLicense",
     "CssmFile",
     "DepositRule",
     "Device",

@@ -12,6 +12,7 @@ from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.devices.models import Device
 from satellite.errors import Conflict
+from satellite.licenses.classic_models import ClassicConversion, ClassicLicense
 from satellite.licenses.models import DepositRule, LicenseLine, LicenseUsage, UsageSnapshot, UsageTotal
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.models import RegistrationToken
@@ -39,6 +40,13 @@ def va_contents(session: Session, va_id: int) -> dict[str, int]:
             .where(RegistrationToken.va_id == va_id)) or 0,
         "deposit rules sending lines to it": session.scalar(
             select(func.count()).select_from(DepositRule).where(DepositRule.va_id == va_id)) or 0,
+        "classic licenses": session.scalar(
+            select(func.count()).select_from(ClassicLicense)
+            .where(ClassicLicense.va_id == va_id)) or 0,
+        # Conversions into the VA are its history, like devices.
+        "classic license conversions": session.scalar(
+            select(func.count()).select_from(ClassicConversion)
+            .where(ClassicConversion.va_id == va_id)) or 0,
     }
     return {kind: n for kind, n in counts.items() if n}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 from satellite.agent.client import DeviceClient, Now, utcnow, with_retries
 from satellite.agent.state import AgentState
 from satellite.agent.transport import Transport, Unreachable
-from satellite.devices.messages import format_time, parse_time
+from satellite.devices.messages import ClassicHolding, format_time, parse_time
 
 # After a failed call the next attempt waits 1 h, 2 h, 4 h ... up to the renewal interval.
 RETRY_BASE = timedelta(hours=1)
@@ -98,9 +98,10 @@ class Agent:
             raise NotRegistered()
         return self._client()
 
-    def report(self, usage: Mapping[str, int]) -> dict[str, Any]:
+    def report(self, usage: Mapping[str, int],
+               classic: Sequence[ClassicHolding] = ()) -> dict[str, Any]:
         client = self._registered()
-        document = self._call(lambda: client.report(usage))
+        document = self._call(lambda: client.report(usage, classic))
         self.state.save(lastAuthorization=document, status=document["status"],
                         nextCallAt=document["nextCallAt"])
         return document

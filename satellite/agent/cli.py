@@ -14,6 +14,7 @@ from satellite.agent.client import BadAnswer, Refused
 from satellite.agent.reservation_cli import reservation
 from satellite.agent.simulate import simulate
 from satellite.agent.transport import TlsFailure, Unreachable
+from satellite.devices.messages import CLASSIC_LICENSES, ClassicHolding
 from satellite.errors import SatelliteError
 
 
@@ -69,18 +70,41 @@ def register(agent: Agent, url: str, token: str, pid: str, sn: str, hostname: st
                f"{document['certificateExpiresAt']}")
 
 
+def _classic(ctx: click.Context, param: click.Parameter,
+             values: tuple[str, ...]) -> tuple[ClassicHolding, ...]:
+    """PAK:SKU or PAK:SKU:N, as in `--classic 3300J1234567:L-SEC-K9`."""
+    found = []
+    for value in values:
+        parts = value.split(":")
+        if len(parts) not in (2, 3) or not all(p.strip() for p in parts) \
+                or (len(parts) == 3 and not parts[2].strip().isdigit()):
+            raise click.BadParameter(f"{value!r} is not PAK:SKU or PAK:SKU:N", ctx, param)
+        found.append(ClassicHolding(parts[0].strip(), parts[1].strip(),
+                                    int(parts[2]) if len(parts) == 3 else 1))
+    return tuple(found)
+
+
 @cli.command()
 @click.argument("usage", nargs=-1)
+@click.option("--classic", "classic", multiple=True, callback=_classic,
+              help="A classic license this device still holds, PAK:SKU[:N] (repeatable): "
+                   "the satellite asks Central to convert it.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def report(agent: Agent, usage: tuple[str, ...], as_json: bool) -> None:
+def report(agent: Agent, usage: tuple[str, ...], classic: tuple[ClassicHolding, ...],
+           as_json: bool) -> None:
     """Report what is in use (TAG=COUNT ...) and print each tag's authorization."""
-    document = agent.report(_usage(usage))
+    document = agent.report(_usage(usage), classic)
     if as_json:
         _emit(document)
         return
     for tag in document["tags"]:
-        click.echo(f"{tag['tag']}\t{tag['count']}\t{tag['status']}")
+        click.echo(f"{tag['tag']}\t{tag['count']}\t{tag['status']}"
+                   + (f"\t{tag['reason']}" if tag.get("reason") else ""))
+    for held in document.get(CLASSIC_LICENSES, ()):
+        click.echo(f"classic PAK {held['pak']} SKU {held['sku']}\t{held['quantity']}\t"
+                   f"{held['status']}\tconversion {held['conversion']}"
+                   + (f"\t{held['reason']}" if held.get("reason") else ""))
     click.echo(f"{document['status']} until {document['authorizationExpiresAt']}; "
                f"next call {document['nextCallAt']}")
 

@@ -11,7 +11,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -20,7 +20,9 @@ from typing import Any
 from satellite.agent.transport import HttpTransport, Reply, Unreachable
 from satellite.crypto import keys, signing
 from satellite.devices.messages import (
+    CLASSIC_LICENSES,
     MESSAGE_TYPES,
+    ClassicHolding,
     MessageError,
     build_request,
     parse_response,
@@ -158,8 +160,12 @@ class DeviceClient:
         self.device_id = int(document["deviceId"])
         return document
 
-    def report(self, usage: Mapping[str, int]) -> dict[str, Any]:
-        return self._send("usage", {"usage": dict(usage)})
+    def report(self, usage: Mapping[str, int],
+               classic: Sequence[ClassicHolding] = ()) -> dict[str, Any]:
+        fields: dict[str, Any] = {"usage": dict(usage)}
+        if classic:
+            fields[CLASSIC_LICENSES] = [holding.to_json() for holding in classic]
+        return self._send("usage", fields)
 
     def renew(self) -> dict[str, Any]:
         return self._send("renew", {})

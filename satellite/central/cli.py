@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from satellite.central import service
+from satellite.central import classic, service
 from satellite.central.ingest import IngestReport, ingest, satellites
 from satellite.cloudsync.records import REGISTRATION_REQUEST, Entitlement
 from satellite.errors import SatelliteError
@@ -70,6 +70,38 @@ def entitle_cmd(directory: str, account: str | None, va: str | None, holding: st
         end_date=end.date() if end else None, display_name=display_name,
         subscription_id=subscription_id, export_controlled=export_controlled, holding=holding)
     click.echo(line.line_id)
+
+
+@cli.command("entitle-classic")
+@_DIR
+@click.option("--account", required=True, help="The account's domain identifier.")
+@click.option("--pak", required=True, help="Product Activation Key number.")
+@click.option("--sku", required=True, help="The product SKU of the PAK.")
+@click.option("--quantity", required=True, type=int)
+@click.option("--tag", required=True, help="Smart Licensing tag it converts to.")
+@click.option("--va", default=None, help="Virtual account it is associated with (else none).")
+@click.option("--device", default=None, help="UDI (PID:SN) of the device it is node-locked to.")
+def entitle_classic_cmd(directory: str, account: str, pak: str, sku: str, quantity: int,
+                        tag: str, va: str | None, device: str | None) -> None:
+    """Record a classic (PAK) license; every later response lists it."""
+    item = classic.entitle_classic(Path(directory), _now(), account=account, pak=pak, sku=sku,
+                                   quantity=quantity, tag=tag, va=va, device=device)
+    click.echo(f"classic license PAK {item.pak} SKU {item.sku}: {item.quantity} x {item.tag} "
+               f"for {item.account}")
+
+
+@cli.command("classic-licenses")
+@_DIR
+@click.option("--json", "as_json", is_flag=True)
+def classic_licenses_cmd(directory: str, as_json: bool) -> None:
+    """List classic licenses with what has been converted of each."""
+    items = classic.list_classic(Path(directory))
+    if as_json:
+        click.echo(json.dumps({"classicLicenses": [i.to_record() for i in items]}, indent=2))
+        return
+    for i in items:
+        click.echo(f"{i.account}\t{i.pak}\t{i.sku}\t{i.tag}\t{i.quantity}\t"
+                   f"converted {i.converted}\t{i.va or '(no VA)'}\t{i.device or '-'}")
 
 
 @cli.command("set-quantity")

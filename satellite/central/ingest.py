@@ -13,12 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from satellite.central import rum, store
+from satellite.central import classic, rum, store
+from satellite.cloudsync.classic import REQUESTS_FIELD
 from satellite.cloudsync.envelope import BundleReader, canonical_json, read_bundle
 from satellite.cloudsync.outbound import RUM_REPORT
 from satellite.cloudsync.records import (
     ACCOUNT,
     ANY_CENTRAL,
+    CLASSIC_CONVERSION,
     EVENT,
     REGISTRATION_REQUEST,
     USAGE_BATCH,
@@ -144,10 +146,20 @@ def _usage(directory: Path, bundle: BundleReader, now: datetime) -> IngestReport
                                 f"received ({row['last_batch_serial']}): a re-sent or older "
                                 "batch; every event in it already received counts once")
         previous = row["acked_through"]
-        for rec in bundle.records():
+        conversions = 0
+        for number, rec in enumerate(bundle.records(), start=1):
+            if rec["type"] == CLASSIC_CONVERSION:
+                conversions += 1
+                note = classic.take(conn, header.sender, rec, number, now)
+                report.notes.append(note or f"record {number}: a conversion request already "
+                                    "received, counted once")
+                continue
             _take(conn, header.sender, rec, report, previous)
             previous = report.last_sequence or previous
         _check_header(header.fields, report)
+        if conversions != header.fields.get(REQUESTS_FIELD, 0):
+            raise VerificationFailed(f"the batch header says {header.fields.get(REQUESTS_FIELD)} "
+                                     f"conversion requests, it carries {conversions}")
         report.acked_through = _advance(conn, header.sender, row["acked_through"])
         conn.execute("UPDATE registrations SET acked_through = ?, last_batch_serial = "
                      "max(last_batch_serial, ?) WHERE satellite_id = ?",

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from satellite.accounts.service import normalise_domain
-from satellite.central import rum, store
+from satellite.central import classic, rum, store
 from satellite.central.ingest import ca_certificate
 from satellite.central_settings import KEYS, STATE_PREFIX
+from satellite.cloudsync.classic import LICENSES_FIELD, RESULTS_FIELD
 from satellite.cloudsync.envelope import Header, write_bundle
 from satellite.cloudsync.records import CENTRAL_RESPONSE, Entitlement
 from satellite.cloudsync.service import SNAPSHOT
@@ -168,8 +169,12 @@ def respond(directory: Path, satellite_id: str, out: Path, now: datetime,
                                (satellite_id,)).fetchone()[0]
         if pending:
             fields["rum_acks"] = pending
-        records = chain(_snapshot(conn), rum.acks(conn, satellite_id, central_id, root, serial,
-                                                  now))
+        classic_licenses, classic_results = classic.counts(conn, satellite_id)
+        if classic_licenses or classic_results:
+            fields[LICENSES_FIELD] = classic_licenses
+            fields[RESULTS_FIELD] = classic_results
+        records = chain(_snapshot(conn), classic.records(conn, satellite_id),
+                        rum.acks(conn, satellite_id, central_id, root, serial, now))
         return write_bundle(
             out, kind=CENTRAL_RESPONSE, sender=central_id, recipient=satellite_id, serial=serial,
             created_at=now, signer=Signer(root), records=records, fields=fields)

@@ -99,6 +99,33 @@ CREATE TABLE IF NOT EXISTS rum_usage (
     end_time INTEGER NOT NULL,
     PRIMARY KEY (satellite_id, device, tag)
 );
+CREATE TABLE IF NOT EXISTS classic_licenses (
+    account TEXT NOT NULL,
+    pak TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    converted INTEGER NOT NULL DEFAULT 0,
+    va TEXT,
+    device TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (account, pak, sku)
+);
+CREATE TABLE IF NOT EXISTS classic_conversions (
+    request_id TEXT PRIMARY KEY,
+    satellite_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    va TEXT NOT NULL,
+    pak TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    origin TEXT NOT NULL,
+    device TEXT NOT NULL,
+    status TEXT NOT NULL,
+    line_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
 """
 
 

@@ -119,6 +119,7 @@ def _register() -> None:
         alerts,
         audit,
         backup,
+        classic,
         clock,
         deposit,
         devices,
@@ -133,7 +134,7 @@ def _register() -> None:
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access, clock, reports, slup, deposit):
+                   devices, alerts, access, clock, reports, slup, deposit, classic):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from satellite.actor import Actor
 from satellite.clock import as_utc
-from satellite.cloudsync import outbound
+from satellite.cloudsync import classic, outbound
 from satellite.cloudsync import sync_history as history
 from satellite.cloudsync.central_registration import CENTRAL_ID_KEY, REGISTERED, STATE_KEY
 from satellite.cloudsync.envelope import Header, write_bundle
@@ -56,6 +57,7 @@ def export_batch(db: Database, keystore: Keystore, actor: Actor, out: Path,
         serial = int(get_state(session, _SERIAL_KEY) or 0) + 1
         set_state(session, _SERIAL_KEY, str(serial))
         now = uow.clock.now()
+        conversions = classic.pending_requests(session)
         # The batch serial is taken before the file is written: a failed write wastes a
         # number, which Central tolerates, and two exports never share one.
         uow.commit()
@@ -63,10 +65,13 @@ def export_batch(db: Database, keystore: Keystore, actor: Actor, out: Path,
     fields = {"batch_id": batch_id, "first_sequence": acked + 1 if last > acked else None,
               "last_sequence": last if last > acked else None, "count": last - acked,
               "acked_through": acked}
+    if conversions:
+        fields[classic.REQUESTS_FIELD] = len(conversions)
     try:
         header = write_bundle(out, kind=USAGE_BATCH, sender=satellite_id, recipient=recipient,
                               serial=serial, created_at=now, signer=signer,
-                              records=_records(db, acked, last, progress), fields=fields)
+                              records=chain(_records(db, acked, last, progress), conversions),
+                              fields=fields)
     except (OSError, SatelliteError) as exc:
         history.add_failure(db, actor, history.EXPORT, str(exc)[:500], serial)
         raise

@@ -21,6 +21,11 @@ ACCOUNT = "account"
 EVENT = "event"
 # An ACK of a SLUP device's RUM reports, in a response (satellite.slup).
 RUM_ACK = "rum_ack"
+# Classic (PAK) licenses (satellite.cloudsync.classic): Central lists them and answers
+# conversion requests in a response; a usage batch carries the requests.
+CLASSIC_LICENSE = "classic_license"
+CLASSIC_RESULT = "classic_result"
+CLASSIC_CONVERSION = "classic_conversion"
 # Recipient named by a satellite that has not heard from Central yet.
 ANY_CENTRAL = "central"
 _ENTITLEMENT_KEYS = {"type", "line_id", "account", "va", "tag", "display_name", "license_type",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from satellite.cloudsync import classic
 from satellite.cloudsync.envelope import Header
 from satellite.cloudsync.outbound import RUM_REPORT
 from satellite.cloudsync.records import (
@@ -64,6 +65,9 @@ _FIELD_WORDS = {
     "issuer_certificate": "Central's certificate that issued it",
     "policy": "settings Central sets for this satellite",
     "rum_acks": "number of SLUP devices whose RUM reports this response acknowledges",
+    classic.LICENSES_FIELD: "number of classic (PAK) licenses: Central's complete list of them",
+    classic.RESULTS_FIELD: "number of Central's answers to classic license conversion requests",
+    classic.REQUESTS_FIELD: "number of requests to convert classic licenses to Smart Licensing",
 }
 
 
@@ -76,6 +80,8 @@ def _value_text(value: Any) -> str:
 def record_text(rec: dict[str, Any]) -> str:
     """One record of a bundle's payload in plain words."""
     kind = rec.get("type")
+    if (text := classic.describe(rec)) is not None:
+        return text
     if kind == ACCOUNT:
         return f"account {rec.get('domain')} ({rec.get('name')}), served by this satellite"
     if kind == EVENT and rec.get("kind") == RUM_REPORT:
@@ -169,6 +175,11 @@ def import_lines(report: ImportReport) -> list[str]:
                      "write them with `satellite slup acks --va VA --out DIR`"
                      + (f"; {acks['unknown_devices']} for devices not on this satellite"
                         if acks["unknown_devices"] else ""))
+    if (done := report.classic_licenses) is not None:
+        lines.append(f"classic licenses: {done.added} added, {done.updated} updated, "
+                     f"{done.removed} removed; conversions: {done.completed} completed, "
+                     f"{done.rejected} rejected")
+        lines += done.notes
     snapshot = report.snapshot
     if snapshot is None:
         lines.append("it carried no entitlement snapshot")

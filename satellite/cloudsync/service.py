@@ -12,7 +12,7 @@ from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.audit.service import record
 from satellite.central_settings import BOUNDS, KEYS, STATE_PREFIX, central_setting
-from satellite.cloudsync import LAST_SERIAL_KEY, outbound
+from satellite.cloudsync import LAST_SERIAL_KEY, classic, outbound
 from satellite.cloudsync import sync_history as history
 from satellite.cloudsync.central_registration import check_certificate, mark_registered
 from satellite.cloudsync.diff import ImportDiff, capture, compare
@@ -53,21 +53,26 @@ class ImportReport:
     policy: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
     rum_acks: dict[str, int] = field(default_factory=dict)
+    classic_licenses: classic.ClassicReport | None = None
     # What is odd about the response but could be true (e.g. created long ago).
     warnings: tuple[str, ...] = ()
 
 
 def _entitlements(records: Iterator[dict[str, Any]],
                   acks: list[dict[str, Any]]) -> Iterator[Entitlement]:
-    """The entitlement lines of a response; its ACK records for SLUP devices go to `acks`."""
+    """The entitlement lines of a response; its ACK records for SLUP devices and its classic
+    license records go to `acks`."""
     for number, rec in enumerate(records, start=1):
-        if rec["type"] == RUM_ACK:
+        if rec["type"] in _BESIDE_LINES:
             acks.append(rec)
             continue
         if rec["type"] != ENTITLEMENT:
             raise InvalidInput(f"record {number} is of type {rec['type']!r}, "
                                "which this satellite does not know")
         yield Entitlement.from_record(rec, number)
+
+
+_BESIDE_LINES = (RUM_ACK, *classic.TYPES)
 
 
 def _last_serial(value: str | None) -> int:
@@ -155,12 +160,14 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
             before = capture(session, now.date())
             acks: list[dict[str, Any]] = []
             snapshot = _apply(uow, actor, bundle, progress, acks)
-            rum_acks = apply_central_acks(uow, actor, acks, now)
+            rum_acks = apply_central_acks(uow, actor,
+                                          [a for a in acks if a["type"] == RUM_ACK], now)
+            classic_report = _classic(uow, actor, header, acks, now)
             newly_acked = outbound.acknowledge(session, ack) if ack is not None else 0
             changes = compare(session, before, now.date())
             report = ImportReport(header, key_id(signer), previous, snapshot, changes, ack,
                                   newly_acked, certificate is not None, policy, dry_run,
-                                  rum_acks,
+                                  rum_acks, classic_report,
                                   tuple(warnings))
             if dry_run:
                 return report
@@ -178,6 +185,7 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
                             "key_id": header.key_id, "payload_sha256": header.payload_sha256,
                             "entitlements": snapshot.summary() if snapshot else None,
                             "ack_through": ack, "newly_acked": newly_acked,
+                            "classic": classic_report.summary() if classic_report else None,
                             "registered": certificate is not None, "policy": policy,
                             "warnings": warnings})
             history.add(session, actor, now, history.IMPORT, serial=header.serial,
@@ -243,13 +251,22 @@ def _apply(uow: UnitOfWork, actor: Actor, bundle: BundleReader, progress: Progre
         return apply_entitlements(uow, actor, _entitlements(records, acks))
     # Reading to the end still checks the hash; a response without a snapshot carries no lines.
     first = next(records, None)
-    while first is not None and first["type"] == RUM_ACK:
+    while first is not None and first["type"] in _BESIDE_LINES:
         acks.append(first)
         first = next(records, None)
     if first is not None:
         raise InvalidInput(f"record 1 is of type {first['type']!r}, which this satellite "
                            "does not expect in a response without an entitlement snapshot")
     return None
+
+
+def _classic(uow: UnitOfWork, actor: Actor, header: Header, side: list[dict[str, Any]],
+             now: datetime) -> classic.ClassicReport | None:
+    records = [rec for rec in side if rec["type"] in classic.TYPES]
+    complete = classic.LICENSES_FIELD in header.fields
+    if not records and not complete:
+        return None
+    return classic.apply_classic(uow, actor, records, complete, now)
 
 
 def _counted(records: Iterator[dict[str, Any]],

@@ -13,12 +13,17 @@ from sqlalchemy import Table, bindparam, update
 from satellite.audit.service import record
 from satellite.config import Settings
 from satellite.db import UTCDateTime, bind_list, list_params
+from satellite.devices.classic import record_holdings
 from satellite.devices.messages import (
     AUTHORIZED,
+    CLASSIC_LICENSES,
     NOT_AUTHORIZED,
     OUT_OF_COMPLIANCE,
+    ClassicHolding,
+    MessageError,
     SignedMessage,
     format_time,
+    parse_classic,
 )
 from satellite.devices.models import AUTHORIZED as DEVICE_AUTHORIZED
 from satellite.devices.models import OUT_OF_COMPLIANCE as DEVICE_OUT_OF_COMPLIANCE
@@ -95,6 +100,17 @@ class _Report:
     device: DeviceSession
     message: SignedMessage
     usage: dict[str, int]
+    classic: tuple[ClassicHolding, ...] = ()
+
+
+def _report(device: DeviceSession, message: SignedMessage) -> _Report:
+    usage = parse_usage(message.body)
+    if CLASSIC_LICENSES not in message.body:
+        return _Report(device, message, usage)
+    try:
+        return _Report(device, message, usage, parse_classic(message.body))
+    except MessageError as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
 
 
 def check_in(uow: UnitOfWork, settings: Settings,
@@ -117,7 +133,7 @@ def check_in(uow: UnitOfWork, settings: Settings,
     for index, message in enumerate(messages):
         try:
             device = check_device(rows.get(ids[index]), message, now, max_age, forgotten)
-            checked.append((index, _Report(device, message, parse_usage(message.body))))
+            checked.append((index, _report(device, message)))
         except SatelliteError as exc:
             outcomes[index] = exc
     # Writes go in device order, so that concurrent batches lock rows in the same order.
@@ -187,7 +203,11 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
                 entry["status"] = AUTHORIZED if c.status == IN_COMPLIANCE else OUT_OF_COMPLIANCE
                 entry.update(quantity=c.quantity, inUse=c.in_use, available=c.available)
             answers.append(entry)
-        compliant = all(a["status"] == AUTHORIZED for a in answers)
+        extra: dict[str, Any] = {}
+        if report.classic:
+            extra[CLASSIC_LICENSES] = _classic(uow, report, answers)
+        compliant = all(a["status"] == AUTHORIZED
+                        for a in (*answers, *extra.get(CLASSIC_LICENSES, ())))
         statuses.append(DEVICE_AUTHORIZED if compliant else DEVICE_OUT_OF_COMPLIANCE)
         documents.append({
             "type": "authorization", "deviceId": report.device.id,
@@ -195,9 +215,24 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
             "status": AUTHORIZED if compliant else OUT_OF_COMPLIANCE,
             "tags": answers, "authorizationExpiresAt": expires_text, "nextCallAt": next_call,
             "certificateExpiresAt": format_time(report.device.certificate_expires_at),
+            **extra,
         })
     _touch(uow, [r.device for r in reports], statuses, now, expires)
     return documents
+
+
+def _classic(uow: UnitOfWork, report: _Report,
+             answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The classic licenses the device still holds; a tag one converts to is Out Of
+    Compliance while it is not converted."""
+    device = report.device
+    entries = record_holdings(uow, device.id, device.account_id, device.va_id, report.classic)
+    unconverted = {e["tag"]: e["reason"] for e in entries
+                   if e["status"] != AUTHORIZED and "tag" in e}
+    for answer in answers:
+        if answer["tag"] in unconverted and answer["status"] == AUTHORIZED:
+            answer.update(status=OUT_OF_COMPLIANCE, reason=unconverted[answer["tag"]])
+    return entries
 
 
 def _touch(uow: UnitOfWork, devices: Sequence[DeviceSession], statuses: Sequence[str],

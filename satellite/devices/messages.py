@@ -37,6 +37,11 @@ MAX_MESSAGE_BYTES = 64 * 1024
 AUTHORIZED = "AUTHORIZED"
 OUT_OF_COMPLIANCE = "OUT_OF_COMPLIANCE"
 NOT_AUTHORIZED = "NOT_AUTHORIZED"
+# Optional field of a usage report: the classic (PAK) licenses the device still holds, each
+# {"pak": ..., "sku": ..., "quantity": N}; reports without it are as before.
+CLASSIC_LICENSES = "classicLicenses"
+MAX_CLASSIC = 50
+_PAK_TEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 
 
 class MessageError(ValueError):
@@ -152,3 +157,38 @@ def parse_response(raw: bytes, headers: Mapping[str, str]) -> tuple[dict[str, An
     if not isinstance(document, dict):
         raise MessageError("the answer must be a JSON object")
     return document, signature
+
+
+@dataclass(frozen=True)
+class ClassicHolding:
+    """A classic license a device reports it holds (device-led conversion)."""
+
+    pak: str
+    sku: str
+    quantity: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pak": self.pak, "sku": self.sku, "quantity": self.quantity}
+
+
+def parse_classic(body: Mapping[str, Any]) -> tuple[ClassicHolding, ...]:
+    """The classic licenses of a usage report (none when the field is absent)."""
+    items = body.get(CLASSIC_LICENSES)
+    if items is None:
+        return ()
+    if not isinstance(items, list) or len(items) > MAX_CLASSIC:
+        raise MessageError(f"{CLASSIC_LICENSES} must be a list of at most {MAX_CLASSIC} "
+                           "objects", CLASSIC_LICENSES)
+    found: dict[tuple[str, str], ClassicHolding] = {}
+    for item in items:
+        pak = item.get("pak") if isinstance(item, dict) else None
+        sku = item.get("sku") if isinstance(item, dict) else None
+        quantity = item.get("quantity", 1) if isinstance(item, dict) else None
+        if (not isinstance(pak, str) or not isinstance(sku, str) or not _PAK_TEXT.match(pak)
+                or not _PAK_TEXT.match(sku) or isinstance(quantity, bool)
+                or not isinstance(quantity, int) or not 1 <= quantity <= 1_000_000):
+            raise MessageError(f"each entry of {CLASSIC_LICENSES} is {{\"pak\": PAK, \"sku\": "
+                               "SKU, \"quantity\": N}: letters, digits, '.', '_', '/' or '-', "
+                               "and a whole number from 1", CLASSIC_LICENSES)
+        found[(pak, sku)] = ClassicHolding(pak, sku, quantity)
+    return tuple(found.values())

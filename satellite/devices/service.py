@@ -14,6 +14,7 @@ from satellite.accounts.service import account_for, get_va, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.clock import utc_text
+from satellite.devices.classic import device_classic
 from satellite.devices.models import DEVICE_STATES, SLUP, Device
 from satellite.devices.registration import owner_of, retire, udi_label
 from satellite.errors import Conflict, InvalidInput, NotFound
@@ -267,6 +268,8 @@ def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:
     device, account, va = checked_device(session, actor, udi, "device.view")
     row = _row(device, account.name, va.name)
     row["usage"] = usage_by_tag(session, device.id)
+    if classic := device_classic(session, device.id):
+        row["classicLicenses"] = classic
     if device.reporting == SLUP:
         row["slup"] = device_reports(session, device.id)
     return row

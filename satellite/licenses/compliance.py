@@ -173,6 +173,7 @@ def restatus_devices(session: Session, keys: Collection[PoolKey], now: datetime)
     """
     # Imported here: device models use this package's words (see _reconcile).
     from satellite.devices.models import AUTHORIZED, Device
+    from satellite.licenses.classic import unconverted_devices
     from satellite.licenses.counters import pool_counters
 
     wanted = set(keys)
@@ -198,6 +199,10 @@ def restatus_devices(session: Session, keys: Collection[PoolKey], now: datetime)
             if device_id.isdigit():
                 by_status[OUT_OF_COMPLIANCE if pools & short else AUTHORIZED].append(
                     int(device_id))
+        # A device still holding a classic license that is not converted stays out.
+        held = unconverted_devices(session, by_status[AUTHORIZED])
+        by_status[AUTHORIZED] = [i for i in by_status[AUTHORIZED] if i not in held]
+        by_status[OUT_OF_COMPLIANCE] += sorted(held)
         for new_status, ids in by_status.items():
             if ids:
                 session.execute(

@@ -75,6 +75,7 @@ PERMISSIONS: dict[str, Rule] = {
     "va.delete": Rule("delete virtual accounts", "va", _ADMINS),
     "license.view": Rule("see licenses", "va", _EVERYONE, per_va=True),
     "license.transfer": Rule("transfer licenses", "va", _USERS),
+    "license.convert": Rule("convert classic licenses to Smart Licensing", "va", _USERS),
     "reservation.view": Rule("see reservations", "va", _EVERYONE, per_va=True),
     "reservation.manage": Rule("reserve licenses", "va", _USERS),
     "token.view": Rule("see registration tokens", "va", _EVERYONE, per_va=True),

@@ -68,6 +68,7 @@ def create_app(settings: Settings, db: Database) -> Flask:
     from satellite.web import (
         api_access,
         api_accounts,
+        api_classic,
         api_deposit,
         api_devices,
         api_reports,
@@ -82,7 +83,7 @@ def create_app(settings: Settings, db: Database) -> Flask:
     metrics.init_app(app, settings, db)
     device_api.init_app(app, settings, db)
     for module in (oauth, api_accounts, api_access, api_devices, api_reports, api_reservations,
-                   api_slup, api_deposit,
+                   api_slup, api_deposit, api_classic,
                    openapi):
         module.init_app(app)
     # Outermost, so that no body past its route's limit reaches anything else.

@@ -40,6 +40,8 @@ EXPECTED = {
     "va.delete": "SA AA VA",
     "license.view": "SA AA AU AV VA VU VV",
     "license.transfer": "SA AA AU VA VU",
+    "license.convert": "SA AA AU VA VU",
+    "license.convert": "SA AA AU VA VU",
     "reservation.view": "SA AA AU AV VA VU VV",
     "reservation.manage": "SA AA AU VA VU",
     "token.view": "SA AA AU AV VA VU VV",

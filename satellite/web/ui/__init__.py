@@ -21,6 +21,7 @@ from satellite.web.ui import (  # noqa: F401
     audit,
     auth,
     channels,
+    classic,
     deposits,
     devices,
     licenses,

@@ -79,6 +79,17 @@ class TransferForm(FlaskForm):
     quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1)])
 
 
+class ClassicTransferForm(FlaskForm):
+    license = SelectField("Classic license", choices=[], validate_choice=True)
+    target = SelectField("To virtual account", choices=[], validate_choice=True)
+
+
+class ClassicConvertForm(FlaskForm):
+    license = SelectField("Classic license", choices=[], validate_choice=True)
+    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1)])
+    target = SelectField("Into virtual account", choices=[], validate_choice=True)
+
+
 def parse_license_lines(text: str) -> dict[str, int]:
     """`TAG=N` per line (or comma-separated) into counts. Raises ValueError with a message."""
     found: dict[str, int] = {}

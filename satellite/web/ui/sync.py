@@ -261,6 +261,10 @@ def apply() -> Any:
     snap = result.snapshot
     detail = (f": {snap.added} lines added, {snap.updated} updated, {snap.unchanged} unchanged, "
               f"{snap.removed} removed" if snap else "")
+    if (classic := result.classic_licenses) is not None and (classic.completed
+                                                              or classic.rejected):
+        detail += (f"; classic license conversions: {classic.completed} completed, "
+                   f"{classic.rejected} rejected")
     flash(f"Applied response {result.header.serial} from Central{detail}.", "info")
     return redirect(url_for("ui.sync_page"))
 
