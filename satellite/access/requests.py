@@ -250,6 +250,8 @@ def activate_account(uow: UnitOfWork, actor: Actor, account_ref: str) -> Account
     req = session.scalar(select(AccountRequest).where(AccountRequest.account_id == account.id,
                                                       AccountRequest.status == PENDING))
     if req is None:
+        # Who holds no role on it learns nothing of it.
+        account_for(session, actor, account_ref, "account.view")
         require(session, actor, "account.create")
         return activate(uow, actor, account)
     _require_decider(session, actor, req, missing)

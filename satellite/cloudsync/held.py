@@ -8,6 +8,8 @@ it like any line (a snapshot is complete). When the account is created Active or
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -76,6 +78,15 @@ def held_lines(session: Session, actor: Actor, account_ref: str | None, limit: i
                                 .order_by(HeldLine.domain, HeldLine.line_id)
                                 .limit(limit).offset(offset)))
     return account, rows, total
+
+
+def held_counts(session: Session, domains: Collection[str]) -> dict[str, int]:
+    """How many lines are held for each of these domains (those with none left out)."""
+    if not domains:
+        return {}
+    rows = session.execute(select(HeldLine.domain, func.count()).where(
+        HeldLine.domain.in_(sorted(set(domains)))).group_by(HeldLine.domain))
+    return {domain: count for domain, count in rows}
 
 
 def held_json(row: HeldLine) -> dict[str, object]:

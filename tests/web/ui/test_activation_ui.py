@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 
+from satellite.access import requests
 from satellite.actor import Actor
 from satellite.cloudsync.entitlements import apply_entitlements
 from satellite.cloudsync.records import Entitlement
 from satellite.uow import Database
+from satellite.users.service import create_user, user_actor
 from tests.statements import counting
 from tests.web.ui.conftest import Browser
 
@@ -64,3 +66,15 @@ def test_held_lists_issue_as_many_statements_for_many_lines_as_for_few(
             assert len(re.findall(r"<td>L\d+</td>", page)) == min(n // 2, 200)
         counts.append(seen)
     assert counts[0] == counts[1]
+
+
+def test_approvers_see_how_many_lines_wait_for_an_account_asked_for(
+        admin: Browser, db: Database) -> None:
+    _lines(db, ("L1", "zeta.example.org", 6), ("L2", "zeta.example.org", 1))
+    with db.uow() as uow:
+        bob = create_user(uow, Actor("cli", "setup"), "bob", "violet-kestrel-42-river")
+        requests.request_account(uow, user_actor(bob), "Zeta", "zeta.example.org")
+        uow.commit()
+    page = admin.get("/accounts")
+    row = page.split('id="account-requests"')[1].split("<td>zeta.example.org</td>")[1].split("</tr>")[0]
+    assert '<td class="num">2</td>' in row and "Approve" in row
