@@ -10,7 +10,7 @@ from satellite.accounts.models import Account, VirtualAccount
 
 def account_json(account: Account) -> dict[str, Any]:
     return {"name": account.name, "domain": account.domain,
-            "reservation": account.reservation_mode}
+            "reservation": account.reservation_mode, "exportCategory": account.export_category}
 
 
 def va_json(va: VirtualAccount, names: Mapping[int, str]) -> dict[str, Any]:

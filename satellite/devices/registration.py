@@ -158,6 +158,7 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     device.token_id, device.export_controlled = token.id, token.export_controlled
     device.status, device.registered_at, device.last_contact_at = REGISTERED, now, now
     device.authorization_expires_at, device.deregistered_at = None, None
+    device.in_evaluation = False  # registration ends evaluation mode (devices.evaluation)
     try:
         session.flush()
     except IntegrityError:

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from satellite.accounts.export_control import check_token
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, va_for
 from satellite.actor import Actor
@@ -88,6 +89,7 @@ def create_token(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref
         raise InvalidInput(f"maximum uses must be 1 to {INT32_MAX:,} (or unlimited), not {max_uses}",
                            field="max_uses")
     account, va = va_for(uow.session, actor, account_ref, va_name, "token.manage")
+    check_token(account, export_controlled)
     secret = secrets.token_urlsafe(32)
     digest = secret_hash(secret)
     now = uow.clock.now()
