@@ -361,9 +361,9 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
         for row in rows:
             va_pools = pools[row.va_id]
             excused = reviews[row.id].excused
-            compliant = all((why := refusal(tag, va_pools, False)) is None
-                            and va_pools[tag].counter.available >= 0
-                            or excused and why == UNLICENSED
+            compliant = all(((why := refusal(tag, va_pools, False)) is None
+                             and va_pools[tag].counter.available >= 0)
+                            or (excused and why == UNLICENSED)
                             for tag, n in counts[row.id].items() if n)
             status = AUTHORIZED if compliant else OUT_OF_COMPLIANCE
             by_status.setdefault(status, []).append(row.id)

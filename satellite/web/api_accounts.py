@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
-from satellite.accounts import removal
+from satellite.accounts import export_control, removal
 from satellite.accounts import service as accounts
 from satellite.accounts.schemas import account_json, va_json
 from satellite.errors import InvalidInput
@@ -74,6 +74,14 @@ def account_create() -> Any:
     created = write(lambda uow: account_json(accounts.create_account(
         uow, actor(), field(data, "name"), field(data, "domain"))))
     return jsonify(accounts=[created])
+
+
+@bp.post(ACCOUNT + "/export-category")
+def account_export_category(account: str) -> Any:
+    data = body()
+    changed = write(lambda uow: account_json(export_control.set_category(
+        uow, actor(), account, field(data, "exportCategory"))))
+    return jsonify(accounts=[changed])
 
 
 def _vas(uow: UnitOfWork, account: str) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from satellite.web.ui import (  # noqa: F401
     auth,
     channels,
     devices,
+    export_control,
     licenses,
     requests,
     reservations,

@@ -28,6 +28,7 @@ from satellite.proxy_tls import warnings as tls_warnings
 from satellite.users.models import User
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.charts import history_charts, usage_bars
+from satellite.web.ui.export_control import category_form
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import (
     AccessRequestForm,
@@ -152,6 +153,7 @@ def dashboard(account: str) -> Any:
         may_see_sync = allowed(s, who, "sync.view", account_id=acct.id)
         history = usage_history(s, who, acct.domain, since, daily=daily)
         may_see_health = allowed(s, who, "system.view")
+        may_set_category = allowed(s, who, "account.export_category")
     settings = current_app.config["SATELLITE_SETTINGS"]
     sync = sync_status(database(), settings, who, acct.domain) if may_see_sync else None
     # The same warnings `satellite status` prints, for those who look after the appliance.
@@ -162,7 +164,8 @@ def dashboard(account: str) -> Any:
                   chart=usage_bars(pools.rows),
                   pool_total=pools.total, history=history_charts(history, since, until),
                   history_period=period, history_ranges=HISTORY_RANGES,
-                  history_since=since.date().isoformat())
+                  history_since=since.date().isoformat(),
+                  category_form=category_form(acct) if may_set_category else None)
 
 
 # The tree page shows as many levels as fit in this many rows; deeper VAs are one click away
