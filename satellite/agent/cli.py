@@ -80,7 +80,11 @@ def report(agent: Agent, usage: tuple[str, ...], as_json: bool) -> None:
         _emit(document)
         return
     for tag in document["tags"]:
-        click.echo(f"{tag['tag']}\t{tag['count']}\t{tag['status']}")
+        click.echo(f"{tag['tag']}\t{tag['count']}\t{tag['status']}"
+                   + (f"\t{tag['reason']}" if tag.get("reason") else ""))
+    if document.get("type") == "evaluation":
+        click.echo(f"not registered: {document['evaluation']}")
+        return
     click.echo(f"{document['status']} until {document['authorizationExpiresAt']}; "
                f"next call {document['nextCallAt']}")
 
@@ -111,6 +115,10 @@ def status(agent: Agent, as_json: bool) -> None:
         _emit(info)
         return
     for key, value in info.items():
+        if key == "reasons":
+            for tag, why in value.items():
+                click.echo(f"reason {tag}: {why}")
+            continue
         click.echo(f"{key}: {value}")
 
 

@@ -21,6 +21,11 @@ ACCOUNT = "account"
 EVENT = "event"
 # An ACK of a SLUP device's RUM reports, in a response (satellite.slup).
 RUM_ACK = "rum_ack"
+# Central's word on an account's export-control category (accounts.export_control), in a
+# response; optional: a response without it leaves every category as it is.
+ACCOUNT_CATEGORY = "account_category"
+# Records a response may carry beside its entitlement lines, applied by their own domains.
+SIDE_RECORDS = (RUM_ACK, ACCOUNT_CATEGORY)
 # Recipient named by a satellite that has not heard from Central yet.
 ANY_CENTRAL = "central"
 _ENTITLEMENT_KEYS = {"type", "line_id", "account", "va", "tag", "display_name", "license_type",

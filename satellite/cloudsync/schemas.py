@@ -9,6 +9,7 @@ from satellite.cloudsync.envelope import Header
 from satellite.cloudsync.outbound import RUM_REPORT
 from satellite.cloudsync.records import (
     ACCOUNT,
+    ACCOUNT_CATEGORY,
     CENTRAL_RESPONSE,
     ENTITLEMENT,
     EVENT,
@@ -62,6 +63,8 @@ _FIELD_WORDS = {
     "issuer_certificate": "Central's certificate that issued it",
     "policy": "settings Central sets for this satellite",
     "rum_acks": "number of SLUP devices whose RUM reports this response acknowledges",
+    "account_categories": "number of accounts whose export-control category this response "
+                          "states",
 }
 
 
@@ -80,6 +83,9 @@ def record_text(rec: dict[str, Any]) -> str:
         return f"event {rec.get('seq')} at {rec.get('at')}: {describe_event(rec.get('data'))}"
     if kind == RUM_ACK:
         return describe_ack(rec)
+    if kind == ACCOUNT_CATEGORY:
+        return (f"account {rec.get('account')} is in export-control category "
+                f"{rec.get('category')}")
     if kind == EVENT:
         data = rec.get("data") or {}
         details = ", ".join(f"{k}={v}" for k, v in sorted(data.items()))
@@ -157,6 +163,11 @@ def import_lines(report: ImportReport) -> list[str]:
                      "write them with `satellite slup acks --va VA --out DIR`"
                      + (f"; {acks['unknown_devices']} for devices not on this satellite"
                         if acks["unknown_devices"] else ""))
+    categories = report.categories
+    lines += [f"export-control category of {change}" for change in categories.changed]
+    if categories.unknown:
+        lines.append("export-control categories for accounts not on this satellite: "
+                     + ", ".join(categories.unknown))
     snapshot = report.snapshot
     if snapshot is None:
         lines.append("it carried no entitlement snapshot")

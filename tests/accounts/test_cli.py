@@ -14,7 +14,8 @@ def test_account_and_va_commands(cli) -> None:
         ("Default", None), ("Lab", None), ("Sub", "Lab")}
     assert cli("account", "set", "Acme", "--reservation", "both").code == 0
     accounts = json.loads(cli("account", "list", "--json").out)["accounts"]
-    assert accounts == [{"name": "Acme", "domain": "acme.example.com", "reservation": "both"}]
+    assert accounts == [{"name": "Acme", "domain": "acme.example.com", "reservation": "both",
+                         "exportCategory": "A"}]
 
 
 def test_bad_input_is_one_line_on_stderr_and_changes_nothing(cli) -> None:
