@@ -341,6 +341,7 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
         previous = owners_usage(session, [owner_of(row.id) for row in rows], "in_use")
         changes: dict[str, dict[tuple[int, str], int]] = {}
         facts: list[dict[str, Any]] = []
+        expired: set[int] = set()  # devices whose evaluation use now counts as unlicensed
         for row in rows:
             # As for an agent's report: unlicensed use is kept (and is out of compliance);
             # an export-controlled tag consumes nothing; evaluation use consumes nothing.
@@ -348,6 +349,9 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
             consumption = {(row.va_id, tag): n for tag, n in counts[row.id].items()
                            if n and refusal(tag, pools[row.va_id], False) in allowed}
             before = previous[owner_of(row.id)]
+            if row.in_evaluation and reviews[row.id].in_evaluation \
+                    and not reviews[row.id].excused and consumption.keys() - before.keys():
+                expired.add(row.id)
             if before != consumption:
                 changes[owner_of(row.id)] = consumption
                 changed = {tag for (_va, tag) in before.keys() | consumption.keys()}
@@ -376,20 +380,21 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
         for status, ids in by_status.items():
             session.execute(update(Device).where(Device.id.in_(ids)).values(
                 status=status, **values).execution_options(synchronize_session=False))
-        _note_evaluations(uow, rows, reviews, now, audit_from)
+        _note_evaluations(uow, rows, reviews, expired, now, audit_from)
 
 
 def _note_evaluations(uow: UnitOfWork, rows: Sequence[Any],
-                      reviews: dict[int, evaluation.Review], now: datetime,
+                      reviews: dict[int, evaluation.Review], expired: set[int], now: datetime,
                       audit_from: set[int] | None) -> None:
     """Store what changed of the devices' evaluations; audit it for devices known before."""
     groups: dict[tuple[datetime | None, bool], list[int]] = {}
     for row in rows:
         review = reviews[row.id]
         before = (row.evaluation_started_at, row.in_evaluation)
-        if (review.started_at, review.in_evaluation) == before:
+        if (review.started_at, review.in_evaluation) != before:
+            groups.setdefault((review.started_at, review.in_evaluation), []).append(row.id)
+        elif row.id not in expired:
             continue
-        groups.setdefault((review.started_at, review.in_evaluation), []).append(row.id)
         if audit_from is not None and row.id in audit_from:
             shown = evaluation.view(review.started_at, review.in_evaluation, now)
             record(uow, device_actor(row.id), "device.evaluation", f"device:{row.id}",
