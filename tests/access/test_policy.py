@@ -15,6 +15,7 @@ from tests.access.helpers import World, build_world
 # VA roles are held on a VA above the one acted on.
 EXPECTED = {
     "account.create": "SA",
+    "account.export_category": "SA",
     "user.manage": "SA",
     "reservation.remove": "SA",
     "audit.list_all": "SA",

@@ -8,37 +8,29 @@ from flask import flash, redirect, url_for
 
 from satellite.accounts import export_control
 from satellite.accounts.models import Account
-from satellite.errors import SatelliteError
+from satellite.errors import InvalidInput
 from satellite.web.ui.blueprint import ui
-from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import ExportCategoryForm
 from satellite.web.ui.pages import actor, database
 
 
 def category_form(account: Account) -> ExportCategoryForm:
-    form = ExportCategoryForm(formdata=None, prefix="cat")
+    form = ExportCategoryForm(formdata=None)
     form.category.data = account.export_category
     return form
 
 
 @ui.route("/a/<account>/export-category", endpoint="export_category", methods=["POST"])
 def set_export_category(account: str) -> Any:
-    form = ExportCategoryForm(prefix="cat")
-    back = url_for("ui.dashboard", account=account)
+    """A refusal (not a system administrator, a bad value) is the error page with its status."""
+    form = ExportCategoryForm()
     if not form.validate_on_submit():
-        flash("The export-control category was not changed: "
-              + ("; ".join(e for errors in form.errors.values() for e in errors)
-                 or "the form had expired"), "error")
-        return redirect(back)
-    try:
-        with database().uow() as uow:
-            changed = export_control.set_category(uow, actor(), account,
-                                                  form.category.data or "")
-            uow.commit()
-            text = (f"Account {changed.name} is now in export-control category "
-                    f"{changed.export_category}.")
-    except SatelliteError as exc:
-        report(exc)
-        return redirect(back)
-    flash(text, "info")
-    return redirect(back)
+        raise InvalidInput("The export-control category was not changed: " + (
+            "; ".join(e for errors in form.errors.values() for e in errors)
+            or "the form had expired"))
+    with database().uow() as uow:
+        changed = export_control.set_category(uow, actor(), account, form.category.data or "")
+        uow.commit()
+        flash(f"Account {changed.name} is now in export-control category "
+              f"{changed.export_category}.", "info")
+    return redirect(url_for("ui.dashboard", account=account))

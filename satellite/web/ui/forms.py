@@ -53,9 +53,9 @@ class ActionForm(FlaskForm):
 
 class ExportCategoryForm(FlaskForm):
     category = SelectField("Export-control category", choices=[
-        ("A", "A (unrestricted)"), ("B", "B"),
-        ("C", "C (no export-controlled functionality)"),
-        ("D", "D (no export-controlled functionality)")], validate_choice=True)
+        SelectChoice("A", "A (unrestricted)"), SelectChoice("B", "B"),
+        SelectChoice("C", "C (no export-controlled functionality)"),
+        SelectChoice("D", "D (no export-controlled functionality)")], validate_choice=True)
 
 
 class AccountForm(FlaskForm):

@@ -215,3 +215,18 @@ def test_any_user_asks_for_access_and_for_an_account_and_admins_decide(
     with db.reader() as uow:
         assert get_account(uow.session, "lab.acme.example.com").name == "Acme Lab"
     assert "approved by" in browser.get("/accounts").split('id="account-requests"')[1]
+
+
+def test_the_account_page_shows_the_export_category_and_system_admins_change_it(
+        admin: Browser, db: Database) -> None:
+    page = admin.get(f"{ACME}/")
+    assert "Export-control category <strong>A</strong>" in page
+    admin.post(f"{ACME}/export-category", {"category": "D"}, status=302)
+    page = admin.get(f"{ACME}/")
+    assert "Export-control category <strong>D</strong>" in page
+    assert "is now in export-control category D" in page
+    assert "<td>D</td>" in admin.get("/accounts")
+    status, html = admin.post(f"{ACME}/export-category", {"category": "Z"})
+    assert status == 400 and "not changed" in html
+    with db.reader() as uow:
+        assert get_account(uow.session, "acme.example.com").export_category == "D"
