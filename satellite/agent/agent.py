@@ -81,8 +81,9 @@ class Agent:
         client = self._client(url, ca_file)
         # A registration is a fresh start: trust the satellite that answers it.
         client.satellite_key = None
+        started = (self.state.data.get(evaluation.KEY) or {}).get("startedAt")
         document = self._call(lambda: client.register(token, pid, sn, hostname, product_tag,
-                                                      vid, uuid))
+                                                      vid, uuid, started))
         self.state.save(
             url=url, caFile=ca_file, deviceId=document["deviceId"], udi={"pid": pid, "sn": sn},
             hostname=hostname, satelliteKey=document["satelliteKey"],

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, true
 
 from satellite.clock import utc_text
+from satellite.devices.messages import MessageError, parse_time
 from satellite.devices.models import Device
 from satellite.errors import InvalidInput
 
 EVALUATION_DAYS = 90
+# A device's claim of when its evaluation began is refused before this.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 PERIOD = timedelta(days=EVALUATION_DAYS)
 # States a device's evaluation is shown in; the first two are what the list filter takes.
 ACTIVE, EXPIRED, ENDED = "in evaluation", "evaluation expired", "evaluation ended"
@@ -58,6 +61,22 @@ def review(started_at: datetime | None, unlicensed: bool, now: datetime) -> Revi
         return Review(started_at, False, False)
     started = started_at or now
     return Review(started, True, now < ends_at(started))
+
+
+def at_registration(device: Device, claimed: object, now: datetime) -> None:
+    """Registration ends evaluation mode; a device that used features before (its agent's
+    `evaluationStartedAt`) has that start remembered, if none was known. Raises InvalidInput."""
+    device.in_evaluation = False
+    if claimed is None or device.evaluation_started_at is not None:
+        return
+    try:
+        started = parse_time(claimed, "evaluationStartedAt")
+    except MessageError as exc:
+        raise InvalidInput(str(exc), field="evaluationStartedAt") from None
+    if started < EARLIEST:
+        raise InvalidInput(f"evaluationStartedAt {claimed!r} cannot be true",
+                           field="evaluationStartedAt")
+    device.evaluation_started_at = min(started, now)
 
 
 def view(started_at: datetime | None, in_evaluation: bool, now: datetime) -> dict[str, Any] | None:

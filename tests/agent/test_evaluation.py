@@ -13,7 +13,8 @@ from satellite.actor import Actor
 from satellite.agent import agent as agent_module
 from satellite.agent.agent import Agent
 from satellite.agent.cli import cli as agent_cli
-from satellite.clock import FixedClock
+from satellite.clock import FixedClock, utc_text
+from satellite.devices.service import show_device
 from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
 from tests.devices.helpers import SECRET_TAG, TAG, FlaskTransport, Site, make_token
@@ -33,6 +34,11 @@ def test_evaluation_runs_until_registration_and_resumes_after_deregistration(
     assert agent.status()["evaluation"] == "evaluation, 60 days left"
 
     agent.register("http://satellite.test", make_token(db, actor, sealer), "C9300", "EV1")
+    # The satellite remembers when the device's evaluation began; registration ended it.
+    with db.reader() as uow:
+        shown = show_device(uow.session, actor, "PID:C9300,SN:EV1", now=clock.now())
+    assert shown["evaluation"]["state"] == "evaluation ended"
+    assert shown["evaluation"]["startedAt"] == utc_text(clock.now() - timedelta(days=30))
     clock.advance(timedelta(days=200))
     assert agent.status()["evaluation"] == "registered (evaluation ended; 30 of 90 days used)"
     assert agent.report({TAG: 1})["status"] == "AUTHORIZED"

@@ -38,7 +38,7 @@ def test_accounts_vas_licenses_transfer_reserve_and_delete(
     answer = client.post("/api/v1/upstream_satellites/accounts", headers=h)
     conforms(answer.json, "/api/v1/upstream_satellites/accounts", "post", 200)
     assert answer.json["accounts"] == [{"name": "Acme", "domain": "acme.example.com",
-                                        "reservation": "specific"}]
+                                        "reservation": "specific", "exportCategory": "A"}]
 
     made = client.post("/api/v1/accounts/acme.example.com/virtual-accounts", headers=h,
                        json={"name": "Edge Sites", "description": "remote", "parent": "Lab"})
