@@ -112,7 +112,7 @@ class CategoryRecord:
     @classmethod
     def from_record(cls, rec: Mapping[str, Any], number: int) -> CategoryRecord:
         """Raises InvalidInput naming the record when it is not well formed."""
-        where = f"record {number}"
+        where = f"account category record {number}"
         if set(rec) != {"type", "account", "category"}:
             raise InvalidInput(f"{where}: an account category has the fields account, "
                                "category, type")

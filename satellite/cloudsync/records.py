@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from satellite.accounts.export_control import RECORD as CATEGORY_RECORD
 from satellite.errors import InvalidInput
 from satellite.licenses.models import LICENSE_TYPES
 from satellite.limits import check_text
@@ -23,7 +24,7 @@ EVENT = "event"
 RUM_ACK = "rum_ack"
 # Central's word on an account's export-control category (accounts.export_control), in a
 # response; optional: a response without it leaves every category as it is.
-ACCOUNT_CATEGORY = "account_category"
+ACCOUNT_CATEGORY = CATEGORY_RECORD
 # Records a response may carry beside its entitlement lines, applied by their own domains.
 SIDE_RECORDS = (RUM_ACK, ACCOUNT_CATEGORY)
 # Recipient named by a satellite that has not heard from Central yet.
