@@ -28,6 +28,7 @@ from satellite.jobs import Job
 from satellite.leader import Leadership, node_name
 from satellite.licenses import jobs as license_jobs
 from satellite.reservation import jobs as reservation_jobs
+from satellite.slup import jobs as slup_jobs
 from satellite.state import StateEntry, get_state, set_state
 from satellite.uow import Database
 
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 DOMAINS = (clockcheck, storage, alert_jobs, backup_jobs, sync_jobs, device_jobs, license_jobs,
-           reservation_jobs)
+           reservation_jobs, slup_jobs)
 # Names jobs had before; the job_intervals setting may still use them.
 RENAMED = {"alerts": "check-alerts", "reservation.release_ended_terms": "release-ended-terms"}
 

@@ -22,6 +22,8 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     domain: Mapped[str] = mapped_column(String(253), unique=True)
     reservation_mode: Mapped[str] = mapped_column(String(16), default="none")
+    # Export-control category (accounts.export_control): A unrestricted ... D.
+    export_category: Mapped[str] = mapped_column(String(1), default="A", server_default="A")
     created_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE, server_default=ACTIVE)
     # Who asked for the account (a request) or created it; who approved or activated it.

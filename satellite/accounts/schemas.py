@@ -12,6 +12,7 @@ def account_json(account: Account) -> dict[str, Any]:
     """`status` ACTIVE or PENDING; who asked for or created it, who approved or activated it."""
     return {"name": account.name, "domain": account.domain,
             "reservation": account.reservation_mode, "status": account.status,
+            "exportCategory": account.export_category,
             "createdBy": account.created_by, "createdAt": account.created_at.isoformat(),
             "approvedBy": account.approved_by,
             "activatedAt": account.activated_at.isoformat() if account.activated_at else None}

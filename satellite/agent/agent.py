@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from satellite.agent import evaluation
 from satellite.agent.client import DeviceClient, Now, utcnow, with_retries
 from satellite.agent.state import AgentState
 from satellite.agent.transport import Transport, Unreachable
@@ -80,8 +81,9 @@ class Agent:
         client = self._client(url, ca_file)
         # A registration is a fresh start: trust the satellite that answers it.
         client.satellite_key = None
+        started = (self.state.data.get(evaluation.KEY) or {}).get("startedAt")
         document = self._call(lambda: client.register(token, pid, sn, hostname, product_tag,
-                                                      vid, uuid))
+                                                      vid, uuid, started))
         self.state.save(
             url=url, caFile=ca_file, deviceId=document["deviceId"], udi={"pid": pid, "sn": sn},
             hostname=hostname, satelliteKey=document["satelliteKey"],
@@ -90,6 +92,7 @@ class Agent:
             caChain=document["caChain"], policy=document["policy"],
             account=document["account"], virtualAccount=document["virtualAccount"],
             status="REGISTERED", lastAuthorization=None, nextCallAt=document["nextCallAt"],
+            evaluation=evaluation.stop(self.state.data, self._now()), lastEvaluation=None,
         )
         return document
 
@@ -100,10 +103,27 @@ class Agent:
 
     def report(self, usage: Mapping[str, int],
                classic: Sequence[ClassicHolding] = ()) -> dict[str, Any]:
+        """Report usage to the satellite; unregistered, use it under the evaluation clock."""
+        if not self.state.registered:
+            return self._evaluate(usage)
         client = self._registered()
         document = self._call(lambda: client.report(usage, classic))
         self.state.save(lastAuthorization=document, status=document["status"],
                         nextCallAt=document["nextCallAt"])
+        return document
+
+    def _evaluate(self, usage: Mapping[str, int]) -> dict[str, Any]:
+        """Use features before registration: the evaluation clock runs (nothing is sent)."""
+        now = self._now()
+        self.state.save(evaluation=evaluation.start(self.state.data, now))
+        left = evaluation.days_left(self.state.data, now) or 0
+        status = evaluation.EVALUATION if left else evaluation.EVALUATION_EXPIRED
+        document = {"type": "evaluation", "status": status, "timestamp": format_time(now),
+                    "evaluationDaysLeft": left,
+                    "evaluation": evaluation.describe(self.state.data, False, now),
+                    "tags": [{"tag": tag, "count": count, "status": status}
+                             for tag, count in sorted(usage.items())]}
+        self.state.save(lastEvaluation=document)
         return document
 
     def renew(self) -> dict[str, Any]:
@@ -131,6 +151,7 @@ class Agent:
     def status(self) -> dict[str, Any]:
         data = self.state.data
         last = data.get("lastAuthorization") or {}
+        now = self._now()
         return {
             "registered": self.state.registered, "url": data.get("url"),
             "deviceId": data.get("deviceId"), "udi": data.get("udi"),
@@ -140,6 +161,9 @@ class Agent:
             "authorizationExpiresAt": last.get("authorizationExpiresAt"),
             "authorizationValid": self.authorization_valid(),
             "tags": {t["tag"]: t["status"] for t in last.get("tags", [])},
+            "reasons": {t["tag"]: t["reason"] for t in last.get("tags", []) if t.get("reason")},
+            "evaluation": evaluation.describe(data, self.state.registered, now),
+            "evaluationDaysLeft": evaluation.days_left(data, now),
             "nextCallAt": data.get("nextCallAt"), "lastContactAt": data.get("lastContactAt"),
             "failures": data.get("failures", 0), "nextAttemptAt": data.get("nextAttemptAt"),
         }

@@ -101,6 +101,9 @@ def report(agent: Agent, usage: tuple[str, ...], classic: tuple[ClassicHolding, 
     for tag in document["tags"]:
         click.echo(f"{tag['tag']}\t{tag['count']}\t{tag['status']}"
                    + (f"\t{tag['reason']}" if tag.get("reason") else ""))
+    if document.get("type") == "evaluation":
+        click.echo(f"not registered: {document['evaluation']}")
+        return
     for held in document.get(CLASSIC_LICENSES, ()):
         click.echo(f"classic PAK {held['pak']} SKU {held['sku']}\t{held['quantity']}\t"
                    f"{held['status']}\tconversion {held['conversion']}"
@@ -135,6 +138,10 @@ def status(agent: Agent, as_json: bool) -> None:
         _emit(info)
         return
     for key, value in info.items():
+        if key == "reasons":
+            for tag, why in value.items():
+                click.echo(f"reason {tag}: {why}")
+            continue
         click.echo(f"{key}: {value}")
 
 

@@ -147,16 +147,19 @@ class DeviceClient:
         return self.accept(prepared, self.send(prepared))
 
     def register(self, token: str, pid: str, sn: str, hostname: str = "",
-                 product_tag: str = "", vid: str = "", uuid: str = "") -> dict[str, Any]:
+                 product_tag: str = "", vid: str = "", uuid: str = "",
+                 evaluation_started_at: str | None = None) -> dict[str, Any]:
         udi = {"pid": pid, "sn": sn}
         if vid:
             udi["vid"] = vid
         if uuid:
             udi["uuid"] = uuid
         self.device_id = None
-        document = self._send("register", {"token": token, "udi": udi, "hostname": hostname,
-                                           "productTag": product_tag,
-                                           "publicKey": self.public_key_b64})
+        fields: dict[str, Any] = {"token": token, "udi": udi, "hostname": hostname,
+                                  "productTag": product_tag, "publicKey": self.public_key_b64}
+        if evaluation_started_at:
+            fields["evaluationStartedAt"] = evaluation_started_at
+        document = self._send("register", fields)
         self.device_id = int(document["deviceId"])
         return document
 

@@ -142,6 +142,27 @@ def _line_text(line: Entitlement) -> str:
             f"{line.license_type}\t{line.quantity}")
 
 
+@cli.command("account-category")
+@_DIR
+@click.option("--account", default=None, help="The account's domain identifier.")
+@click.option("--category", default=None, type=click.Choice(("A", "B", "C", "D"),
+                                                            case_sensitive=False),
+              help="Export-control category: A (unrestricted) to D; C and D may not use "
+                   "export-controlled functionality.")
+def account_category_cmd(directory: str, account: str | None, category: str | None) -> None:
+    """Set an account's export-control category, sent with every later response (without
+    options: list the categories set)."""
+    if (account is None) != (category is None):
+        raise click.UsageError("give both --account and --category (or neither, to list)")
+    if account is not None and category is not None:
+        line = service.set_category(Path(directory), account, category, _now())
+        click.echo(f"account {line.account}: export-control category {line.category}; "
+                   "`respond` sends it")
+        return
+    for line in service.list_categories(Path(directory)):
+        click.echo(f"{line.account}\t{line.category}")
+
+
 @cli.command("respond")
 @_DIR
 @click.option("--satellite", "satellite_id", required=True,
@@ -151,7 +172,7 @@ def respond_cmd(directory: str, satellite_id: str, out: str) -> None:
     """Write a signed response carrying the full entitlement snapshot for one satellite."""
     header = service.respond(Path(directory), satellite_id, Path(out), _now())
     click.echo(f"wrote response {header.serial} for satellite {satellite_id} to {out} "
-               f"({header.payload_records} entitlement lines)")
+               f"({header.payload_records} records)")
 
 
 @cli.command("ingest")

@@ -13,6 +13,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from satellite.accounts.export_control import CategoryRecord, clean_category
 from satellite.accounts.service import normalise_domain
 from satellite.central import classic, rum, store
 from satellite.central.ingest import ca_certificate
@@ -164,6 +165,11 @@ def respond(directory: Path, satellite_id: str, out: Path, now: datetime,
                   conn.execute("SELECT key, value FROM central WHERE key LIKE 'policy.%'")}
         if policy:
             fields["policy"] = {k: int(v) if v.is_integer() else v for k, v in policy.items()}
+        categories = [CategoryRecord(row["account"], row["category"]).to_record() for row in
+                      conn.execute("SELECT account, category FROM account_categories "
+                                   "ORDER BY account")]
+        if categories:
+            fields["account_categories"] = len(categories)
         pending = conn.execute("SELECT count(DISTINCT device) FROM rum_reports WHERE "
                                "satellite_id = ? AND ack_serial IS NULL",
                                (satellite_id,)).fetchone()[0]
@@ -174,10 +180,28 @@ def respond(directory: Path, satellite_id: str, out: Path, now: datetime,
             fields[LICENSES_FIELD] = classic_licenses
             fields[RESULTS_FIELD] = classic_results
         records = chain(_snapshot(conn), classic.records(conn, satellite_id),
-                        rum.acks(conn, satellite_id, central_id, root, serial, now))
+                        rum.acks(conn, satellite_id, central_id, root, serial, now), categories)
         return write_bundle(
             out, kind=CENTRAL_RESPONSE, sender=central_id, recipient=satellite_id, serial=serial,
             created_at=now, signer=Signer(root), records=records, fields=fields)
+
+
+def set_category(directory: Path, account: str, category: str, now: datetime) -> CategoryRecord:
+    """Record an account's export-control category; every later response states it.
+
+    Raises InvalidInput."""
+    line = CategoryRecord(normalise_domain(account), clean_category(category, "category"))
+    with store.transaction(directory) as conn:
+        conn.execute("INSERT INTO account_categories VALUES (?, ?, ?) ON CONFLICT (account) "
+                     "DO UPDATE SET category = excluded.category, changed_at = excluded.changed_at",
+                     (line.account, line.category, now.isoformat()))
+    return line
+
+
+def list_categories(directory: Path) -> list[CategoryRecord]:
+    with store.transaction(directory) as conn:
+        return [CategoryRecord(row["account"], row["category"]) for row in conn.execute(
+            "SELECT account, category FROM account_categories ORDER BY account")]
 
 
 def set_policy(directory: Path, values: Mapping[str, float]) -> dict[str, float]:

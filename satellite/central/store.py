@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS entitlement_holding (
     line_id TEXT PRIMARY KEY,
     holding TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS account_categories (
+    account TEXT PRIMARY KEY,
+    category TEXT NOT NULL,
+    changed_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS satellites (
     satellite_id TEXT PRIMARY KEY,
     last_serial INTEGER NOT NULL

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from satellite.access.requests import activate_account
-from satellite.accounts import removal, service
+from satellite.accounts import export_control, removal, service
 from satellite.accounts.models import RESERVATION_MODES
 from satellite.accounts.schemas import account_json, va_json
 from satellite.cli import CliContext, emit_json, pass_ctx
@@ -91,20 +91,31 @@ def account_list(ctx: CliContext, as_json: bool) -> None:
         return
     for row in rows:
         click.echo(f"{row['name']}\t{row['domain']}\t{row['status']}\t"
-                   f"reservation={row['reservation']}")
+                   f"reservation={row['reservation']}\texport-category={row['exportCategory']}")
 
 
 @account.command("set")
 @click.argument("account_ref", metavar="ACCOUNT")
-@click.option("--reservation", type=click.Choice(RESERVATION_MODES), required=True,
+@click.option("--reservation", type=click.Choice(RESERVATION_MODES), default=None,
               help="Which offline reservations the account may use.")
+@click.option("--export-category", type=click.Choice(export_control.CATEGORIES,
+                                                     case_sensitive=False), default=None,
+              help="Export-control category (system administrators only); C and D may not "
+                   "use export-controlled functionality.")
 @pass_ctx
-def account_set(ctx: CliContext, account_ref: str, reservation: str) -> None:
+def account_set(ctx: CliContext, account_ref: str, reservation: str | None,
+                export_category: str | None) -> None:
     """Change an account's settings."""
+    if reservation is None and export_category is None:
+        raise click.UsageError("give --reservation MODE or --export-category CATEGORY")
     with ctx.db.uow() as uow:
-        acc = service.set_reservation_mode(uow, ctx.actor, account_ref, reservation)
+        if reservation is not None:
+            acc = service.set_reservation_mode(uow, ctx.actor, account_ref, reservation)
+        if export_category is not None:
+            acc = export_control.set_category(uow, ctx.actor, account_ref, export_category)
         uow.commit()
-        click.echo(f"Account {acc.name}: reservation {acc.reservation_mode}")
+        click.echo(f"Account {acc.name}: reservation {acc.reservation_mode}, "
+                   f"export-control category {acc.export_category}")
 
 
 @click.group("va")

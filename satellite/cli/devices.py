@@ -8,7 +8,7 @@ import click
 
 from satellite.cli import CliContext, columns, emit_json, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
-from satellite.devices import service
+from satellite.devices import evaluation, service
 from satellite.devices.aging import age_devices
 from satellite.devices.models import DEVICE_STATES
 from satellite.errors import InvalidInput
@@ -26,22 +26,28 @@ def device() -> None:
 @click.option("--va", default=None, help="Virtual account (with --account).")
 @click.option("--status", type=click.Choice(DEVICE_STATES), default=None)
 @click.option("--search", default=None, help="Text in the PID, serial number, host name or tag.")
+@click.option("--evaluation", "in_evaluation", type=click.Choice(sorted(evaluation.FILTERS)),
+              default=None, help="Only devices in evaluation (active) or whose evaluation "
+                                 "period is over (expired).")
 @click.option("--limit", default=100, show_default=True)
 @click.option("--offset", default=0)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True, help=CSV_HELP)
 @pass_ctx
 def device_list(ctx: CliContext, account: str | None, va: str | None, status: str | None,
-                search: str | None, limit: int, offset: int, as_json: bool,
-                as_csv: bool) -> None:
+                search: str | None, in_evaluation: str | None, limit: int, offset: int,
+                as_json: bool, as_csv: bool) -> None:
     """List devices (product instances)."""
     if as_csv:
+        if in_evaluation is not None:
+            raise click.UsageError("--evaluation lists with --json or as text, not --csv")
         write_report(ctx, "product-instances",
                      Filters(account=account, va=va, status=status, text=search))
         return
     with ctx.db.reader() as uow:
         page = service.list_devices(uow.session, ctx.actor, account=account, va=va, status=status,
-                                    search=search, limit=limit, offset=offset)
+                                    search=search, limit=limit, offset=offset,
+                                    now=uow.clock.now(), in_evaluation=in_evaluation)
     if as_json:
         emit_json({"total": page.total, "devices": page.rows})
         return
@@ -49,8 +55,11 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
         slup = row.get("slup")
         how = (f"SLUP: last report {slup['last_report_at'] or '-'}, {slup['awaiting_ack']} "
                f"awaiting ACK, last ACK {slup['last_ack_at'] or 'none'}") if slup else "agent"
+        shown = row["evaluation"]
         click.echo(columns(row["udi"], row["hostname"], f"{row['account']}/{row['va']}",
-                           row["status"], f"last contact {row['last_contact_at']}", how))
+                           row["status"], f"last contact {row['last_contact_at']}", how,
+                           *([shown["text"]] if shown and shown["state"] != evaluation.ENDED
+                             else [])))
     click.echo(f"{len(page.rows)} of {page.total} devices")
 
 
@@ -61,11 +70,13 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
 def device_show(ctx: CliContext, udi: str, as_json: bool) -> None:
     """Show one device (UDI as PID:<pid>,SN:<serial>, or a serial number)."""
     with ctx.db.reader() as uow:
-        row = service.show_device(uow.session, ctx.actor, udi)
+        row = service.show_device(uow.session, ctx.actor, udi, now=uow.clock.now())
     if as_json:
         emit_json(row)
         return
     for key, value in row.items():
+        if key == "evaluation":
+            value = value["text"] if value else "never in evaluation"
         click.echo(printable(f"{key}: {value}"))
 
 

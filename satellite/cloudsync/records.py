@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from satellite.accounts.export_control import RECORD as CATEGORY_RECORD
 from satellite.errors import InvalidInput
 from satellite.licenses.models import LICENSE_TYPES
 from satellite.limits import check_text
@@ -26,6 +27,11 @@ RUM_ACK = "rum_ack"
 CLASSIC_LICENSE = "classic_license"
 CLASSIC_RESULT = "classic_result"
 CLASSIC_CONVERSION = "classic_conversion"
+# Central's word on an account's export-control category (accounts.export_control), in a
+# response; optional: a response without it leaves every category as it is.
+ACCOUNT_CATEGORY = CATEGORY_RECORD
+# Records a response may carry beside its entitlement lines, applied by their own domains.
+SIDE_RECORDS = (RUM_ACK, ACCOUNT_CATEGORY, CLASSIC_LICENSE, CLASSIC_RESULT)
 # Recipient named by a satellite that has not heard from Central yet.
 ANY_CENTRAL = "central"
 _ENTITLEMENT_KEYS = {"type", "line_id", "account", "va", "tag", "display_name", "license_type",

@@ -10,6 +10,7 @@ from satellite.cloudsync.envelope import Header
 from satellite.cloudsync.outbound import RUM_REPORT
 from satellite.cloudsync.records import (
     ACCOUNT,
+    ACCOUNT_CATEGORY,
     CENTRAL_RESPONSE,
     ENTITLEMENT,
     EVENT,
@@ -68,6 +69,8 @@ _FIELD_WORDS = {
     classic.LICENSES_FIELD: "number of classic (PAK) licenses: Central's complete list of them",
     classic.RESULTS_FIELD: "number of Central's answers to classic license conversion requests",
     classic.REQUESTS_FIELD: "number of requests to convert classic licenses to Smart Licensing",
+    "account_categories": "number of accounts whose export-control category this response "
+                          "states",
 }
 
 
@@ -88,6 +91,9 @@ def record_text(rec: dict[str, Any]) -> str:
         return f"event {rec.get('seq')} at {rec.get('at')}: {describe_event(rec.get('data'))}"
     if kind == RUM_ACK:
         return describe_ack(rec)
+    if kind == ACCOUNT_CATEGORY:
+        return (f"account {rec.get('account')} is in export-control category "
+                f"{rec.get('category')}")
     if kind == EVENT:
         data = rec.get("data") or {}
         details = ", ".join(f"{k}={v}" for k, v in sorted(data.items()))
@@ -180,6 +186,11 @@ def import_lines(report: ImportReport) -> list[str]:
                      f"{done.removed} removed; conversions: {done.completed} completed, "
                      f"{done.rejected} rejected")
         lines += done.notes
+    categories = report.categories
+    lines += [f"export-control category of {change}" for change in categories.changed]
+    if categories.unknown:
+        lines.append("export-control categories for accounts not on this satellite: "
+                     + ", ".join(categories.unknown))
     snapshot = report.snapshot
     if snapshot is None:
         lines.append("it carried no entitlement snapshot")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from satellite.accounts import export_control
 from satellite.actor import Actor
 from satellite.alerts import service as alerts
 from satellite.audit.service import record
@@ -19,7 +20,14 @@ from satellite.cloudsync.diff import ImportDiff, capture, compare
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
 from satellite.cloudsync.envelope import BundleReader, Header, read_bundle
 from satellite.cloudsync.export import Progress
-from satellite.cloudsync.records import CENTRAL_RESPONSE, ENTITLEMENT, RUM_ACK, Entitlement
+from satellite.cloudsync.records import (
+    ACCOUNT_CATEGORY,
+    CENTRAL_RESPONSE,
+    ENTITLEMENT,
+    RUM_ACK,
+    SIDE_RECORDS,
+    Entitlement,
+)
 from satellite.config import Settings
 from satellite.crypto.keys import PublicKey, key_id
 from satellite.errors import ConfigError, InvalidInput, SatelliteError, VerificationFailed
@@ -56,23 +64,24 @@ class ImportReport:
     classic_licenses: classic.ClassicReport | None = None
     # What is odd about the response but could be true (e.g. created long ago).
     warnings: tuple[str, ...] = ()
+    categories: export_control.CentralCategories = field(
+        default_factory=export_control.CentralCategories)
 
 
-def _entitlements(records: Iterator[dict[str, Any]],
-                  acks: list[dict[str, Any]]) -> Iterator[Entitlement]:
-    """The entitlement lines of a response; its ACK records for SLUP devices and its classic
-    license records go to `acks`."""
+Sides = dict[str, list[dict[str, Any]]]
+"""A response's records other than entitlement lines, by type (SIDE_RECORDS)."""
+
+
+def _entitlements(records: Iterator[dict[str, Any]], sides: Sides) -> Iterator[Entitlement]:
+    """The entitlement lines of a response; its other records go to `sides`."""
     for number, rec in enumerate(records, start=1):
-        if rec["type"] in _BESIDE_LINES:
-            acks.append(rec)
+        if rec["type"] in SIDE_RECORDS:
+            sides.setdefault(rec["type"], []).append(rec)
             continue
         if rec["type"] != ENTITLEMENT:
             raise InvalidInput(f"record {number} is of type {rec['type']!r}, "
                                "which this satellite does not know")
         yield Entitlement.from_record(rec, number)
-
-
-_BESIDE_LINES = (RUM_ACK, *classic.TYPES)
 
 
 def _last_serial(value: str | None) -> int:
@@ -158,17 +167,18 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
                                      get_state(session, "sync.last_response_created_at"))
             certificate = check_certificate(header.fields, keystore, anchor, satellite_id, now)
             before = capture(session, now.date())
-            acks: list[dict[str, Any]] = []
-            snapshot = _apply(uow, actor, bundle, progress, acks)
-            rum_acks = apply_central_acks(uow, actor,
-                                          [a for a in acks if a["type"] == RUM_ACK], now)
-            classic_report = _classic(uow, actor, header, acks, now)
+            sides: Sides = {}
+            snapshot = _apply(uow, actor, bundle, progress, sides)
+            rum_acks = apply_central_acks(uow, actor, sides.get(RUM_ACK, []), now)
+            classic_report = _classic(uow, actor, header, sides, now)
+            categories = export_control.apply_central(uow, actor,
+                                                      sides.get(ACCOUNT_CATEGORY, []))
             newly_acked = outbound.acknowledge(session, ack) if ack is not None else 0
             changes = compare(session, before, now.date())
             report = ImportReport(header, key_id(signer), previous, snapshot, changes, ack,
                                   newly_acked, certificate is not None, policy, dry_run,
                                   rum_acks, classic_report,
-                                  tuple(warnings))
+                                  tuple(warnings), categories)
             if dry_run:
                 return report
             set_state(session, LAST_SERIAL_KEY, str(header.serial))
@@ -187,6 +197,7 @@ def _import(db: Database, keystore: Keystore, actor: Actor, path: Path, dry_run:
                             "ack_through": ack, "newly_acked": newly_acked,
                             "classic": classic_report.summary() if classic_report else None,
                             "registered": certificate is not None, "policy": policy,
+                            "account_categories": list(categories.changed),
                             "warnings": warnings})
             history.add(session, actor, now, history.IMPORT, serial=header.serial,
                         records=header.payload_records,
@@ -245,14 +256,14 @@ def _summary(snapshot: SnapshotReport | None, newly_acked: int, registered: bool
 
 
 def _apply(uow: UnitOfWork, actor: Actor, bundle: BundleReader, progress: Progress | None,
-           acks: list[dict[str, Any]]) -> SnapshotReport | None:
+           sides: Sides) -> SnapshotReport | None:
     records = _counted(bundle.records(), progress)
     if bundle.header.fields.get("entitlements") == SNAPSHOT:
-        return apply_entitlements(uow, actor, _entitlements(records, acks))
+        return apply_entitlements(uow, actor, _entitlements(records, sides))
     # Reading to the end still checks the hash; a response without a snapshot carries no lines.
     first = next(records, None)
-    while first is not None and first["type"] in _BESIDE_LINES:
-        acks.append(first)
+    while first is not None and first["type"] in SIDE_RECORDS:
+        sides.setdefault(first["type"], []).append(first)
         first = next(records, None)
     if first is not None:
         raise InvalidInput(f"record 1 is of type {first['type']!r}, which this satellite "
@@ -260,9 +271,9 @@ def _apply(uow: UnitOfWork, actor: Actor, bundle: BundleReader, progress: Progre
     return None
 
 
-def _classic(uow: UnitOfWork, actor: Actor, header: Header, side: list[dict[str, Any]],
+def _classic(uow: UnitOfWork, actor: Actor, header: Header, sides: Sides,
              now: datetime) -> classic.ClassicReport | None:
-    records = [rec for rec in side if rec["type"] in classic.TYPES]
+    records = [rec for kind in classic.TYPES for rec in sides.get(kind, [])]
     complete = classic.LICENSES_FIELD in header.fields
     if not records and not complete:
         return None

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, update
 
+from satellite.accounts import export_control
 from satellite.audit.service import record
 from satellite.config import Settings
 from satellite.db import UTCDateTime, bind_list, list_params
@@ -86,12 +87,17 @@ def _touch_statement(count: int) -> Any:
 UNLICENSED = "the virtual account has no license for this tag"
 
 
-def refusal(tag: str, pools: Mapping[str, TagPool], export_controlled: bool) -> str | None:
-    """Why a device may not use `tag` in its VA (None: it may), for every way devices report."""
+def refusal(tag: str, pools: Mapping[str, TagPool], export_controlled: bool,
+            category: str = export_control.DEFAULT) -> str | None:
+    """Why a device may not use `tag` in its VA (None: it may), for every way devices report.
+
+    `category` is the export-control category of the device's account."""
     if tag not in pools:
         return UNLICENSED
     if pools[tag].export_controlled and not export_controlled:
         return "export-controlled: the device's registration token does not allow it"
+    if pools[tag].export_controlled and not export_control.allows_export(category):
+        return export_control.refusal(category)
     return None
 
 
@@ -173,8 +179,8 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
     changed_vas = set()
     for report in reports:
         device, usage = report.device, report.usage
-        refusals = {tag: why for tag in usage if (why := refusal(tag, pools[device.va_id],
-                                                         device.export_controlled))}
+        refusals = {tag: why for tag in usage if (why := refusal(
+            tag, pools[device.va_id], device.export_controlled, device.export_category))}
         refused.append(refusals)
         consumption = {(device.va_id, tag): count for tag, count in usage.items()
                        if count and refusals.get(tag, UNLICENSED) == UNLICENSED}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from satellite.db import Base
@@ -33,6 +33,7 @@ class Device(Base):
         Index("ix_devices_va_udi", "va_id", "pid", "serial"),
         Index("ix_devices_account_serial", "account_id", "serial"),
         Index("ix_devices_account_hostname", "account_id", "hostname"),
+        Index("ix_devices_account_evaluation_udi", "account_id", "in_evaluation", "pid", "serial"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,6 +62,10 @@ class Device(Base):
     authorization_expires_at: Mapped[datetime | None]
     deregistered_at: Mapped[datetime | None]
     reporting: Mapped[str] = mapped_column(String(10), default=AGENT, server_default=AGENT)
+    # The evaluation period (devices.evaluation): when it began, never reset, and whether the
+    # device relies on it now (uses a tag its VA holds no license for, unregistered).
+    evaluation_started_at: Mapped[datetime | None]
+    in_evaluation: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class RevokedCertificate(Base):

@@ -22,6 +22,7 @@ from satellite.cloudsync import outbound
 from satellite.config import Settings
 from satellite.crypto import certificates
 from satellite.crypto.keys import key_id, raw_public_bytes
+from satellite.devices import evaluation
 from satellite.devices.authority import DeviceAuthority, device_public_key
 from satellite.devices.messages import SignedMessage, format_time
 from satellite.devices.models import DEREGISTERED, REGISTERED, Device, RevokedCertificate
@@ -160,6 +161,7 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     device.token_id, device.export_controlled = token.id, token.export_controlled
     device.status, device.registered_at, device.last_contact_at = REGISTERED, now, now
     device.authorization_expires_at, device.deregistered_at = None, None
+    evaluation.at_registration(device, body.get("evaluationStartedAt"), now)
     try:
         session.flush()
     except IntegrityError:

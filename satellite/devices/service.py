@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, tuple_
@@ -14,6 +15,7 @@ from satellite.accounts.service import account_for, get_va, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.clock import utc_text
+from satellite.devices import evaluation
 from satellite.devices.classic import device_classic
 from satellite.devices.models import DEVICE_STATES, SLUP, Device
 from satellite.devices.registration import owner_of, retire, udi_label
@@ -37,8 +39,8 @@ class DevicePage:
     before: str | None = None
 
 
-def _row(device: Device, account: str, va: str) -> dict[str, Any]:
-    return {
+def _row(device: Device, account: str, va: str, now: datetime | None = None) -> dict[str, Any]:
+    row = {
         "id": device.id, "udi": udi_label(device.pid, device.serial), "pid": device.pid,
         "sn": device.serial, "vid": device.vid, "uuid": device.uuid,
         "hostname": device.hostname, "product_tag": device.product_tag,
@@ -54,6 +56,10 @@ def _row(device: Device, account: str, va: str) -> dict[str, Any]:
         "deregistered_at": utc_text(device.deregistered_at) if device.deregistered_at else None,
         "reporting": device.reporting,
     }
+    if now is not None:
+        row["evaluation"] = evaluation.view(device.evaluation_started_at, device.in_evaluation,
+                                            now)
+    return row
 
 
 def _visible(session: Session, actor: Actor, account_id: int | None) -> Any:
@@ -121,13 +127,15 @@ def _cursor(udi: str) -> tuple[str, str]:
 def list_devices(session: Session, actor: Actor, *, account: str | None = None,
                  va: str | None = None, status: str | None = None, search: str | None = None,
                  limit: int | None = 100, offset: int = 0, after: str | None = None,
-                 before: str | None = None, count_limit: int | None = None) -> DevicePage:
+                 before: str | None = None, count_limit: int | None = None,
+                 now: datetime | None = None, in_evaluation: str | None = None) -> DevicePage:
     """One page of the devices the actor may see, in UDI order.
 
     Pages by position (`offset`) or, faster at any depth, by the UDI to start `after` or to
     end `before`; `count_limit` stops counting there (the page then says "more than").
     Searching takes a UDI, a serial number, a PID, a product tag or the start of a hostname.
-    Raises InvalidInput / NotFound.
+    With `now`, rows show their evaluation; `in_evaluation` ("active", "expired", with `now`)
+    keeps the devices in evaluation or whose evaluation expired. Raises InvalidInput / NotFound.
     """
     if va and not account:
         raise InvalidInput("--va needs --account: VA names are only unique inside an account")
@@ -151,6 +159,10 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
         if status not in DEVICE_STATES:
             raise InvalidInput(f"status {status!r} is not one of {', '.join(DEVICE_STATES)}")
         scope.append(Device.status == status)
+    if in_evaluation:
+        if now is None:
+            raise InvalidInput("the evaluation filter needs the time")
+        scope.append(evaluation.condition(in_evaluation, now))
     if search and search.strip():
         scope.append(_search(session, search.strip(), scope))
     matching = select(Device.id).where(*scope)
@@ -175,7 +187,7 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
     if backwards:
         found.reverse()
     names = _names(session, {d.va_id for d in found})
-    rows = [_row(d, *names[d.va_id]) for d in found]
+    rows = [_row(d, *names[d.va_id], now=now) for d in found]
     slup = states(session, [d.id for d in found if d.reporting == SLUP])
     for row in rows:
         if row["id"] in slup:
@@ -263,10 +275,11 @@ def usages_by_tag(session: Session, device_ids: Collection[int]) -> dict[int, di
             for owner, usage in owners_usage(session, owners, "in_use").items()}
 
 
-def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:
-    """A device with its current consumption by tag."""
+def show_device(session: Session, actor: Actor, udi: str,
+                now: datetime | None = None) -> dict[str, Any]:
+    """A device with its current consumption by tag (and its evaluation, given `now`)."""
     device, account, va = checked_device(session, actor, udi, "device.view")
-    row = _row(device, account.name, va.name)
+    row = _row(device, account.name, va.name, now)
     row["usage"] = usage_by_tag(session, device.id)
     if classic := device_classic(session, device.id):
         row["classicLicenses"] = classic

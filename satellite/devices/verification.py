@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from satellite.accounts.models import VirtualAccount
+from satellite.accounts.models import Account, VirtualAccount
 from satellite.clock import as_utc
 from satellite.crypto import signing
 from satellite.crypto.keys import PublicKey
@@ -40,6 +40,8 @@ class DeviceSession:
     export_controlled: bool
     certificate_expires_at: datetime
     authorization_expires_at: datetime | None
+    # The account's export-control category (accounts.export_control).
+    export_category: str = "A"
 
 
 def check_signature(public: PublicKey, message: SignedMessage) -> None:
@@ -105,8 +107,10 @@ def _nonce_insert(dialect: str) -> Any:
 def _devices_query(count: int) -> Any:
     return (select(Device.id, Device.va_id, VirtualAccount.account_id, Device.status,
                    Device.export_controlled, Device.certificate_expires_at,
-                   Device.authorization_expires_at, Device.public_key)
+                   Device.authorization_expires_at, Device.public_key,
+                   Account.export_category)
             .join(VirtualAccount, VirtualAccount.id == Device.va_id)
+            .join(Account, Account.id == VirtualAccount.account_id)
             .where(Device.id.in_(bind_list("device_id", count))))
 
 
@@ -166,7 +170,8 @@ def check_device(row: Any, message: SignedMessage, now: datetime, max_age_second
         raise Unauthenticated(f"device {row.id}'s ID certificate expired on "
                               f"{row.certificate_expires_at:%Y-%m-%d}: register it again")
     return DeviceSession(row.id, row.va_id, row.account_id, row.status, row.export_controlled,
-                         row.certificate_expires_at, row.authorization_expires_at)
+                         row.certificate_expires_at, row.authorization_expires_at,
+                         row.export_category)
 
 
 def authenticate(session: Session, message: SignedMessage, now: datetime,

@@ -46,6 +46,8 @@ class Rule:
 
 PERMISSIONS: dict[str, Rule] = {
     "account.create": Rule("create accounts", "system", _NOBODY),
+    "account.export_category": Rule("change an account's export-control category", "system",
+                                    _NOBODY),
     "user.manage": Rule("manage users", "system", _NOBODY),
     "reservation.remove": Rule("force-remove reservations", "system", _NOBODY),
     "audit.list_all": Rule("read the whole audit trail", "system", _NOBODY),

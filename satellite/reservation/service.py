@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from satellite.accounts import export_control
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import require_active, va_for
 from satellite.actor import Actor
@@ -29,7 +30,7 @@ from satellite.errors import (
     about,
 )
 from satellite.licenses import usage
-from satellite.licenses.counters import active_on, va_counters
+from satellite.licenses.counters import active_on, tag_pools, va_counters
 from satellite.licenses.models import LicenseLine
 from satellite.licenses.pools import lock_pools
 from satellite.limits import MAX_NOTE, check_text
@@ -141,6 +142,16 @@ def _check_counts(licenses: Mapping[str, int]) -> dict[str, int]:
     return dict(licenses)
 
 
+def _check_export(session: Session, account: Account, va: VirtualAccount,
+                  wanted: Mapping[str, int] | None, on: date) -> None:
+    """A reservation of an account whose category forbids export control holds none of it."""
+    if export_control.allows_export(account.export_category):
+        return
+    pools = tag_pools(session, va.id, on, sorted(wanted or {}))
+    export_control.check_reservation(account, wanted is None,
+                                     [tag for tag, pool in pools.items() if pool.export_controlled])
+
+
 def _term_key(line: LicenseLine) -> date:
     return FAR_FUTURE if line.license_type == "PERPETUAL" or line.end_date is None else line.end_date
 
@@ -248,6 +259,8 @@ def authorize(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str, req
     _check_enabled(account, kind)
     signer.chain(uow.clock.now())
     wanted = {} if licenses is None else _check_counts(licenses)
+    _check_export(session, account, va, None if licenses is None else wanted,
+                  uow.clock.now().date())
     registered = session.scalar(select(Device.status).where(
         Device.pid == request.udi.pid, Device.serial == request.udi.sn, Device.status != DEREGISTERED))
     if registered is not None:
@@ -316,6 +329,7 @@ def update(uow: UnitOfWork, actor: Actor, udi_text: str, licenses: Mapping[str, 
                        "request; return it and reserve again from a new request code")
     wanted = _check_counts(licenses)
     on = uow.clock.now().date()
+    _check_export(session, account, va, wanted, on)
     chosen = _allocate(session, va, wanted, reservation, on)
     held = _held_by(session, reservation, on)
     current = lines(session, reservation)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select, true, update
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
@@ -23,6 +23,7 @@ from satellite.alerts.service import raise_alert
 from satellite.audit.service import record
 from satellite.cloudsync import outbound
 from satellite.db import in_chunks
+from satellite.devices import evaluation
 from satellite.devices.checkin import UNLICENSED, refusal
 from satellite.devices.models import (
     AGENT,
@@ -307,14 +308,19 @@ def _count(session: Session, reports: Sequence[tuple[int, RumReport]]) -> None:
 
 
 def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime, *,
-                      audit_from: set[int] | None = None) -> None:
+                      audit_from: set[int] | None = None, contact: bool = True) -> None:
     """Make SLUP devices' counts their consumption, under the rules an agent's usage follows
-    (tags the VA has no license for consume nothing), and set each device's compliance."""
+    (tags the VA has no license for consume nothing), and set each device's compliance.
+
+    A tag the VA holds no license for is the device's evaluation while its evaluation period
+    runs (devices.evaluation), unlicensed use after. `contact`: the devices just reported
+    (else their last contact is left as it was)."""
     session = uow.session
     for chunk in in_chunks(list(device_ids)):
         rows = session.execute(
             select(Device.id, Device.va_id, Device.status, Device.account_id, Device.pid,
-                   Device.serial, Account.domain, VirtualAccount.name)
+                   Device.serial, Device.evaluation_started_at, Device.in_evaluation,
+                   Account.domain, VirtualAccount.name)
             .join(VirtualAccount, VirtualAccount.id == Device.va_id)
             .join(Account, Account.id == VirtualAccount.account_id)
             .where(Device.id.in_(chunk))).all()
@@ -328,15 +334,24 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
             wanted.setdefault(row.va_id, set()).update(counts[row.id])
         pools = {va_id: tag_pools(session, va_id, now.date(), sorted(tags))
                  for va_id, tags in wanted.items()}
+        reviews = {row.id: evaluation.review(
+            row.evaluation_started_at,
+            any(n and refusal(tag, pools[row.va_id], False) == UNLICENSED
+                for tag, n in counts[row.id].items()), now) for row in rows}
         previous = owners_usage(session, [owner_of(row.id) for row in rows], "in_use")
         changes: dict[str, dict[tuple[int, str], int]] = {}
         facts: list[dict[str, Any]] = []
+        expired: set[int] = set()  # devices whose evaluation use now counts as unlicensed
         for row in rows:
             # As for an agent's report: unlicensed use is kept (and is out of compliance);
-            # an export-controlled tag consumes nothing.
+            # an export-controlled tag consumes nothing; evaluation use consumes nothing.
+            allowed = (None,) if reviews[row.id].excused else (None, UNLICENSED)
             consumption = {(row.va_id, tag): n for tag, n in counts[row.id].items()
-                           if n and refusal(tag, pools[row.va_id], False) in (None, UNLICENSED)}
+                           if n and refusal(tag, pools[row.va_id], False) in allowed}
             before = previous[owner_of(row.id)]
+            if row.in_evaluation and reviews[row.id].in_evaluation \
+                    and not reviews[row.id].excused and consumption.keys() - before.keys():
+                expired.add(row.id)
             if before != consumption:
                 changes[owner_of(row.id)] = consumption
                 changed = {tag for (_va, tag) in before.keys() | consumption.keys()}
@@ -349,8 +364,10 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
         by_status: dict[str, list[int]] = {}
         for row in rows:
             va_pools = pools[row.va_id]
-            compliant = all(refusal(tag, va_pools, False) is None
-                            and va_pools[tag].counter.available >= 0
+            excused = reviews[row.id].excused
+            compliant = all(((why := refusal(tag, va_pools, False)) is None
+                             and va_pools[tag].counter.available >= 0)
+                            or (excused and why == UNLICENSED)
                             for tag, n in counts[row.id].items() if n)
             status = AUTHORIZED if compliant else OUT_OF_COMPLIANCE
             by_status.setdefault(status, []).append(row.id)
@@ -358,10 +375,46 @@ def apply_consumption(uow: UnitOfWork, device_ids: Sequence[int], now: datetime,
                 record(uow, device_actor(row.id), "device.status", f"device:{row.id}",
                        account_id=row.account_id, details={"before": row.status,
                                                            "after": status})
+        values: dict[str, Any] = {"last_contact_at": now, "deregistered_at": None} \
+            if contact else {}
         for status, ids in by_status.items():
             session.execute(update(Device).where(Device.id.in_(ids)).values(
-                status=status, last_contact_at=now, deregistered_at=None)
-                .execution_options(synchronize_session=False))
+                status=status, **values).execution_options(synchronize_session=False))
+        _note_evaluations(uow, rows, reviews, expired, now, audit_from)
+
+
+def _note_evaluations(uow: UnitOfWork, rows: Sequence[Any],
+                      reviews: dict[int, evaluation.Review], expired: set[int], now: datetime,
+                      audit_from: set[int] | None) -> None:
+    """Store what changed of the devices' evaluations; audit it for devices known before."""
+    groups: dict[tuple[datetime | None, bool], list[int]] = {}
+    for row in rows:
+        review = reviews[row.id]
+        before = (row.evaluation_started_at, row.in_evaluation)
+        if (review.started_at, review.in_evaluation) != before:
+            groups.setdefault((review.started_at, review.in_evaluation), []).append(row.id)
+        elif row.id not in expired:
+            continue
+        if audit_from is not None and row.id in audit_from:
+            shown = evaluation.view(review.started_at, review.in_evaluation, now)
+            record(uow, device_actor(row.id), "device.evaluation", f"device:{row.id}",
+                   account_id=row.account_id,
+                   details={"after": shown["text"] if shown else None,
+                            "started_at": shown["startedAt"] if shown else None})
+    for (started_at, in_evaluation), ids in groups.items():
+        uow.session.execute(update(Device).where(Device.id.in_(ids)).values(
+            evaluation_started_at=started_at, in_evaluation=in_evaluation)
+            .execution_options(synchronize_session=False))
+
+
+def review_evaluations(uow: UnitOfWork) -> int:
+    """Look again at the SLUP devices in evaluation: one whose period ended goes Out Of
+    Compliance, one whose VA now holds its licenses leaves evaluation. Returns how many
+    were looked at."""
+    ids = list(uow.session.scalars(select(Device.id).where(
+        Device.in_evaluation == true(), Device.reporting == SLUP).order_by(Device.id)))
+    apply_consumption(uow, ids, uow.clock.now(), audit_from=set(ids), contact=False)
+    return len(ids)
 
 
 def find_va(session: Session, actor: Actor, account_ref: str | None, va_name: str,

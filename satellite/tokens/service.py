@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from satellite.accounts.export_control import check_token
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, require_active, va_for
 from satellite.actor import Actor
@@ -89,6 +90,7 @@ def create_token(uow: UnitOfWork, actor: Actor, sealer: TokenSealer, account_ref
                            field="max_uses")
     account, va = va_for(uow.session, actor, account_ref, va_name, "token.manage")
     require_active(account, "registration tokens")
+    check_token(account, export_controlled)
     secret = secrets.token_urlsafe(32)
     digest = secret_hash(secret)
     now = uow.clock.now()

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify, request
 
 from satellite.access.requests import activate_account
-from satellite.accounts import removal
+from satellite.accounts import export_control, removal
 from satellite.accounts import service as accounts
 from satellite.accounts.schemas import account_json, va_json
 from satellite.cloudsync.held import held_json, held_lines
@@ -116,6 +116,12 @@ def account_held(account: str) -> Any:
 @bp.get("/held-licenses")
 def held_without_account() -> Any:
     return _held(None)
+@bp.post(ACCOUNT + "/export-category")
+def account_export_category(account: str) -> Any:
+    data = body()
+    changed = write(lambda uow: account_json(export_control.set_category(
+        uow, actor(), account, field(data, "exportCategory"))))
+    return jsonify(accounts=[changed])
 
 
 def _vas(uow: UnitOfWork, account: str) -> list[dict[str, Any]]:

@@ -128,17 +128,30 @@ def _device_json(row: dict[str, Any], usage: dict[str, int]) -> dict[str, Any]:
                      "udiVid": row["vid"], "uuid": row["uuid"]},
             "virtualAccount": row["va"], "status": row["status"].upper(),
             "registrationDate": row["registered_at"], "lastContactDate": row["last_contact_at"],
-            "licenseUsage": [{"license": tag, "quantity": n} for tag, n in usage.items()]}
+            "licenseUsage": [{"license": tag, "quantity": n} for tag, n in usage.items()],
+            "evaluation": _evaluation_json(row.get("evaluation"))}
+
+
+def _evaluation_json(shown: dict[str, Any] | None) -> dict[str, Any] | None:
+    if shown is None:
+        return None
+    return {"state": shown["state"], "startedAt": shown["startedAt"], "endsAt": shown["endsAt"],
+            "daysLeft": shown["daysLeft"], "text": shown["text"]}
 
 
 @bp.route(VA + "/devices", methods=["GET", "POST"])
 def device_list(account: str, va: str) -> Any:
     """GET with `limit`/`offset` in the query, or POST with them in the body (On-Prem's form)."""
-    limit, offset = page(body())
+    data = body()
+    limit, offset = page(data)
+    in_evaluation = data.get("evaluation", request.args.get("evaluation")) or None
+    if in_evaluation is not None and not isinstance(in_evaluation, str):
+        raise InvalidInput("'evaluation' is 'active' or 'expired'", field="evaluation")
 
     def rows(uow: UnitOfWork) -> dict[str, Any]:
         found = devices.list_devices(uow.session, actor(), account=account, va=va,
-                                     limit=limit, offset=offset)
+                                     limit=limit, offset=offset, now=uow.clock.now(),
+                                     in_evaluation=in_evaluation)
         usage = devices.usages_by_tag(uow.session, [r["id"] for r in found.rows])
         return {"totalRecords": found.total, "devices": [
             _device_json(r, usage[r["id"]]) for r in found.rows]}

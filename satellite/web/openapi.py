@@ -50,7 +50,9 @@ SCHEMAS: dict[str, Any] = {
     "RevokeToken": _obj(["token"], token=STR),
     "Account": _obj(["name", "domain", "status", "createdBy", "approvedBy"], name=STR,
                     domain=STR, reservation=STR, status={"enum": ["ACTIVE", "PENDING"]},
+                    exportCategory={"enum": ["A", "B", "C", "D"]},
                     createdBy=STR, createdAt=STR, approvedBy=NSTR, activatedAt=NSTR),
+    "ExportCategory": _obj(["exportCategory"], exportCategory={"enum": ["A", "B", "C", "D"]}),
     "Accounts": _list_of("accounts", "Account"),
     "AccountCreate": _obj(["name", "domain"], name=STR, domain=STR, pending=BOOL),
     "HeldLine": _obj(["lineId", "domain", "virtualAccount", "tag", "type", "quantity"],
@@ -159,7 +161,12 @@ SCHEMAS: dict[str, Any] = {
                    hostName=NSTR, productTagName=NSTR, sudi=_ref("Sudi"), virtualAccount=STR,
                    status=STR, registrationDate=NSTR, lastContactDate=NSTR,
                    licenseUsage={"type": "array", "items": _obj(["license", "quantity"],
-                                                                license=STR, quantity=INT)}),
+                                                                license=STR, quantity=INT)},
+                   evaluation={"oneOf": [{"type": "null"}, _obj(
+                       ["state", "startedAt", "endsAt", "daysLeft", "text"],
+                       state={"enum": ["in evaluation", "evaluation expired",
+                                       "evaluation ended"]},
+                       startedAt=STR, endsAt=STR, daysLeft=INT, text=STR)]}),
     "ClassicLicense": _obj(["pak", "sku", "license", "virtualAccount", "quantity", "converted",
                             "pending", "unconverted", "convertible", "deviceUdi"],
                            pak=STR, sku=STR, license=STR, virtualAccount=NSTR, quantity=INT,
@@ -183,7 +190,7 @@ SCHEMAS: dict[str, Any] = {
     "ConvertResult": _obj(["status", "conversion"], status=STR, conversion=_ref("Conversion")),
     "Conversions": _obj(["totalRecords", "conversions"], totalRecords=INT,
                         conversions={"type": "array", "items": _ref("Conversion")}),
-    "DeviceQuery": _obj([], **PAGE),
+    "DeviceQuery": _obj([], evaluation={"enum": ["active", "expired"]}, **PAGE),
     "Devices": _obj(["totalRecords", "devices"], totalRecords=INT,
                     devices={"type": "array", "items": _ref("Device")}),
     "DeviceTransfer": _obj(["productInstances"], productInstances={
@@ -280,8 +287,9 @@ _TOKEN = _op("Get a bearer token (client_credentials or password grant)", "Token
 _ACCOUNTS = _op("Accounts the caller may see", "Accounts")
 _LICENSES = _op("License counters of the account (limit -1: all)", "Licenses", "LicenseQuery",
                 query=("limit", "offset", "virtualAccounts"))
-_DEVICES = _op("Devices of the virtual account (limit -1: all)", "Devices",
-               query=("limit", "offset"))
+_DEVICES = _op("Devices of the virtual account (limit -1: all; evaluation=active|expired: "
+               "those in evaluation, or whose evaluation expired)", "Devices",
+               query=("limit", "offset", "evaluation"))
 _SUBS = _op("License lines (subscriptions) of the account", "Subscriptions", "LicenseQuery",
             query=("limit", "offset", "virtualAccounts"))
 def _usage_upload() -> dict[str, Any]:
@@ -319,6 +327,9 @@ PATHS: dict[str, dict[str, Any]] = {
                                          "(system administrators; limit -1: all)", "HeldLines",
                                          query=("limit", "offset"))},
     "/api/v1/upstream_satellites/accounts": {"post": _ACCOUNTS},
+    A + "/export-category": {"post": _op(
+        "Set the account's export-control category (system administrators; C and D may not "
+        "use export-controlled functionality)", "Accounts", "ExportCategory")},
     A + "/virtual-accounts": {
         "get": _op("Virtual accounts the caller may see", "VirtualAccounts"),
         "post": _op("Create a virtual account, or list them when no name is given",

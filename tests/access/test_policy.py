@@ -15,6 +15,7 @@ from tests.access.helpers import World, build_world
 # VA roles are held on a VA above the one acted on.
 EXPECTED = {
     "account.create": "SA",
+    "account.export_category": "SA",
     "user.manage": "SA",
     "reservation.remove": "SA",
     "audit.list_all": "SA",
@@ -40,7 +41,6 @@ EXPECTED = {
     "va.delete": "SA AA VA",
     "license.view": "SA AA AU AV VA VU VV",
     "license.transfer": "SA AA AU VA VU",
-    "license.convert": "SA AA AU VA VU",
     "license.convert": "SA AA AU VA VU",
     "reservation.view": "SA AA AU AV VA VU VV",
     "reservation.manage": "SA AA AU VA VU",

@@ -14,8 +14,8 @@ def test_account_and_va_commands(cli) -> None:
         ("Default", None), ("Lab", None), ("Sub", "Lab")}
     assert cli("account", "set", "Acme", "--reservation", "both").code == 0
     accounts = json.loads(cli("account", "list", "--json").out)["accounts"]
-    assert [(a["name"], a["domain"], a["reservation"], a["status"]) for a in accounts] == [
-        ("Acme", "acme.example.com", "both", "ACTIVE")]
+    assert [(a["name"], a["domain"], a["reservation"], a["status"], a["exportCategory"])
+            for a in accounts] == [("Acme", "acme.example.com", "both", "ACTIVE", "A")]
 
 
 def test_a_pending_account_is_shown_held_and_activated(cli) -> None:

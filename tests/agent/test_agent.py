@@ -49,7 +49,7 @@ def test_an_unreachable_satellite_keeps_the_last_authorization_until_it_expires(
     state = tmp_path / "agent"
     agent = Agent(state, now=clock.now, attempts=2, sleep=lambda _s: None)
     with pytest.raises(NotRegistered):
-        agent.report({TAG: 1})
+        agent.renew()
     # Talk to the app in-process, then point the agent at a port where nothing listens.
     monkeypatch.setattr(agent_module, "Transport", lambda _url, **_kw: transport)
     agent.register("http://satellite.test", make_token(db, actor, sealer), "C9300", "AG1")

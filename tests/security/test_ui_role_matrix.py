@@ -45,6 +45,8 @@ FORMS = [
     ("create user", "/users/create", {"username": "newbie", "password": "a-fresh-passphrase-9"},
      "user.manage"),
     ("disable user", "/users/nobody/disabled", {"disabled": "1"}, "user.manage"),
+    ("set export-control category", f"{A}/export-category", {"category": "C"},
+     "account.export_category"),
 ]
 
 

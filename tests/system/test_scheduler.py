@@ -88,6 +88,6 @@ def test_every_domain_lists_its_jobs_by_verb_object_names_and_old_names_still_se
     chosen = {job.name: job.interval_seconds for job in scheduled_jobs(everything)}
     assert set(chosen) == {"check-alerts", "deliver-alerts", "backup", "sync", "age-devices",
                            "refresh-pools", "usage-history", "release-ended-terms",
-                           "check-clock", "check-storage"}
+                           "check-clock", "check-storage", "review-evaluations"}
     assert all(name == name.lower() and "_" not in name and "." not in name for name in chosen)
     assert chosen["check-alerts"] == 120 and chosen["release-ended-terms"] == 240

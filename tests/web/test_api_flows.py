@@ -39,6 +39,7 @@ def test_accounts_vas_licenses_transfer_reserve_and_delete(
     conforms(answer.json, "/api/v1/upstream_satellites/accounts", "post", 200)
     assert answer.json["accounts"] == [{"name": "Acme", "domain": "acme.example.com",
                                         "reservation": "specific", "status": "ACTIVE",
+                                        "exportCategory": "A",
                                         "createdBy": "cli:tester",
                                         "createdAt": "2026-03-01T12:00:00+00:00",
                                         "approvedBy": "cli:tester",

@@ -1,7 +1,7 @@
 """Classic (PAK) licenses and the requests that convert them to Smart Licensing
 
 Revision ID: 0016_classic_licenses
-Revises: 0014_deposit_rules
+Revises: 0015_categories_evaluation
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from satellite.db import UTCDateTime
 
 revision: str = '0016_classic_licenses'
-down_revision: str | Sequence[str] | None = '0014_deposit_rules'
+down_revision: str | Sequence[str] | None = '0015_categories_evaluation'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -24,6 +24,7 @@ from satellite.web.ui import (  # noqa: F401
     classic,
     deposits,
     devices,
+    export_control,
     licenses,
     requests,
     reservations,

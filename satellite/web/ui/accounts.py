@@ -30,6 +30,7 @@ from satellite.proxy_tls import warnings as tls_warnings
 from satellite.users.models import User
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.charts import history_charts, usage_bars
+from satellite.web.ui.export_control import category_form
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import (
     AccessRequestForm,
@@ -167,6 +168,7 @@ def dashboard(account: str) -> Any:
                 else None)
         may_activate = acct.status != ACTIVE and allowed(s, who, "account.create")
         may_manage_deposits = allowed(s, who, "deposit_rule.manage", account_id=acct.id)
+        may_set_category = allowed(s, who, "account.export_category")
     settings = current_app.config["SATELLITE_SETTINGS"]
     sync = sync_status(database(), settings, who, acct.domain) if may_see_sync else None
     # The same warnings `satellite status` prints, for those who look after the appliance.
@@ -178,7 +180,8 @@ def dashboard(account: str) -> Any:
                   pool_total=pools.total, history=history_charts(history, since, until),
                   history_period=period, history_ranges=HISTORY_RANGES,
                   history_since=since.date().isoformat(), held=held, may_activate=may_activate,
-                  held_rows=HELD_ROWS, action=ActionForm(formdata=None))
+                  held_rows=HELD_ROWS, action=ActionForm(formdata=None),
+                  category_form=category_form(acct) if may_set_category else None)
 
 
 # The tree page shows as many levels as fit in this many rows; deeper VAs are one click away

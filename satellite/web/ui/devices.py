@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, request, url_for
 
 from satellite.accounts import service as accounts
+from satellite.devices import evaluation
 from satellite.devices import service as devices
 from satellite.devices.models import DEVICE_STATES
 from satellite.errors import NotFound, SatelliteError
@@ -25,6 +26,7 @@ def devices_page(account: str) -> Any:
     va = request.args.get("va") or None
     status = request.args.get("status") or None
     text = request.args.get("q", "").strip() or None
+    in_evaluation = request.args.get("evaluation") or None
     after = request.args.get("after") or None
     before = None if after else request.args.get("before") or None
     with reading() as uow:
@@ -37,16 +39,19 @@ def devices_page(account: str) -> Any:
             va = vas[0].name if vas else ""
         rows = devices.list_devices(s, actor(), account=acct.domain, va=va, status=status,
                                     search=text, limit=PAGE_SIZE, after=after, before=before,
-                                    count_limit=COUNT_LIMIT)
+                                    count_limit=COUNT_LIMIT, now=uow.clock.now(),
+                                    in_evaluation=in_evaluation)
     filters = {k: v for k, v in (("va", va), ("status", status), ("q", text)) if v}
+    paged = {**filters, **({"evaluation": in_evaluation} if in_evaluation else {})}
     return render("devices.html", account=acct, vas=vas, rows=rows, statuses=DEVICE_STATES,
-                  everything=everything, filters=filters)
+                  everything=everything, filters=filters, paged=paged,
+                  evaluations=evaluation.FILTERS, ended=evaluation.ENDED)
 
 
 def device_of(s: Any, account: str, udi: str) -> tuple[Any, list[Any], dict[str, Any]]:
     acct, vas = accounts.va_entries(s, actor(), account, VA_LIST_LIMIT + 1)
     # The service shows only a device the actor may see; the page only one of this account.
-    shown = devices.show_device(s, actor(), udi)
+    shown = devices.show_device(s, actor(), udi, now=database().clock.now())
     if shown["account"] != acct.name:
         raise NotFound(f"no device with UDI {udi!r} in {acct.name}")
     return acct, vas, shown

@@ -51,6 +51,13 @@ class ActionForm(FlaskForm):
     """A button that changes state and needs nothing but the CSRF token."""
 
 
+class ExportCategoryForm(FlaskForm):
+    category = SelectField("Export-control category", choices=[
+        SelectChoice("A", "A (unrestricted)"), SelectChoice("B", "B"),
+        SelectChoice("C", "C (no export-controlled functionality)"),
+        SelectChoice("D", "D (no export-controlled functionality)")], validate_choice=True)
+
+
 class AccountForm(FlaskForm):
     name = StringField("Account name", validators=[DataRequired(), Length(max=200)])
     domain = StringField("Domain identifier", validators=[DataRequired(), Length(max=253)],

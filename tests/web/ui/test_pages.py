@@ -215,3 +215,38 @@ def test_any_user_asks_for_access_and_for_an_account_and_admins_decide(
     with db.reader() as uow:
         assert get_account(uow.session, "lab.acme.example.com").name == "Acme Lab"
     assert "approved by" in browser.get("/accounts").split('id="account-requests"')[1]
+
+
+def test_the_account_page_shows_the_export_category_and_system_admins_change_it(
+        admin: Browser, db: Database) -> None:
+    page = admin.get(f"{ACME}/")
+    assert "Export-control category <strong>A</strong>" in page
+    admin.post(f"{ACME}/export-category", {"category": "D"}, status=302)
+    page = admin.get(f"{ACME}/")
+    assert "Export-control category <strong>D</strong>" in page
+    assert "is now in export-control category D" in page
+    assert "<td>D</td>" in admin.get("/accounts")
+    status, html = admin.post(f"{ACME}/export-category", {"category": "Z"})
+    assert status == 400 and "not changed" in html
+    with db.reader() as uow:
+        assert get_account(uow.session, "acme.example.com").export_category == "D"
+
+
+def test_the_tokens_page_says_a_restricted_account_grants_no_export_control(
+        admin: Browser, db: Database) -> None:
+    from satellite.accounts.export_control import set_category
+    from satellite.tokens.secrets import TokenSealer
+    from satellite.tokens.service import create_token
+
+    with db.uow() as uow:
+        create_token(uow, Actor("cli", "setup"), TokenSealer.for_data_dir(
+            admin.client.application.config["SATELLITE_SETTINGS"].data_dir),
+            "Acme", "Lab", export_controlled=True)
+        set_category(uow, Actor("cli", "setup"), "Acme", "C")
+        uow.commit()
+    page = admin.get(f"{ACME}/tokens")
+    assert "not granted: the account's export-control category is C" in page
+    assert "cannot be allowed: the account is in export-control category C" in page
+    status, html = admin.post(f"{ACME}/tokens/create", {
+        "va": "Lab", "description": "x", "expires_days": "30", "export_controlled": "y"})
+    assert status == 403 and "export-control category C" in html
