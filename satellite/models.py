@@ -8,6 +8,7 @@ from satellite.cloudsync.models import OutboundEvent, OutboundHead, SyncRun
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
 from satellite.jobruns import JobRunRecord
+from satellite.labels.models import DeviceLabel, LicenseLabel, ReservationLabel
 from satellite.licenses.models import (
     AccountUsageSnapshot,
     LicenseLine,
@@ -38,9 +39,11 @@ __all__ = [
     "Base",
     "CssmFile",
     "Device",
+    "DeviceLabel",
     "DeviceNonce",
     "Grant",
     "JobRunRecord",
+    "LicenseLabel",
     "LicenseLine",
     "LicenseUsage",
     "OutboundEvent",
@@ -48,6 +51,7 @@ __all__ = [
     "RateBucket",
     "RegistrationToken",
     "Reservation",
+    "ReservationLabel",
     "ReservationLine",
     "RevokedCertificate",
     "RumAck",

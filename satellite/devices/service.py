@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from satellite.clock import utc_text
 from satellite.devices.models import DEVICE_STATES, SLUP, Device
 from satellite.devices.registration import owner_of, retire, udi_label
 from satellite.errors import Conflict, InvalidInput, NotFound
+from satellite.labels.filters import devices_with, wanted
 from satellite.licenses.usage import owner_usage, owners_usage, set_usage
 from satellite.permissions.policy import require, visible_account_ids, visible_va_ids
 from satellite.slup.views import device_reports, states
@@ -36,7 +37,7 @@ class DevicePage:
     before: str | None = None
 
 
-def _row(device: Device, account: str, va: str) -> dict[str, Any]:
+def device_row(device: Device, account: str, va: str) -> dict[str, Any]:
     return {
         "id": device.id, "udi": udi_label(device.pid, device.serial), "pid": device.pid,
         "sn": device.serial, "vid": device.vid, "uuid": device.uuid,
@@ -120,12 +121,14 @@ def _cursor(udi: str) -> tuple[str, str]:
 def list_devices(session: Session, actor: Actor, *, account: str | None = None,
                  va: str | None = None, status: str | None = None, search: str | None = None,
                  limit: int | None = 100, offset: int = 0, after: str | None = None,
-                 before: str | None = None, count_limit: int | None = None) -> DevicePage:
+                 before: str | None = None, count_limit: int | None = None,
+                 tagged: Sequence[str] = ()) -> DevicePage:
     """One page of the devices the actor may see, in UDI order.
 
     Pages by position (`offset`) or, faster at any depth, by the UDI to start `after` or to
     end `before`; `count_limit` stops counting there (the page then says "more than").
-    Searching takes a UDI, a serial number, a PID, a product tag or the start of a hostname.
+    Searching takes a UDI, a serial number, a PID, a product tag or the start of a hostname;
+    `tagged` keeps the devices carrying every one of those operator tags.
     Raises InvalidInput / NotFound.
     """
     if va and not account:
@@ -150,6 +153,7 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
         if status not in DEVICE_STATES:
             raise InvalidInput(f"status {status!r} is not one of {', '.join(DEVICE_STATES)}")
         scope.append(Device.status == status)
+    scope.extend(devices_with(wanted(tagged)))
     if search and search.strip():
         scope.append(_search(session, search.strip(), scope))
     matching = select(Device.id).where(*scope)
@@ -174,7 +178,7 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
     if backwards:
         found.reverse()
     names = _names(session, {d.va_id for d in found})
-    rows = [_row(d, *names[d.va_id]) for d in found]
+    rows = [device_row(d, *names[d.va_id]) for d in found]
     slup = states(session, [d.id for d in found if d.reporting == SLUP])
     for row in rows:
         if row["id"] in slup:
@@ -265,7 +269,7 @@ def usages_by_tag(session: Session, device_ids: Collection[int]) -> dict[int, di
 def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:
     """A device with its current consumption by tag."""
     device, account, va = checked_device(session, actor, udi, "device.view")
-    row = _row(device, account.name, va.name)
+    row = device_row(device, account.name, va.name)
     row["usage"] = usage_by_tag(session, device.id)
     if device.reporting == SLUP:
         row["slup"] = device_reports(session, device.id)
@@ -287,11 +291,11 @@ def transfer_device(uow: UnitOfWork, actor: Actor, udi: str, to_va: str) -> dict
     device.va_id = target.id
     record(uow, actor, "device.transfer", f"device:{udi_label(device.pid, device.serial)}",
            account_id=account.id, details={"before": va.name, "after": target.name})
-    return _row(device, account.name, target.name)
+    return device_row(device, account.name, target.name)
 
 
 def remove_device(uow: UnitOfWork, actor: Actor, udi: str) -> dict[str, Any]:
     """Operator-side removal (e.g. RMA): licenses back to the pool, certificate revoked."""
     device, account, va = checked_device(uow.session, actor, udi, "device.manage")
     retire(uow, actor, device, account.id, "device.remove", "removed by operator")
-    return _row(device, account.name, va.name)
+    return device_row(device, account.name, va.name)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.db import bind_list, in_chunks, list_params
 from satellite.errors import InvalidInput
+from satellite.labels.filters import pools_with, wanted
 from satellite.licenses import compliance
 from satellite.licenses.models import (
     IN_COMPLIANCE,
@@ -237,11 +238,13 @@ def list_counters(
     offset: int = 0,
     details: bool = True,
     count: bool = True,
+    tagged: Sequence[str] = (),
 ) -> CounterPage:
     """One page of counters, ordered by account, VA and tag, with the lines behind each.
 
     Filters: one account, VA names or ids, a tag, a status, free text (in the tag, its display
-    name or its search words, any case); `limit` None means the whole
+    name or its search words, any case), operator tags (`tagged`: pools carrying every one);
+    `limit` None means the whole
     list. Returns the page and the total count. Without `details` the rows carry no lines;
     without `count` the total is only what the page shows (offset + rows), which spares reading
     every pool that matches (a summary that shows the first rows only).
@@ -262,6 +265,7 @@ def list_counters(
         where.append(VirtualAccount.id.in_(list(va_ids)))
     if tag is not None:
         where.append(UsageTotal.tag == tag)
+    where.extend(pools_with(wanted(tagged)))
     quantity = quantity_on(on)
     if status is not None:
         short = compliance.short_sql(quantity, UsageTotal.in_use, UsageTotal.reserved)

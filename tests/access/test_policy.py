@@ -32,6 +32,7 @@ EXPECTED = {
     "apiclient.manage": "SA AA",
     "audit.list": "SA AA",
     "license.transfer_account": "SA AA",
+    "device.transfer_account": "SA AA",
     "va.view": "SA AA AU AV VA VU VV",
     "va.create": "SA AA VA",
     "va.update": "SA AA VA",
