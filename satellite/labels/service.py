@@ -17,7 +17,7 @@ from satellite.accounts.service import va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.devices.registration import udi_label
-from satellite.devices.service import checked_device
+from satellite.devices.service import checked_device, udi_parts
 from satellite.errors import InvalidInput, NotFound
 from satellite.labels.filters import MAX_LABELS, labels
 from satellite.labels.models import DeviceLabel, LicenseLabel, ReservationLabel
@@ -64,7 +64,10 @@ def _find(session: Session, actor: Actor, item: Item, change: bool) -> _Found:
         return _Found(f"device:{udi_label(device.pid, device.serial)}", account.id, DeviceLabel,
                       {"device_id": device.id})
     if item.kind == "reservation":
-        reservation = reservations.show(session, actor, item.udi)
+        # Reservations write a UDI PID:SN; the long form devices use is taken too.
+        parts = udi_parts(item.udi)
+        reservation = reservations.show(session, actor,
+                                        f"{parts[0]}:{parts[1]}" if parts else item.udi)
         if change:
             require(session, actor, "reservation.manage", account_id=reservation.account_id,
                     va_id=reservation.va_id)
