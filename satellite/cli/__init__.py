@@ -127,12 +127,13 @@ def _register() -> None:
         slup,
         sync,
         system,
+        tags,
         tls,
         tokens,
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access, clock, reports, slup):
+                   devices, alerts, access, clock, reports, slup, tags):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, time
 
 import click
 
-from satellite.cli import CliContext, columns, emit_json, pass_ctx
+from satellite.cli import CliContext, columns, emit_json, fail, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
 from satellite.devices import service
 from satellite.devices.aging import age_devices
 from satellite.devices.models import DEVICE_STATES
+from satellite.devices.moves import move_device
 from satellite.errors import InvalidInput
 from satellite.limits import printable
 from satellite.reports.exports import Filters
@@ -26,22 +27,26 @@ def device() -> None:
 @click.option("--va", default=None, help="Virtual account (with --account).")
 @click.option("--status", type=click.Choice(DEVICE_STATES), default=None)
 @click.option("--search", default=None, help="Text in the PID, serial number, host name or tag.")
+@click.option("--tag", "tagged", multiple=True,
+              help="Only devices carrying this tag of yours (repeatable: all of them).")
 @click.option("--limit", default=100, show_default=True)
 @click.option("--offset", default=0)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True, help=CSV_HELP)
 @pass_ctx
 def device_list(ctx: CliContext, account: str | None, va: str | None, status: str | None,
-                search: str | None, limit: int, offset: int, as_json: bool,
-                as_csv: bool) -> None:
+                search: str | None, tagged: tuple[str, ...], limit: int, offset: int,
+                as_json: bool, as_csv: bool) -> None:
     """List devices (product instances)."""
+    if as_csv and tagged:
+        fail("--csv takes no --tag")
     if as_csv:
         write_report(ctx, "product-instances",
                      Filters(account=account, va=va, status=status, text=search))
         return
     with ctx.db.reader() as uow:
         page = service.list_devices(uow.session, ctx.actor, account=account, va=va, status=status,
-                                    search=search, limit=limit, offset=offset)
+                                    search=search, limit=limit, offset=offset, tagged=tagged)
     if as_json:
         emit_json({"total": page.total, "devices": page.rows})
         return
@@ -50,7 +55,8 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
         how = (f"SLUP: last report {slup['last_report_at'] or '-'}, {slup['awaiting_ack']} "
                f"awaiting ACK, last ACK {slup['last_ack_at'] or 'none'}") if slup else "agent"
         click.echo(columns(row["udi"], row["hostname"], f"{row['account']}/{row['va']}",
-                           row["status"], f"last contact {row['last_contact_at']}", how))
+                           row["status"], f"last contact {row['last_contact_at']}", how,
+                           " ".join(row["tags"]) or "-"))
     click.echo(f"{len(page.rows)} of {page.total} devices")
 
 
@@ -77,6 +83,20 @@ def device_transfer(ctx: CliContext, udi: str, to_va: str) -> None:
     """Move a device, and what it consumes, to another virtual account."""
     with ctx.db.uow() as uow:
         row = service.transfer_device(uow, ctx.actor, udi, to_va)
+        uow.commit()
+    click.echo(f"Moved {row['udi']} to {row['account']}/{row['va']}")
+
+
+@device.command("move")
+@click.argument("udi")
+@click.option("--to-account", required=True, help="Account name or domain identifier.")
+@click.option("--to-va", required=True, help="A virtual account of that account.")
+@pass_ctx
+def device_move(ctx: CliContext, udi: str, to_account: str, to_va: str) -> None:
+    """Move a device, and what it consumes, to a virtual account of any account (another
+    account needs account administrator rights in both)."""
+    with ctx.db.uow() as uow:
+        row = move_device(uow, ctx.actor, udi, to_account, to_va)
         uow.commit()
     click.echo(f"Moved {row['udi']} to {row['account']}/{row['va']}")
 

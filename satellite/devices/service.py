@@ -18,6 +18,7 @@ from satellite.devices.models import DEVICE_STATES, SLUP, Device
 from satellite.devices.registration import owner_of, retire, udi_label
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.labels.filters import devices_with, wanted
+from satellite.labels.pages import device_labels
 from satellite.licenses.usage import owner_usage, owners_usage, set_usage
 from satellite.permissions.policy import require, visible_account_ids, visible_va_ids
 from satellite.slup.views import device_reports, states
@@ -180,7 +181,9 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
     names = _names(session, {d.va_id for d in found})
     rows = [device_row(d, *names[d.va_id]) for d in found]
     slup = states(session, [d.id for d in found if d.reporting == SLUP])
+    tags = device_labels(session, [d.id for d in found])
     for row in rows:
+        row["tags"] = tags[row["id"]]
         if row["id"] in slup:
             row["slup"] = slup[row["id"]]
     has_next = more if not backwards else bool(rows)
@@ -271,6 +274,7 @@ def show_device(session: Session, actor: Actor, udi: str) -> dict[str, Any]:
     device, account, va = checked_device(session, actor, udi, "device.view")
     row = device_row(device, account.name, va.name)
     row["usage"] = usage_by_tag(session, device.id)
+    row["tags"] = device_labels(session, [device.id])[device.id]
     if device.reporting == SLUP:
         row["slup"] = device_reports(session, device.id)
     return row

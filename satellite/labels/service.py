@@ -6,11 +6,11 @@ devices, manage reservations) may change them. Every change is audited in the it
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from satellite.accounts.service import va_for
@@ -136,39 +136,3 @@ def remove_labels(uow: UnitOfWork, actor: Actor, item: Item,
         record(uow, actor, f"{item.kind}.untag", found.target, account_id=found.account_id,
                details={"removed": gone})
     return [word for word in have if word not in gone]
-
-
-# Tags of a page of items, each in one query.
-
-def device_labels(session: Session, device_ids: Collection[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {i: [] for i in device_ids}
-    if device_ids:
-        for device_id, word in session.execute(
-                select(DeviceLabel.device_id, DeviceLabel.label)
-                .where(DeviceLabel.device_id.in_(sorted(device_ids))).order_by(DeviceLabel.label)):
-            found[device_id].append(word)
-    return found
-
-
-def reservation_labels(session: Session,
-                       reservation_ids: Collection[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {i: [] for i in reservation_ids}
-    if reservation_ids:
-        for reservation_id, word in session.execute(
-                select(ReservationLabel.reservation_id, ReservationLabel.label)
-                .where(ReservationLabel.reservation_id.in_(sorted(reservation_ids)))
-                .order_by(ReservationLabel.label)):
-            found[reservation_id].append(word)
-    return found
-
-
-def pool_labels(session: Session,
-                keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], list[str]]:
-    found: dict[tuple[int, str], list[str]] = {key: [] for key in keys}
-    if keys:
-        for va_id, tag, word in session.execute(
-                select(LicenseLabel.va_id, LicenseLabel.tag, LicenseLabel.label)
-                .where(tuple_(LicenseLabel.va_id, LicenseLabel.tag).in_(sorted(set(keys))))
-                .order_by(LicenseLabel.label)):
-            found[(va_id, tag)].append(word)
-    return found

@@ -31,6 +31,7 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.db import bind_list, in_chunks, list_params
 from satellite.errors import InvalidInput
 from satellite.labels.filters import pools_with, wanted
+from satellite.labels.pages import pool_labels
 from satellite.licenses import compliance
 from satellite.licenses.models import (
     IN_COMPLIANCE,
@@ -90,6 +91,8 @@ class AccountCounter:
     virtual_account: str
     counter: Counter
     details: tuple[LineDetail, ...]
+    # The operator's tags on this pool (satellite.labels).
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -295,10 +298,12 @@ def list_counters(
         .select_from(UsageTotal)
         .join(VirtualAccount, VirtualAccount.id == UsageTotal.va_id)
         .where(*where)) or 0) if count else offset + len(page)
-    lines = line_details(session, [(r.va_id, r.tag) for r in page], on) if details else {}
+    keys = [(r.va_id, r.tag) for r in page]
+    lines = line_details(session, keys, on) if details else {}
+    labels = pool_labels(session, keys)
     return CounterPage(total, [
         AccountCounter(account, va, Counter(va_id, tag_, q, u, r),
-                       tuple(lines.get((va_id, tag_), ())))
+                       tuple(lines.get((va_id, tag_), ())), tuple(labels[(va_id, tag_)]))
         for account, va, va_id, tag_, q, u, r in page
     ])
 
