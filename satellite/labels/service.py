@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from satellite.accounts.models import Account
 from satellite.accounts.service import va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
@@ -32,7 +33,8 @@ KINDS = ("license", "device", "reservation")
 @dataclass(frozen=True)
 class Item:
     """What carries tags: a license pool (account, VA and entitlement tag), or a device or a
-    reservation (by UDI; for a reservation, the UDI's open one, else its latest)."""
+    reservation (by UDI; for a reservation, the UDI's open one, else its latest), in
+    `account` when one is named (an item of another account is not found)."""
 
     kind: str
     udi: str = ""
@@ -57,10 +59,16 @@ class _Found:
     key: dict[str, Any]
 
 
+def _in_account(item: Item, account: Account) -> None:
+    if item.account and item.account not in (account.name, account.domain):
+        raise NotFound(f"account {item.account!r} has no {item.kind} {item.udi}")
+
+
 def _find(session: Session, actor: Actor, item: Item, change: bool) -> _Found:
     if item.kind == "device":
-        device, account, va = checked_device(session, actor, item.udi,
-                                             "device.manage" if change else "device.view")
+        device, account, _va = checked_device(session, actor, item.udi,
+                                              "device.manage" if change else "device.view")
+        _in_account(item, account)
         return _Found(f"device:{udi_label(device.pid, device.serial)}", account.id, DeviceLabel,
                       {"device_id": device.id})
     if item.kind == "reservation":
@@ -68,6 +76,9 @@ def _find(session: Session, actor: Actor, item: Item, change: bool) -> _Found:
         parts = udi_parts(item.udi)
         reservation = reservations.show(session, actor,
                                         f"{parts[0]}:{parts[1]}" if parts else item.udi)
+        holder = session.get(Account, reservation.account_id)
+        assert holder is not None
+        _in_account(item, holder)
         if change:
             require(session, actor, "reservation.manage", account_id=reservation.account_id,
                     va_id=reservation.va_id)
