@@ -218,3 +218,19 @@ class AccountTransferForm(FlaskForm):
     target = StringField("To its virtual account", validators=[DataRequired(), Length(max=200)])
     tag = StringField("License tag", validators=[DataRequired(), Length(max=200)])
     quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1)])
+
+
+class TagForm(FlaskForm):
+    tags = StringField("Tags", validators=[DataRequired(), Length(max=1400)],
+                       description="Words of letters, digits and . _ : / + -, separated by "
+                                   "spaces; they help find things and never restrict access.")
+
+
+class LicenseTagForm(TagForm):
+    va = SelectField("Virtual account", choices=[], validate_choice=True)
+    license = StringField("License tag", validators=[DataRequired(), Length(max=255)])
+
+
+class DeviceMoveForm(FlaskForm):
+    to_account = SelectField("To account", choices=[], validate_choice=True)
+    target = StringField("Its virtual account", validators=[DataRequired(), Length(max=200)])
