@@ -254,7 +254,7 @@ def _seed_pools(db: Database, holders: Sequence[tuple[int, str]], tags: Sequence
                 "end_date": date(2026, 11, 1) + timedelta(days=rng.randrange(10, 700))
                 if term else None,
                 "subscription_id": f"Sub{va_id:06d}" if term else "", "export_controlled": False,
-                "search_tags": "bench", "origin_id": f"bench-{va_id}-{tag}"})
+                "origin_id": f"bench-{va_id}-{tag}"})
     _bulk(db, LicenseLine.__table__, lines)  # type: ignore[arg-type]
     # Each pool is tagged with its line's kind, and one in ten as reviewed.
     _bulk(db, LicenseLabel.__table__, [  # type: ignore[arg-type]

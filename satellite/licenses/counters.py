@@ -245,12 +245,12 @@ def list_counters(
 ) -> CounterPage:
     """One page of counters, ordered by account, VA and tag, with the lines behind each.
 
-    Filters: one account, VA names or ids, a tag, a status, free text (in the tag, its display
-    name or its search words, any case), operator tags (`tagged`: pools carrying every one);
-    `limit` None means the whole
-    list. Returns the page and the total count. Without `details` the rows carry no lines;
-    without `count` the total is only what the page shows (offset + rows), which spares reading
-    every pool that matches (a summary that shows the first rows only).
+    Filters: one account, VA names or ids, a tag, a status, free text (in the tag or its
+    display name, any case; or one of the pool's operator tags, whole), operator tags
+    (`tagged`: pools carrying every one); `limit` None means the whole list. Returns the page
+    and the total count. Without `details` the rows carry no lines; without `count` the total
+    is only what the page shows (offset + rows), which spares reading every pool that matches
+    (a summary that shows the first rows only).
     Raises InvalidInput for an unknown status or a bad page.
     """
     if status is not None and status not in STATUSES:
@@ -275,13 +275,12 @@ def list_counters(
         where.append(short if status == OUT_OF_COMPLIANCE else ~short)
     if text:
         pattern = f"%{_escape_like(text.strip().lower())}%"
-        # Tags whose lines (in any VA) carry the text in their display name or search words.
-        # Stored words are separated by a control character no typed text holds, so a match
-        # never spans two of them.
+        # Tags whose lines (in any VA) carry the text in their display name. Stored names are
+        # separated by a control character no typed text holds, so a match never spans two.
         named = select(TagSearch.tag).where(
             func.lower(TagSearch.words).like(pattern, escape="\\"))
         where.append(or_(func.lower(UsageTotal.tag).like(pattern, escape="\\"),
-                         UsageTotal.tag.in_(named)))
+                         UsageTotal.tag.in_(named), *pools_with([text.strip().lower()])))
     page = session.execute(
         select(Account.name, VirtualAccount.name, UsageTotal.va_id, UsageTotal.tag, quantity,
                UsageTotal.in_use, UsageTotal.reserved)

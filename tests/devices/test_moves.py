@@ -22,8 +22,8 @@ from satellite.licenses.counters import counter
 from satellite.permissions.policy import ACCOUNT_ADMIN, VA_USER
 from satellite.tokens.secrets import TokenSealer
 from satellite.uow import Database
-from tests.devices.helpers import TAG, FlaskTransport, Site, add_lines, device, make_token, va_id
 from tests.access.helpers import user_with
+from tests.devices.helpers import TAG, FlaskTransport, Site, add_lines, device, make_token, va_id
 
 UDI = "PID:C9300-24T,SN:FOC1"
 
