@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account
@@ -19,7 +20,7 @@ from satellite.actor import Actor
 from satellite.audit.service import record
 from satellite.devices.registration import udi_label
 from satellite.devices.service import checked_device, udi_parts
-from satellite.errors import InvalidInput, NotFound
+from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.labels.filters import MAX_LABELS, labels
 from satellite.labels.models import DeviceLabel, LicenseLabel, ReservationLabel
 from satellite.licenses.models import LicenseLine
@@ -110,7 +111,8 @@ def item_labels(session: Session, actor: Actor, item: Item) -> list[str]:
 def add_labels(uow: UnitOfWork, actor: Actor, item: Item, words: Iterable[object]) -> list[str]:
     """Put tags on the item (those it has already stay); returns all its tags.
 
-    Raises InvalidInput (a bad word, more than 20 on the item), NotFound, PermissionDenied.
+    Raises InvalidInput (a bad word, more than 20 on the item), NotFound, PermissionDenied,
+    Conflict (another writer tagged it at the same moment).
     """
     wanted = labels(words)
     if not wanted:
@@ -123,8 +125,11 @@ def add_labels(uow: UnitOfWork, actor: Actor, item: Item, words: Iterable[object
         raise InvalidInput(f"{found.target} has {len(have)} tags; it may carry at most "
                            f"{MAX_LABELS}", field="tag")
     if new:
-        session.add_all(found.table(**found.key, label=word) for word in new)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add_all(found.table(**found.key, label=word) for word in new)
+        except IntegrityError:
+            raise Conflict(f"the tags of {found.target} changed meanwhile; try again") from None
         record(uow, actor, f"{item.kind}.tag", found.target, account_id=found.account_id,
                details={"added": new})
     return sorted(have + new)
