@@ -132,3 +132,31 @@ def test_a_move_inside_the_account_is_a_transfer(
     with db.reader() as uow:
         assert list_events(uow.session, action="device.transfer")
     assert va_id(db, "Acme", "Spare")
+
+
+def test_a_device_holding_a_reservation_is_refused_with_the_reason(
+        db: Database, actor: Actor, sealer: TokenSealer, site: Site, other: int,
+        clock: FixedClock, transport: FlaskTransport) -> None:
+    from satellite.accounts.service import set_reservation_mode
+    from satellite.devices.models import AUTHORIZED, Device
+    from satellite.reservation import codes
+    from satellite.reservation import service as reservations
+    from tests.reservation.certify import certified_signer
+
+    client = device(transport, clock)
+    client.register(make_token(db, actor, sealer), "C9300-24T", "FOC1")
+    client.deregister()
+    request = codes.RequestCode.for_device(bytes(32), codes.Udi("C9300-24T", "FOC1"),
+                                           bytes(8)).encode()
+    with db.uow() as uow:
+        set_reservation_mode(uow, actor, "acme.example.com", "specific")
+        reservations.authorize(uow, actor, "acme.example.com", "Lab", request, {TAG: 1},
+                               certified_signer(uow.clock.now()))
+        # A UDI registered and reserved at once: what no path allows today, but older data
+        # may hold.
+        found = uow.session.scalar(select(Device).where(Device.serial == "FOC1"))
+        assert found is not None
+        found.status, found.deregistered_at = AUTHORIZED, None
+        uow.commit()
+    with pytest.raises(Conflict, match=r"holds an offline reservation .* return it there"):
+        _move(db, actor)
