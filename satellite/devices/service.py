@@ -17,7 +17,7 @@ from satellite.clock import utc_text
 from satellite.devices.models import DEVICE_STATES, SLUP, Device
 from satellite.devices.registration import owner_of, retire, udi_label
 from satellite.errors import Conflict, InvalidInput, NotFound
-from satellite.labels.filters import devices_with, wanted
+from satellite.labels.filters import tagged_devices, wanted
 from satellite.labels.pages import device_labels
 from satellite.licenses.usage import owner_usage, owners_usage, set_usage
 from satellite.permissions.policy import require, visible_account_ids, visible_va_ids
@@ -154,9 +154,9 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
         if status not in DEVICE_STATES:
             raise InvalidInput(f"status {status!r} is not one of {', '.join(DEVICE_STATES)}")
         scope.append(Device.status == status)
-    scope.extend(devices_with(wanted(tagged)))
     if search and search.strip():
         scope.append(_search(session, search.strip(), scope))
+    scope = tagged_devices(session, scope, wanted(tagged))
     matching = select(Device.id).where(*scope)
     if count_limit is not None:
         matching = matching.limit(count_limit + 1)

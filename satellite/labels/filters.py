@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, and_, case, func, select, tuple_
+from sqlalchemy.orm import Session
 
 from satellite.devices.models import Device
 from satellite.errors import InvalidInput
@@ -60,6 +61,33 @@ def wanted(words: Sequence[str] | None) -> list[str]:
 def devices_with(tags: Sequence[str]) -> list[ColumnElement[bool]]:
     return [Device.id.in_(select(DeviceLabel.device_id).where(DeviceLabel.label == tag))
             for tag in tags]
+
+
+# Up to this many devices carrying a tag, a list reads them by id; beyond, it walks the
+# devices in UDI order (a tag that common fills a page soon). Reading a device by id costs
+# about what walking forty index entries does (measured on SQLite at 200,000 devices).
+FEW = 5_000
+
+
+def tagged_devices(session: Session, scope: Sequence[Any],
+                   tags: Sequence[str]) -> list[Any]:
+    """A device list's conditions `scope`, narrowed to the devices carrying every tag.
+
+    One bounded count per tag (its index alone) says how common it is. Led by the rarest: a
+    list of a rare tag reads its devices by id, while the account's conditions only filter
+    (wrapped so that no engine walks the account's million devices looking for a few); a
+    common tag leaves the plan as without it.
+    """
+    if not tags:
+        return list(scope)
+    counts = {tag: session.scalar(select(func.count()).select_from(
+        select(DeviceLabel.device_id).where(DeviceLabel.label == tag).limit(FEW + 1)
+        .subquery())) or 0 for tag in tags}
+    rarest = min(tags, key=lambda tag: (counts[tag], tag))
+    if counts[rarest] > FEW:
+        return [*scope, *devices_with(tags)]
+    kept = [case((and_(*scope), 1), else_=0) == 1] if scope else []
+    return [*devices_with([rarest]), *devices_with([t for t in tags if t != rarest]), *kept]
 
 
 def reservations_with(tags: Sequence[str]) -> list[ColumnElement[bool]]:
