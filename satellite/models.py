@@ -8,6 +8,7 @@ from satellite.cloudsync.models import HeldLine, HoldingLine, OutboundEvent, Out
 from satellite.db import Base
 from satellite.devices.models import Device, DeviceNonce, RevokedCertificate
 from satellite.jobruns import JobRunRecord
+from satellite.labels.models import DeviceLabel, LicenseLabel, ReservationLabel
 from satellite.licenses.classic_models import ClassicConversion, ClassicLicense
 from satellite.licenses.models import (
     AccountUsageSnapshot,
@@ -44,11 +45,13 @@ __all__ = [
     "CssmFile",
     "DepositRule",
     "Device",
+    "DeviceLabel",
     "DeviceNonce",
     "Grant",
     "HeldLine",
     "HoldingLine",
     "JobRunRecord",
+    "LicenseLabel",
     "LicenseLine",
     "LicenseUsage",
     "LinePlacement",
@@ -57,6 +60,7 @@ __all__ = [
     "RateBucket",
     "RegistrationToken",
     "Reservation",
+    "ReservationLabel",
     "ReservationLine",
     "RevokedCertificate",
     "RumAck",

@@ -34,6 +34,7 @@ from satellite.devices.models import (
     Device,
 )
 from satellite.devices.registration import owner_of
+from satellite.labels.models import DeviceLabel, LicenseLabel, ReservationLabel
 from satellite.licenses.models import LicenseLine, LicenseUsage, UsageTotal
 from satellite.licenses.pools import rebuild_pools
 from satellite.reservation.models import RESERVED, RETURNED, Reservation, ReservationLine
@@ -69,6 +70,10 @@ class SeededAccount:
     devices: int = 0
     sample_udis: list[tuple[str, str]] = field(default_factory=list)
     sample_hostnames: list[str] = field(default_factory=list)
+    # Operators' tags (satellite.labels) on its devices, pools and reservations.
+    device_labels: list[str] = field(default_factory=list)
+    pool_labels: list[str] = field(default_factory=list)
+    reservation_labels: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -169,6 +174,9 @@ def _seed_devices(db: Database, account_id: int, holders: Sequence[tuple[int, st
     Returns in-use per (VA, tag), the number of usage rows and the next device id."""
     in_use: dict[tuple[int, str], int] = defaultdict(int)
     usage_rows: list[dict[str, Any]] = []
+    # Every device carries its site; one in fifty is also a spare.
+    label_rows: list[dict[str, Any]] = []
+    used: set[str] = set()
     usage_count = 0
     device_id = first_id
 
@@ -185,6 +193,10 @@ def _seed_devices(db: Database, account_id: int, holders: Sequence[tuple[int, st
                 seeded.sample_udis.append((pid, serial))
                 seeded.sample_hostnames.append(hostname)
             contact = NOW - timedelta(minutes=rng.randrange(0, 60 * 24 * 100))
+            for label in (f"site-{REGIONS[(n // 7) % len(REGIONS)]}",
+                          *(("spare",) if n % 50 == 0 else ())):
+                label_rows.append({"device_id": device_id, "label": label})
+                used.add(label)
             yield {
                 "id": device_id, "va_id": va_id, "account_id": account_id, "pid": pid,
                 "serial": serial, "vid": "V01", "uuid": "", "hostname": hostname, "product_tag": primary,
@@ -212,9 +224,12 @@ def _seed_devices(db: Database, account_id: int, holders: Sequence[tuple[int, st
         with db.engine.begin() as conn:
             conn.execute(insert(Device.__table__), batch)  # type: ignore[arg-type]
             conn.execute(insert(LicenseUsage.__table__), usage_rows)  # type: ignore[arg-type]
+            conn.execute(insert(DeviceLabel.__table__), label_rows)  # type: ignore[arg-type]
         usage_count += len(usage_rows)
         usage_rows.clear()
+        label_rows.clear()
     seeded.devices = count
+    seeded.device_labels = sorted(used)
     return in_use, usage_count, device_id
 
 
@@ -239,8 +254,13 @@ def _seed_pools(db: Database, holders: Sequence[tuple[int, str]], tags: Sequence
                 "end_date": date(2026, 11, 1) + timedelta(days=rng.randrange(10, 700))
                 if term else None,
                 "subscription_id": f"Sub{va_id:06d}" if term else "", "export_controlled": False,
-                "search_tags": "bench", "origin_id": f"bench-{va_id}-{tag}"})
+                "origin_id": f"bench-{va_id}-{tag}"})
     _bulk(db, LicenseLine.__table__, lines)  # type: ignore[arg-type]
+    # Each pool is tagged with its line's kind, and one in ten as reviewed.
+    _bulk(db, LicenseLabel.__table__, [  # type: ignore[arg-type]
+        {"va_id": line["va_id"], "tag": line["tag"], "label": label}
+        for n, line in enumerate(lines)
+        for label in (line["license_type"].lower(), *(("reviewed",) if n % 10 == 0 else ()))])
     _bulk(db, UsageTotal.__table__, ({"va_id": va_id, "tag": tag, "in_use": n, "reserved": 0}  # type: ignore[arg-type]
                                      for (va_id, tag), n in in_use.items()))
     return len(lines)
@@ -265,6 +285,8 @@ def _seed_reservations(db: Database, account_id: int, holders: Sequence[tuple[in
                       "license_type": "PERPETUAL", "start_date": None, "end_date": None})
     _bulk(db, Reservation.__table__, rows)  # type: ignore[arg-type]
     _bulk(db, ReservationLine.__table__, lines)  # type: ignore[arg-type]
+    _bulk(db, ReservationLabel.__table__, [  # type: ignore[arg-type]
+        {"reservation_id": first_id + i, "label": f"ship-{i % 7}"} for i in range(count)])
     return count
 
 
@@ -348,6 +370,8 @@ def seed(db: Database, data_dir: Path, *, accounts: int, vas: int, devices: int,
     totals = {"lines": 0, "usage": 0, "reservations": 0}
     for share, (account_id, default_id), seeded in zip(shares, ids, made, strict=True):
         seeded.tags = [f"regid.2024-01.com.example.{p}" for p in PRODUCTS]
+        seeded.pool_labels = ["perpetual", "term", "reviewed"]
+        seeded.reservation_labels = [f"ship-{i}" for i in range(7)]
         holders, next_va = _seed_vas(db, account_id, default_id, max(1, round(vas * share)),
                                      seeded, next_va)
         in_use, usage, next_device = _seed_devices(db, account_id, holders,
@@ -421,15 +445,21 @@ def account_pages(a: SeededAccount, rng: random.Random) -> dict[str, Callable[[]
             ["Out Of Compliance", "Authorization Expired", "Authorized"])),
         "devices: VA and status": lambda: at("devices", va=rng.choice(a.leaf_vas),
                                              status="Authorized"),
+        "devices: filter by tag": lambda: at("devices", tag=rng.choice(a.device_labels)),
+        # The first device of each account is a spare at the first site.
+        "devices: two tags": lambda: at("devices", tag=f"spare site-{REGIONS[0]}"),
         "device detail": lambda: at("devices/" + quote("PID:{},SN:{}".format(*udi()))),
         "licenses: account": lambda: at("licenses"),
         "licenses: out of compliance": lambda: at("licenses", status="Out Of Compliance"),
         "licenses: text search": lambda: at("licenses", q="advantage"),
         "licenses: one VA": lambda: at("licenses", va=rng.choice(a.leaf_vas)),
+        "licenses: filter by tag": lambda: at("licenses", tag=rng.choice(a.pool_labels)),
         "virtual accounts: tree": lambda: at("virtual-accounts"),
         "virtual account: one VA": lambda: at("virtual-accounts/" + quote(rng.choice(a.leaf_vas))),
         "tokens of a VA": lambda: at("tokens", va=a.token_va),
         "tokens of every VA": lambda: at("tokens"),
         "reservations": lambda: at("reservations"),
+        "reservations: filter by tag": lambda: at("reservations",
+                                                  tag=rng.choice(a.reservation_labels)),
         "alerts": lambda: at("alerts"),
     }

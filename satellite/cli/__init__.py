@@ -129,12 +129,13 @@ def _register() -> None:
         slup,
         sync,
         system,
+        tags,
         tls,
         tokens,
     )
 
     for module in (system, accounts, licenses, audit, sync, reservation, tls, backup, tokens,
-                   devices, alerts, access, clock, reports, slup, deposit, classic):
+                   devices, alerts, access, clock, reports, slup, deposit, classic, tags):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, time
 
 import click
 
-from satellite.cli import CliContext, columns, emit_json, pass_ctx
+from satellite.cli import CliContext, columns, emit_json, fail, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
 from satellite.devices import evaluation, service
 from satellite.devices.aging import age_devices
 from satellite.devices.models import DEVICE_STATES
+from satellite.devices.moves import move_device
 from satellite.errors import InvalidInput
 from satellite.limits import printable
 from satellite.reports.exports import Filters
@@ -29,15 +30,20 @@ def device() -> None:
 @click.option("--evaluation", "in_evaluation", type=click.Choice(sorted(evaluation.FILTERS)),
               default=None, help="Only devices in evaluation (active) or whose evaluation "
                                  "period is over (expired).")
+@click.option("--tag", "tagged", multiple=True,
+              help="Only devices carrying this tag of yours (repeatable: all of them).")
 @click.option("--limit", default=100, show_default=True)
 @click.option("--offset", default=0)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True, help=CSV_HELP)
 @pass_ctx
 def device_list(ctx: CliContext, account: str | None, va: str | None, status: str | None,
-                search: str | None, in_evaluation: str | None, limit: int, offset: int,
+                search: str | None, in_evaluation: str | None, tagged: tuple[str, ...],
+                limit: int, offset: int,
                 as_json: bool, as_csv: bool) -> None:
     """List devices (product instances)."""
+    if as_csv and tagged:
+        fail("--csv takes no --tag")
     if as_csv:
         if in_evaluation is not None:
             raise click.UsageError("--evaluation lists with --json or as text, not --csv")
@@ -47,7 +53,8 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
     with ctx.db.reader() as uow:
         page = service.list_devices(uow.session, ctx.actor, account=account, va=va, status=status,
                                     search=search, limit=limit, offset=offset,
-                                    now=uow.clock.now(), in_evaluation=in_evaluation)
+                                    now=uow.clock.now(), in_evaluation=in_evaluation,
+                                    tagged=tagged)
     if as_json:
         emit_json({"total": page.total, "devices": page.rows})
         return
@@ -58,6 +65,7 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
         shown = row["evaluation"]
         click.echo(columns(row["udi"], row["hostname"], f"{row['account']}/{row['va']}",
                            row["status"], f"last contact {row['last_contact_at']}", how,
+                           " ".join(row["tags"]) or "-",
                            *([shown["text"]] if shown and shown["state"] != evaluation.ENDED
                              else [])))
     click.echo(f"{len(page.rows)} of {page.total} devices")
@@ -88,6 +96,20 @@ def device_transfer(ctx: CliContext, udi: str, to_va: str) -> None:
     """Move a device, and what it consumes, to another virtual account."""
     with ctx.db.uow() as uow:
         row = service.transfer_device(uow, ctx.actor, udi, to_va)
+        uow.commit()
+    click.echo(f"Moved {row['udi']} to {row['account']}/{row['va']}")
+
+
+@device.command("move")
+@click.argument("udi")
+@click.option("--to-account", required=True, help="Account name or domain identifier.")
+@click.option("--to-va", required=True, help="A virtual account of that account.")
+@pass_ctx
+def device_move(ctx: CliContext, udi: str, to_account: str, to_va: str) -> None:
+    """Move a device, and what it consumes, to a virtual account of any account (another
+    account needs account administrator rights in both)."""
+    with ctx.db.uow() as uow:
+        row = move_device(uow, ctx.actor, udi, to_account, to_va)
         uow.commit()
     click.echo(f"Moved {row['udi']} to {row['account']}/{row['va']}")
 

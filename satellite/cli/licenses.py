@@ -40,6 +40,8 @@ def license_group() -> None:
 @click.option("--account", "account_ref", default=None, help="Account name or domain.")
 @click.option("--va", "va_names", multiple=True, help="Virtual account name (repeatable).")
 @click.option("--tag", default=None, help="Only this license tag.")
+@click.option("--with-tag", "tagged", multiple=True,
+              help="Only pools carrying this tag of yours (repeatable: all of them).")
 @click.option("--status", type=click.Choice(STATUSES, case_sensitive=False), default=None)
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Count TERM and DEMO lines as on this date (YYYY-MM-DD; default today).")
@@ -49,21 +51,22 @@ def license_group() -> None:
 @click.option("--csv", "as_csv", is_flag=True, help=CSV_HELP)
 @pass_ctx
 def license_list(ctx: CliContext, account_ref: str | None, va_names: tuple[str, ...],
-                 tag: str | None, status: str | None, as_of: datetime | None, limit: int,
-                 offset: int, as_json: bool, as_csv: bool) -> None:
+                 tag: str | None, tagged: tuple[str, ...], status: str | None,
+                 as_of: datetime | None, limit: int, offset: int, as_json: bool,
+                 as_csv: bool) -> None:
     """Show counters per account, virtual account and license tag."""
     db = ctx.db
     on: date = as_of.date() if as_of else db.clock.now().date()
     wanted = next((s for s in STATUSES if status and s.lower() == status.lower()), None)
     if as_csv:
-        if len(va_names) > 1 or as_of:
-            fail("--csv takes at most one --va and no --as-of")
+        if len(va_names) > 1 or as_of or tagged:
+            fail("--csv takes at most one --va and no --as-of or --with-tag")
         write_report(ctx, "licenses", Filters(account=account_ref, va=next(iter(va_names), None),
                                               tag=tag, status=wanted))
         return
     with db.reader() as uow:
         page = list_licenses(uow.session, ctx.actor, on, account_ref, va_names=va_names,
-                             tag=tag, status=wanted, limit=limit, offset=offset)
+                             tag=tag, status=wanted, limit=limit, offset=offset, tagged=tagged)
     if as_json:
         emit_json(page_json(page))
         return
@@ -72,7 +75,7 @@ def license_list(ctx: CliContext, account_ref: str | None, va_names: tuple[str, 
         c = row.counter
         click.echo(f"{row.account}\t{row.virtual_account}\t{c.tag}\tquantity={c.quantity}\t"
                    f"inUse={c.in_use}\treserved={c.reserved}\tavailable={c.available}\t"
-                   f"{c.status}")
+                   f"{c.status}" + (f"\ttags={','.join(row.labels)}" if row.labels else ""))
 
 
 @click.command("transfer")

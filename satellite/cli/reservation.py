@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from satellite.accounts.service import account_for
-from satellite.cli import CliContext, emit_json, pass_ctx
+from satellite.cli import CliContext, emit_json, fail, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
 from satellite.cloudsync.central_registration import satellite_certificate
 from satellite.errors import InvalidInput
@@ -128,12 +128,16 @@ def return_cmd(ctx: CliContext, code: str) -> None:
 @reservation.command("list")
 @click.option("--account", "account_ref", default=None)
 @click.option("--status", type=click.Choice(RESERVATION_STATES), default=None)
+@click.option("--tag", "tagged", multiple=True,
+              help="Only reservations carrying this tag of yours (repeatable: all of them).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True, help=CSV_HELP)
 @pass_ctx
-def list_cmd(ctx: CliContext, account_ref: str | None, status: str | None, as_json: bool,
-             as_csv: bool) -> None:
+def list_cmd(ctx: CliContext, account_ref: str | None, status: str | None,
+             tagged: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """List reservations."""
+    if as_csv and tagged:
+        fail("--csv takes no --tag")
     if as_csv:
         write_report(ctx, "reservations", Filters(account=account_ref, status=status))
         return
@@ -141,14 +145,15 @@ def list_cmd(ctx: CliContext, account_ref: str | None, status: str | None, as_js
         account_id = (account_for(uow.session, ctx.actor, account_ref, "reservation.view").id
                       if account_ref else None)
         rows = reservation_rows(uow.session, service.list_reservations(
-            uow.session, ctx.actor, account_id, status))
+            uow.session, ctx.actor, account_id, status, tagged=tagged))
     if as_json:
         emit_json({"reservations": rows})
         return
     for row in rows:
         licenses = ", ".join(f"{ln['tag']}={ln['count']}" for ln in row["licenses"] if ln["count"])
         click.echo(f"{row['udi']}\t{row['kind']}\t{row['status']}\t{row['account']}/"
-                   f"{row['virtualAccount']}\tserial {row['serial']}\t{licenses or '-'}")
+                   f"{row['virtualAccount']}\tserial {row['serial']}\t{licenses or '-'}\t"
+                   f"{' '.join(row['tags']) or '-'}")
 
 
 @reservation.command("show")

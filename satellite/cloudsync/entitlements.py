@@ -180,7 +180,7 @@ def _reconcile(session: Session, entitlement: Entitlement, home_va: VirtualAccou
 
 def _new_piece(entitlement: Entitlement, va: VirtualAccount, quantity: int) -> LicenseLine:
     return LicenseLine(va_id=va.id, origin_id=entitlement.line_id, quantity=quantity,
-                       search_tags="", **{name: getattr(entitlement, name) for name in _ATTRIBUTES})
+                       **{name: getattr(entitlement, name) for name in _ATTRIBUTES})
 
 
 def _remove_unlisted(session: Session, listed: set[str]) -> int:

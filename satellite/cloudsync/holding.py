@@ -163,7 +163,7 @@ def deposit(uow: UnitOfWork, actor: Actor, line_id: str, account_ref: str, va_na
     if mine is not None:
         mine.quantity += wanted
     else:
-        session.add(LicenseLine(va_id=va.id, origin_id=line_id, quantity=wanted, search_tags="",
+        session.add(LicenseLine(va_id=va.id, origin_id=line_id, quantity=wanted,
                                 **{name: getattr(row, name) for name in _TERMS}))
     place_deposit(session, line_id, va)
     session.flush()

@@ -38,8 +38,8 @@ class Device(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     va_id: Mapped[int] = mapped_column(ForeignKey("virtual_accounts.id"))
-    # The account of the VA, kept beside it so account-wide lists need no join: a device moves
-    # between VAs of one account only, and re-registration sets both.
+    # The account of the VA, kept beside it so account-wide lists need no join: a move
+    # (devices.moves) and re-registration set both.
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     pid: Mapped[str] = mapped_column(String(100))
     serial: Mapped[str] = mapped_column(String(100))

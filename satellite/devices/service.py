@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,8 @@ from satellite.devices.classic import device_classic
 from satellite.devices.models import DEVICE_STATES, SLUP, Device
 from satellite.devices.registration import owner_of, retire, udi_label
 from satellite.errors import Conflict, InvalidInput, NotFound
+from satellite.labels.filters import tagged_devices, wanted
+from satellite.labels.pages import device_labels
 from satellite.licenses.usage import owner_usage, owners_usage, set_usage
 from satellite.permissions.policy import require, visible_account_ids, visible_va_ids
 from satellite.slup.views import device_reports, states
@@ -39,7 +41,8 @@ class DevicePage:
     before: str | None = None
 
 
-def _row(device: Device, account: str, va: str, now: datetime | None = None) -> dict[str, Any]:
+def device_row(device: Device, account: str, va: str,
+               now: datetime | None = None) -> dict[str, Any]:
     row = {
         "id": device.id, "udi": udi_label(device.pid, device.serial), "pid": device.pid,
         "sn": device.serial, "vid": device.vid, "uuid": device.uuid,
@@ -128,12 +131,14 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
                  va: str | None = None, status: str | None = None, search: str | None = None,
                  limit: int | None = 100, offset: int = 0, after: str | None = None,
                  before: str | None = None, count_limit: int | None = None,
-                 now: datetime | None = None, in_evaluation: str | None = None) -> DevicePage:
+                 now: datetime | None = None, in_evaluation: str | None = None,
+                 tagged: Sequence[str] = ()) -> DevicePage:
     """One page of the devices the actor may see, in UDI order.
 
     Pages by position (`offset`) or, faster at any depth, by the UDI to start `after` or to
     end `before`; `count_limit` stops counting there (the page then says "more than").
-    Searching takes a UDI, a serial number, a PID, a product tag or the start of a hostname.
+    Searching takes a UDI, a serial number, a PID, a product tag or the start of a hostname;
+    `tagged` keeps the devices carrying every one of those operator tags.
     With `now`, rows show their evaluation; `in_evaluation` ("active", "expired", with `now`)
     keeps the devices in evaluation or whose evaluation expired. Raises InvalidInput / NotFound.
     """
@@ -165,6 +170,7 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
         scope.append(evaluation.condition(in_evaluation, now))
     if search and search.strip():
         scope.append(_search(session, search.strip(), scope))
+    scope = tagged_devices(session, scope, wanted(tagged))
     matching = select(Device.id).where(*scope)
     if count_limit is not None:
         matching = matching.limit(count_limit + 1)
@@ -187,9 +193,11 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
     if backwards:
         found.reverse()
     names = _names(session, {d.va_id for d in found})
-    rows = [_row(d, *names[d.va_id], now=now) for d in found]
+    rows = [device_row(d, *names[d.va_id], now=now) for d in found]
     slup = states(session, [d.id for d in found if d.reporting == SLUP])
+    tags = device_labels(session, [d.id for d in found])
     for row in rows:
+        row["tags"] = tags[row["id"]]
         if row["id"] in slup:
             row["slup"] = slup[row["id"]]
     has_next = more if not backwards else bool(rows)
@@ -279,8 +287,9 @@ def show_device(session: Session, actor: Actor, udi: str,
                 now: datetime | None = None) -> dict[str, Any]:
     """A device with its current consumption by tag (and its evaluation, given `now`)."""
     device, account, va = checked_device(session, actor, udi, "device.view")
-    row = _row(device, account.name, va.name, now)
+    row = device_row(device, account.name, va.name, now)
     row["usage"] = usage_by_tag(session, device.id)
+    row["tags"] = device_labels(session, [device.id])[device.id]
     if classic := device_classic(session, device.id):
         row["classicLicenses"] = classic
     if device.reporting == SLUP:
@@ -303,11 +312,11 @@ def transfer_device(uow: UnitOfWork, actor: Actor, udi: str, to_va: str) -> dict
     device.va_id = target.id
     record(uow, actor, "device.transfer", f"device:{udi_label(device.pid, device.serial)}",
            account_id=account.id, details={"before": va.name, "after": target.name})
-    return _row(device, account.name, target.name)
+    return device_row(device, account.name, target.name)
 
 
 def remove_device(uow: UnitOfWork, actor: Actor, udi: str) -> dict[str, Any]:
     """Operator-side removal (e.g. RMA): licenses back to the pool, certificate revoked."""
     device, account, va = checked_device(uow.session, actor, udi, "device.manage")
     retire(uow, actor, device, account.id, "device.remove", "removed by operator")
-    return _row(device, account.name, va.name)
+    return device_row(device, account.name, va.name)

@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.db import bind_list, in_chunks, list_params
 from satellite.errors import InvalidInput
+from satellite.labels.filters import pools_with, wanted
+from satellite.labels.pages import pool_labels
 from satellite.licenses import compliance
 from satellite.licenses.models import (
     IN_COMPLIANCE,
@@ -89,6 +91,8 @@ class AccountCounter:
     virtual_account: str
     counter: Counter
     details: tuple[LineDetail, ...]
+    # The operator's tags on this pool (satellite.labels).
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -237,14 +241,16 @@ def list_counters(
     offset: int = 0,
     details: bool = True,
     count: bool = True,
+    tagged: Sequence[str] = (),
 ) -> CounterPage:
     """One page of counters, ordered by account, VA and tag, with the lines behind each.
 
-    Filters: one account, VA names or ids, a tag, a status, free text (in the tag, its display
-    name or its search words, any case); `limit` None means the whole
-    list. Returns the page and the total count. Without `details` the rows carry no lines;
-    without `count` the total is only what the page shows (offset + rows), which spares reading
-    every pool that matches (a summary that shows the first rows only).
+    Filters: one account, VA names or ids, a tag, a status, free text (in the tag or its
+    display name, any case; or one of the pool's operator tags, whole), operator tags
+    (`tagged`: pools carrying every one); `limit` None means the whole list. Returns the page
+    and the total count. Without `details` the rows carry no lines; without `count` the total
+    is only what the page shows (offset + rows), which spares reading every pool that matches
+    (a summary that shows the first rows only).
     Raises InvalidInput for an unknown status or a bad page.
     """
     if status is not None and status not in STATUSES:
@@ -262,19 +268,19 @@ def list_counters(
         where.append(VirtualAccount.id.in_(list(va_ids)))
     if tag is not None:
         where.append(UsageTotal.tag == tag)
+    where.extend(pools_with(wanted(tagged)))
     quantity = quantity_on(on)
     if status is not None:
         short = compliance.short_sql(quantity, UsageTotal.in_use, UsageTotal.reserved)
         where.append(short if status == OUT_OF_COMPLIANCE else ~short)
     if text:
         pattern = f"%{_escape_like(text.strip().lower())}%"
-        # Tags whose lines (in any VA) carry the text in their display name or search words.
-        # Stored words are separated by a control character no typed text holds, so a match
-        # never spans two of them.
+        # Tags whose lines (in any VA) carry the text in their display name. Stored names are
+        # separated by a control character no typed text holds, so a match never spans two.
         named = select(TagSearch.tag).where(
             func.lower(TagSearch.words).like(pattern, escape="\\"))
         where.append(or_(func.lower(UsageTotal.tag).like(pattern, escape="\\"),
-                         UsageTotal.tag.in_(named)))
+                         UsageTotal.tag.in_(named), *pools_with([text.strip().lower()])))
     page = session.execute(
         select(Account.name, VirtualAccount.name, UsageTotal.va_id, UsageTotal.tag, quantity,
                UsageTotal.in_use, UsageTotal.reserved)
@@ -291,10 +297,12 @@ def list_counters(
         .select_from(UsageTotal)
         .join(VirtualAccount, VirtualAccount.id == UsageTotal.va_id)
         .where(*where)) or 0) if count else offset + len(page)
-    lines = line_details(session, [(r.va_id, r.tag) for r in page], on) if details else {}
+    keys = [(r.va_id, r.tag) for r in page]
+    lines = line_details(session, keys, on) if details else {}
+    labels = pool_labels(session, keys)
     return CounterPage(total, [
         AccountCounter(account, va, Counter(va_id, tag_, q, u, r),
-                       tuple(lines.get((va_id, tag_), ())))
+                       tuple(lines.get((va_id, tag_), ())), tuple(labels[(va_id, tag_)]))
         for account, va, va_id, tag_, q, u, r in page
     ])
 

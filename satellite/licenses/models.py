@@ -31,8 +31,6 @@ class LicenseLine(Base):
     end_date: Mapped[date | None]
     subscription_id: Mapped[str] = mapped_column(String(100), default="")
     export_controlled: Mapped[bool] = mapped_column(default=False)
-    # Free-text words for search; they never restrict access.
-    search_tags: Mapped[str] = mapped_column(Text, default="")
     # Central's id of the order line this quantity came from; transfers keep it.
     origin_id: Mapped[str] = mapped_column(String(64), index=True)
 
@@ -76,13 +74,14 @@ class UsageTotal(Base):
 
 
 class TagSearch(Base):
-    """The display names and search words of every line of a tag, one row per tag, so that
-    finding tags by text reads a few rows instead of every line (kept by pools.py)."""
+    """The display names of every line of a tag, one row per tag, so that finding tags by text
+    reads a few rows instead of every line (kept by pools.py). Operators' own words on a pool
+    are its tags (satellite.labels), found through their index."""
 
     __tablename__ = "license_tag_search"
 
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
-    # Each distinct display name and search words, separated by SEARCH_SEPARATOR.
+    # Each distinct display name, separated by SEARCH_SEPARATOR.
     words: Mapped[str] = mapped_column(Text, default="")
 
 

@@ -164,9 +164,9 @@ def lines_of(keys: Collection[PoolKey]) -> ColumnElement[bool]:
                 LicenseLine.tag.in_(sorted({tag for _va, tag in keys})))
 
 
-def tag_words(texts: Iterable[tuple[str, str]]) -> str:
-    """A tag's search words: each distinct (display name, search words) of its lines."""
-    return SEARCH_SEPARATOR.join(SEARCH_SEPARATOR.join(pair) for pair in sorted(set(texts)))
+def tag_words(names: Iterable[str]) -> str:
+    """A tag's search words: each distinct display name of its lines."""
+    return SEARCH_SEPARATOR.join(sorted(set(names)))
 
 
 def refresh_tags(connection: Connection, tags: Collection[str]) -> None:
@@ -185,7 +185,7 @@ def refresh_tags(connection: Connection, tags: Collection[str]) -> None:
             connection.execute(
                 update(TagSearch).where(TagSearch.tag == bindparam("k_tag"))
                 .values(words=bindparam("words")),
-                [{"k_tag": tag, "words": tag_words(pairs)} for tag, pairs in texts.items()])
+                [{"k_tag": tag, "words": tag_words(names)} for tag, names in texts.items()])
 
 
 def rebuild_pools(connection: Connection, on: date) -> int:
@@ -200,7 +200,7 @@ def rebuild_pools(connection: Connection, on: date) -> int:
     texts = _tag_texts(connection)
     if texts:
         connection.execute(insert(TagSearch), [
-            {"tag": tag, "words": tag_words(pairs)} for tag, pairs in sorted(texts.items())])
+            {"tag": tag, "words": tag_words(names)} for tag, names in sorted(texts.items())])
     written = 0
     batch: list[tuple[PoolKey, PoolSummary]] = []
     for key, lines in grouped(connection.execute(
@@ -265,7 +265,7 @@ def drifted_pools(session: Session) -> list[PoolKey]:
 
 def drifted_tags(session: Session) -> list[str]:
     """Tags whose stored search words disagree with their lines; for tests and checks."""
-    want = {tag: tag_words(pairs) for tag, pairs in _tag_texts(session.connection()).items()}
+    want = {tag: tag_words(names) for tag, names in _tag_texts(session.connection()).items()}
     have = {tag: words for tag, words in session.execute(select(TagSearch.tag, TagSearch.words))}
     return sorted(tag for tag in set(want) | set(have) if want.get(tag) != have.get(tag))
 
@@ -280,14 +280,14 @@ def _within(true: date | None, stored: date | None, *, lower: bool) -> bool:
 
 
 def _tag_texts(connection: Connection,
-               tags: Collection[str] | None = None) -> dict[str, list[tuple[str, str]]]:
-    """Each tag's distinct (display name, search words) of its lines; all tags by default."""
-    query = select(LicenseLine.tag, LicenseLine.display_name, LicenseLine.search_tags)
+               tags: Collection[str] | None = None) -> dict[str, list[str]]:
+    """Each tag's distinct display names of its lines; all tags by default."""
+    query = select(LicenseLine.tag, LicenseLine.display_name)
     if tags is not None:
         query = query.where(LicenseLine.tag.in_(list(tags)))
-    texts: dict[str, list[tuple[str, str]]] = {}
-    for tag, name, words in connection.execute(query.distinct()):
-        texts.setdefault(tag, []).append((name, words))
+    texts: dict[str, list[str]] = {}
+    for tag, name in connection.execute(query.distinct()):
+        texts.setdefault(tag, []).append(name)
     return texts
 
 
@@ -373,7 +373,7 @@ def _key_changes(obj: LicenseLine) -> set[PoolKey]:
 def _texts_changed(obj: LicenseLine) -> bool:
     state = inspect(obj)
     return any(state.attrs[name].history.has_changes()
-               for name in ("tag", "display_name", "search_tags"))
+               for name in ("tag", "display_name"))
 
 
 def bind_pool_hooks(factory: sessionmaker[Any]) -> None:

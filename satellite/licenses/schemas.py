@@ -30,6 +30,7 @@ def license_json(row: AccountCounter) -> dict[str, Any]:
         "available": c.available,
         "status": c.status,
         "licenseDetails": [detail_json(d) for d in row.details],
+        "tags": list(row.labels),
     }
 
 

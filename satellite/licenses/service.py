@@ -22,7 +22,7 @@ def list_licenses(session: Session, actor: Actor, on: date, account_ref: str | N
                   va_names: Sequence[str] = (), tag: str | None = None,
                   status: str | None = None, text: str | None = None,
                   limit: int | None = 100, offset: int = 0, details: bool = True,
-                  count: bool = True) -> CounterPage:
+                  count: bool = True, tagged: Sequence[str] = ()) -> CounterPage:
     """Counters of one account (or of all, for system administrators) the actor may see.
 
     `details` and `count` as in counters.list_counters.
@@ -30,12 +30,13 @@ def list_licenses(session: Session, actor: Actor, on: date, account_ref: str | N
     if account_ref is None:
         require(session, actor, "license.view")
         return list_counters(session, on, va_names=va_names, tag=tag, status=status, text=text,
-                             limit=limit, offset=offset, details=details, count=count)
+                             limit=limit, offset=offset, details=details, count=count,
+                             tagged=tagged)
     account = account_for(session, actor, account_ref, "license.view")
     return list_counters(session, on, account_id=account.id, va_names=va_names,
                          va_ids=visible_va_ids(session, actor, "license.view", account.id),
                          tag=tag, status=status, text=text, limit=limit, offset=offset,
-                         details=details, count=count)
+                         details=details, count=count, tagged=tagged)
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,7 @@ def _add_piece(session: Session, line: LicenseLine, target: VirtualAccount,
         va_id=target.id, tag=line.tag, display_name=line.display_name,
         license_type=line.license_type, quantity=quantity, start_date=line.start_date,
         end_date=line.end_date, subscription_id=line.subscription_id,
-        export_controlled=line.export_controlled, search_tags=line.search_tags,
+        export_controlled=line.export_controlled,
         origin_id=line.origin_id,
     )
     session.add(piece)

@@ -71,6 +71,8 @@ PERMISSIONS: dict[str, Rule] = {
                             frozenset({ACCOUNT_ADMIN})),
     "license.transfer_account": Rule("transfer licenses to another account", "account",
                                      frozenset({ACCOUNT_ADMIN})),
+    "device.transfer_account": Rule("move devices to or from another account", "account",
+                                    frozenset({ACCOUNT_ADMIN})),
     "va.view": Rule("see virtual accounts", "va", _EVERYONE, per_va=True),
     "va.create": Rule("create virtual accounts", "va", _ADMINS),
     "va.update": Rule("rename or move virtual accounts", "va", _ADMINS),

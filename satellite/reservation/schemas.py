@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.db import in_chunks
+from satellite.labels.pages import reservation_labels
 from satellite.reservation import service
 from satellite.reservation.models import RESERVED, Reservation, ReservationLine
 
@@ -33,6 +34,7 @@ def reservation_rows(session: Session, reservations: Sequence[Reservation]) -> l
         Account.id.in_({r.account_id for r in reservations})))}
     vas = {va.id: va.name for va in session.scalars(select(VirtualAccount).where(
         VirtualAccount.id.in_({r.va_id for r in reservations})))}
+    tags = reservation_labels(session, ids)
     return [{
         "udi": str(service.udi_of(r)), "pid": r.pid, "sn": r.serial_number, "kind": r.kind,
         "status": r.status, "account": accounts[r.account_id], "virtualAccount": vas[r.va_id],
@@ -42,6 +44,7 @@ def reservation_rows(session: Session, reservations: Sequence[Reservation]) -> l
         "closedAt": r.closed_at.isoformat() if r.closed_at else None,
         "closeReason": r.close_reason or None,
         "licenses": [_line_json(line) for line in lines.get(r.id, [])],
+        "tags": tags[r.id],
     } for r in reservations]
 
 

@@ -6,7 +6,7 @@ licenses.usage (kind "reserved"); availability comes from licenses.counters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,6 +29,7 @@ from satellite.errors import (
     VerificationFailed,
     about,
 )
+from satellite.labels.filters import reservations_with, wanted
 from satellite.licenses import usage
 from satellite.licenses.counters import active_on, tag_pools, va_counters
 from satellite.licenses.models import LicenseLine
@@ -109,9 +110,10 @@ def lines(session: Session, reservation: Reservation) -> list[ReservationLine]:
 
 def list_reservations(session: Session, actor: Actor, account_id: int | None = None,
                       status: str | None = None, *, limit: int | None = None,
-                      offset: int = 0) -> list[Reservation]:
+                      offset: int = 0, tagged: Sequence[str] = ()) -> list[Reservation]:
     """Reservations of one account (or all, for system administrators) the actor may see,
-    oldest first (a page of them with `limit` and `offset`)."""
+    oldest first (a page of them with `limit` and `offset`), those carrying every operator
+    tag of `tagged` only when given."""
     require(session, actor, "reservation.view", account_id=account_id)
     query = select(Reservation).order_by(Reservation.id)
     if account_id is not None:
@@ -121,6 +123,7 @@ def list_reservations(session: Session, actor: Actor, account_id: int | None = N
             query = query.where(Reservation.va_id.in_(visible))
     if status is not None:
         query = query.where(Reservation.status == status)
+    query = query.where(*reservations_with(wanted(tagged)))
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 

@@ -74,6 +74,7 @@ def create_app(settings: Settings, db: Database) -> Flask:
         api_reports,
         api_reservations,
         api_slup,
+        api_tags,
         device_api,
         metrics,
         oauth,
@@ -83,7 +84,7 @@ def create_app(settings: Settings, db: Database) -> Flask:
     metrics.init_app(app, settings, db)
     device_api.init_app(app, settings, db)
     for module in (oauth, api_accounts, api_access, api_devices, api_reports, api_reservations,
-                   api_slup, api_deposit, api_classic,
+                   api_slup, api_deposit, api_classic, api_tags,
                    openapi):
         module.init_app(app)
     # Outermost, so that no body past its route's limit reaches anything else.

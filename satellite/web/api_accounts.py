@@ -25,6 +25,7 @@ from satellite.reservation import service as reservations
 from satellite.reservation.signer import code_signer
 from satellite.uow import UnitOfWork
 from satellite.web import database
+from satellite.web.api_tags import tag_filter
 from satellite.web.http import (
     ACCOUNT,
     VA,
@@ -158,9 +159,11 @@ def license_list(account: str) -> Any:
     data = body()
     limit, offset = page(data)
     names = _va_names(data)
+    tagged = tag_filter(data)
     on = current_app.extensions["satellite.db"].clock.now().date()
     result = read(lambda uow: page_json(list_licenses(
-        uow.session, actor(), on, account, va_names=names, limit=limit, offset=offset)))
+        uow.session, actor(), on, account, va_names=names, limit=limit, offset=offset,
+        tagged=tagged)))
     return jsonify(result)
 
 

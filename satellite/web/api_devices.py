@@ -14,11 +14,13 @@ from satellite.alerts.service import list_alerts
 from satellite.clock import utc_text
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
+from satellite.devices.moves import move_device
 from satellite.devices.udi import check_udi
 from satellite.errors import InvalidInput, NotFound
 from satellite.tokens import service as tokens
 from satellite.tokens.secrets import TokenSealer
 from satellite.uow import UnitOfWork
+from satellite.web.api_tags import tag_filter
 from satellite.web.http import (
     ACCOUNT,
     VA,
@@ -129,6 +131,7 @@ def _device_json(row: dict[str, Any], usage: dict[str, int]) -> dict[str, Any]:
             "virtualAccount": row["va"], "status": row["status"].upper(),
             "registrationDate": row["registered_at"], "lastContactDate": row["last_contact_at"],
             "licenseUsage": [{"license": tag, "quantity": n} for tag, n in usage.items()],
+            "tags": row["tags"],
             "evaluation": _evaluation_json(row.get("evaluation"))}
 
 
@@ -141,9 +144,11 @@ def _evaluation_json(shown: dict[str, Any] | None) -> dict[str, Any] | None:
 
 @bp.route(VA + "/devices", methods=["GET", "POST"])
 def device_list(account: str, va: str) -> Any:
-    """GET with `limit`/`offset` in the query, or POST with them in the body (On-Prem's form)."""
+    """GET with `limit`/`offset` (and `tag`, `evaluation`) in the query, or POST with them in
+    the body (On-Prem's form)."""
     data = body()
     limit, offset = page(data)
+    tagged = tag_filter(data)
     in_evaluation = data.get("evaluation", request.args.get("evaluation")) or None
     if in_evaluation is not None and not isinstance(in_evaluation, str):
         raise InvalidInput("'evaluation' is 'active' or 'expired'", field="evaluation")
@@ -151,7 +156,7 @@ def device_list(account: str, va: str) -> Any:
     def rows(uow: UnitOfWork) -> dict[str, Any]:
         found = devices.list_devices(uow.session, actor(), account=account, va=va,
                                      limit=limit, offset=offset, now=uow.clock.now(),
-                                     in_evaluation=in_evaluation)
+                                     in_evaluation=in_evaluation, tagged=tagged)
         usage = devices.usages_by_tag(uow.session, [r["id"] for r in found.rows])
         return {"totalRecords": found.total, "devices": [
             _device_json(r, usage[r["id"]]) for r in found.rows]}
@@ -176,6 +181,8 @@ def _in_va(uow: UnitOfWork, account: str, va: str, udi: str) -> None:
 
 @bp.post(VA + "/devices/transfer")
 def device_transfer(account: str, va: str) -> Any:
+    """Each product instance to `targetVirtualAccount`, of `targetAccount` when given
+    (another account: a move, which needs rights in both accounts)."""
     wanted = _objects(body(), "productInstances")
 
     def move(uow: UnitOfWork) -> list[dict[str, Any]]:
@@ -183,11 +190,15 @@ def device_transfer(account: str, va: str) -> Any:
         for item in wanted:
             udi, sudi = _udi(item)
             target = field(item, "targetVirtualAccount")
+            to_account = field(item, "targetAccount", required=False)
             _in_va(uow, account, va, udi)
-            row = devices.transfer_device(uow, actor(), udi, target)
+            if to_account:
+                row = move_device(uow, actor(), udi, to_account, target)
+            else:
+                row = devices.transfer_device(uow, actor(), udi, target)
             done.append({"sudi": sudi, "productTagName": row["product_tag"],
                          "virtualAccount": va, "targetVirtualAccount": target,
-                         "status": "SUCCESS"})
+                         "targetAccount": row["account"], "status": "SUCCESS"})
         return done
 
     return jsonify(status="SUCCESS", productInstances=write(move))

@@ -1,4 +1,7 @@
-"""REST: a reservation's life after its authorization code (update, confirm, return).
+"""REST: reservations of an account, and a reservation's life after its authorization code
+(update, confirm, return).
+
+`GET /api/v1/accounts/{account}/reservations` lists them (`status`, `tag`, `limit`, `offset`);
 
 `POST /api/v1/accounts/{account}/reservations/{udi}/update` with
 `{"licenses": [{"entitlementTag": T, "quantity": N}]}` issues a new authorization code;
@@ -10,17 +13,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, request
 
 from satellite.accounts.service import account_for
 from satellite.errors import InvalidInput, NotFound
 from satellite.keystore import open_keystore
 from satellite.limits import check_int
 from satellite.reservation import service
-from satellite.reservation.models import Reservation
+from satellite.reservation.models import RESERVATION_STATES, Reservation
+from satellite.reservation.schemas import reservation_rows
 from satellite.reservation.signer import code_signer
 from satellite.uow import UnitOfWork
-from satellite.web.http import ACCOUNT, actor, authenticate_request, body, db, field, register_api, write
+from satellite.web.api_tags import tag_filter
+from satellite.web.http import (
+    ACCOUNT,
+    actor,
+    authenticate_request,
+    body,
+    db,
+    field,
+    page,
+    read,
+    register_api,
+    write,
+)
 
 bp = Blueprint("api_reservations", __name__, url_prefix="/api/v1")
 bp.before_request(authenticate_request)
@@ -40,6 +56,23 @@ def _in_account(uow: UnitOfWork, account: str, udi: str) -> None:
     acc = account_for(uow.session, actor(), account, "reservation.view")
     if service.show(uow.session, actor(), udi).account_id != acc.id:
         raise NotFound(f"UDI {udi} has no reservation in {acc.name}", field="udi")
+
+
+@bp.route(ACCOUNT + "/reservations", methods=["GET", "POST"])
+def reservation_list(account: str) -> Any:
+    data = body()
+    limit, offset = page(data)
+    status = data.get("status", request.args.get("status")) or None
+    if status is not None and status not in RESERVATION_STATES:
+        raise InvalidInput(f"'status' is one of {', '.join(RESERVATION_STATES)}", field="status")
+    tagged = tag_filter(data)
+
+    def rows(uow: UnitOfWork) -> list[dict[str, Any]]:
+        acc = account_for(uow.session, actor(), account, "reservation.view")
+        return reservation_rows(uow.session, service.list_reservations(
+            uow.session, actor(), acc.id, status, limit=limit, offset=offset, tagged=tagged))
+
+    return jsonify(reservations=read(rows))
 
 
 def _counts(data: dict[str, Any]) -> dict[str, int]:

@@ -33,6 +33,8 @@ ID = {"type": "integer", "format": "int64", "minimum": 1}
 BOOL = {"type": "boolean"}
 DATE = {"type": ["string", "null"], "format": "date"}
 NSTR = {"type": ["string", "null"]}
+TAGS = {"type": "array", "items": {"type": "string", "maxLength": 64}, "maxItems": 20,
+        "description": "the operator's own tags: letters, digits and . _ : / + -, lower case"}
 ROLE = {"type": "string", "enum": ["system_admin", "account_admin", "account_user",
                                    "account_viewer", "va_admin", "va_user", "va_viewer"]}
 PAGE = {"limit": {"type": "integer", "description": "-1 means all", "minimum": -1},
@@ -65,7 +67,8 @@ SCHEMAS: dict[str, Any] = {
                            parent=NSTR, depth=INT, default=BOOL),
     "VirtualAccounts": _list_of("virtualAccounts", "VirtualAccount"),
     "VirtualAccountCreate": _obj(["name"], name=STR, description=STR, parent=STR),
-    "LicenseQuery": _obj([], virtualAccounts={"type": "array", "items": STR}, **PAGE),
+    "LicenseQuery": _obj([], virtualAccounts={"type": "array", "items": STR}, tags=TAGS,
+                         **PAGE),
     "LicenseDetail": _obj(["licenseType", "quantity", "startDate", "endDate", "subscriptionId"],
                           licenseType=STR, quantity=INT, startDate=DATE, endDate=DATE,
                           subscriptionId=STR, active=BOOL),
@@ -74,7 +77,8 @@ SCHEMAS: dict[str, Any] = {
                     license=STR, account=STR, virtualAccount=STR, quantity=INT, inUse=INT,
                     reserved=INT, available=INT,
                     status={"enum": ["In Compliance", "Out Of Compliance"]},
-                    licenseDetails={"type": "array", "items": _ref("LicenseDetail")}),
+                    licenseDetails={"type": "array", "items": _ref("LicenseDetail")},
+                    tags=TAGS),
     "Licenses": _obj(["totalRecords", "licenses"], totalRecords=INT,
                      licenses={"type": "array", "items": _ref("License")}),
     "Subscription": _obj(["license", "virtualAccount", "licenseType", "quantity", "startDate",
@@ -166,7 +170,8 @@ SCHEMAS: dict[str, Any] = {
                        ["state", "startedAt", "endsAt", "daysLeft", "text"],
                        state={"enum": ["in evaluation", "evaluation expired",
                                        "evaluation ended"]},
-                       startedAt=STR, endsAt=STR, daysLeft=INT, text=STR)]}),
+                       startedAt=STR, endsAt=STR, daysLeft=INT, text=STR)]},
+                   tags=TAGS),
     "ClassicLicense": _obj(["pak", "sku", "license", "virtualAccount", "quantity", "converted",
                             "pending", "unconverted", "convertible", "deviceUdi"],
                            pak=STR, sku=STR, license=STR, virtualAccount=NSTR, quantity=INT,
@@ -190,13 +195,15 @@ SCHEMAS: dict[str, Any] = {
     "ConvertResult": _obj(["status", "conversion"], status=STR, conversion=_ref("Conversion")),
     "Conversions": _obj(["totalRecords", "conversions"], totalRecords=INT,
                         conversions={"type": "array", "items": _ref("Conversion")}),
-    "DeviceQuery": _obj([], evaluation={"enum": ["active", "expired"]}, **PAGE),
+    "DeviceQuery": _obj([], evaluation={"enum": ["active", "expired"]}, tags=TAGS, **PAGE),
     "Devices": _obj(["totalRecords", "devices"], totalRecords=INT,
                     devices={"type": "array", "items": _ref("Device")}),
     "DeviceTransfer": _obj(["productInstances"], productInstances={
         "type": "array", "minItems": 1, "items": _obj(
             ["sudi", "targetVirtualAccount"], sudi=_ref("Sudi"), productTagName=STR,
-            targetVirtualAccount=STR)}),
+            targetVirtualAccount=STR, targetAccount={
+                "type": "string", "description": "another account: a move, which needs "
+                "account admin rights in both"})}),
     "DeviceRemove": _obj([], **{name: {"type": "array", "items": _obj(
         ["sudi"], sudi=_ref("Sudi"), productTagName=STR)} for name in (
         "productInstancesRemoveRequests", "productInstacesRemoveRequests")}),
@@ -209,7 +216,17 @@ SCHEMAS: dict[str, Any] = {
     "DeviceResult": _obj(["status", "productInstances"], status=STR, productInstances={
         "type": "array", "items": _obj(["sudi", "status"], sudi={"type": "object"},
                                        productTagName=NSTR, virtualAccount=STR,
-                                       targetVirtualAccount=STR, status=STR)}),
+                                       targetVirtualAccount=STR, targetAccount=STR,
+                                       status=STR)}),
+    "Tags": _obj(["tags"], tags=TAGS),
+    "ReservationQuery": _obj([], status={"enum": ["Reserved", "Returned", "Removed"]},
+                             tags=TAGS, **PAGE),
+    "Reservations": _obj(["reservations"], reservations={"type": "array", "items": _obj(
+        ["udi", "kind", "status", "account", "virtualAccount", "licenses", "tags"], udi=STR,
+        pid=STR, sn=STR, kind={"enum": ["SLR", "PLR"]}, status=STR, account=STR,
+        virtualAccount=STR, serial=INT, confirmedSerial=INT, awaitingConfirmation=BOOL,
+        issuedAt=STR, createdAt=STR, closedAt=NSTR, closeReason=NSTR,
+        licenses={"type": "array"}, tags=TAGS)}),
     "Alert": _obj(["messageType", "severity", "source", "message"], messageType=STR,
                   severity={"enum": ["Major", "Minor"]}, source={"enum": ["ACCOUNT", "SATELLITE"]},
                   message=STR, raisedAt=STR, updatedAt=STR, clearedAt=NSTR),
@@ -285,11 +302,27 @@ V = A + "/virtual-accounts/{va}"
 _TOKEN = _op("Get a bearer token (client_credentials or password grant)", "Token",
              "TokenRequest", auth=False)
 _ACCOUNTS = _op("Accounts the caller may see", "Accounts")
-_LICENSES = _op("License counters of the account (limit -1: all)", "Licenses", "LicenseQuery",
-                query=("limit", "offset", "virtualAccounts"))
-_DEVICES = _op("Devices of the virtual account (limit -1: all; evaluation=active|expired: "
-               "those in evaluation, or whose evaluation expired)", "Devices",
-               query=("limit", "offset", "evaluation"))
+_LICENSES = _op("License counters of the account (limit -1: all; tag, repeatable: only pools "
+                "carrying every one)", "Licenses", "LicenseQuery",
+                query=("limit", "offset", "virtualAccounts", "tag"))
+_DEVICES = _op("Devices of the virtual account (limit -1: all; tag, repeatable: only devices "
+               "carrying every one; evaluation=active|expired: those in evaluation, or whose "
+               "evaluation expired)", "Devices", query=("limit", "offset", "tag", "evaluation"))
+_RESERVATIONS = _op("Reservations of the account, oldest first (tag, repeatable: only those "
+                    "carrying every one)", "Reservations", "ReservationQuery",
+                    query=("limit", "offset", "status", "tag"))
+
+
+def _tag_ops(what: str) -> dict[str, dict[str, Any]]:
+    return {"get": _op(f"The tags of {what}", "Tags"),
+            "post": _op(f"Put tags on {what} (at most 20); answers all its tags", "Tags",
+                        "Tags")}
+
+
+def _untag_op(what: str) -> dict[str, Any]:
+    return {"post": _op(f"Take tags off {what}; answers the tags left", "Tags", "Tags")}
+
+
 _SUBS = _op("License lines (subscriptions) of the account", "Subscriptions", "LicenseQuery",
             query=("limit", "offset", "virtualAccounts"))
 def _usage_upload() -> dict[str, Any]:
@@ -354,6 +387,13 @@ PATHS: dict[str, dict[str, Any]] = {
     A + "/classic-conversions": {"get": _op(
         "Conversion requests of the account, newest first", "Conversions",
         query=("virtualAccount",))},
+    A + "/reservations": {"get": _RESERVATIONS, "post": _RESERVATIONS},
+    V + "/licenses/{license}/tags": _tag_ops("a license pool (one license tag in the VA)"),
+    V + "/licenses/{license}/tags/remove": _untag_op("a license pool"),
+    A + "/devices/{udi}/tags": _tag_ops("a product instance (udi: PID:<pid>,SN:<serial>)"),
+    A + "/devices/{udi}/tags/remove": _untag_op("a product instance"),
+    A + "/reservations/{udi}/tags": _tag_ops("a reservation (udi: PID:SN)"),
+    A + "/reservations/{udi}/tags/remove": _untag_op("a reservation"),
     A + "/reservations/{udi}/update": {"post": _op(
         "A new authorization code for a reservation's new counts", "ReservationResult",
         "ReservationUpdate")},

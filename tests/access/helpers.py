@@ -45,3 +45,21 @@ def build_world(db: Database, actor: Actor) -> World:
             actors[role] = user_actor(user)
         uow.commit()
         return World(account.id, parent.id, child.id, other.id, actors)
+
+
+def user_with(db: Database, actor: Actor, name: str, role: str, account: str,
+              va: str | None = None) -> Actor:
+    """The user `name` (created on first use) holding `role` on the account or one VA of it."""
+    from sqlalchemy import select
+
+    with db.uow() as uow:
+        user = uow.session.scalar(select(User).where(User.username == name))
+        if user is None:
+            user = User(username=name, password_hash="-", is_system_admin=False,
+                        created_at=uow.clock.now())
+            uow.session.add(user)
+            uow.session.flush()
+        acct, place = find_va(uow.session, account, va or "Default")
+        add_grant(uow, actor, user, role, acct, place if va else None)
+        uow.commit()
+        return user_actor(user)

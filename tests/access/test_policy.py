@@ -35,6 +35,7 @@ EXPECTED = {
     "license.transfer_account": "SA AA",
     "deposit_rule.manage": "SA AA",
     "holding.deposit": "SA AA",
+    "device.transfer_account": "SA AA",
     "va.view": "SA AA AU AV VA VU VV",
     "va.create": "SA AA VA",
     "va.update": "SA AA VA",

@@ -43,7 +43,7 @@ def add_line(db: Database, va_id: int, tag: str, quantity: int, license_type: st
         line = LicenseLine(va_id=va_id, tag=tag, display_name=tag.rsplit(".", 1)[-1],
                            license_type=license_type, quantity=quantity, start_date=start,
                            end_date=end, subscription_id=subscription_id,
-                           export_controlled=export_controlled, search_tags="", origin_id=origin)
+                           export_controlled=export_controlled, origin_id=origin)
         uow.session.add(line)
         uow.commit()
         return line.id

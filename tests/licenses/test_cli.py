@@ -36,6 +36,7 @@ def test_license_list_json_has_the_on_prem_shape(db: Database, actor: Actor, cli
         "licenseDetails": [{"licenseType": "TERM", "quantity": 10, "startDate": "2026-01-01",
                             "endDate": "2026-12-31", "subscriptionId": "Sub-1",
                             "active": True}],
+        "tags": [],
     }
     assert [(x["virtualAccount"], x["available"], x["status"]) for x in body["licenses"]][2] == (
         "Ops", -2, "Out Of Compliance")

@@ -12,7 +12,20 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import and_, case, delete, func, insert, or_, select, text, union, update
+from sqlalchemy import (
+    and_,
+    case,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    text,
+    union,
+    update,
+)
 
 from satellite.accounts.models import VirtualAccount
 from satellite.actor import Actor
@@ -21,6 +34,8 @@ from satellite.clock import FixedClock
 from satellite.config import Settings, load_settings
 from satellite.db import alembic_config, make_engine
 from satellite.errors import Conflict, InvalidInput, NotFound
+from satellite.labels.models import LicenseLabel
+from satellite.labels.service import Item, add_labels
 from satellite.licenses.counters import (
     active_on,
     every_counter,
@@ -136,7 +151,7 @@ def _line(ids: list[int], terms: tuple[Any, ...]) -> dict[str, Any]:
     end = None if length is None else (start or TODAY) + timedelta(days=length)
     return {"va_id": ids[va], "tag": tag, "license_type": kind, "quantity": quantity,
             "start_date": start, "end_date": end, "export_controlled": export,
-            "display_name": tag, "subscription_id": "", "search_tags": "", "origin_id": "o"}
+            "display_name": tag, "subscription_id": "", "origin_id": "o"}
 
 
 def _apply(db: Database, actor: Actor, clock: FixedClock, name: str, ids: list[int],
@@ -275,11 +290,15 @@ def test_migration_0010_fills_the_pool_rows_from_existing_lines(settings: Settin
                 "INSERT INTO virtual_accounts (id, account_id, name, description, depth,"
                 " is_default, created_at) VALUES (1, 1, 'Default', '', 1, true,"
                 " '2025-01-01 00:00:00'), (2, 1, 'Lab', '', 2, false, '2025-01-01 00:00:00')"))
-            conn.execute(insert(LicenseLine.__table__), [  # type: ignore[arg-type]
-                {**_line([1, 2, 2], terms), "id": n} for n, terms in enumerate((
-                    (0, TAGS[0], "PERPETUAL", 5, None, None, False),
-                    (0, TAGS[0], "TERM", 3, date(2000, 1, 1), 365, True),
-                    (1, TAGS[1], "TERM", 4, date(2000, 1, 1), None, False)), 1)])
+            # The lines as they were then, free-text search words included.
+            old_lines = table("license_lines", *(column(c.name) for c in LicenseLine.__table__.c),
+                              column("search_tags"))
+            conn.execute(insert(old_lines), [
+                {**_line([1, 2, 2], terms), "id": n, "search_tags": words}
+                for n, (terms, words) in enumerate((
+                    ((0, TAGS[0], "PERPETUAL", 5, None, None, False), "Edge wan bad;word"),
+                    ((0, TAGS[0], "TERM", 3, date(2000, 1, 1), 365, True), "edge"),
+                    ((1, TAGS[1], "TERM", 4, date(2000, 1, 1), None, False), "")), 1)])
             conn.execute(text("INSERT INTO license_usage_totals (va_id, tag, in_use, reserved)"
                               " VALUES (2, 'regid.b', 7, 0), (2, 'regid.a', 1, 0)"))
         command.upgrade(alembic_config(engine), "heads")
@@ -295,6 +314,11 @@ def test_migration_0010_fills_the_pool_rows_from_existing_lines(settings: Settin
         assert [tuple(r) for r in rows] == [(1, TAGS[0], 5, 2, True, 0),
                                             (2, TAGS[0], 0, 0, False, 1),
                                             (2, TAGS[1], 4, 1, False, 7)]
+        # Since 0017 the lines' search words are their pools' tags (words that are tags).
+        with db.reader() as uow:
+            labels = uow.session.execute(select(LicenseLabel.va_id, LicenseLabel.tag,
+                                                LicenseLabel.label)).all()
+        assert sorted(tuple(r) for r in labels) == [(1, TAGS[0], "edge"), (1, TAGS[0], "wan")]
     finally:
         engine.dispose()
 
@@ -334,8 +358,12 @@ def test_text_finds_tags_by_the_names_of_their_lines_in_any_va(db: Database,
     with db.uow() as uow:
         uow.session.add(LicenseLine(**{**_line([vas["Lab"]] * 3, (
             0, TAGS[0], "PERPETUAL", 2, None, None, False)),
-            "display_name": "Router Advantage", "search_tags": "edge wan"}))
+            "display_name": "Router Advantage"}))
         set_usage(uow.session, "device:1", "in_use", {(vas["Ops"], TAGS[0]): 1})
+        uow.commit()
+    with db.uow() as uow:
+        add_labels(uow, actor, Item("license", account="Text", va="Lab", license=TAGS[0]),
+                   ["edge", "wan"])
         uow.commit()
     acc = account_id(db, "Text")
 
@@ -346,8 +374,10 @@ def test_text_finds_tags_by_the_names_of_their_lines_in_any_va(db: Database,
 
     # Ops holds no line of the tag; its pool is found by the name of Lab's line.
     assert found("ADVANTAGE") == ["Lab", "Ops"]
-    assert found("wan") == ["Lab", "Ops"]
-    assert found("advantage edge") == []  # not across the name and the search words
+    # The operator's words belong to Lab's pool (its tags), found whole.
+    assert found("WAN") == ["Lab"]
+    assert found("wa") == []
+    assert found("advantage edge") == []  # not across the name and the tags
     with db.uow() as uow:
         line = uow.session.scalars(select(LicenseLine)).one()
         line.display_name = "Router Essentials"

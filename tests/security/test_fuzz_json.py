@@ -32,7 +32,8 @@ JSON_PREFIXES = ("/api/", "/oauth/", "/backend/")
 # Values for the URL's variables: names that exist, so the handlers run past their lookups.
 PATH_VALUES = {"account": "Acme", "va": "Lab", "username": "root", "client_id": "x",
                "request_id": "1", "udi": "PID:C9300-24T,SN:FOC1", "kind": "licenses",
-               "line": "H1", "rule_id": "1"}
+               "line": "H1", "rule_id": "1",
+               "license": "regid.2024-01.com.example.router-advantage"}
 PASSWORD = "violet-kestrel-42-river"
 SIGNED = {"X-Satellite-Key-Id": "0123456789abcdef", "X-Satellite-Signature": "A" * 86 + "=="}
 

@@ -50,7 +50,8 @@ def populated(db: Database, settings: Any) -> dict[str, str]:
         return {"account": "acme.example.com", "va": "Lab", "udi": "PID:C9300-24T,SN:FOC1",
                 "request_id": "1", "token_id": "1", "client_id": client.client_id,
                 "username": "admin", "filename": "app.css", "name": "ops", "kind": "licenses",
-                "fmt": "csv", "line": "H1", "rule_id": "1"}
+                "fmt": "csv", "line": "H1", "rule_id": "1",
+                "license": "regid.2024-01.com.example.router-advantage"}
 
 
 def test_nothing_but_the_public_endpoints_answers_or_changes_anything(

@@ -30,6 +30,7 @@ from satellite.web.ui import (  # noqa: F401
     reservations,
     slup,
     sync,
+    tags,
     tokens,
 )
 from satellite.web.ui import session as web_session

@@ -10,13 +10,24 @@ from satellite.accounts import service as accounts
 from satellite.devices import evaluation
 from satellite.devices import service as devices
 from satellite.devices.models import DEVICE_STATES
+from satellite.devices.moves import move_device
 from satellite.errors import NotFound, SatelliteError
 from satellite.permissions.policy import visible_va_ids
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
-from satellite.web.ui.forms import ActionForm, DeviceTransferForm
-from satellite.web.ui.pages import COUNT_LIMIT, VA_LIST_LIMIT, actor, database, offer_vas, reading, render
-from satellite.web.ui.session import allowed_anywhere
+from satellite.web.ui.forms import ActionForm, DeviceMoveForm, DeviceTransferForm, TagForm
+from satellite.web.ui.pages import (
+    COUNT_LIMIT,
+    VA_LIST_LIMIT,
+    actor,
+    database,
+    offer_vas,
+    other_accounts,
+    reading,
+    render,
+)
+from satellite.web.ui.session import allowed, allowed_anywhere
+from satellite.web.ui.tags import words
 
 PAGE_SIZE = 50
 
@@ -27,6 +38,7 @@ def devices_page(account: str) -> Any:
     status = request.args.get("status") or None
     text = request.args.get("q", "").strip() or None
     in_evaluation = request.args.get("evaluation") or None
+    tagged = words(request.args.get("tag"))
     after = request.args.get("after") or None
     before = None if after else request.args.get("before") or None
     with reading() as uow:
@@ -40,9 +52,11 @@ def devices_page(account: str) -> Any:
         rows = devices.list_devices(s, actor(), account=acct.domain, va=va, status=status,
                                     search=text, limit=PAGE_SIZE, after=after, before=before,
                                     count_limit=COUNT_LIMIT, now=uow.clock.now(),
-                                    in_evaluation=in_evaluation)
+                                    in_evaluation=in_evaluation, tagged=tagged)
     filters = {k: v for k, v in (("va", va), ("status", status), ("q", text)) if v}
-    paged = {**filters, **({"evaluation": in_evaluation} if in_evaluation else {})}
+    # Downloads take these filters; the pages keep the evaluation and the tags too.
+    paged = {**filters, **({"evaluation": in_evaluation} if in_evaluation else {}),
+             **({"tag": " ".join(tagged)} if tagged else {})}
     return render("devices.html", account=acct, vas=vas, rows=rows, statuses=DEVICE_STATES,
                   everything=everything, filters=filters, paged=paged,
                   evaluations=evaluation.FILTERS, ended=evaluation.ENDED)
@@ -59,16 +73,24 @@ def device_of(s: Any, account: str, udi: str) -> tuple[Any, list[Any], dict[str,
 
 @ui.route("/a/<account>/devices/<path:udi>", endpoint="device_page", methods=["GET"])
 def device_page(account: str, udi: str, form: DeviceTransferForm | None = None,
-                status: int = 200) -> Any:
+                status: int = 200, moving: DeviceMoveForm | None = None) -> Any:
     with reading() as uow:
         s, who = uow.session, actor()
         acct, vas, shown = device_of(s, account, udi)
         may_change = allowed_anywhere(s, who, "device.manage", acct.id)
+        may_tag = allowed(s, who, "device.manage", account_id=acct.id,
+                          va_id=accounts.get_va(s, acct, shown["va"]).id)
+        others = other_accounts(s, acct.domain) if allowed(
+            s, who, "device.transfer_account", account_id=acct.id) else []
     form = form or DeviceTransferForm(formdata=None)
     offer_vas(form.target, vas, leave_out=shown["va"])
+    moving = moving or DeviceMoveForm(formdata=None, prefix="mv")
+    moving.to_account.choices = others
+    active = shown["deregistered_at"] is None
     return render("device.html", status, account=acct, device=shown, form=form,
-                  remove=ActionForm(formdata=None), may_change=may_change and
-                  shown["deregistered_at"] is None)
+                  remove=ActionForm(formdata=None), may_change=may_change and active,
+                  tagging=TagForm(formdata=None), may_tag=may_tag,
+                  moving=moving if others and may_change and active else None)
 
 
 @ui.route("/a/<account>/devices/<path:udi>/transfer", endpoint="device_transfer", methods=["POST"])
@@ -87,6 +109,26 @@ def transfer(account: str, udi: str) -> Any:
         return device_page(account, udi, form, report(exc, form, "target"))
     flash(f"Moved {moved['udi']} to {moved['va']}.", "info")
     return redirect(url_for("ui.device_page", account=account, udi=udi))
+
+
+@ui.route("/a/<account>/devices/<path:udi>/move", endpoint="device_move", methods=["POST"])
+def move(account: str, udi: str) -> Any:
+    """Move the device to a VA of another account (rights in both accounts)."""
+    form = DeviceMoveForm(prefix="mv")
+    with reading() as uow:
+        acct, _vas, _shown = device_of(uow.session, account, udi)
+        form.to_account.choices = other_accounts(uow.session, acct.domain)
+    if not form.validate_on_submit():
+        return device_page(account, udi, None, 400, form)
+    try:
+        with database().uow() as uow:
+            moved = move_device(uow, actor(), udi, form.to_account.data or "",
+                                form.target.data or "")
+            uow.commit()
+    except SatelliteError as exc:
+        return device_page(account, udi, None, report(exc, form, "target"), form)
+    flash(f"Moved {moved['udi']} to {moved['account']} / {moved['va']}.", "info")
+    return redirect(url_for("ui.device_page", account=form.to_account.data, udi=udi))
 
 
 @ui.route("/a/<account>/devices/<path:udi>/remove", endpoint="device_remove", methods=["POST"])

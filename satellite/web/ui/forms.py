@@ -260,3 +260,19 @@ class DepositForm(FlaskForm):
                      default="Default")
     quantity = IntegerField("Quantity", validators=[Optional(), NumberRange(min=1)],
                             description="empty: all that is left")
+
+
+class TagForm(FlaskForm):
+    tags = StringField("Tags", validators=[DataRequired(), Length(max=1400)],
+                       description="Words of letters, digits and . _ : / + -, separated by "
+                                   "spaces; they help find things and never restrict access.")
+
+
+class LicenseTagForm(TagForm):
+    va = SelectField("Virtual account", choices=[], validate_choice=True)
+    license = StringField("License tag", validators=[DataRequired(), Length(max=255)])
+
+
+class DeviceMoveForm(FlaskForm):
+    to_account = SelectField("To account", choices=[], validate_choice=True)
+    target = StringField("Its virtual account", validators=[DataRequired(), Length(max=200)])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, request, url_for
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
 
 from satellite.accounts import service as accounts
 from satellite.errors import InvalidInput, SatelliteError
@@ -14,9 +13,19 @@ from satellite.licenses.counters import STATUSES
 from satellite.licenses.transfers import transfer, transfer_between_accounts
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
-from satellite.web.ui.forms import AccountTransferForm, TransferForm
-from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading, render, today
+from satellite.web.ui.forms import AccountTransferForm, LicenseTagForm, TransferForm
+from satellite.web.ui.pages import (
+    VA_LIST_LIMIT,
+    actor,
+    database,
+    offer_vas,
+    other_accounts,
+    reading,
+    render,
+    today,
+)
 from satellite.web.ui.session import allowed_anywhere
+from satellite.web.ui.tags import words
 
 PAGE_SIZE = 50
 
@@ -28,26 +37,22 @@ def _page_number() -> int:
         raise InvalidInput("page must be a whole number") from None
 
 
-def _other_accounts(s: Any, domain: str) -> list[Any]:
-    return [SelectChoice(a.domain, a.name) for a in accounts.list_accounts(s, actor())
-            if a.domain != domain]
-
-
 @ui.route("/a/<account>/licenses", endpoint="licenses_page", methods=["GET"])
 def licenses_page(account: str, form: TransferForm | None = None, status: int = 200,
                   across: AccountTransferForm | None = None) -> Any:
     va = request.args.get("va") or None
     wanted_status = request.args.get("status") or None
     text = request.args.get("q", "").strip() or None
+    tagged = words(request.args.get("tag"))
     page = _page_number()
     with reading() as uow:
         s, who = uow.session, actor()
         acct, vas = accounts.va_entries(s, who, account, VA_LIST_LIMIT + 1)
         rows = licenses.list_licenses(s, who, today(), account, va_names=[va] if va else (),
                                       status=wanted_status, text=text, limit=PAGE_SIZE,
-                                      offset=(page - 1) * PAGE_SIZE)
+                                      offset=(page - 1) * PAGE_SIZE, tagged=tagged)
         may_transfer = allowed_anywhere(s, who, "license.transfer", acct.id)
-        others = _other_accounts(s, acct.domain) if may_transfer else []
+        others = other_accounts(s, acct.domain) if may_transfer else []
     form = form or TransferForm(formdata=None, source=va or "")
     offer_vas(form.source, vas)
     offer_vas(form.target, vas)
@@ -55,9 +60,12 @@ def licenses_page(account: str, form: TransferForm | None = None, status: int = 
     offer_vas(across.source, vas)
     across.to_account.choices = others
     pages = max(1, -(-rows.total // PAGE_SIZE))
+    tagging = LicenseTagForm(formdata=None, prefix="lt", va=va or "")
+    offer_vas(tagging.va, vas)
+    filters = {"va": va or "", "status": wanted_status or "", "q": text or ""}
     return render("licenses.html", status, account=acct, vas=vas, rows=rows, form=form,
-                  may_transfer=may_transfer, statuses=STATUSES,
-                  filters={"va": va or "", "status": wanted_status or "", "q": text or ""},
+                  may_transfer=may_transfer, statuses=STATUSES, filters=filters,
+                  query={**filters, "tag": " ".join(tagged)}, tagging=tagging,
                   page=page, pages=pages, across=across if others else None)
 
 
@@ -89,7 +97,7 @@ def transfer_to_account(account: str) -> Any:
     form = AccountTransferForm(prefix="acc")
     with reading() as uow:
         _, vas = accounts.va_entries(uow.session, actor(), account, VA_LIST_LIMIT + 1)
-        form.to_account.choices = _other_accounts(
+        form.to_account.choices = other_accounts(
             uow.session, accounts.account_for(uow.session, actor(), account,
                                               "account.view").domain)
     offer_vas(form.source, vas)

@@ -13,7 +13,7 @@ from wtforms import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # stubs predate it
 from wtforms.widgets import TextInput
 
-from satellite.accounts.service import VaEntry
+from satellite.accounts.service import VaEntry, list_accounts
 from satellite.actor import Actor
 from satellite.clock import as_utc, utc_text
 from satellite.uow import Database, UnitOfWork
@@ -107,3 +107,9 @@ def reading() -> Iterator[UnitOfWork]:
     with database().reader() as uow:
         yield uow
         uow.session.expunge_all()
+
+
+def other_accounts(session: Any, domain: str) -> list[Any]:
+    """The accounts the actor may see but the one named, as choices of a form's select."""
+    return [SelectChoice(a.domain, a.name) for a in list_accounts(session, actor())
+            if a.domain != domain]

@@ -11,6 +11,7 @@ from satellite.cloudsync.central_registration import satellite_certificate
 from satellite.config import Settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import Keystore, open_keystore
+from satellite.labels.pages import reservation_labels
 from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVED
 from satellite.reservation.signer import CodeSigner, code_signer
@@ -22,6 +23,7 @@ from satellite.web.ui.forms import (
     ReservationForm,
     ReservationModeForm,
     ReservationUpdateForm,
+    TagForm,
     parse_license_lines,
 )
 from satellite.web.ui.pages import (
@@ -34,6 +36,7 @@ from satellite.web.ui.pages import (
     render,
 )
 from satellite.web.ui.session import allowed, allowed_anywhere, allowed_vas
+from satellite.web.ui.tags import words
 
 PAGE_SIZE = 100
 
@@ -62,10 +65,12 @@ def reservations_page(account: str, form: ReservationForm | None = None,
         # Only offered (the service checks the name): enough to know whether to list them.
         acct, vas = accounts.va_entries(s, who, account, VA_LIST_LIMIT + 1)
         page = page_number()
+        tagged = words(request.args.get("tag"))
         rows = service.list_reservations(s, who, acct.id, limit=PAGE_SIZE + 1,
-                                         offset=(page - 1) * PAGE_SIZE)
+                                         offset=(page - 1) * PAGE_SIZE, tagged=tagged)
         more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
         names = accounts.va_names(s, acct.id, {r.va_id for r in rows})
+        tags = reservation_labels(s, [r.id for r in rows])
         may_manage = allowed_anywhere(s, who, "reservation.manage", acct.id)
         offered = allowed_vas(s, who, "reservation.manage", acct.id, vas)
         may_set_mode = allowed(s, who, "account.update", account_id=acct.id)
@@ -74,6 +79,7 @@ def reservations_page(account: str, form: ReservationForm | None = None,
     return render("reservations.html", status, account=acct, rows=rows, names=names, form=form,
                   returning=returning or CodeForm(formdata=None, prefix="ret"),
                   may_manage=may_manage, udi_of=service.udi_of, page=page, more=more,
+                  tags=tags, query={"tag": " ".join(tagged)} if tagged else {},
                   may_set_mode=may_set_mode,
                   mode=ReservationModeForm(formdata=None, prefix="mode",
                                            mode=acct.reservation_mode))
@@ -129,11 +135,14 @@ def reservation_page(account: str, udi: str, forms: dict[str, Any] | None = None
         may_manage = r.status == RESERVED and allowed(
             s, who, "reservation.manage", account_id=r.account_id, va_id=r.va_id)
         may_remove = r.status == RESERVED and allowed(s, who, "reservation.remove")
+        may_tag = allowed(s, who, "reservation.manage", account_id=r.account_id, va_id=r.va_id)
+        tags = reservation_labels(s, [r.id])[r.id]
     forms = forms or {}
     current = ", ".join(f"{ln.tag}={ln.count}" for ln in lines if ln.count)
     return render(
         "reservation.html", status, account=acct, r=r, lines=lines, va_name=va_name,
         udi=str(service.udi_of(r)), may_manage=may_manage, may_remove=may_remove,
+        tags=tags, may_tag=may_tag, tagging=TagForm(formdata=None),
         awaiting=r.status == RESERVED and service.awaiting_confirmation(r),
         update=forms.get("update") or ReservationUpdateForm(
             formdata=None, licenses=current.replace(", ", "\n")),
