@@ -99,8 +99,30 @@ def load_json(raw: bytes | str, what: str = "the request body",
         # json's own message says where (line, column); a number's says which.
         detail = str(exc).split(": line")[0] if "line" in str(exc) else str(exc)
         raise InvalidInput(f"{what} is not valid JSON ({detail[:80]})") from None
-    check_tree(value, what, max_depth)
+    if _may_break_bounds(raw, max_depth):
+        check_tree(value, what, max_depth)
     return value
+
+
+# What check_tree refuses can only come from an escape (backslash-u: NUL, a lone surrogate),
+# a surrogate the bytes carry (UTF-8 0xED 0xA0-0xBF, which json decodes with surrogatepass),
+# a run of 19 digits (a whole number of 64 bits or more) or more brackets than levels allowed.
+_SUSPECT_BYTES = re.compile(rb"\\u|\xed[\xa0-\xbf]|[0-9]{19}")
+_SUSPECT_TEXT = re.compile(r"\\u|[\ud800-\udfff]|[0-9]{19}")
+
+
+def _may_break_bounds(raw: bytes | str, max_depth: int) -> bool:
+    """False when the raw JSON cannot hold what check_tree refuses, so that most records are
+    checked with two scans of their text instead of a walk of their values."""
+    if isinstance(raw, bytes):
+        if json.detect_encoding(raw) != "utf-8":
+            return True
+        suspect = _SUSPECT_BYTES.search(raw) is not None
+        brackets = raw.count(b"{") + raw.count(b"[")
+    else:
+        suspect = _SUSPECT_TEXT.search(raw) is not None
+        brackets = raw.count("{") + raw.count("[")
+    return suspect or brackets > max_depth
 
 
 def check_tree(value: Any, what: str, max_depth: int = MAX_JSON_DEPTH) -> None:
