@@ -95,20 +95,21 @@ def _measured(env: dict[str, str], *args: str) -> tuple[float, float, int]:
 
 
 @contextmanager
-def _pg_database(server_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for the run, dropped after; yields its URL."""
+def pg_database(server_url: str, name: str = PG_DATABASE) -> Iterator[str]:
+    """A fresh PostgreSQL database `name` on the server for the run, dropped after; yields
+    its URL."""
     from sqlalchemy import create_engine, make_url, text
 
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE}"))
-            conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
-        yield make_url(server_url).set(database=PG_DATABASE).render_as_string(
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        yield make_url(server_url).set(database=name).render_as_string(
             hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
 
 
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="import-bench-") as work:
         results["SQLite"] = bench(args.lines, Path(work) / "sqlite")
         if args.pg_url:
-            with _pg_database(args.pg_url) as url:
+            with pg_database(args.pg_url) as url:
                 results["PostgreSQL"] = bench(args.lines, Path(work) / "pg", url)
     print(json.dumps(results, indent=2))
     command = f"python -m bench.import_bench --lines {args.lines}" + (
