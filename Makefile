@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 
-.PHONY: run test test-reliability test-packaging bundle bench bench-export bench-ui bench-check lint typecheck unit venv clean screenshots
+.PHONY: run test test-reliability test-packaging bundle bench bench-export bench-ui bench-import bench-check lint typecheck unit venv clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ bench-export: venv
 # The web UI's list pages at 1,000,000 devices and 10,000 VAs (seeding takes minutes).
 bench-ui: venv
 	$(BIN)/python -m bench.ui_lists
+
+# Importing a Central response of 100,000 license lines, on SQLite and on PostgreSQL (a fresh
+# database on BENCH_PG_URL, dropped after).
+BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+bench-import: venv
+	$(BIN)/python -m bench.import_bench --lines 100000 --pg-url $(BENCH_PG_URL) --record BENCHMARKS.md
 
 # The benchmarks' own checks: each runs tiny and writes its report (numbers not judged).
 bench-check: venv

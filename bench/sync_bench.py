@@ -37,16 +37,24 @@ def _run(env: dict[str, str], *args: str) -> tuple[float, int, str]:
 
 def _measured(env: dict[str, str], *args: str) -> tuple[float, int]:
     """Run a step in a wrapper that reports the step's own peak RSS."""
+    seconds, _cpu, rss = _measured_cpu(env, *args)
+    return seconds, rss
+
+
+def _measured_cpu(env: dict[str, str], *args: str) -> tuple[float, float, int]:
+    """Run a step as its own process; return its wall seconds, CPU seconds (user and system)
+    and peak RSS."""
     wrapper = ("import os,subprocess,sys,time\n"
                "t=time.perf_counter();p=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL)\n"
                "_,s,ru=os.wait4(p.pid,0)\n"
-               "print(time.perf_counter()-t, ru.ru_maxrss*1024, os.waitstatus_to_exitcode(s))")
+               "print(time.perf_counter()-t, ru.ru_utime+ru.ru_stime, ru.ru_maxrss*1024, "
+               "os.waitstatus_to_exitcode(s))")
     result = subprocess.run([sys.executable, "-c", wrapper, str(BIN / args[0]), *args[1:]],
                             env=env, capture_output=True, text=True, check=False)
-    seconds, rss, code = result.stdout.split()
+    seconds, cpu, rss, code = result.stdout.split()
     if int(code) != 0:
         raise SystemExit(f"{' '.join(args)} failed: {result.stderr.strip()}")
-    return float(seconds), int(rss)
+    return float(seconds), float(cpu), int(rss)
 
 
 def _fill(data_dir: Path, events: int) -> None:
@@ -98,9 +106,12 @@ def bench(events: int, work: Path) -> dict[str, Any]:
             ("central_respond", ("satellite-central", "respond", "--dir", str(central),
                                  "--satellite", satellite_id, "--out", str(response))),
             ("import", ("satellite", "sync", "import", str(response)))):
-        seconds, rss = _measured(env, *args)
+        load = os.getloadavg()[0]
+        seconds, cpu, rss = _measured_cpu(env, *args)
         # Respond and import carry the acknowledgement of every event, not the events.
-        steps[name] = {"seconds": round(seconds, 2), "peak_rss_mb": round(rss / 2**20, 1),
+        steps[name] = {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+                       "peak_rss_mb": round(rss / 2**20, 1),
+                       "load": f"{load:.1f} / {os.getloadavg()[0]:.1f}",
                        "events_per_second": round(events / seconds)
                        if name in ("export", "central_ingest") else None}
     status = json.loads(_run(env, "satellite", "sync", "status", "--json")[2])
@@ -125,10 +136,13 @@ def main() -> None:
                  f"`python bench/sync_bench.py --events {args.events} --record {args.record}` "
                  f"on {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
                  f"Python {platform.python_version()}, SQLite. Bundle "
-                 f"{result['bundle_bytes'] / 2**20:.1f} MiB.\n",
-                 "| step | seconds | events/s | peak RSS (MB) |", "|---|---|---|---|"]
-        lines += [f"| {name} | {s['seconds']} | {s['events_per_second'] or '-'} | "
-                  f"{s['peak_rss_mb']} |"
+                 f"{result['bundle_bytes'] / 2**20:.1f} MiB. Run {datetime.now(UTC):%H:%M} UTC; "
+                 "CPU seconds are the step's own (user and system); the load average (1 min) "
+                 "before and after each step is the machine's, which other work shared.\n",
+                 "| step | seconds | CPU seconds | events/s | peak RSS (MB) | load before / after |",
+                 "|---|---|---|---|---|---|"]
+        lines += [f"| {name} | {s['seconds']} | {s['cpu_seconds']} | "
+                  f"{s['events_per_second'] or '-'} | {s['peak_rss_mb']} | {s['load']} |"
                   for name, s in result["steps"].items()]
         with args.record.open("a") as out:
             out.write("\n".join(lines) + "\n")

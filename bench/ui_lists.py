@@ -38,7 +38,7 @@ from satellite.bootstrap import open_database
 from satellite.config import load_settings
 from tests.seed import Seeded, SeededAccount, account_pages, seed
 
-TARGET_MS = 150.0
+TARGET_MS = 50.0
 PASSWORD = "bench password for the list pages"  # noqa: S105 (a throwaway appliance)
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 PLAN = "bench-plan.json"
@@ -88,8 +88,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_cpu_ms(pid: int) -> float:
+    """The serving process's user and system time so far, from /proc (0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serving(env: dict[str, str], log: Path) -> Iterator[str]:
+def serving(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
+    """A running `satellite serve`: its URL and process id."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("w") as out:
@@ -109,7 +119,7 @@ def serving(env: dict[str, str], log: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit(f"satellite serve did not start: {log.read_text()}")
             time.sleep(0.2)
-        yield url
+        yield url, proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -149,8 +159,10 @@ def pages(seeded: Seeded, rng: random.Random) -> dict[str, Callable[[], str]]:
 
 
 def measure(url: str, seeded: Seeded, requests_per_page: int, seed_value: int = 11,
-            progress: bool = False) -> dict[str, list[float]]:
-    """Milliseconds per request, by page; pages asked in turn, one request at a time."""
+            progress: bool = False, pid: int = 0,
+            cpu: dict[str, float] | None = None) -> dict[str, list[float]]:
+    """Milliseconds per request, by page; pages asked in turn, one request at a time. With
+    the server's `pid`, `cpu` gets the server's CPU milliseconds per measured request."""
     rng = random.Random(seed_value)  # noqa: S311 (varied requests, not secrets)
     browser = sign_in(url)
     targets = pages(seeded, rng)
@@ -158,13 +170,17 @@ def measure(url: str, seeded: Seeded, requests_per_page: int, seed_value: int = 
     for round_ in range(requests_per_page + 2):
         for name, target in targets.items():
             path = target()
+            used = server_cpu_ms(pid) if pid else 0.0
             started = time.perf_counter()
             answer = browser.get(url + path, timeout=120, allow_redirects=False)
             elapsed = (time.perf_counter() - started) * 1000
+            used = server_cpu_ms(pid) - used if pid else 0.0
             if answer.status_code != 200:
                 raise SystemExit(f"{path} answered {answer.status_code}: {answer.text[:300]}")
             if round_ >= 2:  # the first two rounds warm caches
                 timings[name].append(elapsed)
+                if cpu is not None:
+                    cpu[name] = cpu.get(name, 0.0) + used / requests_per_page
             if progress:
                 print(f"round {round_ + 1}: {elapsed:8.1f} ms  {name}", flush=True)
     return timings
@@ -176,7 +192,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def report(timings: dict[str, list[float]], seeded: Seeded, command: str, engine: str,
-           load: float) -> str:
+           load: float, cpu: dict[str, float] | None = None) -> str:
     rows = []
     missed = []
     for name, values in timings.items():
@@ -184,10 +200,10 @@ def report(timings: dict[str, list[float]], seeded: Seeded, command: str, engine
         if p95 >= TARGET_MS:
             missed.append(name)
         rows.append(f"| {name} | {len(values)} | {statistics.median(values):.1f} | {p95:.1f} | "
-                    f"{max(values):.1f} |")
-    verdict = ("Every page meets the target (p95 < 150 ms)." if not missed else
-               f"{len(missed)} of {len(timings)} pages miss the target (p95 < 150 ms): "
-               + ", ".join(missed) + ".")
+                    f"{max(values):.1f} | {(cpu or {}).get(name, 0.0):.1f} |")
+    verdict = (f"Every page meets the target (p95 < {TARGET_MS:.0f} ms)." if not missed else
+               f"{len(missed)} of {len(timings)} pages miss the target (p95 < {TARGET_MS:.0f} "
+               "ms): " + ", ".join(missed) + ".")
     return "\n".join([
         "", f"### List pages of the web UI at {seeded.devices:,} product instances "
         f"({datetime.now(UTC):%Y-%m-%d})", "",
@@ -203,9 +219,11 @@ def report(timings: dict[str, list[float]], seeded: Seeded, command: str, engine
         "One signed-in administrator, one request at a time through waitress (client and "
         "server on the same machine); device lists are asked of the largest account. "
         f"Load average on the machine while measuring: up to {load:.1f} "
-        f"(on {os.cpu_count()} CPUs; other work shared them).", "",
-        "| page | requests | p50 (ms) | p95 (ms) | max (ms) |",
-        "|---|---:|---:|---:|---:|",
+        f"(on {os.cpu_count()} CPUs; other work shared them). Server CPU is the serving "
+        "process's user and system time per request (mean), from /proc: what a busy machine "
+        "does not inflate.", "",
+        "| page | requests | p50 (ms) | p95 (ms) | max (ms) | server CPU per request (ms) |",
+        "|---|---:|---:|---:|---:|---:|",
         *rows, "", verdict, "",
     ])
 
@@ -237,12 +255,15 @@ def main(argv: list[str] | None = None) -> int:
         seeded = prepare(data_dir, args.database_url, sizes)
         print(f"seeded: {seeded.devices:,} devices, {seeded.vas:,} VAs"
               + (f" in {seeded.seconds:.0f} s" if seeded.seconds else " (reused)"), flush=True)
-        with serving(_env(data_dir, args.database_url), data_dir.parent / "serve.log") as url:
+        with serving(_env(data_dir, args.database_url),
+                     data_dir.parent / "serve.log") as (url, pid):
             load = os.getloadavg()[0]
-            timings = measure(url, seeded, args.requests, progress=args.progress)
+            cpu: dict[str, float] = {}
+            timings = measure(url, seeded, args.requests, progress=args.progress, pid=pid,
+                              cpu=cpu)
             load = max(load, os.getloadavg()[0])
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    record(report(timings, seeded, command, engine, load), args.out)
+    record(report(timings, seeded, command, engine, load, cpu), args.out)
     return 0
 
 

@@ -85,12 +85,20 @@ def _float(text: str) -> float:
     return value
 
 
+# One decoder for every call (json.loads would build one per call for these options).
+_DECODER = json.JSONDecoder(parse_constant=_constant, parse_float=_float)
+
+
 def load_json(raw: bytes | str, what: str = "the request body",
               max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Parse JSON with the bounds above. Raises InvalidInput naming `what` and, when the
     problem is inside an object, the top-level field it is under."""
     try:
-        value = json.loads(raw, parse_constant=_constant, parse_float=_float)
+        # UTF-8 bytes decoded here as json would, without asking it to guess the encoding.
+        text = raw.decode("utf-8", "surrogatepass") if isinstance(raw, bytes) \
+            and _utf8(raw) else raw
+        value = json.loads(text, parse_constant=_constant, parse_float=_float) \
+            if isinstance(text, bytes) else _DECODER.decode(text)
     except RecursionError:
         raise InvalidInput(f"{what} is nested more than {max_depth} levels deep") from None
     except UnicodeDecodeError:
@@ -99,8 +107,31 @@ def load_json(raw: bytes | str, what: str = "the request body",
         # json's own message says where (line, column); a number's says which.
         detail = str(exc).split(": line")[0] if "line" in str(exc) else str(exc)
         raise InvalidInput(f"{what} is not valid JSON ({detail[:80]})") from None
-    check_tree(value, what, max_depth)
+    if not isinstance(text, str) or _may_break_bounds(text, max_depth):
+        check_tree(value, what, max_depth)
     return value
+
+
+# What check_tree refuses can only come from an escape (backslash-u: NUL, a lone surrogate),
+# a surrogate (which UTF-8 bytes may carry: they are decoded with surrogatepass, as json does),
+# a run of 19 digits (a whole number of 64 bits or more) or more brackets than levels allowed.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_LONG_NUMBER = re.compile(r"[0-9]{19}")
+
+
+def _utf8(raw: bytes) -> bool:
+    """Whether json.detect_encoding would say UTF-8 (no byte order mark, no NUL among the
+    first four bytes: UTF-16 and UTF-32 have one); other bytes are left to json."""
+    return not raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) \
+        and b"\x00" not in raw[:4]
+
+
+def _may_break_bounds(text: str, max_depth: int) -> bool:
+    """False when the JSON text cannot hold what check_tree refuses, so that most values are
+    checked with a scan of their text instead of a walk of their tree."""
+    return ("\\u" in text or text.count("{") + text.count("[") > max_depth
+            or (not text.isascii() and _SURROGATE.search(text) is not None)
+            or _LONG_NUMBER.search(text) is not None)
 
 
 def check_tree(value: Any, what: str, max_depth: int = MAX_JSON_DEPTH) -> None:

@@ -21,6 +21,7 @@ def test_a_small_run_seeds_serves_every_page_and_appends_the_report(tmp_path: Pa
     assert text.startswith("# Benchmarks\n")
     assert "Command: `python -m bench.ui_lists --devices 300 --vas 24" in text
     assert "24 virtual accounts" in text and "300 product instances" in text
-    rows = re.findall(r"^\| ([a-z][^|]*) \| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$", text, re.M)
+    rows = re.findall(r"^\| ([a-z][^|]*) \| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|$", text,
+                      re.M)
     assert {"devices: first page", "devices: search by hostname", "virtual accounts: tree",
             "licenses: account", "reservations", "audit log"} <= set(rows)

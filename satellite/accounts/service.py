@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, literal, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -219,9 +218,9 @@ def list_vas(session: Session, actor: Actor, account_ref: str) -> tuple[Account,
     return account, list(session.scalars(query))
 
 
-@dataclass(frozen=True)
-class VaEntry:
-    """What lists and pickers show of a VA: loads by the thousand far cheaper than the rows."""
+class VaEntry(NamedTuple):
+    """What lists and pickers show of a VA: loads by the thousand far cheaper than the rows
+    (a tuple: made in a fraction of a dataclass's time)."""
 
     id: int
     name: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from satellite.alerts.models import (
@@ -35,18 +35,27 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
-def enqueue(session: Session, alert: Alert, at: datetime) -> list[AlertDelivery]:
-    """Queue the alert for every channel that takes it, inside the caller's transaction."""
-    rank = severity_rank(alert.severity)
-    wanted = [s for s in SEVERITIES if severity_rank(s) <= rank]
-    query = select(AlertChannel).where(AlertChannel.min_severity.in_(wanted))
-    if alert.account_id is None:
-        query = query.where(AlertChannel.account_id.is_(None))
-    else:
-        query = query.where(or_(AlertChannel.account_id.is_(None),
-                                AlertChannel.account_id == alert.account_id))
+def channels(session: Session) -> list[AlertChannel]:
+    """Every channel, for queueing many alerts with one read (see enqueue)."""
+    return list(session.scalars(select(AlertChannel).order_by(AlertChannel.id)))
+
+
+def takes(channel: AlertChannel, alert: Alert) -> bool:
+    """Whether the channel receives the alert: its severity is high enough, and the channel
+    is the appliance's or the alert's account's."""
+    return (severity_rank(alert.severity) >= severity_rank(channel.min_severity)
+            and (channel.account_id is None or channel.account_id == alert.account_id))
+
+
+def enqueue(session: Session, alert: Alert, at: datetime,
+            every_channel: list[AlertChannel] | None = None) -> list[AlertDelivery]:
+    """Queue the alert for every channel that takes it, inside the caller's transaction.
+
+    `every_channel` is what `channels` returns, when the caller queues many alerts."""
+    if every_channel is None:
+        every_channel = channels(session)
     queued: list[AlertDelivery] = []
-    for channel in session.scalars(query.order_by(AlertChannel.id)):
+    for channel in (c for c in every_channel if takes(c, alert)):
         last = session.scalar(
             select(AlertDelivery)
             .where(AlertDelivery.channel_id == channel.id, AlertDelivery.alert_key == alert.key)

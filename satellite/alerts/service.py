@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -18,8 +20,9 @@ from satellite.alerts.models import (
     SYNC_OVERDUE,
     Alert,
 )
-from satellite.alerts.outbox import enqueue
+from satellite.alerts.outbox import channels, enqueue
 from satellite.clock import utc_text
+from satellite.db import in_chunks
 from satellite.devices.models import AUTHORIZATION_EXPIRED as DEVICE_AUTHORIZATION_EXPIRED
 from satellite.devices.models import Device
 from satellite.licenses.models import LicenseLine
@@ -31,23 +34,48 @@ from satellite.state import get_state
 EXPIRY_STEPS = (30, 60, 90)
 
 
+@dataclass(frozen=True)
+class Raise:
+    """One alert to raise (see raise_alert)."""
+
+    key: str
+    kind: str
+    message: str
+    account_id: int | None = None
+    severity: str | None = None
+
+
 def raise_alert(session: Session, key: str, kind: str, message: str, at: datetime,
                 account_id: int | None = None, severity: str | None = None) -> Alert:
     """Open the alert for `key`, or refresh its message if it is open already; queue it for
     delivery in the same transaction (see alerts.outbox for when a repeat is sent)."""
-    severity = severity or DEFAULT_SEVERITY[kind]
-    alert = session.scalar(select(Alert).where(Alert.key == key))
-    if alert is None:
-        alert = Alert(key=key, kind=kind, severity=severity, account_id=account_id,
-                      message=message, raised_at=at, updated_at=at, cleared_at=None)
-        session.add(alert)
-    else:
-        if alert.cleared_at is not None:
-            alert.raised_at, alert.cleared_at = at, None
-        alert.message, alert.updated_at, alert.account_id = message, at, account_id
-        alert.severity = severity
-    enqueue(session, alert, at)
-    return alert
+    return raise_alerts(session, [Raise(key, kind, message, account_id, severity)], at)[0]
+
+
+def raise_alerts(session: Session, wanted: Sequence[Raise], at: datetime) -> list[Alert]:
+    """raise_alert for many keys at once: their alerts and the channels are read in a few
+    queries, whatever their number."""
+    known: dict[str, Alert] = {}
+    for chunk in in_chunks(sorted({w.key for w in wanted})):
+        known.update((a.key, a) for a in session.scalars(select(Alert).where(Alert.key.in_(chunk))))
+    every_channel = channels(session) if wanted else []
+    raised = []
+    for w in wanted:
+        severity = w.severity or DEFAULT_SEVERITY[w.kind]
+        alert = known.get(w.key)
+        if alert is None:
+            alert = Alert(key=w.key, kind=w.kind, severity=severity, account_id=w.account_id,
+                          message=w.message, raised_at=at, updated_at=at, cleared_at=None)
+            session.add(alert)
+            known[w.key] = alert
+        else:
+            if alert.cleared_at is not None:
+                alert.raised_at, alert.cleared_at = at, None
+            alert.message, alert.updated_at, alert.account_id = w.message, at, w.account_id
+            alert.severity = severity
+        enqueue(session, alert, at, every_channel)
+        raised.append(alert)
+    return raised
 
 
 def clear_alert(session: Session, key: str, at: datetime) -> None:
@@ -128,16 +156,16 @@ def _expiring(session: Session, today: date, now: datetime, notice_days: int) ->
         .join(Account, Account.id == VirtualAccount.account_id)
         .where(LicenseLine.end_date.is_not(None), LicenseLine.end_date >= today,
                LicenseLine.end_date <= horizon))
-    wanted: set[str] = set()
+    raised: list[Raise] = []
     for origin, tag, end, quantity, va, domain, account_id in rows:
         assert end is not None
         days = (end - today).days
         window = next(w for w in steps if days <= w)
-        key = f"{ENTITLEMENT_EXPIRING}:{origin}:{va}:{domain}"
-        wanted.add(key)
-        raise_alert(session, key, ENTITLEMENT_EXPIRING,
-                    f"{quantity} x {tag} in {domain}/{va} expire on {end.isoformat()} "
-                    f"(within {window} days)", now, account_id)
+        raised.append(Raise(f"{ENTITLEMENT_EXPIRING}:{origin}:{va}:{domain}", ENTITLEMENT_EXPIRING,
+                            f"{quantity} x {tag} in {domain}/{va} expire on {end.isoformat()} "
+                            f"(within {window} days)", account_id))
+    raise_alerts(session, raised, now)
+    wanted = {r.key for r in raised}
     for alert in session.scalars(select(Alert).where(Alert.kind == ENTITLEMENT_EXPIRING,
                                                      Alert.cleared_at.is_(None))):
         if alert.key not in wanted:

@@ -31,6 +31,7 @@ from satellite.errors import Conflict, InvalidInput, NotFound, VerificationFaile
 CA_FILE = "central-ca.crt"
 SATELLITE_CERT_DAYS = 730
 _ADVANCE_CHUNK = 10000
+_BATCH = 5000
 
 
 @dataclass
@@ -145,7 +146,7 @@ def _usage(directory: Path, bundle: BundleReader, now: datetime) -> IngestReport
             report.notes.append(f"batch serial {header.serial} is not newer than the last one "
                                 f"received ({row['last_batch_serial']}): a re-sent or older "
                                 "batch; every event in it already received counts once")
-        previous = row["acked_through"]
+        taker = _Taker(conn, header.sender, report, row["acked_through"])
         conversions = 0
         for number, rec in enumerate(bundle.records(), start=1):
             if rec["type"] == CLASSIC_CONVERSION:
@@ -154,8 +155,8 @@ def _usage(directory: Path, bundle: BundleReader, now: datetime) -> IngestReport
                 report.notes.append(note or f"record {number}: a conversion request already "
                                     "received, counted once")
                 continue
-            _take(conn, header.sender, rec, report, previous)
-            previous = report.last_sequence or previous
+            taker.take(rec)
+        taker.flush()
         _check_header(header.fields, report)
         if conversions != header.fields.get(REQUESTS_FIELD, 0):
             raise VerificationFailed(f"the batch header says {header.fields.get(REQUESTS_FIELD)} "
@@ -168,45 +169,72 @@ def _usage(directory: Path, bundle: BundleReader, now: datetime) -> IngestReport
     return report
 
 
-def _take(conn: sqlite3.Connection, satellite_id: str, rec: dict[str, Any],
-          report: IngestReport, previous: int) -> None:
-    number = report.records + 1
-    seq, kind, at, data = rec.get("seq"), rec.get("kind"), rec.get("at"), rec.get("data")
-    if (rec["type"] != EVENT or type(seq) is not int or not isinstance(kind, str)
-            or not isinstance(at, str) or not isinstance(data, dict)):
-        raise InvalidInput(f"record {number} is not a well-formed event")
-    if report.last_sequence is not None and seq <= report.last_sequence:
-        raise InvalidInput(f"record {number}: sequence {seq} does not increase")
-    report.records += 1
-    report.first_sequence = seq if report.first_sequence is None else report.first_sequence
-    report.last_sequence = seq
-    if seq > previous + 1:
-        stored = conn.execute("SELECT count(*) FROM events WHERE satellite_id = ? AND seq > ? "
-                              "AND seq < ?", (satellite_id, previous, seq)).fetchone()[0]
-        if stored < seq - previous - 1:
-            report.missing.append((previous + 1, seq - 1))
-    text = canonical_json(data).decode()
-    inserted = conn.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                            (satellite_id, seq, kind, at, text)).rowcount
-    if not inserted:
-        before = conn.execute("SELECT kind, data FROM events WHERE satellite_id = ? AND seq = ?",
-                              (satellite_id, seq)).fetchone()
-        if (before["kind"], before["data"]) != (kind, text):
-            raise Conflict(f"event {seq} differs from the event {seq} received before from "
-                           f"satellite {satellite_id}; the batch is refused")
-        report.duplicates += 1
-        return
-    report.new += 1
-    if kind == RUM_REPORT:
-        rum.take(conn, satellite_id, data, at, number)
-    elif kind == "usage" and {"device", "account", "tag", "count"} <= data.keys():
-        conn.execute(
+class _Taker:
+    """A batch's events taken in order, written _BATCH at a time: the events already received
+    among them read in one query, the new ones and their usage written with executemany."""
+
+    def __init__(self, conn: sqlite3.Connection, satellite_id: str, report: IngestReport,
+                 previous: int) -> None:
+        self.conn, self.satellite_id, self.report = conn, satellite_id, report
+        self.previous = previous
+        self.pending: list[tuple[int, str, str, dict[str, Any], str]] = []
+
+    def take(self, rec: dict[str, Any]) -> None:
+        report = self.report
+        number = report.records + 1
+        seq, kind, at, data = rec.get("seq"), rec.get("kind"), rec.get("at"), rec.get("data")
+        if (rec["type"] != EVENT or type(seq) is not int or not isinstance(kind, str)
+                or not isinstance(at, str) or not isinstance(data, dict)):
+            raise InvalidInput(f"record {number} is not a well-formed event")
+        if report.last_sequence is not None and seq <= report.last_sequence:
+            raise InvalidInput(f"record {number}: sequence {seq} does not increase")
+        report.records += 1
+        report.first_sequence = seq if report.first_sequence is None else report.first_sequence
+        report.last_sequence = seq
+        # Sequences increase, so the events between two of this batch are never in it.
+        if seq > self.previous + 1:
+            stored = self.conn.execute(
+                "SELECT count(*) FROM events WHERE satellite_id = ? AND seq > ? AND seq < ?",
+                (self.satellite_id, self.previous, seq)).fetchone()[0]
+            if stored < seq - self.previous - 1:
+                report.missing.append((self.previous + 1, seq - 1))
+        self.previous = seq
+        self.pending.append((seq, kind, at, data, canonical_json(data).decode()))
+        if len(self.pending) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        conn, satellite_id, report = self.conn, self.satellite_id, self.report
+        known = {row[0]: (row[1], row[2]) for row in conn.execute(
+            "SELECT seq, kind, data FROM events WHERE satellite_id = ? AND seq >= ? AND seq <= ?",
+            (satellite_id, self.pending[0][0], self.pending[-1][0]))}
+        events, usage = [], []
+        first = report.records - len(self.pending) + 1
+        for number, (seq, kind, at, data, text) in enumerate(self.pending, start=first):
+            before = known.get(seq)
+            if before is not None:
+                if before != (kind, text):
+                    raise Conflict(f"event {seq} differs from the event {seq} received before "
+                                   f"from satellite {satellite_id}; the batch is refused")
+                report.duplicates += 1
+                continue
+            report.new += 1
+            events.append((satellite_id, seq, kind, at, text))
+            if kind == RUM_REPORT:
+                rum.take(conn, satellite_id, data, at, number)
+            elif kind == "usage" and {"device", "account", "tag", "count"} <= data.keys():
+                usage.append((satellite_id, str(data["device"]), str(data["tag"]),
+                              str(data["account"]), data.get("va"), int(data["count"]), at, seq))
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", events)
+        # In sequence order, as one statement per event would: the newest count wins.
+        conn.executemany(
             "INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (satellite_id, device, tag) DO UPDATE SET account = excluded.account, "
             "va = excluded.va, count = excluded.count, at = excluded.at, seq = excluded.seq "
-            "WHERE excluded.seq > usage.seq",
-            (satellite_id, str(data["device"]), str(data["tag"]), str(data["account"]),
-             data.get("va"), int(data["count"]), at, seq))
+            "WHERE excluded.seq > usage.seq", usage)
+        self.pending = []
 
 
 def _check_header(fields: Any, report: IngestReport) -> None:

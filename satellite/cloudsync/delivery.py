@@ -11,7 +11,7 @@ from sqlalchemy import select
 from satellite.accounts.models import Account
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.cloudsync.entitlements import SnapshotReport, _reconcile, _Targets
+from satellite.cloudsync.entitlements import SnapshotReport, _Batch, _Targets
 from satellite.cloudsync.held import FIELDS
 from satellite.cloudsync.models import HeldLine
 from satellite.cloudsync.records import Entitlement
@@ -40,11 +40,12 @@ def deliver(uow: UnitOfWork, actor: Actor, account: Account) -> SnapshotReport:
         return report
     # VAs the lines name are created as Central's import creates them, whoever activates.
     targets = _Targets(uow, Actor.system("entitlements"), report)
+    batch = _Batch(session, report)
     for row in rows:
         entitlement = _entitlement(row)
-        outcome = _reconcile(session, entitlement, targets.va(account, entitlement))
-        setattr(report, outcome, getattr(report, outcome) + 1)
+        batch.add(entitlement, targets.va(account, entitlement))
         session.delete(row)
+    batch.finish()
     session.flush()
     record(uow, actor, "account.deliver_held", f"account:{account.domain}",
            account_id=account.id,

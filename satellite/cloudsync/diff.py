@@ -19,6 +19,11 @@ from satellite.licenses.models import IN_COMPLIANCE, OUT_OF_COMPLIANCE, LicenseL
 PoolKey = tuple[int, str]  # (va_id, tag)
 _DEVICES_SHOWN = 20
 _PAGE = 5000
+_LINE_VALUES = select(
+    LicenseLine.va_id, LicenseLine.origin_id, LicenseLine.tag, LicenseLine.license_type,
+    LicenseLine.quantity, LicenseLine.start_date, LicenseLine.end_date,
+    LicenseLine.subscription_id, LicenseLine.export_controlled, LicenseLine.display_name,
+).order_by(LicenseLine.id)
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,10 @@ class ImportDiff:
 def capture(session: Session, on: date) -> Pools:
     session.flush()
     lines: dict[tuple[int, str], tuple[object, ...]] = {}
-    for line in session.scalars(select(LicenseLine).order_by(LicenseLine.id)):
-        key = (line.va_id, line.origin_id)
-        value = (line.tag, line.license_type, line.quantity, line.start_date, line.end_date,
-                 line.subscription_id, line.export_controlled, line.display_name)
-        lines[key] = (*lines[key], *value) if key in lines else value
+    # Plain rows, not ORM objects: an import reads every line twice.
+    for va_id, origin_id, *value in session.execute(_LINE_VALUES):
+        key = (va_id, origin_id)
+        lines[key] = (*lines[key], *value) if key in lines else tuple(value)
     return Pools(lines, _out_of_compliance(session, on))
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
@@ -18,15 +19,20 @@ from satellite.actor import Actor
 from satellite.cloudsync import held
 from satellite.cloudsync.holding import HoldingIntake
 from satellite.cloudsync.records import Entitlement
-from satellite.db import in_chunks
+from satellite.db import IN_LIST_CHUNK, in_chunks
 from satellite.errors import InvalidInput
 from satellite.licenses.deposit_rules import Placement, Placer
 from satellite.licenses.models import LicenseLine
-from satellite.licenses.pools import lock_all_lines
+from satellite.licenses.pools import PoolKey, lock_all_lines, refresh_pools
 from satellite.uow import UnitOfWork
 
+# The terms a piece takes from its Central line; the first two are its search texts.
 _ATTRIBUTES = ("tag", "display_name", "license_type", "start_date", "end_date",
                "subscription_id", "export_controlled")
+_TAG, _NAMED = 0, 2
+_LINES = cast(Table, LicenseLine.__table__)
+_PIECES = select(LicenseLine.id, LicenseLine.origin_id, LicenseLine.va_id, LicenseLine.quantity,
+                 *(getattr(LicenseLine, name) for name in _ATTRIBUTES))
 
 
 @dataclass
@@ -106,13 +112,18 @@ def apply_entitlements(uow: UnitOfWork, actor: Actor,
     go where the account's deposit rules say when they first arrive; local lines whose origin is
     no longer listed, or is now held, are removed. Raises InvalidInput for a line listed twice
     or a VA name it cannot use.
+
+    Each line's account and VA are decided here, line by line; the pieces are read, written
+    and their pools refreshed a batch of lines at a time (see _Batch).
     """
+    session = uow.session
     # The snapshot may touch any pool: no transfer may run beside it on a partial view.
-    lock_all_lines(uow.session)
+    lock_all_lines(session)
     report = SnapshotReport()
     targets = _Targets(uow, actor, report)
     holding = held.Holding(uow)
     intake = HoldingIntake(uow)
+    batch = _Batch(session, report)
     seen: set[str] = set()
     for entitlement in entitlements:
         if entitlement.line_id in seen:
@@ -126,39 +137,134 @@ def apply_entitlements(uow: UnitOfWork, actor: Actor,
             holding.hold(entitlement)
             continue
         assert account is not None
-        outcome = _reconcile(uow.session, entitlement, targets.va(account, entitlement))
-        setattr(report, outcome, getattr(report, outcome) + 1)
+        batch.add(entitlement, targets.va(account, entitlement))
+    batch.finish()
     holding.finish()
     intake.finish()
     report.held, report.held_accounts = len(holding.line_ids), holding.domains
-    report.removed = _remove_unlisted(uow.session, seen - holding.line_ids)
+    report.removed = _remove_unlisted(session, seen - holding.line_ids)
     targets.rules.forget_gone()
     return report
 
 
-def _reconcile(session: Session, entitlement: Entitlement, home_va: VirtualAccount) -> str:
-    """Bring one Central line's local pieces to its quantity; returns the report field to count."""
-    pieces = list(session.scalars(
-        select(LicenseLine)
-        .where(LicenseLine.origin_id == entitlement.line_id)
-        .order_by(LicenseLine.id)
-    ))
+@dataclass
+class _Piece:
+    """One local piece of a Central line, as read and as the snapshot wants it."""
+
+    id: int
+    va_id: int
+    quantity: int
+    terms: tuple[Any, ...]  # the values of _ATTRIBUTES
+    read_quantity: int = field(init=False)
+    read_terms: tuple[Any, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.read_quantity, self.read_terms = self.quantity, self.terms
+
+
+class _Batch:
+    """Lines reconciled IN_LIST_CHUNK at a time: their pieces read in one query, the pieces
+    added, changed and removed written in one statement each, and the pools they touch
+    refreshed once at the end (pools.refresh_pools, which notes them for compliance)."""
+
+    def __init__(self, session: Session, report: SnapshotReport) -> None:
+        self.session, self.report = session, report
+        self.pending: list[tuple[Entitlement, int]] = []
+        self.inserts: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.deletes: list[int] = []
+        self.keys: set[PoolKey] = set()
+        self.tags: set[str] = set()
+        # Lines are written on the connection below: no ORM copy of one may go stale.
+        session.flush()
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, LicenseLine):
+                session.expunge(obj)
+
+    def add(self, entitlement: Entitlement, home_va: VirtualAccount) -> None:
+        self.pending.append((entitlement, home_va.id))
+        if len(self.pending) >= IN_LIST_CHUNK:
+            self._reconcile_pending()
+
+    def finish(self) -> None:
+        self._reconcile_pending()
+        refresh_pools(self.session, self.keys, tags=self.tags)
+
+    def _reconcile_pending(self) -> None:
+        if not self.pending:
+            return
+        pieces: dict[str, list[_Piece]] = {}
+        for row in self.session.execute(
+                _PIECES.where(LicenseLine.origin_id.in_([e.line_id for e, _ in self.pending]))
+                .order_by(LicenseLine.id)):
+            pieces.setdefault(row[1], []).append(_Piece(row[0], row[2], row[3], tuple(row[4:])))
+        for entitlement, home_va in self.pending:
+            outcome = _reconcile(entitlement, home_va, pieces.get(entitlement.line_id, []), self)
+            setattr(self.report, outcome, getattr(self.report, outcome) + 1)
+        self.pending = []
+        self._write()
+
+    def insert(self, entitlement: Entitlement, va_id: int, quantity: int) -> None:
+        self.inserts.append({"va_id": va_id, "origin_id": entitlement.line_id,
+                             "quantity": quantity,
+                             **dict(zip(_ATTRIBUTES, _terms(entitlement), strict=True))})
+        self.keys.add((va_id, entitlement.tag))
+        self.tags.add(entitlement.tag)
+
+    def settle(self, piece: _Piece) -> None:
+        """Write what reconciling did to a piece: remove it at zero, else store its changes."""
+        gone = piece.quantity == 0
+        if not gone and (piece.quantity, piece.terms) == (piece.read_quantity, piece.read_terms):
+            return
+        tags = {piece.read_terms[_TAG], piece.terms[_TAG]}
+        self.keys |= {(piece.va_id, tag) for tag in tags}
+        # A tag's search words change only with its lines' names, not with quantities.
+        if gone or piece.terms[:_NAMED] != piece.read_terms[:_NAMED]:
+            self.tags |= tags
+        if gone:
+            self.deletes.append(piece.id)
+            return
+        self.updates.append({"k_id": piece.id, "quantity": piece.quantity,
+                             **dict(zip(_ATTRIBUTES, piece.terms, strict=True))})
+
+    def _write(self) -> None:
+        connection = self.session.connection()
+        if self.inserts:
+            connection.execute(insert(_LINES), self.inserts)
+        if self.updates:
+            connection.execute(
+                update(_LINES).where(_LINES.c.id == bindparam("k_id"))
+                .values({name: bindparam(name) for name in ("quantity", *_ATTRIBUTES)}),
+                self.updates)
+        for ids in in_chunks(self.deletes):
+            connection.execute(delete(_LINES).where(_LINES.c.id.in_(ids)))
+        self.inserts, self.updates, self.deletes = [], [], []
+
+
+def _terms(entitlement: Entitlement) -> tuple[Any, ...]:
+    return tuple(getattr(entitlement, name) for name in _ATTRIBUTES)
+
+
+def _reconcile(entitlement: Entitlement, home_va: int, pieces: list[_Piece],
+               batch: _Batch) -> str:
+    """Bring one Central line's local pieces (in id order) to its quantity; returns the report
+    field to count."""
     if not pieces:
         if entitlement.quantity == 0:
             return "unchanged"
-        session.add(_new_piece(entitlement, home_va, entitlement.quantity))
+        batch.insert(entitlement, home_va, entitlement.quantity)
         return "added"
     changed = False
+    terms = _terms(entitlement)
     for piece in pieces:
-        for name in _ATTRIBUTES:
-            if getattr(piece, name) != getattr(entitlement, name):
-                setattr(piece, name, getattr(entitlement, name))
-                changed = True
-    home = next((p for p in pieces if p.va_id == home_va.id), None)
+        if piece.terms != terms:
+            piece.terms = terms
+            changed = True
+    home = next((p for p in pieces if p.va_id == home_va), None)
     moved_away = [p for p in pieces if p is not home]
     wanted = entitlement.quantity - sum(p.quantity for p in moved_away)
     if home is None and wanted > 0:
-        session.add(_new_piece(entitlement, home_va, wanted))
+        batch.insert(entitlement, home_va, wanted)
         changed = True
     elif home is not None and home.quantity != max(wanted, 0):
         home.quantity = max(wanted, 0)
@@ -173,14 +279,8 @@ def _reconcile(session: Session, entitlement: Entitlement, home_va: VirtualAccou
         deficit -= taken
         changed = True
     for piece in pieces:
-        if piece.quantity == 0:
-            session.delete(piece)
+        batch.settle(piece)
     return "updated" if changed else "unchanged"
-
-
-def _new_piece(entitlement: Entitlement, va: VirtualAccount, quantity: int) -> LicenseLine:
-    return LicenseLine(va_id=va.id, origin_id=entitlement.line_id, quantity=quantity,
-                       **{name: getattr(entitlement, name) for name in _ATTRIBUTES})
 
 
 def _remove_unlisted(session: Session, listed: set[str]) -> int:

@@ -45,13 +45,17 @@ MAX_HEADER_TEXT = 256
 MAX_EXPANSION = 200
 MIN_EXPANSION_BYTES = 64 << 20
 _CHUNK = 1 << 16
+_LINES_PER_WRITE = 1000
 _HEADER_KEYS = {"format", "kind", "sender", "recipient", "serial", "created_at", "key_id",
                 "payload_sha256", "payload_records", "fields"}
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> bytes:
     """One-line JSON with sorted keys and no spaces: the same value always gives the same bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(value).encode()
 
 
 def _unsupported(version: object) -> InvalidInput:
@@ -142,20 +146,30 @@ class _HashingReader:
 
 def write_bundle(path: Path, *, kind: str, sender: str, recipient: str, serial: int,
                  created_at: datetime, signer: Signer,
-                 records: Iterable[Mapping[str, Any]],
+                 records: Iterable[Mapping[str, Any] | bytes],
                  fields: Mapping[str, Any] | None = None) -> Header:
     """Stream `records` into a signed bundle at `path` (replaced atomically when complete).
 
-    The payload is spooled to a temporary file first, since the header carries its hash.
+    A record is a mapping, or bytes: its canonical JSON already encoded (one line, no newline),
+    for writers that hold their records' text. The payload is spooled to a temporary file
+    first, since the header carries its hash.
     """
     path = Path(path)
     with tempfile.TemporaryFile(dir=path.parent) as spool:
         hashing = _HashingWriter(spool)
         count = 0
         with gzip.GzipFile(fileobj=hashing, mode="wb", mtime=0) as gz:
+            # Lines go to the compressor in blocks: one call per line costs more than the
+            # compression itself.
+            block: list[bytes] = []
             for record in records:
-                gz.write(canonical_json(dict(record)) + b"\n")
+                block.append(record if isinstance(record, bytes) else canonical_json(dict(record)))
                 count += 1
+                if len(block) == _LINES_PER_WRITE:
+                    gz.write(b"\n".join(block) + b"\n")
+                    block = []
+            if block:
+                gz.write(b"\n".join(block) + b"\n")
         header = Header(kind=kind, sender=sender, recipient=recipient, serial=serial,
                         created_at=created_at, key_id=signer.key_id,
                         payload_sha256=hashing.digest.hexdigest(), payload_records=count,
@@ -255,18 +269,27 @@ class BundleReader:
         count = expanded = 0
         try:
             with gzip.GzipFile(fileobj=source, mode="rb") as gz:  # type: ignore[call-overload]
-                while line := gz.readline(MAX_RECORD_BYTES + 1):
-                    expanded += len(line)
+                # Inflated in blocks and split here: a readline per record costs more than
+                # the inflating. `rest` is the start of a record the next block ends.
+                rest = b""
+                while block := gz.read(_CHUNK):
+                    expanded += len(block)
                     if expanded > allowed:
                         raise VerificationFailed(
                             f"the payload of {self.path} expands to more than {MAX_EXPANSION} "
                             "times its size; it is refused unread")
-                    if not line.endswith(b"\n"):
-                        raise VerificationFailed(f"record {count + 1} of {self.path} is cut short "
-                                                 "or longer than 1 MiB")
-                    record = _parse_record(line, count + 1)
-                    count += 1
-                    yield record
+                    lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+                    rest = lines.pop()
+                    for line in lines:
+                        if len(line) > MAX_RECORD_BYTES:
+                            raise self._cut_short(count + 1)
+                        record = _parse_record(line, count + 1)
+                        count += 1
+                        yield record
+                    if len(rest) > MAX_RECORD_BYTES:
+                        raise self._cut_short(count + 1)
+                if rest:
+                    raise self._cut_short(count + 1)
             while source.read(_CHUNK):
                 pass
         except (OSError, EOFError, zlib.error):
@@ -280,6 +303,10 @@ class BundleReader:
         if count != self.header.payload_records:
             raise VerificationFailed(f"{self.path} holds {count} records, its header says "
                                      f"{self.header.payload_records}")
+
+    def _cut_short(self, number: int) -> VerificationFailed:
+        return VerificationFailed(f"record {number} of {self.path} is cut short or longer "
+                                  "than 1 MiB")
 
     def close(self) -> None:
         self._file.close()

@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any
 
 from satellite.actor import Actor
 from satellite.clock import as_utc
 from satellite.cloudsync import classic, outbound
 from satellite.cloudsync import sync_history as history
 from satellite.cloudsync.central_registration import CENTRAL_ID_KEY, REGISTERED, STATE_KEY
-from satellite.cloudsync.envelope import Header, write_bundle
+from satellite.cloudsync.envelope import Header, canonical_json, write_bundle
 from satellite.cloudsync.records import ANY_CENTRAL, EVENT, USAGE_BATCH
 from satellite.errors import ConfigError, SatelliteError
 from satellite.keystore import Keystore
@@ -24,6 +24,10 @@ from satellite.uow import Database
 
 _SERIAL_KEY = "sync.last_batch_serial"
 Progress = Callable[[int], None]
+# A record's keys in canonical (sorted) order are at, data, kind, seq, type.
+_EVENT_END = b',"type":' + canonical_json(EVENT) + b"}"
+# Events logged in one transaction share a time: its text is made once.
+_TIMES_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,24 @@ def export_batch(db: Database, keystore: Keystore, actor: Actor, out: Path,
 
 
 def _records(db: Database, after: int, through: int,
-             progress: Progress | None) -> Iterator[dict[str, Any]]:
+             progress: Progress | None) -> Iterator[bytes]:
+    """Each event's record as canonical JSON: the payload is logged as canonical JSON
+    (outbound.append), so its text goes in as it is, not decoded and encoded again."""
+    times: dict[datetime, bytes] = {}
+    kinds: dict[str, bytes] = {}
     with db.reader() as uow:
-        for event in outbound.events(uow.session, after, through):
-            yield {"type": EVENT, "seq": event.seq, "kind": event.kind,
-                   "at": as_utc(event.at).isoformat(), "data": event.data}
+        for seq, kind, at, payload in outbound.event_rows(uow.session, after, through):
+            when = times.get(at)
+            if when is None:
+                if len(times) > _TIMES_KEPT:
+                    times.clear()
+                when = times[at] = _text(as_utc(at).isoformat())
+            kind_text = kinds.get(kind) or kinds.setdefault(kind, _text(kind))
+            yield b"".join((b'{"at":', when, b',"data":', payload.encode(), b',"kind":',
+                            kind_text, b',"seq":', str(seq).encode(), _EVENT_END))
             if progress is not None:
                 progress(1)
+
+
+def _text(value: str) -> bytes:
+    return canonical_json(value)

@@ -97,6 +97,14 @@ def pending_count(session: Session) -> int:
 
 def events(session: Session, after: int, through: int) -> Iterator[Event]:
     """Events with after < seq <= through, in order, read in chunks (memory stays flat)."""
+    for seq, kind, at, payload in event_rows(session, after, through):
+        yield Event(seq, kind, at, json.loads(payload))
+
+
+def event_rows(session: Session, after: int,
+               through: int) -> Iterator[tuple[int, str, datetime, str]]:
+    """(seq, kind, at, payload text) of the events with after < seq <= through, in order,
+    read in chunks; the payload is canonical JSON (see append_many)."""
     cursor = after
     while cursor < through:
         # Plain rows, not ORM objects: nothing accumulates in the session's identity map.
@@ -107,9 +115,8 @@ def events(session: Session, after: int, through: int) -> Iterator[Event]:
         ).all()
         if not rows:
             return
-        for seq, kind, at, payload in rows:
-            yield Event(seq, kind, at, json.loads(payload))
-        cursor = rows[-1].seq
+        yield from rows
+        cursor = rows[-1][0]
 
 
 def acknowledge(session: Session, through: int) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -200,33 +199,46 @@ class TreeRow:
 def _tree(vas: list[VaEntry], limit: int = TREE_ROWS) -> tuple[list[TreeRow], int]:
     """VAs in folder order with their depth for indenting, as many levels as fit in `limit`
     rows, and how many VAs are not shown. Parents the actor cannot see are skipped, their
-    visible children shown at the top."""
+    visible children shown at the top.
+
+    Every VA is placed (depth, VAs below it) in a few passes without recursion; only the
+    levels shown are sorted and walked."""
     ids = {va.id for va in vas}
     children: dict[int | None, list[VaEntry]] = {}
     for va in vas:
-        parent = va.parent_id if va.parent_id in ids else None
-        children.setdefault(parent, []).append(va)
-    ordered: list[tuple[VaEntry, int]] = []
+        children.setdefault(va.parent_id if va.parent_id in ids else None, []).append(va)
+    # Top-down, level by level: each VA's depth, and the order parents come before children.
+    levels: list[list[VaEntry]] = []
+    level = children.get(None, [])
+    while level:
+        levels.append(level)
+        level = [child for va in level for child in children.get(va.id, ())]
+    shown_depth, shown = 0, 0
+    for depth, members in enumerate(levels):
+        if depth > 0 and shown + len(members) > limit:
+            break
+        shown_depth, shown = depth, shown + len(members)
+    # Bottom-up: how many VAs each VA of the deepest shown level holds.
     below: dict[int, int] = {}
+    for members in reversed(levels[shown_depth:]):
+        for va in members:
+            below[va.id] = sum(1 + below[c.id] for c in children.get(va.id, ()))
+    rows: list[TreeRow] = []
 
-    def walk(parent: int | None, depth: int) -> int:
-        count = 0
-        for va in sorted(children.get(parent, []), key=lambda v: (not v.is_default, v.name)):
-            ordered.append((va, depth))
-            below[va.id] = walk(va.id, depth + 1)
-            count += 1 + below[va.id]
-        return count
+    def walk(parent: int | None, depth: int) -> None:
+        for va in sorted(children.get(parent, []), key=_folder_order):
+            if len(rows) == limit:
+                return
+            rows.append(TreeRow(va, depth, below[va.id] if depth == shown_depth else 0))
+            if depth < shown_depth:
+                walk(va.id, depth + 1)
 
     walk(None, 0)
-    per_depth = Counter(depth for _va, depth in ordered)
-    shown_depth, shown = 0, 0
-    for depth in sorted(per_depth):
-        if depth > 0 and shown + per_depth[depth] > limit:
-            break
-        shown_depth, shown = depth, shown + per_depth[depth]
-    rows = [TreeRow(va, depth, below[va.id] if depth == shown_depth else 0)
-            for va, depth in ordered if depth <= shown_depth][:limit]
     return rows, len(vas) - len(rows)
+
+
+def _folder_order(va: VaEntry) -> tuple[bool, str]:
+    return not va.is_default, va.name
 
 
 def _named(vas: list[VaEntry], text: str, limit: int = TREE_ROWS) -> tuple[list[TreeRow], int]:
@@ -255,10 +267,10 @@ def vas_page(account: str) -> Any:
             status = report(exc, form)
     elif form.errors:
         status = 400
+    tree, not_shown = _named(vas, text) if text else _tree(vas)
     with reading() as uow:
         may_create = allowed(uow.session, actor(), "va.create", account_id=acct.id)
-        counts = line_counts(uow.session, acct.id)
-    tree, not_shown = _named(vas, text) if text else _tree(vas)
+        counts = line_counts(uow.session, [row.va.id for row in tree])
     return render("vas.html", status, account=acct, tree=tree, not_shown=not_shown, q=text,
                   form=form, may_create=may_create, counts=counts, total=len(vas))
 
