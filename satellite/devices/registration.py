@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,19 +26,26 @@ from satellite.devices.authority import DeviceAuthority, device_public_key
 from satellite.devices.messages import SignedMessage, format_time
 from satellite.devices.models import DEREGISTERED, REGISTERED, Device, RevokedCertificate
 from satellite.devices.udi import Udi, check_udi
-from satellite.devices.upstream import log_device
+from satellite.devices.upstream import device_fact, log_device
 from satellite.devices.verification import (
     DeviceSession,
     check_fresh,
     check_signature,
     remember_nonce,
 )
-from satellite.errors import Conflict, InvalidInput, PermissionDenied, Unauthenticated
+from satellite.errors import (
+    Conflict,
+    InvalidInput,
+    PermissionDenied,
+    SatelliteError,
+    Unauthenticated,
+)
+from satellite.groupcommit import GroupCommit
 from satellite.licenses.usage import release
 from satellite.limits import check_text
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.service import spend_token
-from satellite.uow import UnitOfWork
+from satellite.uow import Database, UnitOfWork
 
 
 def owner_of(device_id: int) -> str:
@@ -99,13 +107,82 @@ def revoke_certificate(session: Session, device: Device, now: datetime, reason: 
                                        revoked_at=now, reason=reason))
 
 
+class TakeoverRefused(PermissionDenied):
+    """A registration that would take a registered device from another VA (audited)."""
+
+    def __init__(self, device: Device, va: VirtualAccount, token_id: int, udi: Udi) -> None:
+        super().__init__(f"UDI {udi.pid}:{udi.sn} is registered with another virtual account: "
+                         "only a registration token of that virtual account may re-register it",
+                         field="token")
+        self.device_id, self.owner_account, self.owner_va = device.id, device.account_id, device.va_id
+        self.token_account, self.token_id, self.label = va.account_id, token_id, udi_label(
+            udi.pid, udi.sn)
+
+
 def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
              message: SignedMessage) -> dict[str, Any]:
     """Register a device with a token, or re-register a known UDI (its history is kept).
 
     The message is signed by the key being registered, proving the device holds it.
-    Returns the answer. Raises InvalidInput, Unauthenticated (bad signature, stale, token refused).
+    Returns the answer; the caller commits. Raises InvalidInput, Unauthenticated (bad
+    signature, stale, token refused), Conflict, PermissionDenied (a takeover refused: that
+    refusal's audit event and alert are committed before it is raised).
     """
+    [outcome] = register_many(uow, authority, settings, [message])
+    if isinstance(outcome, TakeoverRefused):
+        uow.commit()
+    if isinstance(outcome, SatelliteError):
+        raise outcome
+    return outcome
+
+
+def register_many(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
+                  messages: Sequence[SignedMessage]) -> list[dict[str, Any] | SatelliteError]:
+    """Register each message's device in the caller's transaction, one after the other.
+
+    Returns, for each message in order, its answer or the error that refuses it: a refused
+    registration leaves nothing behind (its own savepoint is rolled back; a refused takeover
+    leaves its audit event and alert) and does not stop the others. The caller commits.
+    """
+    outcomes: list[dict[str, Any] | SatelliteError] = []
+    done: list[_Registered] = []
+    for message in messages:
+        try:
+            with uow.session.begin_nested():
+                registered = _register(uow, authority, settings, message)
+        except SatelliteError as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(registered.document)
+            done.append(registered)
+    # Central hears of the batch's registrations in one append, then the audit trail gets
+    # them: the log's counter row before the trail's head, in the order check-ins take them.
+    if done:
+        outbound.append_many(uow.session, outbound.DEVICE_REGISTERED,
+                             [r.fact for r in done], uow.clock.now())
+    for r in done:
+        record(uow, device_actor(r.device_id), r.action, r.target, account_id=r.account_id,
+               details=r.details)
+    for outcome in outcomes:
+        if isinstance(outcome, TakeoverRefused):
+            _audit_takeover(uow, outcome)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class _Registered:
+    document: dict[str, Any]
+    fact: dict[str, str]
+    device_id: int
+    action: str
+    target: str
+    account_id: int
+    details: dict[str, Any]
+
+
+def _register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
+              message: SignedMessage) -> _Registered:
+    """One registration (see register): its answer, and what the log and the trail get."""
     session, now = uow.session, uow.clock.now()
     body = message.body
     raw_key = _public_key(body)
@@ -135,7 +212,8 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.sn)
                             .with_for_update())
     if device is not None and not may_replace(device, va, settings):
-        _refuse_takeover(uow, device, va, token.id, udi)
+        # Raised inside the registration's savepoint: the token's use is undone with it.
+        raise TakeoverRefused(device, va, token.id, udi)
     cert = authority.issue(public, udi_label(udi.pid, udi.sn), now, settings.certificate_days)
 
     action = "device.register"
@@ -165,10 +243,7 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
         raise Conflict(f"UDI {udi_label(udi.pid, udi.sn)} was just registered by another "
                        "request; register again to take it over") from None
     remember_nonce(session, device.id, message, settings.message_max_age_seconds)
-    log_device(session, outbound.DEVICE_REGISTERED, device.id, now)
-    record(uow, device_actor(device), action, f"device:{udi_label(udi.pid, udi.sn)}",
-           account_id=account.id, details=details)
-    return {
+    document = {
         "type": "registration", "deviceId": device.id, "requestNonce": message.nonce,
         "timestamp": format_time(now), "account": account.domain, "virtualAccount": va.name,
         "certificate": cert.pem, "certificateExpiresAt": format_time(cert.expires_at),
@@ -176,6 +251,9 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
         "satelliteKey": authority.identity_public_key,
         "nextCallAt": format_time(now),
     }
+    return _Registered(document, device_fact(f"{udi.pid}:{udi.sn}", account.domain, va.name),
+                       device.id, action, f"device:{udi_label(udi.pid, udi.sn)}", account.id,
+                       details)
 
 
 def may_replace(device: Device, va: VirtualAccount, settings: Settings) -> bool:
@@ -192,27 +270,17 @@ def may_replace(device: Device, va: VirtualAccount, settings: Settings) -> bool:
     return device.va_id == va.id
 
 
-def _refuse_takeover(uow: UnitOfWork, device: Device, va: VirtualAccount, token_id: int,
-                     udi: Udi) -> NoReturn:
-    """Undo the token's use, leave the device untouched, audit and alert, and refuse."""
-    session, now = uow.session, uow.clock.now()
-    device_id, owner_account, owner_va = device.id, device.account_id, device.va_id
-    token_account = va.account_id
-    uow.rollback()
-    label = udi_label(udi.pid, udi.sn)
-    details = {"token_id": token_id, "token_account_id": token_account,
-               "device_va_id": owner_va}
-    for account_id in {owner_account, token_account}:
-        record(uow, Actor("device", "-"), "device.reregister_refused", f"device:{label}",
+def _audit_takeover(uow: UnitOfWork, refused: TakeoverRefused) -> None:
+    """Audit and alert a refused takeover; the device and the token were left untouched."""
+    details = {"token_id": refused.token_id, "token_account_id": refused.token_account,
+               "device_va_id": refused.owner_va}
+    for account_id in {refused.owner_account, refused.token_account}:
+        record(uow, Actor("device", "-"), "device.reregister_refused", f"device:{refused.label}",
                account_id=account_id, details=details)
-    raise_alert(session, f"{DEVICE_TAKEOVER}:{device_id}", DEVICE_TAKEOVER,
-                f"a registration of {label} with a registration token of another virtual "
-                "account was refused; the registered device was left as it was", now,
-                account_id=owner_account)
-    uow.commit()
-    raise PermissionDenied(f"UDI {udi.pid}:{udi.sn} is registered with another virtual "
-                           "account: only a registration token of that virtual account may "
-                           "re-register it", field="token")
+    raise_alert(uow.session, f"{DEVICE_TAKEOVER}:{refused.device_id}", DEVICE_TAKEOVER,
+                f"a registration of {refused.label} with a registration token of another "
+                "virtual account was refused; the registered device was left as it was",
+                uow.clock.now(), account_id=refused.owner_account)
 
 
 def renew(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
@@ -263,3 +331,35 @@ def deregister(uow: UnitOfWork, who: DeviceSession, message: SignedMessage) -> d
     return {"type": "deregistration", "deviceId": device.id, "requestNonce": message.nonce,
             "timestamp": format_time(now), "status": "DEREGISTERED"}
 
+
+
+class RegistrationWriter:
+    """The registrations of this process, recorded by group commit (satellite.groupcommit).
+
+    Registrations that arrive together share one transaction, each in its own savepoint; each
+    caller gets its answer once that transaction is committed. A storm of devices registering
+    at once then costs one commit per batch, not one per device.
+    """
+
+    def __init__(self, db: Database, settings: Settings, keys: Callable[[], DeviceAuthority],
+                 max_batch: int = 64) -> None:
+        self._db = db
+        self._settings = settings
+        self._keys = keys
+        self._group: GroupCommit[SignedMessage, dict[str, Any]] = GroupCommit(
+            self._run, key=lambda message: message.nonce, max_batch=max_batch)
+
+    def register(self, message: SignedMessage) -> dict[str, Any]:
+        """Register one device; return the answer to sign. Raises its refusal."""
+        return self._group.submit(message)
+
+    @property
+    def batches(self) -> tuple[int, int]:
+        """(batches, registrations) recorded so far by this process."""
+        return self._group.batches, self._group.items
+
+    def _run(self, messages: Sequence[SignedMessage]) -> list[dict[str, Any] | SatelliteError]:
+        with self._db.uow() as uow:
+            outcomes = register_many(uow, self._keys(), self._settings, messages)
+            uow.commit()
+        return outcomes
