@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,11 +17,11 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.actor import Actor
 from satellite.alerts.models import DEVICE_TAKEOVER
 from satellite.alerts.service import raise_alert
-from satellite.audit.service import record
+from satellite.audit.service import Entry, record, record_many
 from satellite.cloudsync import outbound
 from satellite.config import Settings
 from satellite.crypto import certificates
-from satellite.crypto.keys import key_id, raw_public_bytes
+from satellite.crypto.keys import PublicKey, key_id, raw_public_bytes
 from satellite.devices.authority import DeviceAuthority, device_public_key
 from satellite.devices.messages import SignedMessage, format_time
 from satellite.devices.models import DEREGISTERED, REGISTERED, Device, RevokedCertificate
@@ -143,26 +143,38 @@ def register_many(uow: UnitOfWork, authority: DeviceAuthority, settings: Setting
     Returns, for each message in order, its answer or the error that refuses it: a refused
     registration leaves nothing behind (its own savepoint is rolled back; a refused takeover
     leaves its audit event and alert) and does not stop the others. The caller commits.
+    What can be read for the whole batch at once is: the UDIs' devices and reservations.
     """
-    outcomes: list[dict[str, Any] | SatelliteError] = []
-    done: list[_Registered] = []
+    now = uow.clock.now()
+    checked: list[_Request | SatelliteError] = []
     for message in messages:
         try:
+            checked.append(_check(message, now, settings))
+        except SatelliteError as exc:
+            checked.append(exc)
+    udis = sorted({(r.udi.pid, r.udi.sn) for r in checked if isinstance(r, _Request)})
+    reserved, devices = _reservations(uow.session, udis), _devices(uow.session, udis)
+    outcomes: list[dict[str, Any] | SatelliteError] = []
+    done: list[_Registered] = []
+    for request in checked:
+        if isinstance(request, SatelliteError):
+            outcomes.append(request)
+            continue
+        try:
             with uow.session.begin_nested():
-                registered = _register(uow, authority, settings, message)
+                registered = _register(uow, authority, settings, request, reserved, devices)
         except SatelliteError as exc:
             outcomes.append(exc)
         else:
             outcomes.append(registered.document)
             done.append(registered)
+            devices[(request.udi.pid, request.udi.sn)] = registered.device
     # Central hears of the batch's registrations in one append, then the audit trail gets
     # them: the log's counter row before the trail's head, in the order check-ins take them.
     if done:
         outbound.append_many(uow.session, outbound.DEVICE_REGISTERED,
-                             [r.fact for r in done], uow.clock.now())
-    for r in done:
-        record(uow, device_actor(r.device_id), r.action, r.target, account_id=r.account_id,
-               details=r.details)
+                             [r.fact for r in done], now)
+    record_many(uow, [r.audit for r in done])
     for outcome in outcomes:
         if isinstance(outcome, TakeoverRefused):
             _audit_takeover(uow, outcome)
@@ -170,20 +182,27 @@ def register_many(uow: UnitOfWork, authority: DeviceAuthority, settings: Setting
 
 
 @dataclass(frozen=True)
+class _Request:
+    """A registration message that passed the checks needing no database."""
+
+    message: SignedMessage
+    raw_key: bytes
+    public: PublicKey
+    udi: Udi
+    hostname: str
+    product_tag: str
+    token_secret: str
+
+
+@dataclass(frozen=True)
 class _Registered:
     document: dict[str, Any]
     fact: dict[str, str]
-    device_id: int
-    action: str
-    target: str
-    account_id: int
-    details: dict[str, Any]
+    device: Device
+    audit: Entry
 
 
-def _register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
-              message: SignedMessage) -> _Registered:
-    """One registration (see register): its answer, and what the log and the trail get."""
-    session, now = uow.session, uow.clock.now()
+def _check(message: SignedMessage, now: datetime, settings: Settings) -> _Request:
     body = message.body
     raw_key = _public_key(body)
     public = device_public_key(raw_key)
@@ -197,24 +216,53 @@ def _register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     token_secret = body.get("token")
     if not isinstance(token_secret, str) or not token_secret.strip():
         raise InvalidInput("token is required: the registration token from the satellite")
-    reserved = session.scalar(select(Reservation.kind).where(
-        Reservation.pid == udi.pid, Reservation.serial_number == udi.sn,
-        Reservation.status == RESERVED))
+    return _Request(message, raw_key, public, udi, hostname, product_tag, token_secret)
+
+
+def _reservations(session: Session, udis: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The kind of offline reservation each UDI holds (those holding none are absent)."""
+    if not udis:
+        return {}
+    rows = session.execute(
+        select(Reservation.pid, Reservation.serial_number, Reservation.kind)
+        .where(or_(*(and_(Reservation.pid == pid, Reservation.serial_number == sn)
+                     for pid, sn in udis)), Reservation.status == RESERVED))
+    return {(row.pid, row.serial_number): row.kind for row in rows}
+
+
+def _devices(session: Session, udis: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Device]:
+    """The known devices of these UDIs, locked: two registrations of one UDI at once (on two
+    nodes) apply one after the other."""
+    if not udis:
+        return {}
+    found = session.scalars(
+        select(Device).where(or_(*(and_(Device.pid == pid, Device.serial == sn)
+                                   for pid, sn in udis))).with_for_update())
+    return {(device.pid, device.serial): device for device in found}
+
+
+def _register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
+              request: _Request, reservations: Mapping[tuple[str, str], str],
+              devices: Mapping[tuple[str, str], Device]) -> _Registered:
+    """One registration (see register): its answer, and what the log and the trail get."""
+    session, now = uow.session, uow.clock.now()
+    udi, message = request.udi, request.message
+    reserved = reservations.get((udi.pid, udi.sn))
     if reserved is not None:
         raise Conflict(f"UDI {udi.pid}:{udi.sn} holds an offline reservation ({reserved}); "
                        "return it before registering the device over the network")
-    token = spend_token(session, token_secret, now)
+    token = spend_token(session, request.token_secret, now)
     va = session.get(VirtualAccount, token.va_id)
     assert va is not None
     account = session.get(Account, va.account_id)
     assert account is not None
-    # Locked: two registrations of one UDI at once apply one after the other.
-    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.sn)
-                            .with_for_update())
+    device = devices.get((udi.pid, udi.sn))
     if device is not None and not may_replace(device, va, settings):
         # Raised inside the registration's savepoint: the token's use is undone with it.
         raise TakeoverRefused(device, va, token.id, udi)
-    cert = authority.issue(public, udi_label(udi.pid, udi.sn), now, settings.certificate_days)
+    cert = authority.issue(request.public, udi_label(udi.pid, udi.sn), now,
+                           settings.certificate_days)
+    hostname, product_tag, raw_key = request.hostname, request.product_tag, request.raw_key
 
     action = "device.register"
     details: dict[str, Any] = {"va": va.name, "token_id": token.id, "hostname": hostname}
@@ -252,8 +300,8 @@ def _register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
         "nextCallAt": format_time(now),
     }
     return _Registered(document, device_fact(f"{udi.pid}:{udi.sn}", account.domain, va.name),
-                       device.id, action, f"device:{udi_label(udi.pid, udi.sn)}", account.id,
-                       details)
+                       device, Entry(device_actor(device), action,
+                                     f"device:{udi_label(udi.pid, udi.sn)}", account.id, details))
 
 
 def may_replace(device: Device, va: VirtualAccount, settings: Settings) -> bool:

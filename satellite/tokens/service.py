@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
@@ -160,7 +159,16 @@ def revoke_token(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str,
                account_id=account.id, details={"token_id": token.id})
 
 
-def spend_token(session: Session, secret: str, now: datetime) -> RegistrationToken:
+@dataclass(frozen=True)
+class SpentToken:
+    """What a registration needs of the token it used."""
+
+    id: int
+    va_id: int
+    export_controlled: bool
+
+
+def spend_token(session: Session, secret: str, now: datetime) -> SpentToken:
     """Count one registration against a token, exactly, however many devices register at once.
 
     Returns the token. Raises TokenRefused saying why it cannot be used.
@@ -168,18 +176,19 @@ def spend_token(session: Session, secret: str, now: datetime) -> RegistrationTok
     digest = secret_hash(secret.strip())
     t = RegistrationToken
     # One conditional UPDATE: the database serialises concurrent spenders on the row, so the
-    # use count can never pass max_uses.
-    result = session.execute(
+    # use count can never pass max_uses. It returns what the registration needs.
+    spent = session.execute(
         update(t)
         .where(t.secret_hash == digest, t.revoked_at.is_(None), t.expires_at > now,
                (t.max_uses.is_(None)) | (t.uses < t.max_uses))
         .values(uses=t.uses + 1)
+        .returning(t.id, t.va_id, t.export_controlled)
         .execution_options(synchronize_session=False)
-    )
-    assert isinstance(result, CursorResult)
-    token = session.scalar(select(t).where(t.secret_hash == digest))
-    if result.rowcount == 1 and token is not None:
-        return token
+    ).one_or_none()
+    if spent is not None:
+        return SpentToken(spent.id, spent.va_id, spent.export_controlled)
+    token = session.scalar(select(t).where(t.secret_hash == digest)
+                           .execution_options(populate_existing=True))
     if token is None:
         raise TokenRefused("registration token is not known to this satellite")
     if token.revoked_at is not None:
