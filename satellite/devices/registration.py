@@ -156,13 +156,15 @@ def register_many(uow: UnitOfWork, authority: DeviceAuthority, settings: Setting
     reserved, devices = _reservations(uow.session, udis), _devices(uow.session, udis)
     outcomes: list[dict[str, Any] | SatelliteError] = []
     done: list[_Registered] = []
+    places: dict[int, tuple[VirtualAccount, Account]] = {}
     for request in checked:
         if isinstance(request, SatelliteError):
             outcomes.append(request)
             continue
         try:
             with uow.session.begin_nested():
-                registered = _register(uow, authority, settings, request, reserved, devices)
+                registered = _register(uow, authority, settings, request, reserved, devices,
+                                       places)
         except SatelliteError as exc:
             outcomes.append(exc)
         else:
@@ -243,8 +245,12 @@ def _devices(session: Session, udis: Sequence[tuple[str, str]]) -> dict[tuple[st
 
 def _register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
               request: _Request, reservations: Mapping[tuple[str, str], str],
-              devices: Mapping[tuple[str, str], Device]) -> _Registered:
-    """One registration (see register): its answer, and what the log and the trail get."""
+              devices: Mapping[tuple[str, str], Device],
+              places: dict[int, tuple[VirtualAccount, Account]]) -> _Registered:
+    """One registration (see register): its answer, and what the log and the trail get.
+
+    `places` keeps the VAs and accounts the batch has read (the session holds them weakly).
+    """
     session, now = uow.session, uow.clock.now()
     udi, message = request.udi, request.message
     reserved = reservations.get((udi.pid, udi.sn))
@@ -252,10 +258,13 @@ def _register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
         raise Conflict(f"UDI {udi.pid}:{udi.sn} holds an offline reservation ({reserved}); "
                        "return it before registering the device over the network")
     token = spend_token(session, request.token_secret, now)
-    va = session.get(VirtualAccount, token.va_id)
-    assert va is not None
-    account = session.get(Account, va.account_id)
-    assert account is not None
+    if token.va_id not in places:
+        va = session.get(VirtualAccount, token.va_id)
+        assert va is not None
+        account = session.get(Account, va.account_id)
+        assert account is not None
+        places[token.va_id] = va, account
+    va, account = places[token.va_id]
     device = devices.get((udi.pid, udi.sn))
     if device is not None and not may_replace(device, va, settings):
         # Raised inside the registration's savepoint: the token's use is undone with it.

@@ -5,14 +5,17 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
+from satellite.db import UTCDateTime
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
 from satellite.limits import INT32_MAX, MAX_NOTE, check_text
 from satellite.permissions.policy import visible_va_ids
@@ -159,6 +162,20 @@ def revoke_token(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str,
                account_id=account.id, details={"token_id": token.id})
 
 
+@cache
+def _spend_statement() -> Any:
+    # A Core statement built once: registrations run it one after the other in a storm.
+    t = RegistrationToken.__table__
+    assert isinstance(t, Table)
+    c = t.c
+    return (update(t)
+            .where(c.secret_hash == bindparam("digest"), c.revoked_at.is_(None),
+                   c.expires_at > bindparam("now", type_=UTCDateTime()),
+                   (c.max_uses.is_(None)) | (c.uses < c.max_uses))
+            .values(uses=c.uses + 1)
+            .returning(c.id, c.va_id, c.export_controlled))
+
+
 @dataclass(frozen=True)
 class SpentToken:
     """What a registration needs of the token it used."""
@@ -177,14 +194,8 @@ def spend_token(session: Session, secret: str, now: datetime) -> SpentToken:
     t = RegistrationToken
     # One conditional UPDATE: the database serialises concurrent spenders on the row, so the
     # use count can never pass max_uses. It returns what the registration needs.
-    spent = session.execute(
-        update(t)
-        .where(t.secret_hash == digest, t.revoked_at.is_(None), t.expires_at > now,
-               (t.max_uses.is_(None)) | (t.uses < t.max_uses))
-        .values(uses=t.uses + 1)
-        .returning(t.id, t.va_id, t.export_controlled)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    spent = session.connection().execute(
+        _spend_statement(), {"digest": digest, "now": now}).one_or_none()
     if spent is not None:
         return SpentToken(spent.id, spent.va_id, spent.export_controlled)
     token = session.scalar(select(t).where(t.secret_hash == digest)
