@@ -356,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.database_url:
             rows += postgresql_rows(args.database_url, args.duration, args.concurrency,
                                     args.devices, args.threads, Path(tmp))
-    command = "python -m bench.checkin " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    given = argv if argv is not None else sys.argv[1:]
+    shown = ["URL" if a.startswith("postgresql") else a for a in given]  # no credentials
+    command = "python -m bench.checkin " + " ".join(shlex.quote(a) for a in shown)
     text = report(rows, args.devices, registration, command.strip(), args.quick, load_before,
                   _load())
     existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"

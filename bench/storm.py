@@ -266,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="satellite-storm-") as tmp:
         rows = run(args.devices, args.concurrency, args.threads, args.database_url,
                    args.hello_seconds, Path(tmp))
-    command = "python -m bench.storm " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    given = argv if argv is not None else sys.argv[1:]
+    shown = ["URL" if a.startswith("postgresql") else a for a in given]  # no credentials
+    command = "python -m bench.storm " + " ".join(shlex.quote(a) for a in shown)
     text = report(rows, args.devices, args.concurrency, args.threads, command.strip(),
                   args.quick, load_before, _load())
     existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"

@@ -27,13 +27,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 
+from bench.databases import fresh_database
 from satellite.bootstrap import open_database
 from satellite.config import load_settings
 from tests.seed import Seeded, SeededAccount, account_pages, seed
@@ -219,8 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reservations", type=int, default=4_000)
     parser.add_argument("--audit-events", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=40, help="measured requests per page")
-    parser.add_argument("--database-url", default="",
-                        help="PostgreSQL instead of SQLite (an empty database or schema)")
+    parser.add_argument("--database-url", default=os.environ.get("SATELLITE_BENCH_DATABASE_URL",
+                                                                 ""),
+                        help="PostgreSQL instead of SQLite: a server, on which the run creates a "
+                             "fresh database and drops it at the end (with --data-dir: the "
+                             "database itself, kept for later runs)")
     parser.add_argument("--data-dir", type=Path, help="keep (and on later runs reuse) the data")
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--progress", action="store_true", help="print every request's time")
@@ -232,12 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python -m bench.ui_lists", *map(shlex.quote, shown)])
     sizes = {"accounts": args.accounts, "vas": args.vas, "devices": args.devices,
              "reservations": args.reservations, "audit_events": args.audit_events}
-    with tempfile.TemporaryDirectory(prefix="satellite-ui-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="satellite-ui-bench-") as tmp, ExitStack() as stack:
         data_dir = args.data_dir or Path(tmp) / "data"
-        seeded = prepare(data_dir, args.database_url, sizes)
+        database_url = (args.database_url if args.data_dir
+                        else stack.enter_context(fresh_database(args.database_url)))
+        seeded = prepare(data_dir, database_url, sizes)
         print(f"seeded: {seeded.devices:,} devices, {seeded.vas:,} VAs"
               + (f" in {seeded.seconds:.0f} s" if seeded.seconds else " (reused)"), flush=True)
-        with serving(_env(data_dir, args.database_url), data_dir.parent / "serve.log") as url:
+        with serving(_env(data_dir, database_url), data_dir.parent / "serve.log") as url:
             load = os.getloadavg()[0]
             timings = measure(url, seeded, args.requests, progress=args.progress)
             load = max(load, os.getloadavg()[0])
