@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
+from satellite.accounts.models import VirtualAccount
 from satellite.actor import Actor
 from satellite.clock import FixedClock
 from satellite.config import Settings
@@ -28,12 +29,15 @@ def _add_devices(db: Database, site: Site, count: int, clock: FixedClock) -> Non
     """Devices registered earlier, written straight into the table (their content is not read)."""
     now = clock.now()
     with db.reader() as uow:
-        account_id, first = uow.session.execute(
-            select(Device.account_id, func.coalesce(func.max(Device.id), 0))).one()
-    rows = [{"id": first + n + 1, "va_id": site.va_id, "account_id": account_id or 1,
-             "pid": "OLD", "serial": f"OLD{first + n + 1:07d}", "vid": "", "uuid": "",
-             "hostname": "", "product_tag": "", "public_key": (first + n + 1).to_bytes(32, "big"),
-             "certificate_pem": "", "certificate_serial": f"{first + n + 1:032x}",
+        account_id = uow.session.scalar(select(VirtualAccount.account_id).where(
+            VirtualAccount.id == site.va_id))
+        first = uow.session.scalar(select(func.count()).select_from(Device).where(
+            Device.pid == "OLD")) or 0
+    # The database numbers them (a given id would not move PostgreSQL's sequence on).
+    rows = [{"va_id": site.va_id, "account_id": account_id, "pid": "OLD",
+             "serial": f"OLD{first + n:07d}", "vid": "", "uuid": "", "hostname": "",
+             "product_tag": "", "public_key": (first + n).to_bytes(32, "big"),
+             "certificate_pem": "", "certificate_serial": f"{first + n:032x}",
              "certificate_expires_at": now + timedelta(days=300), "token_id": None,
              "export_controlled": False, "status": REGISTERED, "first_registered_at": now,
              "registered_at": now, "registrations": 1, "last_contact_at": now,
