@@ -177,9 +177,13 @@ def run(devices: int, concurrency: int, threads: int, database_url: str, hello_s
                    "--threads", str(threads)], env, url, workdir / "hello.log") as hello:
         opened: list[Transport] = []
         drive(_hello(url, opened), min(1.0, hello_seconds), concurrency)  # warm-up
-        rows.append(_measured("hello baseline (GET /hello)", "-", [hello.pid],
-                              lambda: drive(_hello(url, opened), hello_seconds, concurrency)))
+        # The warm-up's connections closed first: waitress serves at most 100 at once.
         for transport in opened:
+            transport.close()
+        measured: list[Transport] = []
+        rows.append(_measured("hello baseline (GET /hello)", "-", [hello.pid],
+                              lambda: drive(_hello(url, measured), hello_seconds, concurrency)))
+        for transport in measured:
             transport.close()
     plan = [("", 1)] + ([(database_url, 1), (database_url, 2)] if database_url else [])
     for number, (database, nodes) in enumerate(plan):
