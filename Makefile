@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 
-.PHONY: run test test-reliability test-packaging bundle bench bench-export bench-ui bench-import bench-check lint typecheck unit venv clean screenshots
+.PHONY: run test test-reliability test-packaging bundle bench bench-export bench-ui bench-import bench-storm bench-check lint typecheck unit venv clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bundle:
 	packaging/build-offline-bundle --out dist
 
 # Not part of `make test`: minutes of load, results written to BENCHMARKS.md.
+# With SATELLITE_BENCH_DATABASE_URL set to a PostgreSQL server (e.g.
+# postgresql+psycopg://postgres@127.0.0.1:5432/postgres), bench, bench-ui and bench-storm also
+# run there (bench-ui: only there), each on a fresh database dropped at the end.
 bench: venv
 	$(BIN)/python -m bench.checkin
 
@@ -64,6 +67,10 @@ bench-ui: venv
 BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 bench-import: venv
 	$(BIN)/python -m bench.import_bench --lines 100000 --pg-url $(BENCH_PG_URL) --record BENCHMARKS.md
+
+# 10,000 devices registering at once (on PostgreSQL too: one node and two nodes).
+bench-storm: venv
+	$(BIN)/python -m bench.storm
 
 # The benchmarks' own checks: each runs tiny and writes its report (numbers not judged).
 bench-check: venv

@@ -17,6 +17,7 @@ import base64
 import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.databases import fresh_database
 from satellite.agent.client import DeviceClient
 from satellite.agent.load import LoadResult, drive
 from satellite.agent.simulate import drive_reports, first_reports, register_devices
@@ -65,10 +67,17 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _measure(name: str, pid: int, run: Callable[[], LoadResult]) -> Measured:
-    before = _cpu_seconds(pid)
+def _measure(name: str, pid: int | list[int], run: Callable[[], LoadResult]) -> Measured:
+    """`run` measured, with the CPU time of the server process(es) `pid` per request."""
+    pids = [pid] if isinstance(pid, int) else pid
+
+    def used() -> float | None:
+        seconds = [_cpu_seconds(one) for one in pids]
+        return None if None in seconds else sum(s or 0.0 for s in seconds)
+
+    before = used()
     load = run()
-    after = _cpu_seconds(pid)
+    after = used()
     cpu = None
     if before is not None and after is not None and load.requests:
         cpu = (after - before) / load.requests * 1e6
@@ -112,14 +121,15 @@ def _satellite(env: dict[str, str], *args: str) -> str:
     return result.stdout.strip()
 
 
-def _seed_pool(data_dir: Path) -> None:
+def _seed_pool(data_dir: Path, database_url: str = "") -> None:
     # The bench stands in for Central: it puts a pool straight into the fresh database.
     from satellite.accounts.service import find_va
     from satellite.bootstrap import open_database
     from satellite.config import load_settings
     from satellite.licenses.models import LicenseLine
 
-    db = open_database(load_settings(data_dir=data_dir, env={}))
+    env = {"SATELLITE_DATABASE_URL": database_url} if database_url else {}
+    db = open_database(load_settings(data_dir=data_dir, env=env))
     with db.uow() as uow:
         _account, va = find_va(uow.session, "Bench", "Default")
         uow.session.add(LicenseLine(va_id=va.id, tag=TAG, display_name="bench",
@@ -156,16 +166,64 @@ def _floor_keys(workdir: Path) -> tuple[DeviceClient, list[str]]:
                     "--identity-key", str(workdir / "floor-identity.pem")]
 
 
-def run(duration: float, concurrency: int, devices: int, threads: int,
-        workdir: Path) -> tuple[list[Measured], float]:
-    data_dir = workdir / "data"
+def _env(data_dir: Path, threads: int, database_url: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE_")}
     env.update(SATELLITE_DATA_DIR=str(data_dir), SATELLITE_THREADS=str(threads),
                SATELLITE_LOG_LEVEL="WARNING")
+    if database_url:
+        env["SATELLITE_DATABASE_URL"] = database_url
+    return env
+
+
+def _site(data_dir: Path, threads: int, database_url: str = "") -> tuple[dict[str, str], str]:
+    """An initialised data dir with the bench's account, pool and token: (env, token)."""
+    env = _env(data_dir, threads, database_url)
     _satellite(env, "init")
     _satellite(env, "account", "create", "Bench", "--domain", "bench.example.com")
-    _seed_pool(data_dir)
-    token = _satellite(env, "token", "create", "Bench", "Default", "--expires-days", "1")
+    _seed_pool(data_dir, database_url)
+    return env, _satellite(env, "token", "create", "Bench", "Default", "--expires-days", "1")
+
+
+def _second_node(first: dict[str, str], data_dir: Path) -> dict[str, str]:
+    """Another node of the same database: its own data dir, a copy of the same keys."""
+    env = {**first, "SATELLITE_DATA_DIR": str(data_dir)}
+    data_dir.mkdir()
+    shutil.copytree(Path(first["SATELLITE_DATA_DIR"]) / "keys", data_dir / "keys")
+    _satellite(env, "init")
+    return env
+
+
+def postgresql_rows(server_url: str, duration: float, concurrency: int, devices: int,
+                    threads: int, workdir: Path) -> list[Measured]:
+    """Check-ins on a fresh PostgreSQL database: one node, then two nodes on that database."""
+    usage = {TAG: 1}
+    rows: list[Measured] = []
+    with fresh_database(server_url) as database_url:
+        first, token = _site(workdir / "pg1", threads, database_url)
+        second = _second_node(first, workdir / "pg2")
+        ports = [_free_port(), _free_port()]
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        with _process([sys.executable, "-m", "satellite", "serve", "--port", str(ports[0])],
+                      first, urls[0], workdir / "pg-serve1.log") as one:
+            clients = register_devices(urls[0], token, devices, concurrency)
+            first_reports(urls[0], clients, concurrency, usage)
+            rows.append(_measure(
+                "device check-in, PostgreSQL, 1 node", one.pid,
+                lambda: drive_reports(urls[0], clients, duration, concurrency, usage,
+                                      PRESIGN_RATE)))
+            with _process([sys.executable, "-m", "satellite", "serve", "--port",
+                           str(ports[1])], second, urls[1], workdir / "pg-serve2.log") as two:
+                drive_reports(urls, clients, min(1.0, duration), concurrency, usage)  # warm-up
+                rows.append(_measure(
+                    "device check-in, PostgreSQL, 2 nodes", [one.pid, two.pid],
+                    lambda: drive_reports(urls, clients, duration, concurrency, usage,
+                                          PRESIGN_RATE)))
+    return rows
+
+
+def run(duration: float, concurrency: int, devices: int, threads: int,
+        workdir: Path) -> tuple[list[Measured], float]:
+    env, token = _site(workdir / "data", threads)
 
     rows: list[Measured] = []
     floor_client, floor_args = _floor_keys(workdir)
@@ -215,7 +273,7 @@ def _load() -> str:
 
 def report(rows: list[Measured], devices: int, registration_seconds: float, command: str,
            quick: bool, load_before: str = "", load_after: str = "") -> str:
-    hello, floor, checkin, in_loop = rows
+    hello, floor, checkin, in_loop = rows[:4]
     base = hello.load.throughput
 
     def share(row: Measured) -> float:
@@ -227,6 +285,7 @@ def report(rows: list[Measured], devices: int, registration_seconds: float, comm
         "UTC)", "",
         f"Run on {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, SQLite"
+        + (" and PostgreSQL (rows so named)" if len(rows) > 4 else "")
         + (" (quick mode: numbers are a smoke test only)" if quick else "") + ".",
         *([f"Load average of the machine (other work shares it): {load_before} before the run, "
            f"{load_after} after."] if load_before else []), "",
@@ -263,6 +322,12 @@ def report(rows: list[Measured], devices: int, registration_seconds: float, comm
         "during the clock it does per request what it does for the hello: send bytes, read the "
         "answer. An answer that fails verification counts as an error, not a request. Server "
         "CPU is the serving process's user and system time during the clock, from /proc.", "",
+        *(["The PostgreSQL rows run on a fresh database of the server given by "
+           "--database-url: its own account, pool and devices, first with one `satellite serve`, "
+           "then with a second one on the same database (its own data dir, a copy of the same "
+           "keys), the load generator's connections alternating between the two; server CPU "
+           "sums both processes. PostgreSQL runs on this same machine.", ""]
+          if len(rows) > 4 else []),
         "Where the time goes, and what is done about it: docs/devices.md, section Benchmark.", "",
     ]
     return "\n".join(lines)
@@ -276,6 +341,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads for both servers")
+    parser.add_argument("--database-url", default=os.environ.get("SATELLITE_BENCH_DATABASE_URL",
+                                                                 ""),
+                        help="a PostgreSQL server: also measure check-ins there, on one and two "
+                             "nodes (a fresh database, dropped at the end)")
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = parser.parse_args(argv)
     if args.quick:
@@ -284,7 +353,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="satellite-bench-") as tmp:
         rows, registration = run(args.duration, args.concurrency, args.devices, args.threads,
                                  Path(tmp))
-    command = "python -m bench.checkin " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+        if args.database_url:
+            rows += postgresql_rows(args.database_url, args.duration, args.concurrency,
+                                    args.devices, args.threads, Path(tmp))
+    given = argv if argv is not None else sys.argv[1:]
+    shown = ["URL" if a.startswith("postgresql") else a for a in given]  # no credentials
+    command = "python -m bench.checkin " + " ".join(shlex.quote(a) for a in shown)
     text = report(rows, args.devices, registration, command.strip(), args.quick, load_before,
                   _load())
     existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"

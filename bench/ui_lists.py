@@ -27,18 +27,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 
+from bench.databases import fresh_database
 from satellite.bootstrap import open_database
 from satellite.config import load_settings
 from tests.seed import Seeded, SeededAccount, account_pages, seed
 
-TARGET_MS = 50.0
+# p95 targets: every 1M-scale page under 50 ms on SQLite, under 150 ms on PostgreSQL.
+TARGET_MS = {"SQLite": 50.0, "PostgreSQL": 150.0}
 PASSWORD = "bench password for the list pages"  # noqa: S105 (a throwaway appliance)
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 PLAN = "bench-plan.json"
@@ -193,16 +195,17 @@ def _percentile(values: list[float], share: float) -> float:
 
 def report(timings: dict[str, list[float]], seeded: Seeded, command: str, engine: str,
            load: float, cpu: dict[str, float] | None = None) -> str:
+    target = TARGET_MS[engine]
     rows = []
     missed = []
     for name, values in timings.items():
         p95 = _percentile(values, 0.95)
-        if p95 >= TARGET_MS:
+        if p95 >= target:
             missed.append(name)
         rows.append(f"| {name} | {len(values)} | {statistics.median(values):.1f} | {p95:.1f} | "
                     f"{max(values):.1f} | {(cpu or {}).get(name, 0.0):.1f} |")
-    verdict = (f"Every page meets the target (p95 < {TARGET_MS:.0f} ms)." if not missed else
-               f"{len(missed)} of {len(timings)} pages miss the target (p95 < {TARGET_MS:.0f} "
+    verdict = (f"Every page meets the target (p95 < {target:.0f} ms)." if not missed else
+               f"{len(missed)} of {len(timings)} pages miss the target (p95 < {target:.0f} "
                "ms): " + ", ".join(missed) + ".")
     return "\n".join([
         "", f"### List pages of the web UI at {seeded.devices:,} product instances "
@@ -237,8 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reservations", type=int, default=4_000)
     parser.add_argument("--audit-events", type=int, default=200_000)
     parser.add_argument("--requests", type=int, default=40, help="measured requests per page")
-    parser.add_argument("--database-url", default="",
-                        help="PostgreSQL instead of SQLite (an empty database or schema)")
+    parser.add_argument("--database-url", default=os.environ.get("SATELLITE_BENCH_DATABASE_URL",
+                                                                 ""),
+                        help="PostgreSQL instead of SQLite: a server, on which the run creates a "
+                             "fresh database and drops it at the end (with --data-dir: the "
+                             "database itself, kept for later runs)")
     parser.add_argument("--data-dir", type=Path, help="keep (and on later runs reuse) the data")
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--progress", action="store_true", help="print every request's time")
@@ -250,12 +256,14 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python -m bench.ui_lists", *map(shlex.quote, shown)])
     sizes = {"accounts": args.accounts, "vas": args.vas, "devices": args.devices,
              "reservations": args.reservations, "audit_events": args.audit_events}
-    with tempfile.TemporaryDirectory(prefix="satellite-ui-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="satellite-ui-bench-") as tmp, ExitStack() as stack:
         data_dir = args.data_dir or Path(tmp) / "data"
-        seeded = prepare(data_dir, args.database_url, sizes)
+        database_url = (args.database_url if args.data_dir
+                        else stack.enter_context(fresh_database(args.database_url)))
+        seeded = prepare(data_dir, database_url, sizes)
         print(f"seeded: {seeded.devices:,} devices, {seeded.vas:,} VAs"
               + (f" in {seeded.seconds:.0f} s" if seeded.seconds else " (reused)"), flush=True)
-        with serving(_env(data_dir, args.database_url),
+        with serving(_env(data_dir, database_url),
                      data_dir.parent / "serve.log") as (url, pid):
             load = os.getloadavg()[0]
             cpu: dict[str, float] = {}

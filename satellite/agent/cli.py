@@ -146,7 +146,8 @@ def status(agent: Agent, as_json: bool) -> None:
 
 
 @cli.command("simulate")
-@click.option("--url", required=True)
+@click.option("--url", "urls", required=True, multiple=True,
+              help="The satellite; repeat it for several nodes (connections alternate).")
 @click.option("--token", required=True)
 @click.option("--devices", default=100, show_default=True)
 @click.option("--duration", default=10.0, show_default=True, help="Seconds of usage reports.")
@@ -158,20 +159,23 @@ def status(agent: Agent, as_json: bool) -> None:
                    "the answers after it stops, so the measurement is the satellite's "
                    "(0: sign and verify as the reports go).")
 @click.option("--json", "as_json", is_flag=True)
-def simulate_cmd(url: str, token: str, devices: int, duration: float, concurrency: int,
+def simulate_cmd(urls: tuple[str, ...], token: str, devices: int, duration: float, concurrency: int,
                  usage_pairs: tuple[str, ...], presign_rate: int, as_json: bool) -> None:
     """Register N simulated devices, drive their usage reports, print throughput and latency."""
     if devices < 1 or concurrency < 1 or duration <= 0:
         raise click.BadParameter("devices, concurrency and duration must be positive")
     if presign_rate < 0:
         raise click.BadParameter("must not be negative", param_hint="--presign-rate")
-    result = simulate(url, token, devices, duration, concurrency, _usage(usage_pairs),
+    result = simulate(list(urls), token, devices, duration, concurrency, _usage(usage_pairs),
                       presign_rate=presign_rate)
     if as_json:
         _emit(result.as_dict())
         return
-    r = result.reports
-    click.echo(f"registered {result.devices} devices in {result.registration_seconds:.2f} s")
+    r, reg = result.reports, result.registration
+    click.echo(f"registered {reg.requests} of {result.devices} devices in {reg.seconds:.2f} s "
+               f"= {reg.throughput:.1f}/s (key pairs made before); p50 {reg.percentile(50):.2f} "
+               f"ms, p99 {reg.percentile(99):.2f} ms; errors {reg.errors}"
+               + (f" (first: {reg.first_error})" if reg.errors else ""))
     click.echo(f"usage reports: {r.requests} in {r.seconds:.2f} s = {r.throughput:.1f}/s; "
                f"p50 {r.percentile(50):.2f} ms, p90 {r.percentile(90):.2f} ms, "
                f"p99 {r.percentile(99):.2f} ms; errors {r.errors}"

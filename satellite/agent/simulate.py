@@ -7,15 +7,18 @@ import math
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from satellite.agent.client import BadAnswer, DeviceClient, Prepared, Refused
 from satellite.agent.load import LoadResult, drive
-from satellite.agent.transport import Reply, Transport
+from satellite.agent.transport import Reply, Transport, Unreachable
 from satellite.crypto import keys
+
+# One URL, or several nodes of one satellite: connections alternate between them.
+Urls = str | Sequence[str]
 
 
 @dataclass
@@ -23,40 +26,84 @@ class SimulationResult:
     devices: int
     registration_seconds: float
     reports: LoadResult
+    registration: LoadResult
 
     def as_dict(self) -> dict[str, object]:
         return {"devices": self.devices,
                 "registration_seconds": round(self.registration_seconds, 3),
+                "registration": self.registration.as_dict(),
                 "reports": self.reports.as_dict()}
 
 
-def register_devices(url: str, token: str, count: int, concurrency: int,
+def _url(urls: Urls, index: int) -> str:
+    return urls if isinstance(urls, str) else urls[index % len(urls)]
+
+
+def register_devices(url: Urls, token: str, count: int, concurrency: int,
                      pid: str = "SIM-DEVICE") -> list[DeviceClient]:
-    run = secrets.token_hex(4)
-    transports = [Transport(url) for _ in range(max(1, concurrency))]
-
-    def register(index: int) -> DeviceClient:
-        client = DeviceClient(transports[index % len(transports)], keys.generate_private_key())
-        client.register(token, pid, f"SIM{run}-{index:07d}", hostname=f"sim-{index}")
-        return client
-
-    # Each transport serves one thread: index i runs on thread i % concurrency.
-    with ThreadPoolExecutor(max_workers=len(transports)) as pool:
-        lanes = [pool.submit(lambda lane: [register(i) for i in range(lane, count, len(transports))],
-                             lane) for lane in range(len(transports))]
-        clients = [c for lane in lanes for c in lane.result()]
-    for transport in transports:
-        transport.close()
+    """Register `count` new devices at once; raise the first refusal."""
+    clients, result = storm(url, token, device_keys(count), concurrency, pid)
+    if result.errors:
+        raise RuntimeError(f"{result.errors} of {count} registrations failed; the first: "
+                           f"{result.first_error}")
     return clients
 
 
-def first_reports(url: str, clients: list[DeviceClient], concurrency: int,
+def device_keys(count: int) -> list[keys.PrivateKey]:
+    """Fresh key pairs for `count` devices (each device makes its own before it registers)."""
+    return [keys.generate_private_key() for _ in range(count)]
+
+
+def storm(url: Urls, token: str, private_keys: Sequence[keys.PrivateKey],
+          concurrency: int, pid: str = "SIM-DEVICE") -> tuple[list[DeviceClient], LoadResult]:
+    """Register a device for each key, `concurrency` at a time, spread over the `url`s.
+
+    Returns the registered devices and the registrations' latencies and errors (a refused
+    registration is counted, not raised). The load generator only signs each request and
+    verifies each answer during the clock: the keys are made before it.
+    """
+    run = secrets.token_hex(4)
+    # Each lane is one thread with one connection; lanes alternate between the urls.
+    lanes = max(1, min(concurrency, len(private_keys)))
+    transports = [Transport(_url(url, lane)) for lane in range(lanes)]
+
+    def register(lane: int) -> tuple[list[DeviceClient], LoadResult]:
+        done, result = [], LoadResult(0.0)
+        for index in range(lane, len(private_keys), lanes):
+            client = DeviceClient(transports[lane], private_keys[index])
+            began = time.perf_counter()
+            try:
+                client.register(token, pid, f"SIM{run}-{index:07d}", hostname=f"sim-{index}")
+            except (Refused, BadAnswer, Unreachable) as exc:
+                result.errors += 1
+                result.first_error = result.first_error or str(exc)
+                continue
+            result.latencies.append(time.perf_counter() - began)
+            done.append(client)
+        return done, result
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=lanes) as pool:
+        outcomes = list(pool.map(register, range(lanes)))
+    total = LoadResult(time.perf_counter() - began)
+    for transport in transports:
+        transport.close()
+    clients = []
+    for done, result in outcomes:
+        clients += done
+        total.latencies += result.latencies
+        total.errors += result.errors
+        total.first_error = total.first_error or result.first_error
+    return clients, total
+
+
+def first_reports(url: Urls, clients: list[DeviceClient], concurrency: int,
                   usage: Mapping[str, int]) -> None:
     """Each device reports once: its first authorization, which records its consumption."""
     lanes = [clients[i::concurrency] for i in range(max(1, concurrency))]
 
-    def run(lane: list[DeviceClient]) -> None:
-        transport = Transport(url)
+    def run(index: int, lane: list[DeviceClient]) -> None:
+        transport = Transport(_url(url, index))
         try:
             for client in lane:
                 DeviceClient(transport, client.private_key, client.device_id,
@@ -65,29 +112,34 @@ def first_reports(url: str, clients: list[DeviceClient], concurrency: int,
             transport.close()
 
     with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
-        for done in [pool.submit(run, lane) for lane in lanes if lane]:
+        for done in [pool.submit(run, i, lane) for i, lane in enumerate(lanes) if lane]:
             done.result()
 
 
-def simulate(url: str, token: str, devices: int, duration: float, concurrency: int,
+def simulate(url: Urls, token: str, devices: int, duration: float, concurrency: int,
              usage: Mapping[str, int], warm_up: bool = False,
              presign_rate: int = 0) -> SimulationResult:
-    """Register `devices`, then drive their usage reports for `duration` seconds.
+    """Register `devices` at once, then drive their usage reports for `duration` seconds.
 
-    With warm_up, each device makes its first report before the clock starts, so that the
-    measured reports are steady ones (the first one records consumption and a status change).
-    `presign_rate`: see drive_reports.
+    The devices' key pairs are made before the registration clock starts (a real device makes
+    its own, on its own CPU). With warm_up, each device makes its first report before the
+    clock of the reports starts, so that the measured reports are steady ones (the first one
+    records consumption and a status change). `presign_rate`: see drive_reports.
+    A refused registration is counted in the result; the others go on to report.
     """
+    private_keys = device_keys(devices)
     began = time.perf_counter()
-    clients = register_devices(url, token, devices, concurrency)
+    clients, registration = storm(url, token, private_keys, concurrency)
+    if not clients:
+        raise RuntimeError(f"no device registered; the first refusal: {registration.first_error}")
     if warm_up:
         first_reports(url, clients, concurrency, usage)
     registered = time.perf_counter() - began
     reports = drive_reports(url, clients, duration, concurrency, usage, presign_rate)
-    return SimulationResult(devices, registered, reports)
+    return SimulationResult(devices, registered, reports, registration)
 
 
-def drive_reports(url: str, clients: list[DeviceClient], duration: float, concurrency: int,
+def drive_reports(url: Urls, clients: list[DeviceClient], duration: float, concurrency: int,
                   usage: Mapping[str, int], presign_rate: int = 0) -> LoadResult:
     """Drive the usage reports of registered `clients` for `duration` seconds.
 
@@ -106,7 +158,7 @@ def drive_reports(url: str, clients: list[DeviceClient], duration: float, concur
 
     def make(index: int) -> Callable[[], None]:
         # Each thread gets its own connection and its own client objects for its devices.
-        transport = Transport(url)
+        transport = Transport(_url(url, index))
         opened.append(transport)
         cycle = itertools.cycle([DeviceClient(transport, c.private_key, c.device_id,
                                               c.satellite_key) for c in lanes[index]])

@@ -57,17 +57,42 @@ def record(
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction."""
-    session = uow.session
-    head = _head(session)
+    return _append(uow, _head(uow.session), Entry(actor, action, target, account_id, details))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event to record (see record)."""
+
+    actor: Actor
+    action: str
+    target: str = ""
+    account_id: int | None = None
+    details: Mapping[str, Any] | None = None
+
+
+def record_many(uow: UnitOfWork, entries: Iterable[Entry]) -> list[AuditEvent]:
+    """Append events to the chain in order, inside the caller's transaction: the chain's head
+    is read (and locked) once for all of them."""
+    items = list(entries)
+    if not items:
+        return []
+    head = _head(uow.session)
+    return [_append(uow, head, entry) for entry in items]
+
+
+def _append(uow: UnitOfWork, head: AuditHead, entry: Entry) -> AuditEvent:
     at = uow.clock.now()
-    target, label = _bounded(target, 300), _bounded(actor.label, 200)
-    text = json.dumps({k: _bounded(v) for k, v in (details or {}).items()}, sort_keys=True,
-                      default=str)
+    target, label = _bounded(entry.target, 300), _bounded(entry.actor.label, 200)
+    text = json.dumps({k: _bounded(v) for k, v in (entry.details or {}).items()},
+                      sort_keys=True, default=str)
     event_id = head.last_id + 1
-    digest = _digest(head.last_hash, event_id, at, label, action, target, account_id, text)
-    event = AuditEvent(id=event_id, at=at, actor=label, action=action, target=target,
-                       account_id=account_id, details=text, prev_hash=head.last_hash, hash=digest)
-    session.add(event)
+    digest = _digest(head.last_hash, event_id, at, label, entry.action, target,
+                     entry.account_id, text)
+    event = AuditEvent(id=event_id, at=at, actor=label, action=entry.action, target=target,
+                       account_id=entry.account_id, details=text, prev_hash=head.last_hash,
+                       hash=digest)
+    uow.session.add(event)
     head.last_id = event_id
     head.last_hash = digest
     return event

@@ -80,32 +80,52 @@ def issue_certificate(ca_key: PrivateKey, ca_certificate: bytes, subject_key: Pu
 
     Returns the PEM certificate. Raises InvalidInput if the CA key does not match its certificate.
     """
-    ca_cert = _load(ca_certificate)
-    if key_id(public_key_of(ca_key)) != key_id(ca_cert.public_key()):  # type: ignore[arg-type]
-        raise InvalidInput("the CA private key does not belong to the CA certificate")
-    if days < 1:
-        raise InvalidInput("a certificate must be valid for at least one day")
-    start = as_utc(now) - BACKDATE
-    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name, organization))
-        .issuer_name(ca_cert.subject)
-        .public_key(subject_key)
-        .serial_number(serial if serial is not None else _random_serial())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-            encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-                       critical=False)
-    )
-    return builder.sign(ca_key, None).public_bytes(serialization.Encoding.PEM)
+    return Issuer(ca_key, ca_certificate).issue(
+        subject_key, common_name=common_name, now=now, days=days, serial=serial,
+        organization=organization).public_bytes(serialization.Encoding.PEM)
+
+
+class Issuer:
+    """A CA ready to issue leaf certificates: its certificate is read and checked once."""
+
+    def __init__(self, ca_key: PrivateKey, ca_certificate: bytes) -> None:
+        ca_cert = _load(ca_certificate)
+        if key_id(public_key_of(ca_key)) != key_id(ca_cert.public_key()):  # type: ignore[arg-type]
+            raise InvalidInput("the CA private key does not belong to the CA certificate")
+        self._ca_key = ca_key
+        self._issuer = ca_cert.subject
+        self._authority_key_id = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+            ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value)
+
+    def issue(self, subject_key: PublicKey, *, common_name: str, now: datetime, days: int,
+              serial: int | None = None, organization: str | None = None) -> x509.Certificate:
+        """A client (leaf) certificate for `subject_key`, valid `days` from `now`."""
+        if days < 1:
+            raise InvalidInput("a certificate must be valid for at least one day")
+        start = as_utc(now) - BACKDATE
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(common_name, organization))
+            .issuer_name(self._issuer)
+            .public_key(subject_key)
+            .serial_number(serial if serial is not None else _random_serial())
+            .not_valid_before(start)
+            .not_valid_after(start + timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_LEAF_KEY_USAGE, critical=True)
+            .add_extension(_CLIENT_AUTH, critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key),
+                           critical=False)
+            .add_extension(self._authority_key_id, critical=False)
+        )
+        return builder.sign(self._ca_key, None)
+
+
+_LEAF_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True, content_commitment=False, key_encipherment=False,
+    data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+    encipher_only=False, decipher_only=False)
+_CLIENT_AUTH = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
 
 
 def _random_serial() -> int:

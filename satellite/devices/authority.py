@@ -8,6 +8,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from satellite.config import Settings
 from satellite.crypto import certificates, signing
 from satellite.crypto.keys import (
@@ -32,8 +34,9 @@ class DeviceAuthority:
 
     def __init__(self, identity: signing.Signer, ca_key: PrivateKey, ca_certificate: bytes) -> None:
         self._signer = identity
-        self._ca_key = ca_key
+        self._issuer = certificates.Issuer(ca_key, ca_certificate)
         self.ca_certificate = ca_certificate
+        self._ca_chain = [ca_certificate.decode()]
 
     @property
     def identity_public_key(self) -> str:
@@ -42,15 +45,14 @@ class DeviceAuthority:
 
     @property
     def ca_chain(self) -> list[str]:
-        return [self.ca_certificate.decode()]
+        return list(self._ca_chain)
 
     def issue(self, device_key: PublicKey, common_name: str, now: datetime,
               days: int) -> IssuedCertificate:
-        pem = certificates.issue_certificate(
-            self._ca_key, self.ca_certificate, device_key, common_name=common_name, now=now,
-            days=days, organization="Satellite device")
-        info = certificates.describe(pem)
-        return IssuedCertificate(pem.decode(), format(info.serial, "x"), info.not_after)
+        cert = self._issuer.issue(device_key, common_name=common_name, now=now, days=days,
+                                  organization="Satellite device")
+        return IssuedCertificate(cert.public_bytes(Encoding.PEM).decode(),
+                                 format(cert.serial_number, "x"), cert.not_valid_after_utc)
 
     def answer(self, document: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         """Encode an answer and sign its exact bytes."""

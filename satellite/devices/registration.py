@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,29 +18,36 @@ from satellite.accounts.service import require_active
 from satellite.actor import Actor
 from satellite.alerts.models import DEVICE_TAKEOVER
 from satellite.alerts.service import raise_alert
-from satellite.audit.service import record
+from satellite.audit.service import Entry, record, record_many
 from satellite.cloudsync import outbound
 from satellite.config import Settings
 from satellite.crypto import certificates
-from satellite.crypto.keys import key_id, raw_public_bytes
+from satellite.crypto.keys import PublicKey, key_id, raw_public_bytes
 from satellite.devices import evaluation
 from satellite.devices.authority import DeviceAuthority, device_public_key
 from satellite.devices.messages import SignedMessage, format_time
 from satellite.devices.models import DEREGISTERED, REGISTERED, Device, RevokedCertificate
 from satellite.devices.udi import Udi, check_udi
-from satellite.devices.upstream import log_device
+from satellite.devices.upstream import device_fact, log_device
 from satellite.devices.verification import (
     DeviceSession,
     check_fresh,
     check_signature,
     remember_nonce,
 )
-from satellite.errors import Conflict, InvalidInput, PermissionDenied, Unauthenticated
+from satellite.errors import (
+    Conflict,
+    InvalidInput,
+    PermissionDenied,
+    SatelliteError,
+    Unauthenticated,
+)
+from satellite.groupcommit import GroupCommit
 from satellite.licenses.usage import release
 from satellite.limits import check_text
 from satellite.reservation.models import RESERVED, Reservation
 from satellite.tokens.service import spend_token
-from satellite.uow import UnitOfWork
+from satellite.uow import Database, UnitOfWork
 
 
 def owner_of(device_id: int) -> str:
@@ -101,14 +109,104 @@ def revoke_certificate(session: Session, device: Device, now: datetime, reason: 
                                        revoked_at=now, reason=reason))
 
 
+class TakeoverRefused(PermissionDenied):
+    """A registration that would take a registered device from another VA (audited)."""
+
+    def __init__(self, device: Device, va: VirtualAccount, token_id: int, udi: Udi) -> None:
+        super().__init__(f"UDI {udi.pid}:{udi.sn} is registered with another virtual account: "
+                         "only a registration token of that virtual account may re-register it",
+                         field="token")
+        self.device_id, self.owner_account, self.owner_va = device.id, device.account_id, device.va_id
+        self.token_account, self.token_id, self.label = va.account_id, token_id, udi_label(
+            udi.pid, udi.sn)
+
+
 def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
              message: SignedMessage) -> dict[str, Any]:
     """Register a device with a token, or re-register a known UDI (its history is kept).
 
     The message is signed by the key being registered, proving the device holds it.
-    Returns the answer. Raises InvalidInput, Unauthenticated (bad signature, stale, token refused).
+    Returns the answer; the caller commits. Raises InvalidInput, Unauthenticated (bad
+    signature, stale, token refused), Conflict, PermissionDenied (a takeover refused: that
+    refusal's audit event and alert are committed before it is raised).
     """
-    session, now = uow.session, uow.clock.now()
+    [outcome] = register_many(uow, authority, settings, [message])
+    if isinstance(outcome, TakeoverRefused):
+        uow.commit()
+    if isinstance(outcome, SatelliteError):
+        raise outcome
+    return outcome
+
+
+def register_many(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
+                  messages: Sequence[SignedMessage]) -> list[dict[str, Any] | SatelliteError]:
+    """Register each message's device in the caller's transaction, one after the other.
+
+    Returns, for each message in order, its answer or the error that refuses it: a refused
+    registration leaves nothing behind (its own savepoint is rolled back; a refused takeover
+    leaves its audit event and alert) and does not stop the others. The caller commits.
+    What can be read for the whole batch at once is: the UDIs' devices and reservations.
+    """
+    now = uow.clock.now()
+    checked: list[_Request | SatelliteError] = []
+    for message in messages:
+        try:
+            checked.append(_check(message, now, settings))
+        except SatelliteError as exc:
+            checked.append(exc)
+    udis = sorted({(r.udi.pid, r.udi.sn) for r in checked if isinstance(r, _Request)})
+    reserved, devices = _reservations(uow.session, udis), _devices(uow.session, udis)
+    outcomes: list[dict[str, Any] | SatelliteError] = []
+    done: list[_Registered] = []
+    places: dict[int, tuple[VirtualAccount, Account]] = {}
+    for request in checked:
+        if isinstance(request, SatelliteError):
+            outcomes.append(request)
+            continue
+        try:
+            with uow.session.begin_nested():
+                registered = _register(uow, authority, settings, request, reserved, devices,
+                                       places)
+        except SatelliteError as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(registered.document)
+            done.append(registered)
+            devices[(request.udi.pid, request.udi.sn)] = registered.device
+    # Central hears of the batch's registrations in one append, then the audit trail gets
+    # them: the log's counter row before the trail's head, in the order check-ins take them.
+    if done:
+        outbound.append_many(uow.session, outbound.DEVICE_REGISTERED,
+                             [r.fact for r in done], now)
+    record_many(uow, [r.audit for r in done])
+    for outcome in outcomes:
+        if isinstance(outcome, TakeoverRefused):
+            _audit_takeover(uow, outcome)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A registration message that passed the checks needing no database."""
+
+    message: SignedMessage
+    raw_key: bytes
+    public: PublicKey
+    udi: Udi
+    hostname: str
+    product_tag: str
+    token_secret: str
+
+
+@dataclass(frozen=True)
+class _Registered:
+    document: dict[str, Any]
+    fact: dict[str, str]
+    device: Device
+    audit: Entry
+
+
+def _check(message: SignedMessage, now: datetime, settings: Settings) -> _Request:
     body = message.body
     raw_key = _public_key(body)
     public = device_public_key(raw_key)
@@ -122,24 +220,61 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     token_secret = body.get("token")
     if not isinstance(token_secret, str) or not token_secret.strip():
         raise InvalidInput("token is required: the registration token from the satellite")
-    reserved = session.scalar(select(Reservation.kind).where(
-        Reservation.pid == udi.pid, Reservation.serial_number == udi.sn,
-        Reservation.status == RESERVED))
+    return _Request(message, raw_key, public, udi, hostname, product_tag, token_secret)
+
+
+def _reservations(session: Session, udis: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The kind of offline reservation each UDI holds (those holding none are absent)."""
+    if not udis:
+        return {}
+    rows = session.execute(
+        select(Reservation.pid, Reservation.serial_number, Reservation.kind)
+        .where(or_(*(and_(Reservation.pid == pid, Reservation.serial_number == sn)
+                     for pid, sn in udis)), Reservation.status == RESERVED))
+    return {(row.pid, row.serial_number): row.kind for row in rows}
+
+
+def _devices(session: Session, udis: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Device]:
+    """The known devices of these UDIs, locked: two registrations of one UDI at once (on two
+    nodes) apply one after the other."""
+    if not udis:
+        return {}
+    found = session.scalars(
+        select(Device).where(or_(*(and_(Device.pid == pid, Device.serial == sn)
+                                   for pid, sn in udis))).with_for_update())
+    return {(device.pid, device.serial): device for device in found}
+
+
+def _register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
+              request: _Request, reservations: Mapping[tuple[str, str], str],
+              devices: Mapping[tuple[str, str], Device],
+              places: dict[int, tuple[VirtualAccount, Account]]) -> _Registered:
+    """One registration (see register): its answer, and what the log and the trail get.
+
+    `places` keeps the VAs and accounts the batch has read (the session holds them weakly).
+    """
+    session, now = uow.session, uow.clock.now()
+    udi, message = request.udi, request.message
+    reserved = reservations.get((udi.pid, udi.sn))
     if reserved is not None:
         raise Conflict(f"UDI {udi.pid}:{udi.sn} holds an offline reservation ({reserved}); "
                        "return it before registering the device over the network")
-    token = spend_token(session, token_secret, now)
-    va = session.get(VirtualAccount, token.va_id)
-    assert va is not None
-    account = session.get(Account, va.account_id)
-    assert account is not None
+    token = spend_token(session, request.token_secret, now)
+    if token.va_id not in places:
+        va = session.get(VirtualAccount, token.va_id)
+        assert va is not None
+        account = session.get(Account, va.account_id)
+        assert account is not None
+        places[token.va_id] = va, account
+    va, account = places[token.va_id]
     require_active(account, "device registration")
-    # Locked: two registrations of one UDI at once apply one after the other.
-    device = session.scalar(select(Device).where(Device.pid == udi.pid, Device.serial == udi.sn)
-                            .with_for_update())
+    device = devices.get((udi.pid, udi.sn))
     if device is not None and not may_replace(device, va, settings):
-        _refuse_takeover(uow, device, va, token.id, udi)
-    cert = authority.issue(public, udi_label(udi.pid, udi.sn), now, settings.certificate_days)
+        # Raised inside the registration's savepoint: the token's use is undone with it.
+        raise TakeoverRefused(device, va, token.id, udi)
+    cert = authority.issue(request.public, udi_label(udi.pid, udi.sn), now,
+                           settings.certificate_days)
+    hostname, product_tag, raw_key = request.hostname, request.product_tag, request.raw_key
 
     action = "device.register"
     details: dict[str, Any] = {"va": va.name, "token_id": token.id, "hostname": hostname}
@@ -161,7 +296,7 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
     device.token_id, device.export_controlled = token.id, token.export_controlled
     device.status, device.registered_at, device.last_contact_at = REGISTERED, now, now
     device.authorization_expires_at, device.deregistered_at = None, None
-    evaluation.at_registration(device, body.get("evaluationStartedAt"), now)
+    evaluation.at_registration(device, message.body.get("evaluationStartedAt"), now)
     try:
         session.flush()
     except IntegrityError:
@@ -169,10 +304,7 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
         raise Conflict(f"UDI {udi_label(udi.pid, udi.sn)} was just registered by another "
                        "request; register again to take it over") from None
     remember_nonce(session, device.id, message, settings.message_max_age_seconds)
-    log_device(session, outbound.DEVICE_REGISTERED, device.id, now)
-    record(uow, device_actor(device), action, f"device:{udi_label(udi.pid, udi.sn)}",
-           account_id=account.id, details=details)
-    return {
+    document = {
         "type": "registration", "deviceId": device.id, "requestNonce": message.nonce,
         "timestamp": format_time(now), "account": account.domain, "virtualAccount": va.name,
         "certificate": cert.pem, "certificateExpiresAt": format_time(cert.expires_at),
@@ -180,6 +312,9 @@ def register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
         "satelliteKey": authority.identity_public_key,
         "nextCallAt": format_time(now),
     }
+    return _Registered(document, device_fact(f"{udi.pid}:{udi.sn}", account.domain, va.name),
+                       device, Entry(device_actor(device), action,
+                                     f"device:{udi_label(udi.pid, udi.sn)}", account.id, details))
 
 
 def may_replace(device: Device, va: VirtualAccount, settings: Settings) -> bool:
@@ -196,27 +331,17 @@ def may_replace(device: Device, va: VirtualAccount, settings: Settings) -> bool:
     return device.va_id == va.id
 
 
-def _refuse_takeover(uow: UnitOfWork, device: Device, va: VirtualAccount, token_id: int,
-                     udi: Udi) -> NoReturn:
-    """Undo the token's use, leave the device untouched, audit and alert, and refuse."""
-    session, now = uow.session, uow.clock.now()
-    device_id, owner_account, owner_va = device.id, device.account_id, device.va_id
-    token_account = va.account_id
-    uow.rollback()
-    label = udi_label(udi.pid, udi.sn)
-    details = {"token_id": token_id, "token_account_id": token_account,
-               "device_va_id": owner_va}
-    for account_id in {owner_account, token_account}:
-        record(uow, Actor("device", "-"), "device.reregister_refused", f"device:{label}",
+def _audit_takeover(uow: UnitOfWork, refused: TakeoverRefused) -> None:
+    """Audit and alert a refused takeover; the device and the token were left untouched."""
+    details = {"token_id": refused.token_id, "token_account_id": refused.token_account,
+               "device_va_id": refused.owner_va}
+    for account_id in {refused.owner_account, refused.token_account}:
+        record(uow, Actor("device", "-"), "device.reregister_refused", f"device:{refused.label}",
                account_id=account_id, details=details)
-    raise_alert(session, f"{DEVICE_TAKEOVER}:{device_id}", DEVICE_TAKEOVER,
-                f"a registration of {label} with a registration token of another virtual "
-                "account was refused; the registered device was left as it was", now,
-                account_id=owner_account)
-    uow.commit()
-    raise PermissionDenied(f"UDI {udi.pid}:{udi.sn} is registered with another virtual "
-                           "account: only a registration token of that virtual account may "
-                           "re-register it", field="token")
+    raise_alert(uow.session, f"{DEVICE_TAKEOVER}:{refused.device_id}", DEVICE_TAKEOVER,
+                f"a registration of {refused.label} with a registration token of another "
+                "virtual account was refused; the registered device was left as it was",
+                uow.clock.now(), account_id=refused.owner_account)
 
 
 def renew(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
@@ -267,3 +392,35 @@ def deregister(uow: UnitOfWork, who: DeviceSession, message: SignedMessage) -> d
     return {"type": "deregistration", "deviceId": device.id, "requestNonce": message.nonce,
             "timestamp": format_time(now), "status": "DEREGISTERED"}
 
+
+
+class RegistrationWriter:
+    """The registrations of this process, recorded by group commit (satellite.groupcommit).
+
+    Registrations that arrive together share one transaction, each in its own savepoint; each
+    caller gets its answer once that transaction is committed. A storm of devices registering
+    at once then costs one commit per batch, not one per device.
+    """
+
+    def __init__(self, db: Database, settings: Settings, keys: Callable[[], DeviceAuthority],
+                 max_batch: int = 64) -> None:
+        self._db = db
+        self._settings = settings
+        self._keys = keys
+        self._group: GroupCommit[SignedMessage, dict[str, Any]] = GroupCommit(
+            self._run, key=lambda message: message.nonce, max_batch=max_batch)
+
+    def register(self, message: SignedMessage) -> dict[str, Any]:
+        """Register one device; return the answer to sign. Raises its refusal."""
+        return self._group.submit(message)
+
+    @property
+    def batches(self) -> tuple[int, int]:
+        """(batches, registrations) recorded so far by this process."""
+        return self._group.batches, self._group.items
+
+    def _run(self, messages: Sequence[SignedMessage]) -> list[dict[str, Any] | SatelliteError]:
+        with self._db.uow() as uow:
+            outcomes = register_many(uow, self._keys(), self._settings, messages)
+            uow.commit()
+        return outcomes

@@ -28,8 +28,12 @@ def _place(session: Session, device_id: int) -> tuple[str, str, str]:
 
 def log_device(session: Session, kind: str, device_id: int, at: datetime) -> None:
     """Log a registration or deregistration (kind from cloudsync.outbound)."""
-    udi, account, va = _place(session, device_id)
-    outbound.append(session, kind, {"udi": udi, "account": account, "va": va}, at)
+    outbound.append(session, kind, device_fact(*_place(session, device_id)), at)
+
+
+def device_fact(udi: str, account: str, va: str) -> dict[str, str]:
+    """What Central hears of a device's registration or deregistration (`udi` as PID:serial)."""
+    return {"udi": udi, "account": account, "va": va}
 
 
 def log_usage(session: Session, device_id: int, counts: Mapping[str, int], at: datetime) -> None:

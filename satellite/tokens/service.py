@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from satellite.accounts.export_control import check_token
@@ -15,6 +16,7 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, require_active, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
+from satellite.db import UTCDateTime
 from satellite.errors import InvalidInput, NotFound, Unauthenticated
 from satellite.limits import INT32_MAX, MAX_NOTE, check_text
 from satellite.permissions.policy import visible_va_ids
@@ -163,7 +165,30 @@ def revoke_token(uow: UnitOfWork, actor: Actor, account_ref: str, va_name: str,
                account_id=account.id, details={"token_id": token.id})
 
 
-def spend_token(session: Session, secret: str, now: datetime) -> RegistrationToken:
+@cache
+def _spend_statement() -> Any:
+    # A Core statement built once: registrations run it one after the other in a storm.
+    t = RegistrationToken.__table__
+    assert isinstance(t, Table)
+    c = t.c
+    return (update(t)
+            .where(c.secret_hash == bindparam("digest"), c.revoked_at.is_(None),
+                   c.expires_at > bindparam("now", type_=UTCDateTime()),
+                   (c.max_uses.is_(None)) | (c.uses < c.max_uses))
+            .values(uses=c.uses + 1)
+            .returning(c.id, c.va_id, c.export_controlled))
+
+
+@dataclass(frozen=True)
+class SpentToken:
+    """What a registration needs of the token it used."""
+
+    id: int
+    va_id: int
+    export_controlled: bool
+
+
+def spend_token(session: Session, secret: str, now: datetime) -> SpentToken:
     """Count one registration against a token, exactly, however many devices register at once.
 
     Returns the token. Raises TokenRefused saying why it cannot be used.
@@ -171,18 +196,13 @@ def spend_token(session: Session, secret: str, now: datetime) -> RegistrationTok
     digest = secret_hash(secret.strip())
     t = RegistrationToken
     # One conditional UPDATE: the database serialises concurrent spenders on the row, so the
-    # use count can never pass max_uses.
-    result = session.execute(
-        update(t)
-        .where(t.secret_hash == digest, t.revoked_at.is_(None), t.expires_at > now,
-               (t.max_uses.is_(None)) | (t.uses < t.max_uses))
-        .values(uses=t.uses + 1)
-        .execution_options(synchronize_session=False)
-    )
-    assert isinstance(result, CursorResult)
-    token = session.scalar(select(t).where(t.secret_hash == digest))
-    if result.rowcount == 1 and token is not None:
-        return token
+    # use count can never pass max_uses. It returns what the registration needs.
+    spent = session.connection().execute(
+        _spend_statement(), {"digest": digest, "now": now}).one_or_none()
+    if spent is not None:
+        return SpentToken(spent.id, spent.va_id, spent.export_controlled)
+    token = session.scalar(select(t).where(t.secret_hash == digest)
+                           .execution_options(populate_existing=True))
     if token is None:
         raise TokenRefused("registration token is not known to this satellite")
     if token.revoked_at is not None:

@@ -43,6 +43,7 @@ class _Mounted:
     def __init__(self, settings: Settings, db: Database, authority: DeviceAuthority | None) -> None:
         self.settings, self.db = settings, db
         self._authority = authority
+        self.registrations = registration.RegistrationWriter(db, settings, self.keys)
 
     def keys(self) -> DeviceAuthority:
         if self._authority is None:
@@ -92,12 +93,8 @@ def _signed(message_type: str, handler: Handler) -> Response:
 
 @bp.post("/register")
 def register() -> Response:
-    message = _parse("register")
-    mounted = _mounted()
-    with mounted.db.uow() as uow:
-        document = registration.register(uow, mounted.keys(), mounted.settings, message)
-        uow.commit()
-    return _respond(document)
+    # Registrations that arrive together share a transaction (group commit).
+    return _respond(_mounted().registrations.register(_parse("register")))
 
 
 @bp.post("/renew")
