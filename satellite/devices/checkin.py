@@ -106,9 +106,16 @@ def _touch_statement(count: int) -> Any:
     table = Device.__table__
     assert isinstance(table, Table)
     return (update(table).where(table.c.id.in_(bind_list("device_id", count)))
-            .values(status=bindparam("status"),
-                    last_contact_at=bindparam("now", type_=UTCDateTime()),
+            .values(last_contact_at=bindparam("now", type_=UTCDateTime()),
                     authorization_expires_at=bindparam("expires", type_=UTCDateTime())))
+
+
+@cache
+def _status_statement(count: int) -> Any:
+    table = Device.__table__
+    assert isinstance(table, Table)
+    return (update(table).where(table.c.id.in_(bind_list("device_id", count)))
+            .values(status=bindparam("status")))
 
 
 UNLICENSED = "the virtual account has no license for this tag"
@@ -232,16 +239,23 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
 
 def _touch(uow: UnitOfWork, devices: Sequence[DeviceSession], statuses: Sequence[str],
            now: datetime, expires: datetime) -> None:
-    # Core UPDATEs, one per resulting status: the hot path loads no ORM object for a device.
-    by_status: dict[str, list[int]] = {}
-    for device, status in zip(devices, statuses, strict=True):
-        by_status.setdefault(status, []).append(device.id)
-    for status, ids in sorted(by_status.items()):
-        uow.session.connection().execute(
-            _touch_statement(len(ids)),
-            {**list_params("device_id", ids), "status": status, "now": now, "expires": expires})
+    # Core UPDATEs (the hot path loads no ORM object for a device): every device's contact in
+    # one, and a status only where it changes, one per new status (setting a column rewrites
+    # its index entries, even to the same value).
+    if not devices:
+        return
+    connection = uow.session.connection()
+    ids = [device.id for device in devices]
+    connection.execute(_touch_statement(len(ids)),
+                       {**list_params("device_id", ids), "now": now, "expires": expires})
+    moved: dict[str, list[DeviceSession]] = {}
     for device, status in zip(devices, statuses, strict=True):
         if status != device.status:
+            moved.setdefault(status, []).append(device)
+    for status, changed in sorted(moved.items()):
+        connection.execute(_status_statement(len(changed)),
+                           {**list_params("device_id", [d.id for d in changed]), "status": status})
+        for device in changed:
             # Only transitions are audited: a steady stream of identical reports is not news.
             record(uow, device_actor(device.id), "device.status",
                    f"device:{device.id}", account_id=device.account_id,
