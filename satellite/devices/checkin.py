@@ -240,8 +240,8 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
 def _touch(uow: UnitOfWork, devices: Sequence[DeviceSession], statuses: Sequence[str],
            now: datetime, expires: datetime) -> None:
     # Core UPDATEs (the hot path loads no ORM object for a device): every device's contact in
-    # one, and a status only where it changes, one per new status (setting a column rewrites
-    # its index entries, even to the same value).
+    # one, and a status only where it changes, one per new status (a steady report leaves the
+    # status column and its indexes alone).
     if not devices:
         return
     connection = uow.session.connection()
