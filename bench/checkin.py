@@ -217,7 +217,6 @@ def _load() -> str:
 def report(rows: list[Measured], devices: int, registration_seconds: float, command: str,
            quick: bool, load_before: str = "", load_after: str = "") -> str:
     hello, floor, checkin, in_loop = rows
-    base = hello.load.throughput
 
     def share(row: Measured, of: Measured = hello) -> float:
         return row.load.throughput / of.load.throughput if of.load.throughput else 0.0
