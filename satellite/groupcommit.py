@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 # How often a leader yields before taking a batch (see the module's docstring).
-_YIELDS = 4
+_YIELDS = 8
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
