@@ -36,7 +36,8 @@ from satellite.agent.transport import Transport, Unreachable
 from satellite.crypto import keys
 
 TAG = "regid.2024-01.com.example.bench"
-TARGET = 0.60
+# The check-in's throughput as a share of the signature floor's, measured in the same run.
+TARGET = 0.75
 # Reports signed before the clock starts, per second of it (more are signed as they go).
 PRESIGN_RATE = 5000
 
@@ -274,12 +275,13 @@ def _load() -> str:
 def report(rows: list[Measured], devices: int, registration_seconds: float, command: str,
            quick: bool, load_before: str = "", load_after: str = "") -> str:
     hello, floor, checkin, in_loop = rows[:4]
-    base = hello.load.throughput
 
-    def share(row: Measured) -> float:
-        return row.load.throughput / base if base else 0.0
+    def share(row: Measured, of: Measured = hello) -> float:
+        return row.load.throughput / of.load.throughput if of.load.throughput else 0.0
 
-    verdict = "meets" if share(checkin) >= TARGET else "does NOT meet"
+    verdict = "meets" if share(checkin, floor) >= TARGET else "does NOT meet"
+    cpu_ratio = (f" Server CPU per check-in is {checkin.cpu_us / floor.cpu_us:.2f} times the "
+                 "floor's." if checkin.cpu_us and floor.cpu_us else "")
     lines = [
         f"### Device check-in vs. bare Flask+waitress hello ({datetime.now(UTC):%Y-%m-%d %H:%M} "
         "UTC)", "",
@@ -302,13 +304,14 @@ def report(rows: list[Measured], devices: int, registration_seconds: float, comm
                      f"{cpu} |")
     lines += [
         "",
-        f"Check-in throughput is **{share(checkin):.0%}** of the baseline; the target is "
-        f"{TARGET:.0%}: it {verdict} the target. With the load generator signing each report "
-        f"and verifying each answer during the clock, on the same CPUs: {share(in_loop):.0%}. "
-        f"The signature floor, which does the check-in's two Ed25519 operations and nothing "
-        f"else, reaches {share(floor):.0%}: a check-in served this way (waitress, Python, "
-        "`cryptography`) that verifies the report and signs the answer cannot do better on "
-        "this machine.",
+        f"Check-in throughput is **{share(checkin, floor):.0%}** of the signature floor's in the "
+        f"same run; the target is {TARGET:.0%}: it {verdict} the target.{cpu_ratio} "
+        f"The signature floor does the check-in's two Ed25519 operations and nothing else "
+        "(no database): a check-in served this way (waitress, Python, `cryptography`) that "
+        "verifies the report and signs the answer cannot do better on this machine. Against "
+        f"the hello baseline: the floor {share(floor):.0%}, the check-in {share(checkin):.0%}; "
+        "with the load generator signing each report and verifying each answer during the "
+        f"clock, on the same CPUs, the check-in reaches {share(in_loop):.0%} of the hello.",
         "",
         f"{devices} simulated devices registered and made their first report in "
         f"{registration_seconds:.2f} s (not measured: the hello server gets a warm-up too); "

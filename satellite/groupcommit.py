@@ -6,6 +6,11 @@ goes on until its own item is recorded; then the oldest waiting caller leads. Th
 just wait to be woken. Each caller gets its outcome only after the batch's transaction
 committed, so an answer never outruns its data.
 
+Before taking a batch the leader lets the process's other threads run (a few yields of the
+interpreter lock, as long as each one brought more items): requests being parsed or verified
+join this batch instead of waiting for the next one, so a batch's statements and commit are
+shared by more items. A leader alone returns from its yield at once.
+
 If a batch fails as a whole (a database error, a deadlock, a bug), none of it was committed:
 each of its items is then run alone, so one bad item costs the others nothing.
 """
@@ -13,9 +18,13 @@ each of its items is then run alone, so one bad item costs the others nothing.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
+
+# How often a leader yields before taking a batch (see the module's docstring).
+_YIELDS = 8
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -76,6 +85,7 @@ class GroupCommit(Generic[Item, Result]):
         """
         try:
             while not own.done:
+                self._gather()
                 self._run_batch(self._take())
         finally:
             with self._lock:
@@ -84,6 +94,15 @@ class GroupCommit(Generic[Item, Result]):
             if following is not None:
                 following.lead = True
                 following.woken.set()
+
+    def _gather(self) -> None:
+        """Yield to the other threads while that brings more items (at most _YIELDS times)."""
+        queued = -1
+        for _ in range(_YIELDS):
+            if len(self._queue) == queued:
+                return
+            queued = len(self._queue)
+            time.sleep(0)
 
     def _take(self) -> list[_Slot[Item, Result]]:
         """The oldest queued items with distinct keys; the rest wait for the next batch."""

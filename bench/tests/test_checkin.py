@@ -36,8 +36,9 @@ def test_quick_benchmark_measures_every_endpoint_and_writes_the_report(tmp_path:
     assert rows[0][4] == "100"
     # The server's CPU per request comes from /proc (on Linux, as here).
     assert all(cpu != "n/a" and int(cpu) > 0 for *_rest, cpu in rows)
-    assert re.search(r"Check-in throughput is \*\*\d+%\*\* of the baseline", text)
-    assert re.search(r"The signature floor, .* reaches \d+%", text)
+    assert re.search(r"Check-in throughput is \*\*\d+%\*\* of the signature floor's in the "
+                     r"same run; the target is 75%", text)
+    assert re.search(r"Against the hello baseline: the floor \d+%, the check-in \d+%", text)
     assert "Command: `python -m bench.checkin --quick" in text
 
 

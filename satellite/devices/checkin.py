@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import String, Table, bindparam, cast, literal, update
 
 from satellite.accounts import export_control
 from satellite.audit.service import record
@@ -35,16 +35,15 @@ from satellite.devices.verification import (
     ClockSkew,
     DeviceSession,
     check_device,
-    load_devices,
-    nonces_forgotten_before,
+    devices_query,
     remember_nonces,
     replayed,
 )
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.groupcommit import GroupCommit
 from satellite.licenses.counters import TagPool, tag_pools
-from satellite.licenses.models import IN_COMPLIANCE
-from satellite.licenses.usage import lock_owners, owners_usage, set_usage
+from satellite.licenses.models import IN_COMPLIANCE, LicenseUsage
+from satellite.licenses.usage import UsageKey, lock_owners, set_usage
 from satellite.limits import check_text
 from satellite.uow import Database, UnitOfWork
 
@@ -75,13 +74,54 @@ def parse_usage(body: Mapping[str, Any]) -> dict[str, int]:
 
 
 @cache
+def _batch_query(count: int) -> Any:
+    # The devices as check_device reads them, each with what it consumes now (one row per
+    # tag, or one row of NULLs): a batch reads everything it decides on in one statement.
+    owner = literal("device:") + cast(Device.id, String)  # owner_of(), in SQL
+    return (devices_query(count)
+            .add_columns(LicenseUsage.va_id.label("usage_va_id"),
+                         LicenseUsage.tag.label("usage_tag"),
+                         LicenseUsage.quantity.label("usage_quantity"))
+            .outerjoin(LicenseUsage, (LicenseUsage.owner == owner)
+                       & (LicenseUsage.kind == "in_use")))
+
+
+def _read_batch(uow: UnitOfWork,
+                ids: Sequence[int]) -> tuple[dict[int, Any], dict[str, dict[UsageKey, int]]]:
+    """The devices of a batch (by id; unknown ids absent) and what each consumes (by owner).
+
+    The owners are locked first (see lock_owners), so what is read stays true until commit.
+    """
+    session = uow.session
+    lock_owners(session, [owner_of(device_id) for device_id in ids])
+    ordered = sorted(ids)
+    rows = session.connection().execute(_batch_query(len(ordered)),
+                                        list_params("device_id", ordered))
+    devices: dict[int, Any] = {}
+    usage: dict[str, dict[UsageKey, int]] = {}
+    for row in rows:
+        devices.setdefault(row.id, row)
+        consumed = usage.setdefault(owner_of(row.id), {})
+        if row.usage_tag is not None:
+            consumed[(row.usage_va_id, row.usage_tag)] = row.usage_quantity
+    return devices, usage
+
+
+@cache
 def _touch_statement(count: int) -> Any:
     table = Device.__table__
     assert isinstance(table, Table)
     return (update(table).where(table.c.id.in_(bind_list("device_id", count)))
-            .values(status=bindparam("status"),
-                    last_contact_at=bindparam("now", type_=UTCDateTime()),
+            .values(last_contact_at=bindparam("now", type_=UTCDateTime()),
                     authorization_expires_at=bindparam("expires", type_=UTCDateTime())))
+
+
+@cache
+def _status_statement(count: int) -> Any:
+    table = Device.__table__
+    assert isinstance(table, Table)
+    return (update(table).where(table.c.id.in_(bind_list("device_id", count)))
+            .values(status=bindparam("status")))
 
 
 UNLICENSED = "the virtual account has no license for this tag"
@@ -132,13 +172,12 @@ def check_in(uow: UnitOfWork, settings: Settings,
     ids = [message.device_id or 0 for message in messages]
     if len(set(ids)) != len(ids):
         raise ValueError("a batch of usage reports comes from distinct devices")
-    rows = load_devices(session, ids)
-    forgotten = nonces_forgotten_before(session)
+    rows, previous = _read_batch(uow, ids)
     outcomes: list[dict[str, Any] | SatelliteError | None] = [None] * len(messages)
     checked: list[tuple[int, _Report]] = []
     for index, message in enumerate(messages):
         try:
-            device = check_device(rows.get(ids[index]), message, now, max_age, forgotten)
+            device = check_device(rows.get(ids[index]), message, now, max_age)
             checked.append((index, _report(device, message)))
         except SatelliteError as exc:
             outcomes[index] = exc
@@ -151,14 +190,14 @@ def check_in(uow: UnitOfWork, settings: Settings,
             accepted.append((index, report))
         else:
             outcomes[index] = replayed()
-    answers = _record(uow, settings, [report for _, report in accepted], now)
+    answers = _record(uow, settings, [report for _, report in accepted], previous, now)
     for (index, _), answer in zip(accepted, answers, strict=True):
         outcomes[index] = answer
     return [outcome for outcome in outcomes if outcome is not None]
 
 
 def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
-            now: datetime) -> list[dict[str, Any]]:
+            previous: Mapping[str, Mapping[UsageKey, int]], now: datetime) -> list[dict[str, Any]]:
     """Make each report its device's consumption; answer with each tag's authorization.
 
     Tags a device may not use are NOT_AUTHORIZED: a tag its VA holds no line for is still
@@ -171,10 +210,8 @@ def _record(uow: UnitOfWork, settings: Settings, reports: Sequence[_Report],
         wanted.setdefault(report.device.va_id, set()).update(report.usage)
     pools = {va_id: tag_pools(session, va_id, now.date(), sorted(tags))
              for va_id, tags in wanted.items()}
-    # Every owner of the batch at once, in key order, before any pool: see lock_owners.
-    lock_owners(session, [owner_of(r.device.id) for r in reports])
-    # Most reports repeat the last one: reading it back is cheaper than rewriting it.
-    previous = owners_usage(session, [owner_of(r.device.id) for r in reports], "in_use")
+    # Most reports repeat the last one (read with the devices, their owners locked first):
+    # comparing is cheaper than rewriting it.
     refused: list[dict[str, str]] = []
     changed_vas = set()
     for report in reports:
@@ -243,16 +280,23 @@ def _classic(uow: UnitOfWork, report: _Report,
 
 def _touch(uow: UnitOfWork, devices: Sequence[DeviceSession], statuses: Sequence[str],
            now: datetime, expires: datetime) -> None:
-    # Core UPDATEs, one per resulting status: the hot path loads no ORM object for a device.
-    by_status: dict[str, list[int]] = {}
-    for device, status in zip(devices, statuses, strict=True):
-        by_status.setdefault(status, []).append(device.id)
-    for status, ids in sorted(by_status.items()):
-        uow.session.connection().execute(
-            _touch_statement(len(ids)),
-            {**list_params("device_id", ids), "status": status, "now": now, "expires": expires})
+    # Core UPDATEs (the hot path loads no ORM object for a device): every device's contact in
+    # one, and a status only where it changes, one per new status (a steady report leaves the
+    # status column and its indexes alone).
+    if not devices:
+        return
+    connection = uow.session.connection()
+    ids = [device.id for device in devices]
+    connection.execute(_touch_statement(len(ids)),
+                       {**list_params("device_id", ids), "now": now, "expires": expires})
+    moved: dict[str, list[DeviceSession]] = {}
     for device, status in zip(devices, statuses, strict=True):
         if status != device.status:
+            moved.setdefault(status, []).append(device)
+    for status, changed in sorted(moved.items()):
+        connection.execute(_status_statement(len(changed)),
+                           {**list_params("device_id", [d.id for d in changed]), "status": status})
+        for device in changed:
             # Only transitions are audited: a steady stream of identical reports is not news.
             record(uow, device_actor(device.id), "device.status",
                    f"device:{device.id}", account_id=device.account_id,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Select, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from satellite.devices.authority import device_public_key
 from satellite.devices.messages import SignedMessage
 from satellite.devices.models import DEREGISTERED, Device, DeviceNonce
 from satellite.errors import Conflict, Unauthenticated, VerificationFailed
-from satellite.state import get_state, set_state
+from satellite.state import StateEntry, get_state, set_state
 
 
 class ReplayedMessage(Conflict):
@@ -85,7 +85,11 @@ def check_fresh(message: SignedMessage, now: datetime, max_age_seconds: int,
 
 def nonces_forgotten_before(session: Session) -> datetime | None:
     """Messages that expired before this time may have had their nonces forgotten."""
-    value = get_state(session, FORGOTTEN_KEY)
+    return _forgotten(get_state(session, FORGOTTEN_KEY))
+
+
+@lru_cache(maxsize=8)
+def _forgotten(value: str | None) -> datetime | None:
     return as_utc(datetime.fromisoformat(value)) if value else None
 
 
@@ -103,15 +107,22 @@ def _nonce_insert(dialect: str) -> Any:
     return insert(table).on_conflict_do_nothing().returning(table.c.device_id, table.c.nonce)
 
 
-@cache
-def _devices_query(count: int) -> Any:
+def devices_query(count: int) -> Select[Any]:
+    """The rows `check_device` needs for `count` devices (binds device_id_0 ...), each with
+    the time before which nonces may have been forgotten (`forgotten_before`, the same on
+    every row): one statement. Callers may add columns and joins; build it once per count."""
+    forgotten = (select(StateEntry.value).where(StateEntry.key == FORGOTTEN_KEY)
+                 .scalar_subquery().label("forgotten_before"))
     return (select(Device.id, Device.va_id, VirtualAccount.account_id, Device.status,
                    Device.export_controlled, Device.certificate_expires_at,
                    Device.authorization_expires_at, Device.public_key,
-                   Account.export_category)
+                   Account.export_category, forgotten)
             .join(VirtualAccount, VirtualAccount.id == Device.va_id)
             .join(Account, Account.id == VirtualAccount.account_id)
             .where(Device.id.in_(bind_list("device_id", count))))
+
+
+_devices_query = cache(devices_query)
 
 
 def remember_nonces(session: Session, messages: Sequence[tuple[int, SignedMessage]],
@@ -153,9 +164,9 @@ def load_devices(session: Session, device_ids: Collection[int]) -> dict[int, Any
     return {row.id: row for row in rows}
 
 
-def check_device(row: Any, message: SignedMessage, now: datetime, max_age_seconds: int,
-                 forgotten_before: datetime | None = None) -> DeviceSession:
-    """Check a signed message against its device's row (from load_devices; None if unknown).
+def check_device(row: Any, message: SignedMessage, now: datetime,
+                 max_age_seconds: int) -> DeviceSession:
+    """Check a signed message against its device's row (from devices_query; None if unknown).
 
     Returns the device. Raises Unauthenticated (unknown or deregistered device, bad signature,
     stale timestamp, expired ID certificate). The nonce is checked by remember_nonces.
@@ -165,7 +176,7 @@ def check_device(row: Any, message: SignedMessage, now: datetime, max_age_second
     if row.status == DEREGISTERED:
         raise Unauthenticated(f"device {message.device_id} is deregistered: register it again")
     check_signature(device_public_key(row.public_key), message)
-    check_fresh(message, now, max_age_seconds, forgotten_before)
+    check_fresh(message, now, max_age_seconds, _forgotten(row.forgotten_before))
     if row.certificate_expires_at <= now:
         raise Unauthenticated(f"device {row.id}'s ID certificate expired on "
                               f"{row.certificate_expires_at:%Y-%m-%d}: register it again")
@@ -183,8 +194,7 @@ def authenticate(session: Session, message: SignedMessage, now: datetime,
     """
     assert message.device_id is not None
     rows = load_devices(session, [message.device_id])
-    device = check_device(rows.get(message.device_id), message, now, max_age_seconds,
-                          nonces_forgotten_before(session))
+    device = check_device(rows.get(message.device_id), message, now, max_age_seconds)
     remember_nonce(session, device.id, message, max_age_seconds)
     return device
 
