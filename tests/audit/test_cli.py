@@ -39,7 +39,8 @@ def test_audit_list_filters_newest_first(db: Database, actor: Actor, cli: Any) -
     assert result.code == 0, result.err
     events = json.loads(result.out)["events"]
     assert [e["action"] for e in events] == ["va.create", "va.create", "account.create"]
-    assert events[-1]["details"] == {"domain": "acme.example.com", "name": "Acme"}
+    assert events[-1]["details"] == {"domain": "acme.example.com", "name": "Acme",
+                                     "status": "ACTIVE", "created_by": "cli:tester"}
     assert events[-1]["actor"] == "cli:tester"
     assert len(events[0]["hash"]) == 64
     limited = cli("audit", "list", "--action", "account.", "--limit", "1")

@@ -64,7 +64,7 @@ def page(server: Server, chromium: Any) -> Iterator[Any]:
 
 
 def test_lists_download_as_csv_with_their_filters(server: Server, page: Any) -> None:
-    page.get_by_role("link", name="Licenses").click()
+    page.get_by_role("link", name="Licenses", exact=True).click()
     page.get_by_label("Text").fill("router")
     page.get_by_role("button", name="Filter").click()
     with page.expect_download() as download:
@@ -138,7 +138,7 @@ def test_registration_download_and_a_transfer_to_another_account(server: Server,
     assert Path(download.value.path()).stat().st_size > 100
     assert page.locator("#sync-now").count() == 0  # no central_url: files carried by hand
 
-    page.get_by_role("link", name="Licenses").click()
+    page.get_by_role("link", name="Licenses", exact=True).click()
     section = page.locator("#transfer-account")
     section.get_by_label("From virtual account").select_option("Lab")
     section.get_by_label("To account").select_option("beta.example.com")
