@@ -21,7 +21,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from satellite.uow import Database, UnitOfWork
 
 # How often a leader yields before taking a batch (see the module's docstring).
 _YIELDS = 8
@@ -141,3 +144,31 @@ class GroupCommit(Generic[Item, Result]):
         for slot, outcome in zip(batch, outcomes, strict=True):
             slot.outcome, slot.done = outcome, True
             slot.woken.set()
+
+
+class BatchWriter(Generic[Item, Result]):
+    """Items of this process written by group commit: each batch is one unit of work of `db`,
+    `write(uow, items)` giving one outcome per item, committed before any caller hears it."""
+
+    def __init__(self, db: Database,
+                 write: Callable[[UnitOfWork, Sequence[Item]], Sequence[Result | Exception]],
+                 key: Callable[[Item], Hashable], max_batch: int = 64) -> None:
+        self._db = db
+        self._write = write
+        self._group: GroupCommit[Item, Result] = GroupCommit(self._run, key=key,
+                                                             max_batch=max_batch)
+
+    def submit(self, item: Item) -> Result:
+        """Write one item with whatever else is queued; return its result or raise its refusal."""
+        return self._group.submit(item)
+
+    @property
+    def batches(self) -> tuple[int, int]:
+        """(batches, items) written so far by this process."""
+        return self._group.batches, self._group.items
+
+    def _run(self, items: Sequence[Item]) -> Sequence[Result | Exception]:
+        with self._db.uow() as uow:
+            outcomes = self._write(uow, items)
+            uow.commit()
+        return outcomes

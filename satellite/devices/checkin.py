@@ -40,7 +40,7 @@ from satellite.devices.verification import (
     replayed,
 )
 from satellite.errors import InvalidInput, SatelliteError
-from satellite.groupcommit import GroupCommit
+from satellite.groupcommit import BatchWriter
 from satellite.licenses.counters import TagPool, tag_pools
 from satellite.licenses.models import IN_COMPLIANCE, LicenseUsage
 from satellite.licenses.usage import UsageKey, lock_owners, set_usage
@@ -303,7 +303,7 @@ def _touch(uow: UnitOfWork, devices: Sequence[DeviceSession], statuses: Sequence
                    details={"before": device.status, "after": status})
 
 
-class CheckinWriter:
+class CheckinWriter(BatchWriter[SignedMessage, dict[str, Any]]):
     """The usage reports of this process, recorded by group commit (satellite.groupcommit).
 
     Reports that arrive together share one transaction and one set of statements; each
@@ -311,24 +311,15 @@ class CheckinWriter:
     """
 
     def __init__(self, db: Database, settings: Settings, max_batch: int = 64) -> None:
-        self._db = db
-        self._settings = settings
-        self._group: GroupCommit[SignedMessage, dict[str, Any]] = GroupCommit(
-            self._run, key=lambda message: message.device_id, max_batch=max_batch)
+        super().__init__(db, lambda uow, messages: check_in(uow, settings, messages),
+                         key=lambda message: message.device_id, max_batch=max_batch)
 
     def report(self, message: SignedMessage) -> dict[str, Any]:
         """Record one usage report; return the answer to sign. Raises its refusal."""
-        return self._group.submit(message)
+        return self.submit(message)
 
-    @property
-    def batches(self) -> tuple[int, int]:
-        """(batches, reports) recorded so far by this process."""
-        return self._group.batches, self._group.items
-
-    def _run(self, messages: Sequence[SignedMessage]) -> list[dict[str, Any] | SatelliteError]:
-        with self._db.uow() as uow:
-            outcomes = check_in(uow, self._settings, messages)
-            uow.commit()
+    def _run(self, messages: Sequence[SignedMessage]) -> Sequence[dict[str, Any] | Exception]:
+        outcomes = super()._run(messages)
         for outcome in outcomes:
             if isinstance(outcome, ClockSkew):
                 self._db.clock_watch.note_skew(outcome.device_id, outcome.skew_seconds)

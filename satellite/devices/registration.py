@@ -42,7 +42,7 @@ from satellite.errors import (
     SatelliteError,
     Unauthenticated,
 )
-from satellite.groupcommit import GroupCommit
+from satellite.groupcommit import BatchWriter
 from satellite.licenses.usage import release
 from satellite.limits import check_text
 from satellite.reservation.models import RESERVED, Reservation
@@ -394,7 +394,7 @@ def deregister(uow: UnitOfWork, who: DeviceSession, message: SignedMessage) -> d
 
 
 
-class RegistrationWriter:
+class RegistrationWriter(BatchWriter[SignedMessage, dict[str, Any]]):
     """The registrations of this process, recorded by group commit (satellite.groupcommit).
 
     Registrations that arrive together share one transaction, each in its own savepoint; each
@@ -404,23 +404,9 @@ class RegistrationWriter:
 
     def __init__(self, db: Database, settings: Settings, keys: Callable[[], DeviceAuthority],
                  max_batch: int = 64) -> None:
-        self._db = db
-        self._settings = settings
-        self._keys = keys
-        self._group: GroupCommit[SignedMessage, dict[str, Any]] = GroupCommit(
-            self._run, key=lambda message: message.nonce, max_batch=max_batch)
+        super().__init__(db, lambda uow, messages: register_many(uow, keys(), settings, messages),
+                         key=lambda message: message.nonce, max_batch=max_batch)
 
     def register(self, message: SignedMessage) -> dict[str, Any]:
         """Register one device; return the answer to sign. Raises its refusal."""
-        return self._group.submit(message)
-
-    @property
-    def batches(self) -> tuple[int, int]:
-        """(batches, registrations) recorded so far by this process."""
-        return self._group.batches, self._group.items
-
-    def _run(self, messages: Sequence[SignedMessage]) -> list[dict[str, Any] | SatelliteError]:
-        with self._db.uow() as uow:
-            outcomes = register_many(uow, self._keys(), self._settings, messages)
-            uow.commit()
-        return outcomes
+        return self.submit(message)
