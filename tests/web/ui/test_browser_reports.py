@@ -88,11 +88,14 @@ def test_audit_search_and_times_in_the_viewers_zone(server: Server, page: Any) -
     assert page.get_by_role("link", name="Devices", exact=True).count() == 0
     page.get_by_label("Action starts with").fill("account.create")
     page.get_by_role("button", name="Search").click()
+    page.wait_for_load_state()
     rows = page.locator("table tbody tr")
     assert rows.count() == 2
     assert {"acme.example.com", "beta.example.com"} <= set(
         re.findall(r"\w+\.example\.com", rows.all_inner_texts().__str__()))
-    first = page.locator("table tbody tr time").first
+    # The page's script rewrites each time once the document has loaded; wait for it.
+    first = page.locator("table tbody tr time[data-local]").first
+    first.wait_for()
     utc = datetime.strptime(first.get_attribute("title"), "%Y-%m-%d %H:%M:%S UTC")
     shown = first.inner_text()
     # Tokyo is nine hours ahead of UTC, with no daylight saving time.
