@@ -170,11 +170,13 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
         scope.append(evaluation.condition(in_evaluation, now))
     if search and search.strip():
         scope.append(_search(session, search.strip(), scope))
-    scope = tagged_devices(session, scope, wanted(tagged))
-    matching = select(Device.id).where(*scope)
-    if count_limit is not None:
-        matching = matching.limit(count_limit + 1)
-    total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    narrowed = tagged_devices(session, scope, wanted(tagged))
+    scope, total = narrowed.where, narrowed.count
+    if total is None:
+        matching = narrowed.matching
+        if count_limit is not None:
+            matching = matching.limit(count_limit + 1)
+        total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
     bounded = count_limit is not None and total > count_limit
     udi = tuple_(Device.pid, Device.serial)
     query = select(Device).options(defer(Device.certificate_pem)).where(*scope)

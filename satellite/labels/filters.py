@@ -1,17 +1,18 @@
 """The words a tag may be, and the conditions that narrow a list to items carrying tags.
 
-Each condition is an IN over a tag's index, so a list filtered by a rare tag reads only the
-items that carry it, however large the account.
+A list filtered by a rare tag reads only the items that carry it, however large the account;
+a list filtered by a common tag walks its own index (see `tagged_devices`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, select, tuple_
+from sqlalchemy.orm import Session, aliased
 
 from satellite.devices.models import Device
 from satellite.errors import InvalidInput
@@ -58,36 +59,80 @@ def wanted(words: Sequence[str] | None) -> list[str]:
     return labels(words or (), most=MAX_FILTER)
 
 
-def devices_with(tags: Sequence[str]) -> list[ColumnElement[bool]]:
-    return [Device.id.in_(select(DeviceLabel.device_id).where(DeviceLabel.label == tag))
-            for tag in tags]
+def _carrying(device_id: Any, tags: Sequence[str]) -> list[ColumnElement[bool]]:
+    """Conditions: the device `device_id` carries each tag (one probe of the tag table's key
+    per device and tag)."""
+    found: list[ColumnElement[bool]] = []
+    for tag in tags:
+        carried = aliased(DeviceLabel)
+        found.append(exists().where(carried.device_id == device_id, carried.label == tag))
+    return found
 
 
-# Up to this many devices carrying a tag, a list reads them by id; beyond, it walks the
-# devices in UDI order (a tag that common fills a page soon). Reading a device by id costs
-# about what walking forty index entries does (measured on SQLite at 200,000 devices).
+# Up to this many devices, a list reads them by id and sorts them; beyond, it walks its own
+# index in UDI order, probing each device's tags (a page of a list that large fills soon).
+# Reading a device by id costs about what walking forty index entries does (measured on
+# SQLite at 200,000 devices).
 FEW = 5_000
 
 
+@dataclass(frozen=True)
+class TaggedDevices:
+    """A device list narrowed to the devices carrying every tag asked: `where`, the
+    conditions of its pages; `matching`, the query of their ids, for counting them, unless
+    `count` already says how many there are."""
+
+    where: list[Any]
+    matching: Select[Any]
+    count: int | None = None
+
+
 def tagged_devices(session: Session, scope: Sequence[Any],
-                   tags: Sequence[str]) -> list[Any]:
+                   tags: Sequence[str]) -> TaggedDevices:
     """A device list's conditions `scope`, narrowed to the devices carrying every tag.
 
-    One bounded count per tag (its index alone) says how common it is. Led by the rarest: a
-    list of a rare tag reads its devices by id, while the account's conditions only filter
-    (wrapped so that no engine walks the account's million devices looking for a few); a
-    common tag leaves the plan as without it.
+    On PostgreSQL the planner, which keeps statistics, chooses how to read the list and its
+    tags. SQLite keeps none, so the list chooses, and whatever the tags and the list no
+    statement walks far:
+    - a list of at most FEW devices is walked in UDI order, probing each device's tags;
+    - otherwise the devices carrying the rarest tag are read from that tag's index, the
+      list's conditions and the other tags only filtering them (wrapped so that no engine
+      walks the list's own index instead). Up to FEW of them, the list is those ids, sorted;
+      beyond, a page walks the list in UDI order probing tags (at least one device in
+      every few hundred matches), and the count reads the rarest tag's index.
     """
     if not tags:
-        return list(scope)
-    counts = {tag: session.scalar(select(func.count()).select_from(
-        select(DeviceLabel.device_id).where(DeviceLabel.label == tag).limit(FEW + 1)
-        .subquery())) or 0 for tag in tags}
-    rarest = min(tags, key=lambda tag: (counts[tag], tag))
-    if counts[rarest] > FEW:
-        return [*scope, *devices_with(tags)]
+        return TaggedDevices(list(scope), select(Device.id).where(*scope))
+    probed = [*scope, *_carrying(Device.id, tags)]
+    walked = TaggedDevices(probed, select(Device.id).where(*probed))
+    if session.get_bind().dialect.name != "sqlite" or (
+            scope and _bounded_count(session, select(Device.id).where(*scope)) <= FEW):
+        return walked
+    rarest = tags[0]
+    if len(tags) > 1:
+        # Which tag is rarest, as far as it matters: counted up to ten times FEW.
+        counts = {tag: _bounded_count(session, select(DeviceLabel.device_id)
+                                      .where(DeviceLabel.label == tag), 10 * FEW)
+                  for tag in tags}
+        rarest = min(tags, key=lambda tag: (counts[tag], tag))
     kept = [case((and_(*scope), 1), else_=0) == 1] if scope else []
-    return [*devices_with([rarest]), *devices_with([t for t in tags if t != rarest]), *kept]
+    driven = (select(DeviceLabel.device_id)
+              .join(Device, Device.id == DeviceLabel.device_id)
+              .where(DeviceLabel.label == rarest,
+                     *_carrying(DeviceLabel.device_id, [t for t in tags if t != rarest]),
+                     *kept))
+    ids = list(session.scalars(driven.limit(FEW + 1)))
+    if len(ids) > FEW:
+        return TaggedDevices(probed, driven)
+    chosen = [Device.id.in_(ids)] if ids else [false()]
+    return TaggedDevices(chosen, select(Device.id).where(*chosen), len(ids))
+
+
+def _bounded_count(session: Session, query: Select[*tuple[Any, ...]],
+                   bound: int = FEW) -> int:
+    """How many rows `query` gives, counting no further than `bound` + 1."""
+    return session.scalar(select(func.count()).select_from(
+        query.limit(bound + 1).subquery())) or 0
 
 
 def reservations_with(tags: Sequence[str]) -> list[ColumnElement[bool]]:
@@ -95,7 +140,17 @@ def reservations_with(tags: Sequence[str]) -> list[ColumnElement[bool]]:
                                .where(ReservationLabel.label == tag)) for tag in tags]
 
 
-def pools_with(tags: Sequence[str]) -> list[Any]:
-    return [tuple_(UsageTotal.va_id, UsageTotal.tag).in_(
-        select(LicenseLabel.va_id, LicenseLabel.tag).where(LicenseLabel.label == tag))
-        for tag in tags]
+def pools_with(session: Session, tags: Sequence[str]) -> list[ColumnElement[bool]]:
+    """Conditions: the license pool carries each tag. A tag on at most FEW pools is read from
+    its index (the list then reads those pools only); a commoner one is probed pool by pool
+    as the list is walked."""
+    found: list[ColumnElement[bool]] = []
+    for tag in tags:
+        tagged = select(LicenseLabel.va_id, LicenseLabel.tag).where(LicenseLabel.label == tag)
+        if _bounded_count(session, tagged) <= FEW:
+            found.append(tuple_(UsageTotal.va_id, UsageTotal.tag).in_(tagged))
+        else:
+            carried = aliased(LicenseLabel)
+            found.append(exists().where(carried.va_id == UsageTotal.va_id,
+                                        carried.tag == UsageTotal.tag, carried.label == tag))
+    return found

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from satellite.db import pairs_in
 from satellite.labels.models import DeviceLabel, LicenseLabel, ReservationLabel
 
 
@@ -38,7 +39,8 @@ def pool_labels(session: Session,
     if keys:
         for va_id, tag, word in session.execute(
                 select(LicenseLabel.va_id, LicenseLabel.tag, LicenseLabel.label)
-                .where(tuple_(LicenseLabel.va_id, LicenseLabel.tag).in_(sorted(set(keys))))
+                .where(pairs_in(LicenseLabel.va_id, LicenseLabel.tag, keys))
                 .order_by(LicenseLabel.label)):
-            found[(va_id, tag)].append(word)
+            if (va_id, tag) in found:
+                found[(va_id, tag)].append(word)
     return found

@@ -268,7 +268,7 @@ def list_counters(
         where.append(VirtualAccount.id.in_(list(va_ids)))
     if tag is not None:
         where.append(UsageTotal.tag == tag)
-    where.extend(pools_with(wanted(tagged)))
+    where.extend(pools_with(session, wanted(tagged)))
     quantity = quantity_on(on)
     if status is not None:
         short = compliance.short_sql(quantity, UsageTotal.in_use, UsageTotal.reserved)
@@ -280,7 +280,8 @@ def list_counters(
         named = select(TagSearch.tag).where(
             func.lower(TagSearch.words).like(pattern, escape="\\"))
         where.append(or_(func.lower(UsageTotal.tag).like(pattern, escape="\\"),
-                         UsageTotal.tag.in_(named), *pools_with([text.strip().lower()])))
+                         UsageTotal.tag.in_(named),
+                         *pools_with(session, [text.strip().lower()])))
     page = session.execute(
         select(Account.name, VirtualAccount.name, UsageTotal.va_id, UsageTotal.tag, quantity,
                UsageTotal.in_use, UsageTotal.reserved)

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    and_,
     bindparam,
     delete,
     event,
@@ -38,7 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 
 from satellite.clock import SystemClock
-from satellite.db import in_chunks
+from satellite.db import in_chunks, pairs_in
 from satellite.licenses import compliance
 from satellite.licenses.models import SEARCH_SEPARATOR, LicenseLine, TagSearch, UsageTotal
 
@@ -158,10 +157,8 @@ def lock_all_lines(session: Session) -> None:
 
 def lines_of(keys: Collection[PoolKey]) -> ColumnElement[bool]:
     """SQL condition: the line is in one of these pools' VAs and of one of their tags, a
-    superset of their lines that the caller narrows to the pairs. Two IN lists use the
-    (va_id, tag) index on every engine; SQLite scans the whole table for a list of pairs."""
-    return and_(LicenseLine.va_id.in_(sorted({va for va, _tag in keys})),
-                LicenseLine.tag.in_(sorted({tag for _va, tag in keys})))
+    superset of their lines that the caller narrows to the pairs (see db.pairs_in)."""
+    return pairs_in(LicenseLine.va_id, LicenseLine.tag, keys)
 
 
 def tag_words(names: Iterable[str]) -> str:

@@ -90,11 +90,13 @@ def test_a_pool_the_va_does_not_hold_cannot_be_tagged(db: Database, actor: Actor
         _add(db, actor, Item("license", account="Acme", va="Spare", license=TAG), "edge")
 
 
-@pytest.mark.parametrize("few", [0, filters.FEW], ids=["common tags", "rare tags"])
+@pytest.mark.parametrize("few", [0, 2, filters.FEW], ids=["common tags", "rare tags",
+                                                          "short list"])
 def test_lists_narrow_to_items_carrying_every_tag_asked(
         db: Database, actor: Actor, sealer: TokenSealer, site: Site, clock: FixedClock,
         transport: FlaskTransport, monkeypatch: pytest.MonkeyPatch, few: int) -> None:
-    # A rare tag's devices are read by id, a common one's by walking the list: same answer.
+    # A rare tag's devices are read by id, a common one's (or a short list's) by walking the
+    # list: the same answer. With a FEW of 2, the account's three devices are a long list.
     monkeypatch.setattr(filters, "FEW", few)
     udis = _devices(db, actor, 3, sealer, transport, clock)
     _add(db, actor, Item("device", udi=udis[0]), "rack-4", "core")
