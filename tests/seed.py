@@ -195,7 +195,8 @@ def _seed_devices(db: Database, account_id: int, holders: Sequence[tuple[int, st
             contact = NOW - timedelta(minutes=rng.randrange(0, 60 * 24 * 100))
             for label in (f"site-{REGIONS[(n // 7) % len(REGIONS)]}",
                           *(("spare",) if n % 50 == 0 else ())):
-                label_rows.append({"device_id": device_id, "label": label})
+                label_rows.append({"device_id": device_id, "label": label,
+                                   "account_id": account_id, "pid": pid, "serial": serial})
                 used.add(label)
             yield {
                 "id": device_id, "va_id": va_id, "account_id": account_id, "pid": pid,

@@ -22,6 +22,7 @@ from satellite.devices.registration import owner_of, udi_label
 from satellite.devices.service import checked_device, device_row, transfer_device
 from satellite.devices.upstream import usage_facts
 from satellite.errors import Conflict
+from satellite.labels.devices import follow_device
 from satellite.licenses.usage import lock_owners, owner_usage, set_usage
 from satellite.reservation.codes import Udi
 from satellite.reservation.service import open_reservation
@@ -57,6 +58,7 @@ def move_device(uow: UnitOfWork, actor: Actor, udi: str, to_account: str,
     usage = {tag: n for (_va, tag), n in owner_usage(session, owner, "in_use").items()}
     set_usage(session, owner, "in_use", {(target.id, tag): n for tag, n in usage.items()})
     device.va_id, device.account_id = target.id, target_account.id
+    follow_device(session, device.id, target_account.id)
     now = uow.clock.now()
     # Central hears the usage leave the source account and arrive in the target one.
     facts = (usage_facts(f"{device.pid}:{device.serial}", account.domain, va.name,

@@ -43,6 +43,7 @@ from satellite.errors import (
     Unauthenticated,
 )
 from satellite.groupcommit import BatchWriter
+from satellite.labels.devices import follow_device
 from satellite.licenses.usage import release
 from satellite.limits import check_text
 from satellite.reservation.models import RESERVED, Reservation
@@ -288,6 +289,8 @@ def _register(uow: UnitOfWork, authority: DeviceAuthority, settings: Settings,
         if device.status != DEREGISTERED:
             revoke_certificate(session, device, now, "superseded")
         device.registrations += 1
+    if device.id is not None and device.account_id != va.account_id:
+        follow_device(session, device.id, va.account_id)
     device.va_id, device.account_id = va.id, va.account_id
     device.vid, device.uuid = udi.vid, udi.uuid
     device.hostname, device.product_tag, device.public_key = hostname, product_tag, raw_key

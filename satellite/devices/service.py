@@ -170,7 +170,8 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
         scope.append(evaluation.condition(in_evaluation, now))
     if search and search.strip():
         scope.append(_search(session, search.strip(), scope))
-    narrowed = tagged_devices(session, scope, wanted(tagged))
+    narrowed = tagged_devices(session, scope, wanted(tagged), account_id,
+                              scope[1:] if account and not va else scope)
     scope, total = narrowed.where, narrowed.count
     if total is None:
         matching = narrowed.matching
@@ -178,14 +179,15 @@ def list_devices(session: Session, actor: Actor, *, account: str | None = None,
             matching = matching.limit(count_limit + 1)
         total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
     bounded = count_limit is not None and total > count_limit
-    udi = tuple_(Device.pid, Device.serial)
+    pid, serial = narrowed.udi
+    udi = tuple_(pid, serial)
     query = select(Device).options(defer(Device.certificate_pem)).where(*scope)
     backwards = before is not None
     if after is not None:
         query = query.where(udi > tuple_(*map(literal, _cursor(after))))
     elif before is not None:
         query = query.where(udi < tuple_(*map(literal, _cursor(before))))
-    order = (Device.pid.desc(), Device.serial.desc()) if backwards else (Device.pid, Device.serial)
+    order = (pid.desc(), serial.desc()) if backwards else (pid, serial)
     query = query.order_by(*order).offset(offset)
     if limit is not None:
         query = query.limit(limit + 1)

@@ -69,8 +69,8 @@ def _carrying(device_id: Any, tags: Sequence[str]) -> list[ColumnElement[bool]]:
     return found
 
 
-# Up to this many devices, a list reads them by id and sorts them; beyond, it walks its own
-# index in UDI order, probing each device's tags (a page of a list that large fills soon).
+# A list of at most this many devices is walked whole, probing each device's tags; a tag
+# carried by at most this many devices of a list without an account is read by id.
 # Reading a device by id costs about what walking forty index entries does (measured on
 # SQLite at 200,000 devices).
 FEW = 5_000
@@ -79,53 +79,91 @@ FEW = 5_000
 @dataclass(frozen=True)
 class TaggedDevices:
     """A device list narrowed to the devices carrying every tag asked: `where`, the
-    conditions of its pages; `matching`, the query of their ids, for counting them, unless
-    `count` already says how many there are."""
+    conditions of its pages, in the order of `udi` (its PID and serial columns);
+    `matching`, the query of their ids, for counting them, unless `count` already says how
+    many there are."""
 
     where: list[Any]
     matching: Select[Any]
+    udi: tuple[Any, Any] = (Device.pid, Device.serial)
     count: int | None = None
 
 
-def tagged_devices(session: Session, scope: Sequence[Any],
-                   tags: Sequence[str]) -> TaggedDevices:
+def tagged_devices(session: Session, scope: Sequence[Any], tags: Sequence[str],
+                   account_id: int | None = None,
+                   others: Sequence[Any] | None = None) -> TaggedDevices:
     """A device list's conditions `scope`, narrowed to the devices carrying every tag.
 
-    On PostgreSQL the planner, which keeps statistics, chooses how to read the list and its
-    tags. SQLite keeps none, so the list chooses, and whatever the tags and the list no
-    statement walks far:
+    `account_id`: the list's account, if it has one; `others`: the conditions of `scope`
+    besides the account's own (all of them when not given). Whatever the tags and the list,
+    no statement walks far:
     - a list of at most FEW devices is walked in UDI order, probing each device's tags;
-    - otherwise the devices carrying the rarest tag are read from that tag's index, the
-      list's conditions and the other tags only filtering them (wrapped so that no engine
-      walks the list's own index instead). Up to FEW of them, the list is those ids, sorted;
-      beyond, a page walks the list in UDI order probing tags (at least one device in
-      every few hundred matches), and the count reads the rarest tag's index.
+    - a larger list of one account reads the rarest tag's index, which holds each device's
+      account and UDI: its pages in their order, its count from the index alone, the other
+      tags and conditions only filtering (on SQLite, which keeps no statistics, wrapped so
+      that it walks no other index instead);
+    - a list of every account (SQLite) reads the devices carrying the rarest tag; up to FEW
+      of them it is those ids, sorted; beyond, its pages walk the devices in UDI order and
+      probe the tags (at least one device in every few hundred matches), and its count
+      reads the tag's index. PostgreSQL's planner, with statistics, chooses for such a list.
     """
     if not tags:
         return TaggedDevices(list(scope), select(Device.id).where(*scope))
     probed = [*scope, *_carrying(Device.id, tags)]
     walked = TaggedDevices(probed, select(Device.id).where(*probed))
-    if session.get_bind().dialect.name != "sqlite" or (
-            scope and _bounded_count(session, select(Device.id).where(*scope)) <= FEW):
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if scope and _bounded_count(session, select(Device.id).where(*scope)) <= FEW:
         return walked
-    rarest = tags[0]
-    if len(tags) > 1:
-        # Which tag is rarest, as far as it matters: counted up to ten times FEW.
-        counts = {tag: _bounded_count(session, select(DeviceLabel.device_id)
-                                      .where(DeviceLabel.label == tag), 10 * FEW)
-                  for tag in tags}
-        rarest = min(tags, key=lambda tag: (counts[tag], tag))
-    kept = [case((and_(*scope), 1), else_=0) == 1] if scope else []
+    if account_id is not None:
+        return _led(session, tags, account_id, list(scope if others is None else others),
+                    sqlite)
+    if not sqlite:
+        return walked
+    rarest = _rarest(session, tags)
     driven = (select(DeviceLabel.device_id)
               .join(Device, Device.id == DeviceLabel.device_id)
               .where(DeviceLabel.label == rarest,
                      *_carrying(DeviceLabel.device_id, [t for t in tags if t != rarest]),
-                     *kept))
+                     *_filtering(scope, sqlite)))
     ids = list(session.scalars(driven.limit(FEW + 1)))
     if len(ids) > FEW:
         return TaggedDevices(probed, driven)
     chosen = [Device.id.in_(ids)] if ids else [false()]
-    return TaggedDevices(chosen, select(Device.id).where(*chosen), len(ids))
+    return TaggedDevices(chosen, select(Device.id).where(*chosen), count=len(ids))
+
+
+def _led(session: Session, tags: Sequence[str], account_id: int, others: list[Any],
+         sqlite: bool) -> TaggedDevices:
+    """An account's list read through its rarest tag's index (see tagged_devices)."""
+    rarest = _rarest(session, tags, account_id)
+    lead = aliased(DeviceLabel)
+    led = [lead.label == rarest, lead.account_id == account_id,
+           *_carrying(lead.device_id, [t for t in tags if t != rarest])]
+    kept = _filtering(others, sqlite)
+    matching = select(lead.device_id).where(*led)
+    if kept:
+        matching = matching.where(Device.id == lead.device_id, *kept)
+    return TaggedDevices([Device.id == lead.device_id, *led, *kept], matching,
+                         udi=(lead.pid, lead.serial))
+
+
+def _rarest(session: Session, tags: Sequence[str], account_id: int | None = None) -> str:
+    """The tag fewest devices carry (of the account), as far as it matters: each counted up
+    to ten times FEW, from its index."""
+    if len(tags) == 1:
+        return tags[0]
+    counts = {tag: _bounded_count(session, select(DeviceLabel.label).where(
+        DeviceLabel.label == tag,
+        *([DeviceLabel.account_id == account_id] if account_id is not None else [])),
+        10 * FEW) for tag in tags}
+    return min(tags, key=lambda tag: (counts[tag], tag))
+
+
+def _filtering(conditions: Sequence[Any], sqlite: bool) -> list[Any]:
+    """`conditions` as filters only: on SQLite wrapped, so that no index of theirs leads."""
+    if not conditions:
+        return []
+    return [case((and_(*conditions), 1), else_=0) == 1] if sqlite else list(conditions)
 
 
 def _bounded_count(session: Session, query: Select[*tuple[Any, ...]],

@@ -23,14 +23,22 @@ class LicenseLabel(Base):
 
 
 class DeviceLabel(Base):
-    """A tag on a product instance; it follows the device wherever it moves."""
+    """A tag on a product instance; it follows the device wherever it moves.
+
+    It carries the device's account and UDI (`follow_device` keeps the account current), so
+    a list of an account filtered by a tag reads the tag's index in the list's own order."""
 
     __tablename__ = "device_labels"
-    __table_args__ = (Index("ix_device_labels_label", "label", "device_id"),)
+    # The device's id ends the index, so that counting and probing need not read the table.
+    __table_args__ = (Index("ix_device_labels_account_udi", "label", "account_id", "pid",
+                            "serial", "device_id"),)
 
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"),
                                            primary_key=True)
     label: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int]
+    pid: Mapped[str] = mapped_column(String(100))
+    serial: Mapped[str] = mapped_column(String(100))
 
 
 class ReservationLabel(Base):

@@ -7,7 +7,7 @@ devices, manage reservations) may change them. Every change is audited in the it
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -21,6 +21,7 @@ from satellite.audit.service import record
 from satellite.devices.registration import udi_label
 from satellite.devices.service import checked_device, udi_parts
 from satellite.errors import Conflict, InvalidInput, NotFound
+from satellite.labels.devices import placed
 from satellite.labels.filters import MAX_LABELS, labels
 from satellite.labels.models import DeviceLabel, LicenseLabel, ReservationLabel
 from satellite.licenses.models import LicenseLine
@@ -58,6 +59,8 @@ class _Found:
     account_id: int
     table: Any
     key: dict[str, Any]
+    # What a new tag row carries besides the key and its word.
+    carried: dict[str, Any] = field(default_factory=dict)
 
 
 def _in_account(item: Item, account: Account) -> None:
@@ -71,7 +74,7 @@ def _find(session: Session, actor: Actor, item: Item, change: bool) -> _Found:
                                               "device.manage" if change else "device.view")
         _in_account(item, account)
         return _Found(f"device:{udi_label(device.pid, device.serial)}", account.id, DeviceLabel,
-                      {"device_id": device.id})
+                      {"device_id": device.id}, placed(device))
     if item.kind == "reservation":
         # Reservations write a UDI PID:SN; the long form devices use is taken too.
         parts = udi_parts(item.udi)
@@ -127,7 +130,8 @@ def add_labels(uow: UnitOfWork, actor: Actor, item: Item, words: Iterable[object
     if new:
         try:
             with session.begin_nested():
-                session.add_all(found.table(**found.key, label=word) for word in new)
+                session.add_all(found.table(**{**found.carried, **found.key}, label=word)
+                                for word in new)
         except IntegrityError:
             raise Conflict(f"the tags of {found.target} changed meanwhile; try again") from None
         record(uow, actor, f"{item.kind}.tag", found.target, account_id=found.account_id,

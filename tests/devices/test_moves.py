@@ -14,13 +14,15 @@ from satellite.audit.service import list_events
 from satellite.clock import FixedClock
 from satellite.cloudsync.models import OutboundEvent
 from satellite.devices.moves import move_device
-from satellite.devices.service import show_device
+from satellite.devices.service import list_devices, show_device
 from satellite.errors import Conflict, NotFound, PermissionDenied
+from satellite.labels import filters
 from satellite.labels.service import Item, add_labels, item_labels
 from satellite.licenses.compliance import alert_key
 from satellite.licenses.counters import counter
 from satellite.permissions.policy import ACCOUNT_ADMIN, VA_USER
 from satellite.tokens.secrets import TokenSealer
+from satellite.tokens.service import create_token
 from satellite.uow import Database
 from tests.access.helpers import user_with
 from tests.devices.helpers import TAG, FlaskTransport, Site, add_lines, device, make_token, va_id
@@ -93,6 +95,14 @@ def test_a_moved_device_takes_its_consumption_and_keeps_its_certificate_and_tags
     assert (_in_use(db, site.va_id, clock), _in_use(db, other, clock)) == (0, 1)
     with db.reader() as uow:
         assert item_labels(uow.session, actor, Item("device", udi=UDI)) == ["rack-4"]
+        # Its tags follow it: the new account's lists find it by them, the old one's do not.
+        for few in (0, filters.FEW):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(filters, "FEW", few)
+                tagged = {name: [r["udi"] for r in list_devices(
+                    uow.session, actor, account=name, tagged=["rack-4"]).rows]
+                          for name in ("Acme", "Globex")}
+            assert tagged == {"Acme": [], "Globex": [UDI]}
         alert = uow.session.scalar(select(Alert).where(Alert.key == alert_key(other, TAG)))
         assert alert is not None and alert.cleared_at is not None
         assert show_device(uow.session, actor, UDI)["status"] == "Authorized"
@@ -160,3 +170,23 @@ def test_a_device_holding_a_reservation_is_refused_with_the_reason(
         uow.commit()
     with pytest.raises(Conflict, match=r"holds an offline reservation .* return it there"):
         _move(db, actor)
+
+
+def test_a_device_registered_again_in_another_account_takes_its_tags_there(
+        db: Database, actor: Actor, sealer: TokenSealer, site: Site, other: int,
+        clock: FixedClock, transport: FlaskTransport) -> None:
+    first = device(transport, clock)
+    first.register(make_token(db, actor, sealer), "C9300-24T", "FOC1")
+    with db.uow() as uow:
+        add_labels(uow, actor, Item("device", udi=UDI), ["spare"])
+        uow.commit()
+    first.deregister()
+    with db.uow() as uow:
+        token = create_token(uow, actor, sealer, "Globex", "Ops").secret
+        uow.commit()
+    device(transport, clock).register(token, "C9300-24T", "FOC1")
+    with db.reader() as uow, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(filters, "FEW", 0)
+        assert [r["udi"] for r in list_devices(uow.session, actor, account="Globex",
+                                               tagged=["spare"]).rows] == [UDI]
+        assert list_devices(uow.session, actor, account="Acme", tagged=["spare"]).total == 0

@@ -95,8 +95,10 @@ def test_a_pool_the_va_does_not_hold_cannot_be_tagged(db: Database, actor: Actor
 def test_lists_narrow_to_items_carrying_every_tag_asked(
         db: Database, actor: Actor, sealer: TokenSealer, site: Site, clock: FixedClock,
         transport: FlaskTransport, monkeypatch: pytest.MonkeyPatch, few: int) -> None:
-    # A rare tag's devices are read by id, a common one's (or a short list's) by walking the
-    # list: the same answer. With a FEW of 2, the account's three devices are a long list.
+    # Every way a list reads its tags gives the same answer: an account's long list through
+    # its rarest tag's index, a short list walked whole, a list of every account by the
+    # tag's ids (a rare tag) or walked (a common one). With a FEW of 2, the account's three
+    # devices are a long list.
     monkeypatch.setattr(filters, "FEW", few)
     udis = _devices(db, actor, 3, sealer, transport, clock)
     _add(db, actor, Item("device", udi=udis[0]), "rack-4", "core")
@@ -111,6 +113,12 @@ def test_lists_narrow_to_items_carrying_every_tag_asked(
             after = list_devices(s, actor, account="Acme", va="Lab", tagged=tagged,
                                  after=udis[0], status="Registered")
             assert [r["udi"] for r in after.rows] == [u for u in want if u > udis[0]]
+            before = list_devices(s, actor, account="Acme", tagged=tagged, before=udis[2],
+                                  status="Registered")
+            assert [r["udi"] for r in before.rows] == [u for u in want if u < udis[2]]
+            everywhere = list_devices(s, actor, tagged=tagged, limit=1)
+            assert [r["udi"] for r in everywhere.rows] == want[:1]
+            assert everywhere.total == len(want)
         pools = list_licenses(s, actor, clock.now().date(), "Acme", tagged=["edge"])
         assert [(r.virtual_account, r.counter.tag) for r in pools.rows] == [("Lab", TAG)]
         assert pools.total == 1
