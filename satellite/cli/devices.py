@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 import click
 
-from satellite.cli import CliContext, columns, emit_json, fail, pass_ctx
+from satellite.cli import CliContext, columns, emit_json, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
 from satellite.devices import evaluation, service
 from satellite.devices.aging import age_devices
@@ -42,13 +42,11 @@ def device_list(ctx: CliContext, account: str | None, va: str | None, status: st
                 limit: int, offset: int,
                 as_json: bool, as_csv: bool) -> None:
     """List devices (product instances)."""
-    if as_csv and tagged:
-        fail("--csv takes no --tag")
     if as_csv:
         if in_evaluation is not None:
             raise click.UsageError("--evaluation lists with --json or as text, not --csv")
         write_report(ctx, "product-instances",
-                     Filters(account=account, va=va, status=status, text=search))
+                     Filters(account=account, va=va, status=status, text=search, tags=tagged))
         return
     with ctx.db.reader() as uow:
         page = service.list_devices(uow.session, ctx.actor, account=account, va=va, status=status,

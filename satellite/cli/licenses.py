@@ -59,10 +59,10 @@ def license_list(ctx: CliContext, account_ref: str | None, va_names: tuple[str, 
     on: date = as_of.date() if as_of else db.clock.now().date()
     wanted = next((s for s in STATUSES if status and s.lower() == status.lower()), None)
     if as_csv:
-        if len(va_names) > 1 or as_of or tagged:
-            fail("--csv takes at most one --va and no --as-of or --with-tag")
+        if len(va_names) > 1 or as_of:
+            fail("--csv takes at most one --va and no --as-of")
         write_report(ctx, "licenses", Filters(account=account_ref, va=next(iter(va_names), None),
-                                              tag=tag, status=wanted))
+                                              tag=tag, status=wanted, tags=tagged))
         return
     with db.reader() as uow:
         page = list_licenses(uow.session, ctx.actor, on, account_ref, va_names=va_names,

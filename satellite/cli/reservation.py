@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from satellite.accounts.service import account_for
-from satellite.cli import CliContext, emit_json, fail, pass_ctx
+from satellite.cli import CliContext, emit_json, pass_ctx
 from satellite.cli.reports import CSV_HELP, write_report
 from satellite.cloudsync.central_registration import satellite_certificate
 from satellite.errors import InvalidInput
@@ -136,10 +136,9 @@ def return_cmd(ctx: CliContext, code: str) -> None:
 def list_cmd(ctx: CliContext, account_ref: str | None, status: str | None,
              tagged: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
     """List reservations."""
-    if as_csv and tagged:
-        fail("--csv takes no --tag")
     if as_csv:
-        write_report(ctx, "reservations", Filters(account=account_ref, status=status))
+        write_report(ctx, "reservations", Filters(account=account_ref, status=status,
+                                                  tags=tagged))
         return
     with ctx.db.reader() as uow:
         account_id = (account_for(uow.session, ctx.actor, account_ref, "reservation.view").id

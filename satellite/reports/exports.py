@@ -41,6 +41,8 @@ class Filters:
     account: str | None = None
     va: str | None = None
     tag: str | None = None
+    # Operators' tags (satellite.labels): the items carrying every one.
+    tags: tuple[str, ...] = ()
     status: str | None = None
     text: str | None = None
     user: str | None = None
@@ -81,8 +83,7 @@ def _licenses(db: Database, actor: Actor, f: Filters) -> Iterator[Row]:
         while True:
             page = list_licenses(uow.session, actor, on, f.account, va_names=[f.va] if f.va else (),
                                  tag=f.tag, status=f.status, text=f.text, limit=PAGE,
-                                 offset=offset,
-                                 count=False)
+                                 offset=offset, count=False, tagged=f.tags)
             for r in page.rows:
                 c = r.counter
                 pool = {"account": r.account, "virtual_account": r.virtual_account,
@@ -113,7 +114,7 @@ def _devices(db: Database, actor: Actor, f: Filters) -> Iterator[Row]:
             # Keyset pages in UDI order: each page is one index range, however deep.
             page = devices.list_devices(uow.session, actor, account=f.account, va=f.va,
                                         status=f.status, search=f.text, limit=PAGE,
-                                        after=after, count_limit=0)
+                                        after=after, count_limit=0, tagged=f.tags)
             used = devices.usages_by_tag(uow.session, [r["id"] for r in page.rows])
             for r in page.rows:
                 yield {**{c: r.get(c) for c in DEVICE_COLUMNS}, "consumption": used[r["id"]]}
@@ -179,7 +180,7 @@ def _reservations(db: Database, actor: Actor, f: Filters) -> Iterator[Row]:
         offset = 0
         while True:
             page = reservations.list_reservations(s, actor, account_id, f.status or None,
-                                                  limit=PAGE, offset=offset)
+                                                  limit=PAGE, offset=offset, tagged=f.tags)
             for r in page:
                 if r.va_id not in names:
                     names[r.va_id] = _va_name(s, r.va_id)

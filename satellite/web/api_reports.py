@@ -1,8 +1,9 @@
 """REST downloads of every list: `GET /api/v1/accounts/{account}/reports/{kind}?format=csv`.
 
 Kinds: licenses, product-instances, usage-history, alerts, reservations, audit-log. The
-filters are the list pages' (`va`, `status`, `q`, `since`, `until`, `user`, `action`,
-`cleared`). `/api/v1/reports/{kind}` without an account spans every account the caller sees.
+filters are the list pages' (`va`, `status`, `q`, `tag` (operators' tags, repeatable),
+`since`, `until`, `user`, `action`, `cleared`). `/api/v1/reports/{kind}` without an account
+spans every account the caller sees.
 """
 
 from __future__ import annotations

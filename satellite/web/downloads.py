@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from flask import Response
+from werkzeug.datastructures import MultiDict
 
 from satellite.actor import Actor
 from satellite.errors import InvalidInput
@@ -13,14 +12,17 @@ from satellite.reports.formats import FORMATS, MEDIA_TYPES, csv_stream, json_str
 from satellite.uow import Database
 
 
-def filters_from(args: Mapping[str, str], account: str | None) -> Filters:
-    """The filters of a list page or an API call, by the names its query string uses."""
+def filters_from(args: MultiDict[str, str], account: str | None) -> Filters:
+    """The filters of a list page or an API call, by the names its query string uses. Tags:
+    `tag`, repeated or holding several words (separated by spaces or commas)."""
     def text(name: str) -> str | None:
         return (args.get(name) or "").strip() or None
 
+    tags = tuple(word for given in args.getlist("tag")
+                 for word in given.replace(",", " ").split())
     return Filters(account=account or text("account"), va=text("va"), status=text("status"),
                    text=text("q"), user=text("user"), action=text("action"),
-                   since=text("since"), until=text("until"),
+                   since=text("since"), until=text("until"), tags=tags,
                    cleared=args.get("cleared") in ("1", "true"))
 
 

@@ -290,8 +290,8 @@ def _op(summary: str, response: str, request: str | None = None, auth: bool = Tr
 
 def _report_op(summary: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """A streamed download (see docs/reports.md): `kind` in the path, filters in the query."""
-    op = _op(summary, "Status", query=(*extra, "format", "va", "status", "q", "user", "action",
-                                        "since", "until", "cleared"))
+    op = _op(summary, "Status", query=(*extra, "format", "va", "status", "q", "tag", "user",
+                                        "action", "since", "until", "cleared"))
     op["responses"]["200"] = {"description": "the report, streamed", "content": {
         "text/csv": {"schema": STR}, "application/json": {"schema": {"type": "object"}}}}
     return op

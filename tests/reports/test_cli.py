@@ -20,9 +20,12 @@ def test_list_commands_write_csv(cli: Any, db: Database, tmp_path: Path) -> None
         record(uow, Actor("user", "bob"), "device.remove", "PID:A,SN:1")
         uow.commit()
     for args in (("license", "list", "--account", "acme.example.com"),
+                 ("license", "list", "--account", "acme.example.com", "--with-tag", "edge"),
                  ("device", "list", "--account", "acme.example.com"),
+                 ("device", "list", "--account", "acme.example.com", "--tag", "rack-4"),
                  ("alert", "list", "--all"),
                  ("reservation", "list"),
+                 ("reservation", "list", "--tag", "ship-7"),
                  ("audit", "list", "--user", "alice")):
         result = cli(*args, "--csv")
         assert result.code == 0, (args, result.err)

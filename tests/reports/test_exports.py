@@ -10,19 +10,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from satellite.accounts.models import Account
+from satellite.accounts.models import Account, VirtualAccount
 from satellite.actor import Actor
 from satellite.audit.service import list_events, record, search_of
 from satellite.clock import FixedClock
 from satellite.config import Settings
 from satellite.devices.models import Device
 from satellite.errors import InvalidInput, NotFound, PermissionDenied
+from satellite.labels.models import DeviceLabel, LicenseLabel
 from satellite.reports import exports
 from satellite.reports.exports import Filters, export
 from satellite.reports.formats import csv_stream, json_stream, neutralise
 from satellite.uow import Database
 from satellite.users.service import create_user, user_actor
-from tests.seed import Seeded, seed
+from tests.seed import REGIONS, Seeded, seed
 from tests.statements import counting
 
 
@@ -159,3 +160,31 @@ def test_audit_search_by_user_action_target_and_days(db: Database, clock: FixedC
         search_of(since="yesterday")
     with pytest.raises(InvalidInput, match="until is before since"):
         search_of(since="2026-03-02", until="2026-03-01")
+
+
+def test_exports_narrow_to_items_carrying_every_tag_asked(db: Database, actor: Actor,
+                                                          seeded: Seeded) -> None:
+    account = seeded.accounts[0]
+    with db.reader() as uow:
+        s = uow.session
+        acc_id = s.scalar(select(Account.id).where(Account.domain == account.domain))
+        spares = set(s.scalars(select(DeviceLabel.device_id).where(
+            DeviceLabel.label == "spare", DeviceLabel.account_id == acc_id)))
+        both = spares & set(s.scalars(select(DeviceLabel.device_id).where(
+            DeviceLabel.label == f"site-{REGIONS[0]}")))
+        reviewed = set(s.execute(select(LicenseLabel.va_id, LicenseLabel.tag).join(
+            VirtualAccount, VirtualAccount.id == LicenseLabel.va_id).where(
+            LicenseLabel.label == "reviewed", VirtualAccount.account_id == acc_id)).all())
+    rows = _csv("product-instances", db, actor, Filters(account=account.domain, tags=("spare",)))
+    assert len(rows) == len(spares) > 0
+    two = _csv("product-instances", db, actor,
+               Filters(account=account.domain, tags=("spare", f"site-{REGIONS[0]}")))
+    assert 0 < len(two) == len(both) < len(rows)
+    pools = _csv("licenses", db, actor, Filters(account=account.domain, tags=("reviewed",)))
+    assert {(r["virtual_account"], r["license"]) for r in pools} and len(
+        {(r["virtual_account"], r["license"]) for r in pools}) == len(reviewed)
+    shipped = _csv("reservations", db, actor, Filters(account=account.domain, tags=("ship-0",)))
+    everything = _csv("reservations", db, actor, Filters(account=account.domain))
+    assert 0 < len(shipped) < len(everything)
+    assert _csv("product-instances", db, actor,
+                Filters(account=account.domain, tags=("no-such-tag",))) == []

@@ -53,10 +53,10 @@ def devices_page(account: str) -> Any:
                                     search=text, limit=PAGE_SIZE, after=after, before=before,
                                     count_limit=COUNT_LIMIT, now=uow.clock.now(),
                                     in_evaluation=in_evaluation, tagged=tagged)
-    filters = {k: v for k, v in (("va", va), ("status", status), ("q", text)) if v}
-    # Downloads take these filters; the pages keep the evaluation and the tags too.
-    paged = {**filters, **({"evaluation": in_evaluation} if in_evaluation else {}),
-             **({"tag": " ".join(tagged)} if tagged else {})}
+    filters = {k: v for k, v in (("va", va), ("status", status), ("q", text),
+                                 ("tag", " ".join(tagged))) if v}
+    # Downloads take these filters; the pages keep the evaluation too.
+    paged = {**filters, **({"evaluation": in_evaluation} if in_evaluation else {})}
     return render("devices.html", account=acct, vas=vas, rows=rows, statuses=DEVICE_STATES,
                   everything=everything, filters=filters, paged=paged,
                   evaluations=evaluation.FILTERS, ended=evaluation.ENDED)

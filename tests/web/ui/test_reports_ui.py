@@ -18,12 +18,16 @@ ACME = "acme.example.com"
 
 
 def test_each_list_page_links_its_downloads_with_its_filters(admin: Browser) -> None:
-    html = admin.get(f"/a/{ACME}/devices?status=Authorized&q=sw")
+    html = admin.get(f"/a/{ACME}/devices?status=Authorized&q=sw&tag=rack-4+core")
     assert f"/a/{ACME}/export/product-instances.csv?" in html
     assert "status=Authorized" in html and "q=sw" in html
-    assert f"/a/{ACME}/export/licenses.json" in admin.get(f"/a/{ACME}/licenses")
+    assert "tag=rack-4+core" in html.split("export/product-instances.csv?")[1].split('"')[0]
+    licenses = admin.get(f"/a/{ACME}/licenses?tag=edge")
+    assert f"/a/{ACME}/export/licenses.json" in licenses
+    assert "tag=edge" in licenses.split("export/licenses.json?")[1].split('"')[0]
     assert f"/a/{ACME}/export/alerts.csv" in admin.get(f"/a/{ACME}/alerts")
-    assert f"/a/{ACME}/export/reservations.csv" in admin.get(f"/a/{ACME}/reservations")
+    reservations = admin.get(f"/a/{ACME}/reservations?tag=ship-7")
+    assert "tag=ship-7" in reservations.split("export/reservations.csv?")[1].split('"')[0]
 
 
 def test_downloads_are_attachments_in_the_asked_format(admin: Browser, db: Database) -> None:
