@@ -11,7 +11,7 @@ from sqlalchemy import select
 from satellite.accounts.models import Account
 from satellite.actor import Actor
 from satellite.audit.service import record
-from satellite.cloudsync.entitlements import SnapshotReport, _Batch, _Targets
+from satellite.cloudsync.entitlements import LineBatch, SnapshotReport, Targets
 from satellite.cloudsync.held import FIELDS
 from satellite.cloudsync.models import HeldLine
 from satellite.cloudsync.records import Entitlement
@@ -39,8 +39,8 @@ def deliver(uow: UnitOfWork, actor: Actor, account: Account) -> SnapshotReport:
     if not rows:
         return report
     # VAs the lines name are created as Central's import creates them, whoever activates.
-    targets = _Targets(uow, Actor.system("entitlements"), report)
-    batch = _Batch(session, report)
+    targets = Targets(uow, Actor.system("entitlements"), report)
+    batch = LineBatch(session, report)
     for row in rows:
         entitlement = _entitlement(row)
         batch.add(entitlement, targets.va(account, entitlement))

@@ -61,8 +61,8 @@ class SnapshotReport:
                 "placed_by_rules": sum(1 for p in self.placements if p.rule is not None)}
 
 
-class _Targets:
-    """Accounts and VAs looked up once per import."""
+class Targets:
+    """Accounts and VAs looked up once per import (or delivery of held lines)."""
 
     def __init__(self, uow: UnitOfWork, actor: Actor, report: SnapshotReport) -> None:
         self.uow, self.actor, self.report = uow, actor, report
@@ -117,16 +117,16 @@ def apply_entitlements(uow: UnitOfWork, actor: Actor,
     or a VA name it cannot use.
 
     Each line's account and VA are decided here, line by line; the pieces are read, written
-    and their pools refreshed a batch of lines at a time (see _Batch).
+    and their pools refreshed a batch of lines at a time (see LineBatch).
     """
     session = uow.session
     # The snapshot may touch any pool: no transfer may run beside it on a partial view.
     lock_all_lines(session)
     report = SnapshotReport()
-    targets = _Targets(uow, actor, report)
+    targets = Targets(uow, actor, report)
     holding = held.Holding(uow)
     intake = HoldingIntake(uow)
-    batch = _Batch(session, report)
+    batch = LineBatch(session, report)
     seen: set[str] = set()
     for entitlement in entitlements:
         if entitlement.line_id in seen:
@@ -165,7 +165,7 @@ class _Piece:
         self.read_quantity, self.read_terms = self.quantity, self.terms
 
 
-class _Batch:
+class LineBatch:
     """Lines reconciled IN_LIST_CHUNK at a time: their pieces read in one query, the pieces
     added, changed and removed written in one statement each, and the pools they touch
     refreshed once at the end (pools.refresh_pools, which notes them for compliance)."""
@@ -261,7 +261,7 @@ def _terms(entitlement: Entitlement) -> tuple[Any, ...]:
 
 
 def _reconcile(entitlement: Entitlement, home_va: int, pieces: list[_Piece],
-               batch: _Batch) -> str:
+               batch: LineBatch) -> str:
     """Bring one Central line's local pieces (in id order) to its quantity; returns the report
     field to count."""
     if not pieces:
