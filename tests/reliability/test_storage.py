@@ -86,12 +86,10 @@ def small_disk(path: Path, size: str = "16m") -> Iterator[Path]:
 def fill(directory: Path) -> Path:
     """Write a file until the disk is full; returns it."""
     filler = directory / "filler"
-    with filler.open("wb") as out, suppress(OSError):
+    # Unbuffered: nothing is left to write (and fail) when the file is closed.
+    with filler.open("wb", buffering=0) as out, suppress(OSError):
         while True:
             out.write(b"\0" * 65536)
-            out.flush()
-    with suppress(OSError):  # the last bytes buffered
-        filler.open("ab").close()
     return filler
 
 
