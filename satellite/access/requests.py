@@ -29,6 +29,8 @@ from satellite.actor import Actor
 from satellite.alerts.models import REQUEST_PENDING, Alert, AlertChannel
 from satellite.alerts.service import clear_alert, raise_alert
 from satellite.audit.service import record
+from satellite.cloudsync.held import held_for
+from satellite.cloudsync.models import HeldLine
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from satellite.limits import MAX_NOTE, check_text
 from satellite.permissions.models import ApiClient, Grant
@@ -200,6 +202,25 @@ def _require_decider(session: Session, actor: Actor, req: AccountRequest, missin
     else:
         require(session, actor, "account_request.decide", account_id=req.parent_account_id,
                 not_found=missing)
+
+
+def requested_lines(session: Session, actor: Actor, request_id: int, limit: int | None,
+                    offset: int = 0) -> tuple[AccountRequest, list[HeldLine], int]:
+    """What Central holds for the account a request asks for, shown to whoever may decide it
+    (not to its requester: anyone may ask for any domain): the request, a page of its held
+    lines and how many in all. Raises NotFound or PermissionDenied as deciding would, and
+    PermissionDenied to the requester."""
+    missing = f"no account request {request_id}"
+    req = _get(session, AccountRequest, request_id, missing)
+    try:
+        _require_decider(session, actor, req, missing)
+    except NotFound:
+        if actor.kind == "user" and actor.user_id == req.user_id:
+            raise PermissionDenied("only whoever decides this request sees what Central holds "
+                                   "for its domain") from None
+        raise
+    rows, total = held_for(session, HeldLine.domain == req.domain, limit, offset)
+    return req, rows, total
 
 
 def decide_account(uow: UnitOfWork, actor: Actor, request_id: int,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from satellite.accounts.models import ACTIVE, Account
@@ -69,15 +69,22 @@ def held_lines(session: Session, actor: Actor, account_ref: str | None, limit: i
     domains no account answers to (system administrators only); and how many in all."""
     if account_ref is not None:
         account = account_for(session, actor, account_ref, "account.view")
-        held = HeldLine.domain == account.domain
-    else:
-        require(session, actor, "account.create")
-        account, held = None, HeldLine.domain.not_in(select(Account.domain))
+        rows, total = held_for(session, HeldLine.domain == account.domain, limit, offset)
+        return account, rows, total
+    require(session, actor, "account.create")
+    rows, total = held_for(session, HeldLine.domain.not_in(select(Account.domain)), limit, offset)
+    return None, rows, total
+
+
+def held_for(session: Session, held: ColumnElement[bool], limit: int | None,
+             offset: int = 0) -> tuple[list[HeldLine], int]:
+    """The held lines matching `held`, by domain and Central's line, and how many in all. The
+    caller has checked who may see them."""
     total = session.scalar(select(func.count()).select_from(HeldLine).where(held)) or 0
     rows = list(session.scalars(select(HeldLine).where(held)
                                 .order_by(HeldLine.domain, HeldLine.line_id)
                                 .limit(limit).offset(offset)))
-    return account, rows, total
+    return rows, total
 
 
 def held_counts(session: Session, domains: Collection[str]) -> dict[str, int]:

@@ -12,6 +12,7 @@ from satellite.accounts.service import account_for
 from satellite.audit.service import SEARCH_ARGS, iter_details, read_events, search_of
 from satellite.bootstrap import retire_initial_password
 from satellite.clock import utc_text
+from satellite.cloudsync.held import held_json
 from satellite.errors import PermissionDenied
 from satellite.permissions.models import ApiClient
 from satellite.uow import UnitOfWork
@@ -167,6 +168,20 @@ def account_decide(request_id: int, approve: bool) -> Any:
     made = write(lambda uow: _request_json(requests.decide_account(uow, actor(), request_id,
                                                                    approve)))
     return jsonify(accountRequests=[made])
+
+
+@bp.get("/account-requests/<int:request_id>/held-licenses")
+def account_request_held(request_id: int) -> Any:
+    """For whoever decides the request: Central's lines held for the domain asked for."""
+    limit, offset = page({})
+
+    def load(uow: UnitOfWork) -> dict[str, Any]:
+        req, rows, total = requests.requested_lines(uow.session, actor(), request_id, limit,
+                                                    offset)
+        return {"accountRequest": _request_json(req), "heldLines": [held_json(r) for r in rows],
+                "totalCount": total}
+
+    return jsonify(read(load))
 
 
 def _client_json(client: ApiClient) -> dict[str, Any]:

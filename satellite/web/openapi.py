@@ -136,6 +136,9 @@ SCHEMAS: dict[str, Any] = {
                                                          "account_viewer"]}, note=STR),
     "AccountRequests": _list_of("accountRequests", "Request"),
     "AccountRequestCreate": _obj(["name", "domain"], name=STR, domain=STR, note=STR),
+    "RequestedHeldLines": _obj(["accountRequest", "heldLines", "totalCount"],
+                               accountRequest=_ref("Request"), heldLines={
+                                   "type": "array", "items": _ref("HeldLine")}, totalCount=INT),
     "ApiClient": _obj(["clientId", "role", "revoked"], clientId=STR, role=ROLE,
                       description=STR, createdBy=STR, createdAt=STR, revoked=BOOL,
                       clientSecret={"type": "string", "description": "only when created"}),
@@ -435,6 +438,10 @@ PATHS: dict[str, dict[str, Any]] = {
                     "AccountRequests")},
     "/api/v1/account-requests/{request_id}/deny": {
         "post": _op("Deny an account request", "AccountRequests")},
+    "/api/v1/account-requests/{request_id}/held-licenses": {
+        "get": _op("Lines Central holds for the domain an account request asks for (those who "
+                   "may decide it; limit -1: all)", "RequestedHeldLines",
+                   query=("limit", "offset"))},
     A + "/api-clients": {
         "get": _op("API clients of the account", "ApiClients"),
         "post": _op("Create an API client (its secret is shown only now)", "ApiClients",

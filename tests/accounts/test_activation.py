@@ -17,7 +17,7 @@ from satellite.audit.service import list_events
 from satellite.cloudsync.entitlements import SnapshotReport, apply_entitlements
 from satellite.cloudsync.held import held_lines
 from satellite.cloudsync.records import Entitlement
-from satellite.errors import Conflict, NotFound
+from satellite.errors import Conflict, NotFound, PermissionDenied
 from satellite.licenses.models import LicenseLine
 from satellite.licenses.transfers import transfer
 from satellite.permissions.policy import ACCOUNT_ADMIN
@@ -176,6 +176,15 @@ def test_a_request_goes_to_the_top_level_domain_and_its_approval_activates(
         held_lines(uow.session, bob, "Zeta", None)
     with db.uow() as uow, pytest.raises(NotFound):
         requests.decide_account(uow, lab, request_id, approve=True)
+    # Who decides sees the lines held for the domain asked for; the requester and the nearer
+    # parent's admins do not (anyone may ask for any domain).
+    with db.reader() as uow:
+        req, rows, total = requests.requested_lines(uow.session, top, request_id, None)
+        assert (req.domain, [r.line_id for r in rows], total) == ("z.lab.acme.example", ["L1"], 1)
+        with pytest.raises(PermissionDenied, match="only whoever decides"):
+            requests.requested_lines(uow.session, bob, request_id, None)
+        with pytest.raises(NotFound):
+            requests.requested_lines(uow.session, lab, request_id, None)
     with db.uow() as uow:
         create_va(uow, actor, "Zeta", "Side")
         with pytest.raises(Conflict, match="Pending"):

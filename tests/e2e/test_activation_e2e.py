@@ -95,6 +95,16 @@ def test_held_lines_reach_an_account_asked_for_and_approved_by_the_top_level_adm
         refused = requests.post(f"{server.url}/api/v1/account-requests/{request['id']}/approve",
                                 headers=lab, timeout=10)
         assert refused.status_code == 404
+        # Who decides sees what Central holds for the domain; the requester (anyone may ask
+        # for any domain) and the nearer lab's admins do not.
+        held_path = f"/api/v1/account-requests/{request['id']}/held-licenses"
+        shown = _get(server, held_path, top)
+        assert (shown["accountRequest"]["domain"], shown["totalCount"]) == (ASKED, 1)
+        assert [(h["virtualAccount"], h["tag"], h["quantity"]) for h in shown["heldLines"]] == [
+            ("Lab", TAG, 5)]
+        for who, status in ((bob, 403), (lab, 404)):
+            answer = requests.get(server.url + held_path, headers=who, timeout=10)
+            assert answer.status_code == status, answer.text
         approved = requests.post(
             f"{server.url}/api/v1/account-requests/{request['id']}/approve", headers=top,
             timeout=10)

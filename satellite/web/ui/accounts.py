@@ -114,7 +114,8 @@ class AccountRequestRow:
     request: AccountRequest
     requester: str
     may_decide: bool
-    # Central's lines held for the domain asked for (delivered when it is approved).
+    # Central's lines held for the domain asked for (delivered when it is approved), shown to
+    # whoever decides: anyone may ask for any domain.
     held: int = 0
 
 
@@ -132,7 +133,8 @@ def account_requests(session: Session) -> list[AccountRequestRow]:
             may = allowed(session, who, "account_request.decide",
                           account_id=req.parent_account_id)
         rows.append(AccountRequestRow(req, user.username if user else f"#{req.user_id}", may,
-                                      held.get(req.domain, 0) if req.status == PENDING else 0))
+                                      held.get(req.domain, 0)
+                                      if may and req.status == PENDING else 0))
     return rows
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import flash, redirect, request, url_for
 
-from satellite.access.requests import activate_account
+from satellite.access.requests import activate_account, requested_lines
 from satellite.cloudsync.held import held_lines
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.limits import INT32_MAX
@@ -35,11 +35,28 @@ def account_activate(account: str) -> Any:
     return redirect(url_for("ui.dashboard", account=account))
 
 
-@ui.route("/held-licenses", endpoint="held_page", methods=["GET"])
-def held_page() -> Any:
+def _offset() -> int:
     offset = request.args.get("offset", 0, type=int) or 0
     if not 0 <= offset <= INT32_MAX:
         raise InvalidInput(f"offset must be 0 to {INT32_MAX:,}", field="offset")
+    return offset
+
+
+@ui.route("/held-licenses", endpoint="held_page", methods=["GET"])
+def held_page() -> Any:
+    offset = _offset()
     with reading() as uow:
         _none, rows, total = held_lines(uow.session, actor(), None, HELD_PAGE, offset)
-    return render("held.html", rows=rows, total=total, offset=offset, page_size=HELD_PAGE)
+    return render("held.html", rows=rows, total=total, offset=offset, page_size=HELD_PAGE,
+                  request_of=None)
+
+
+@ui.route("/accounts/requests/<int:request_id>/held-licenses", endpoint="requested_held",
+          methods=["GET"])
+def requested_held(request_id: int) -> Any:
+    """For whoever decides an account request: what Central holds for the account asked for."""
+    offset = _offset()
+    with reading() as uow:
+        req, rows, total = requested_lines(uow.session, actor(), request_id, HELD_PAGE, offset)
+    return render("held.html", rows=rows, total=total, offset=offset, page_size=HELD_PAGE,
+                  request_of=req)

@@ -77,4 +77,12 @@ def test_approvers_see_how_many_lines_wait_for_an_account_asked_for(
         uow.commit()
     page = admin.get("/accounts")
     row = page.split('id="account-requests"')[1].split("<td>zeta.example.org</td>")[1].split("</tr>")[0]
-    assert '<td class="num">2</td>' in row and "Approve" in row
+    assert "Approve" in row
+    link = re.search(r'<td class="num"><a href="([^"]+)">2</a></td>', row)
+    assert link is not None, row
+    # The count leads to the lines themselves.
+    held = admin.get(link.group(1))
+    assert "Licenses held for Zeta (zeta.example.org)" in held
+    assert len(re.findall(r"<td>L\d</td>", held)) == 2 and "<td>6</td>" not in held
+    assert '<td class="num">6</td>' in held
+    admin.get("/accounts/requests/999/held-licenses", status=404)
