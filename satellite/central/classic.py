@@ -47,6 +47,17 @@ def entitle_classic(directory: Path, now: datetime, *, account: str, pak: str, s
     return item
 
 
+def moved(conn: sqlite3.Connection, data: dict[str, Any], number: int) -> None:
+    """A satellite moved a classic license to another VA of its account: later responses
+    name that VA. Raises InvalidInput when the event is malformed."""
+    fields = {name: data.get(name) for name in ("account", "pak", "sku", "to")}
+    if not all(isinstance(value, str) and value for value in fields.values()):
+        raise InvalidInput(f"record {number}: a classic.transfer event names its account, pak, "
+                           "sku and the VA it went to")
+    conn.execute("UPDATE classic_licenses SET va = ? WHERE account = ? AND pak = ? AND sku = ?",
+                 (fields["to"], fields["account"], fields["pak"], fields["sku"]))
+
+
 def list_classic(directory: Path) -> list[ClassicRecord]:
     with store.transaction(directory) as conn:
         return [_from_row(row) for row in conn.execute(

@@ -16,7 +16,7 @@ from typing import Any
 from satellite.central import classic, rum, store
 from satellite.cloudsync.classic import REQUESTS_FIELD
 from satellite.cloudsync.envelope import BundleReader, canonical_json, read_bundle
-from satellite.cloudsync.outbound import RUM_REPORT
+from satellite.cloudsync.outbound import CLASSIC_TRANSFER, RUM_REPORT
 from satellite.cloudsync.records import (
     ACCOUNT,
     ANY_CENTRAL,
@@ -224,6 +224,8 @@ class _Taker:
             events.append((satellite_id, seq, kind, at, text))
             if kind == RUM_REPORT:
                 rum.take(conn, satellite_id, data, at, number)
+            elif kind == CLASSIC_TRANSFER:
+                classic.moved(conn, data, number)
             elif kind == "usage" and {"device", "account", "tag", "count"} <= data.keys():
                 usage.append((satellite_id, str(data["device"]), str(data["tag"]),
                               str(data["account"]), data.get("va"), int(data["count"]), at, seq))

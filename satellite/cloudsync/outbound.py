@@ -30,9 +30,12 @@ TRANSFER = "transfer"
 DEPOSIT = "deposit"
 # A Cisco device's RUM report, its text exactly as the device wrote it (satellite.slup).
 RUM_REPORT = "rum_report"
+# A classic (PAK) license moved to another VA of its account (satellite.licenses.classic).
+CLASSIC_TRANSFER = "classic.transfer"
 # Only licensing facts leave the site; anything else is refused at the door.
 KINDS = (USAGE, DEVICE_REGISTERED, DEVICE_DEREGISTERED, RESERVATION_AUTHORIZED,
-         RESERVATION_RETURNED, RESERVATION_REMOVED, TRANSFER, RUM_REPORT, DEPOSIT)
+         RESERVATION_RETURNED, RESERVATION_REMOVED, TRANSFER, RUM_REPORT, DEPOSIT,
+         CLASSIC_TRANSFER)
 ACKED_KEY = "sync.acked_through"
 _READ_CHUNK = 5000
 

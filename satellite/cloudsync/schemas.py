@@ -42,6 +42,7 @@ _EVENT_WORDS = {
     "reservation.removed": "a reservation removed by force",
     "transfer": "licenses transferred between virtual accounts",
     "deposit": "licenses deposited from the partner holding account into an account",
+    "classic.transfer": "a classic (PAK) license moved to another virtual account",
 }
 _FIELD_WORDS = {
     "format": "bundle format version",

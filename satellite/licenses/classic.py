@@ -20,6 +20,7 @@ from satellite.accounts.models import Account, VirtualAccount
 from satellite.accounts.service import account_for, get_va, va_for
 from satellite.actor import Actor
 from satellite.audit.service import record
+from satellite.cloudsync import outbound
 from satellite.db import in_chunks
 from satellite.errors import Conflict, InvalidInput, NotFound
 from satellite.licenses.classic_models import (
@@ -167,6 +168,10 @@ def transfer_classic(uow: UnitOfWork, actor: Actor, account_ref: str, pak: str, 
     record(uow, actor, "classic.transfer", f"classic:{pak}/{sku}", account_id=account.id,
            details={"pak": pak, "sku": sku, "from": before, "to": target.name,
                     "quantity": lic.quantity, "converted": lic.converted})
+    # Central hears of it with the next usage batch, and names the new VA from then on.
+    outbound.append(session, outbound.CLASSIC_TRANSFER, {
+        "account": account.domain, "pak": pak, "sku": sku, "from": before, "to": target.name},
+        uow.clock.now())
     return ClassicView(lic, target.name, _pending(session, account.id).get((pak, sku), 0))
 
 

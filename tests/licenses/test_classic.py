@@ -3,6 +3,7 @@ converted to pooled licenses through a sync round trip."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,14 @@ def test_transfer_moves_a_pak_between_vas_and_is_audited(lab: Lab) -> None:
     # Central's next list keeps the site's choice of VA.
     lab.apply(lab.respond())
     assert _classic(lab)["PAK-1001/L-SEC-K9"][0] == "Plant"
+    # The move goes up with the next usage batch, and Central names the new VA from then on.
+    batch, _ = lab.export()
+    with read_bundle(batch) as bundle:
+        texts = [record_text(rec) for rec in bundle.records()]
+    assert any("classic (PAK) license moved" in t for t in texts), texts
+    assert central_classic.list_classic(lab.central_dir)[0].va == "Lab"
+    lab.ingest(batch)
+    assert central_classic.list_classic(lab.central_dir)[0].va == "Plant"
     with lab.db.reader() as uow:
         details = uow.session.scalar(select(AuditEvent.details).where(
             AuditEvent.action == "classic.transfer"))
@@ -197,3 +206,9 @@ def test_a_va_holding_classic_licenses_is_not_empty(lab: Lab) -> None:
     lab.apply(lab.respond())
     with lab.db.uow() as uow, pytest.raises(Conflict, match="1 classic licenses"):
         delete_va(uow, lab.actor, ACCOUNT, "Plant")
+
+
+def test_central_refuses_a_classic_move_that_names_no_target(lab: Lab) -> None:
+    with sqlite3.connect(":memory:") as conn, pytest.raises(InvalidInput, match="record 7"):
+        central_classic.moved(conn, {"account": ACCOUNT, "pak": "PAK-1001", "sku": "L-SEC-K9",
+                                     "from": "Lab", "to": None}, 7)
