@@ -1,7 +1,8 @@
 """The words a tag may be, and the conditions that narrow a list to items carrying tags.
 
-A list filtered by a rare tag reads only the items that carry it, however large the account;
-a list filtered by a common tag walks its own index (see `tagged_devices`).
+A device list reads whichever is shorter, its own index or its rarest tag's (which holds each
+device's account and UDI, so that a page is read in the list's order), probing the rest; a
+license list reads a rare tag's pools from the tag's index and probes a common one's pools.
 """
 
 from __future__ import annotations
@@ -97,11 +98,12 @@ def tagged_devices(session: Session, scope: Sequence[Any], tags: Sequence[str],
     `account_id`: the list's account, if it has one; `others`: the conditions of `scope`
     besides the account's own (all of them when not given). Whatever the tags and the list,
     no statement walks far:
-    - a list of at most FEW devices is walked in UDI order, probing each device's tags;
-    - a larger list of one account reads the rarest tag's index, which holds each device's
-      account and UDI: its pages in their order, its count from the index alone, the other
-      tags and conditions only filtering (on SQLite, which keeps no statistics, wrapped so
-      that it walks no other index instead);
+    - a list of at most FEW devices, or of fewer devices than its account's rarest tag, is
+      walked in UDI order, probing each device's tags;
+    - otherwise a list of one account reads its rarest tag's index, which holds each
+      device's account and UDI: its pages in their order, its count from the index alone, the
+      other tags and conditions only filtering (on SQLite, which keeps no statistics, wrapped
+      so that it walks no other index instead);
     - a list of every account (SQLite) reads the devices carrying the rarest tag; up to FEW
       of them it is those ids, sorted; beyond, its pages walk the devices in UDI order and
       probe the tags (at least one device in every few hundred matches), and its count
@@ -112,14 +114,19 @@ def tagged_devices(session: Session, scope: Sequence[Any], tags: Sequence[str],
     probed = [*scope, *_carrying(Device.id, tags)]
     walked = TaggedDevices(probed, select(Device.id).where(*probed))
     sqlite = session.get_bind().dialect.name == "sqlite"
-    if scope and _bounded_count(session, select(Device.id).where(*scope)) <= FEW:
+    size = (_bounded_count(session, select(Device.id).where(*scope), 10 * FEW) if scope
+            else None)
+    if size is not None and size <= FEW:
         return walked
     if account_id is not None:
-        return _led(session, tags, account_id, list(scope if others is None else others),
+        rarest, carried = _rarest(session, tags, account_id)
+        if size is not None and size < carried:
+            return walked
+        return _led(tags, rarest, account_id, list(scope if others is None else others),
                     sqlite)
     if not sqlite:
         return walked
-    rarest = _rarest(session, tags)
+    rarest = tags[0] if len(tags) == 1 else _rarest(session, tags)[0]
     driven = (select(DeviceLabel.device_id)
               .join(Device, Device.id == DeviceLabel.device_id)
               .where(DeviceLabel.label == rarest,
@@ -132,10 +139,9 @@ def tagged_devices(session: Session, scope: Sequence[Any], tags: Sequence[str],
     return TaggedDevices(chosen, select(Device.id).where(*chosen), count=len(ids))
 
 
-def _led(session: Session, tags: Sequence[str], account_id: int, others: list[Any],
+def _led(tags: Sequence[str], rarest: str, account_id: int, others: list[Any],
          sqlite: bool) -> TaggedDevices:
     """An account's list read through its rarest tag's index (see tagged_devices)."""
-    rarest = _rarest(session, tags, account_id)
     lead = aliased(DeviceLabel)
     led = [lead.label == rarest, lead.account_id == account_id,
            *_carrying(lead.device_id, [t for t in tags if t != rarest])]
@@ -147,16 +153,16 @@ def _led(session: Session, tags: Sequence[str], account_id: int, others: list[An
                          udi=(lead.pid, lead.serial))
 
 
-def _rarest(session: Session, tags: Sequence[str], account_id: int | None = None) -> str:
-    """The tag fewest devices carry (of the account), as far as it matters: each counted up
-    to ten times FEW, from its index."""
-    if len(tags) == 1:
-        return tags[0]
+def _rarest(session: Session, tags: Sequence[str],
+            account_id: int | None = None) -> tuple[str, int]:
+    """The tag fewest devices carry (of the account), and how many do, as far as it matters:
+    counted up to ten times FEW, from the tag's index."""
     counts = {tag: _bounded_count(session, select(DeviceLabel.label).where(
         DeviceLabel.label == tag,
         *([DeviceLabel.account_id == account_id] if account_id is not None else [])),
         10 * FEW) for tag in tags}
-    return min(tags, key=lambda tag: (counts[tag], tag))
+    rarest = min(tags, key=lambda tag: (counts[tag], tag))
+    return rarest, counts[rarest]
 
 
 def _filtering(conditions: Sequence[Any], sqlite: bool) -> list[Any]:

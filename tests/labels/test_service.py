@@ -161,3 +161,27 @@ def test_tags_never_open_what_a_user_may_not_see_nor_let_viewers_change_them(
         assert item_labels(uow.session, viewer, Item("device", udi=udi)) == ["shared"]
     with pytest.raises((PermissionDenied, NotFound)):
         _add(db, viewer, Item("device", udi=udi), "mine")
+
+
+def test_a_list_shorter_than_its_tag_is_walked_and_a_longer_one_led_by_the_tag(
+        db: Database, actor: Actor, sealer: TokenSealer, site: Site, clock: FixedClock,
+        transport: FlaskTransport, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With a FEW of 1, Lab's two devices are a long list, yet shorter than the tag's three.
+    monkeypatch.setattr(filters, "FEW", 1)
+    udis = _devices(db, actor, 2, sealer, transport, clock)
+    with db.uow() as uow:
+        accounts.create_va(uow, actor, "Acme", "Ops")
+        uow.commit()
+    device(transport, clock).register(make_token(db, actor, sealer, va="Ops"), "C9300-24T",
+                                      "FOC9")
+    everyone = [*udis, "PID:C9300-24T,SN:FOC9"]
+    for udi in everyone:
+        _add(db, actor, Item("device", udi=udi), "fleet")
+    with db.reader() as uow:
+        s = uow.session
+        lab = list_devices(s, actor, account="Acme", va="Lab", tagged=["fleet"])
+        assert [r["udi"] for r in lab.rows] == udis and lab.total == 2
+        whole = list_devices(s, actor, account="Acme", tagged=["fleet"], limit=2)
+        assert [r["udi"] for r in whole.rows] == everyone[:2] and whole.total == 3
+        later = list_devices(s, actor, account="Acme", tagged=["fleet"], after=whole.after)
+        assert [r["udi"] for r in later.rows] == everyone[2:]
