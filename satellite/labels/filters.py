@@ -114,6 +114,10 @@ def tagged_devices(session: Session, scope: Sequence[Any], tags: Sequence[str],
     probed = [*scope, *_carrying(Device.id, tags)]
     walked = TaggedDevices(probed, select(Device.id).where(*probed))
     sqlite = session.get_bind().dialect.name == "sqlite"
+    if account_id is not None and others is not None and not others:
+        # The whole account: every device carrying a tag of it is in the list.
+        rarest = tags[0] if len(tags) == 1 else _rarest(session, tags, account_id)[0]
+        return _led(tags, rarest, account_id, [], sqlite)
     size = (_bounded_count(session, select(Device.id).where(*scope), 10 * FEW) if scope
             else None)
     if size is not None and size <= FEW:
