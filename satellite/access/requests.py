@@ -8,6 +8,7 @@ shortest such domain); any other by a system administrator.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 from sqlalchemy import delete, or_, select
@@ -29,7 +30,7 @@ from satellite.actor import Actor
 from satellite.alerts.models import REQUEST_PENDING, Alert, AlertChannel
 from satellite.alerts.service import clear_alert, raise_alert
 from satellite.audit.service import record
-from satellite.cloudsync.held import held_for
+from satellite.cloudsync.held import held_counts, held_for
 from satellite.cloudsync.models import HeldLine
 from satellite.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from satellite.limits import MAX_NOTE, check_text
@@ -202,6 +203,24 @@ def _require_decider(session: Session, actor: Actor, req: AccountRequest, missin
     else:
         require(session, actor, "account_request.decide", account_id=req.parent_account_id,
                 not_found=missing)
+
+
+def to_decide(session: Session, actor: Actor,
+              reqs: Sequence[AccountRequest]) -> dict[int, int]:
+    """The pending requests among `reqs` the actor may decide, each with how many lines Central
+    holds for the domain it asks for (told to those who decide only: anyone may ask for any
+    domain)."""
+    deciding = []
+    for req in reqs:
+        if req.status != PENDING:
+            continue
+        try:
+            _require_decider(session, actor, req, "")
+        except (NotFound, PermissionDenied):
+            continue
+        deciding.append(req)
+    held = held_counts(session, [req.domain for req in deciding])
+    return {req.id: held.get(req.domain, 0) for req in deciding}
 
 
 def requested_lines(session: Session, actor: Actor, request_id: int, limit: int | None,

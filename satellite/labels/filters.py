@@ -55,6 +55,11 @@ def labels(words: Iterable[object], field: str = "tag", *, most: int = MAX_LABEL
     return found
 
 
+def typed(text: str | None) -> list[str]:
+    """Tags as typed in one box or query value: separated by spaces or commas."""
+    return (text or "").replace(",", " ").split()
+
+
 def wanted(words: Sequence[str] | None) -> list[str]:
     """A list filter's tags (none: no filter). Raises InvalidInput."""
     return labels(words or (), most=MAX_FILTER)

@@ -7,6 +7,7 @@ from werkzeug.datastructures import MultiDict
 
 from satellite.actor import Actor
 from satellite.errors import InvalidInput
+from satellite.labels.filters import typed
 from satellite.reports.exports import Filters, export
 from satellite.reports.formats import FORMATS, MEDIA_TYPES, csv_stream, json_stream
 from satellite.uow import Database
@@ -18,8 +19,7 @@ def filters_from(args: MultiDict[str, str], account: str | None) -> Filters:
     def text(name: str) -> str | None:
         return (args.get(name) or "").strip() or None
 
-    tags = tuple(word for given in args.getlist("tag")
-                 for word in given.replace(",", " ").split())
+    tags = tuple(word for given in args.getlist("tag") for word in typed(given))
     return Filters(account=account or text("account"), va=text("va"), status=text("status"),
                    text=text("q"), user=text("user"), action=text("action"),
                    since=text("since"), until=text("until"), tags=tags,

@@ -10,13 +10,13 @@ from flask import current_app, flash, redirect, request, url_for
 from sqlalchemy.orm import Session
 
 from satellite.access import requests
-from satellite.access.models import PENDING, AccountRequest
+from satellite.access.models import AccountRequest
 from satellite.accounts import removal
 from satellite.accounts import service as accounts
 from satellite.accounts.models import ACTIVE
 from satellite.accounts.service import VaEntry
 from satellite.alerts.service import list_alerts
-from satellite.cloudsync.held import held_counts, held_lines
+from satellite.cloudsync.held import held_lines
 from satellite.cloudsync.network import sync_status
 from satellite.devices import service as devices
 from satellite.errors import InvalidInput, SatelliteError
@@ -124,17 +124,11 @@ def account_requests(session: Session) -> list[AccountRequestRow]:
     who = actor()
     rows = []
     asked = list(reversed(requests.list_account_requests(session, who)))
-    held = held_counts(session, [r.domain for r in asked if r.status == PENDING])
+    deciding = requests.to_decide(session, who, asked)
     for req in asked:
         user = session.get(User, req.user_id)
-        if req.parent_account_id is None:
-            may = allowed(session, who, "account.create")
-        else:
-            may = allowed(session, who, "account_request.decide",
-                          account_id=req.parent_account_id)
-        rows.append(AccountRequestRow(req, user.username if user else f"#{req.user_id}", may,
-                                      held.get(req.domain, 0)
-                                      if may and req.status == PENDING else 0))
+        rows.append(AccountRequestRow(req, user.username if user else f"#{req.user_id}",
+                                      req.id in deciding, deciding.get(req.id, 0)))
     return rows
 
 

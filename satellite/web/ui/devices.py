@@ -12,6 +12,7 @@ from satellite.devices import service as devices
 from satellite.devices.models import DEVICE_STATES
 from satellite.devices.moves import move_device
 from satellite.errors import NotFound, SatelliteError
+from satellite.labels.filters import typed
 from satellite.permissions.policy import visible_va_ids
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
@@ -27,7 +28,6 @@ from satellite.web.ui.pages import (
     render,
 )
 from satellite.web.ui.session import allowed, allowed_anywhere
-from satellite.web.ui.tags import words
 
 PAGE_SIZE = 50
 
@@ -38,7 +38,7 @@ def devices_page(account: str) -> Any:
     status = request.args.get("status") or None
     text = request.args.get("q", "").strip() or None
     in_evaluation = request.args.get("evaluation") or None
-    tagged = words(request.args.get("tag"))
+    tagged = typed(request.args.get("tag"))
     after = request.args.get("after") or None
     before = None if after else request.args.get("before") or None
     with reading() as uow:

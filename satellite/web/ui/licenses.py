@@ -8,6 +8,7 @@ from flask import flash, redirect, request, url_for
 
 from satellite.accounts import service as accounts
 from satellite.errors import InvalidInput, SatelliteError
+from satellite.labels.filters import typed
 from satellite.licenses import service as licenses
 from satellite.licenses.counters import STATUSES
 from satellite.licenses.transfers import transfer, transfer_between_accounts
@@ -25,7 +26,6 @@ from satellite.web.ui.pages import (
     today,
 )
 from satellite.web.ui.session import allowed_anywhere
-from satellite.web.ui.tags import words
 
 PAGE_SIZE = 50
 
@@ -43,7 +43,7 @@ def licenses_page(account: str, form: TransferForm | None = None, status: int = 
     va = request.args.get("va") or None
     wanted_status = request.args.get("status") or None
     text = request.args.get("q", "").strip() or None
-    tagged = words(request.args.get("tag"))
+    tagged = typed(request.args.get("tag"))
     page = _page_number()
     with reading() as uow:
         s, who = uow.session, actor()

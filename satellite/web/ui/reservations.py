@@ -11,6 +11,7 @@ from satellite.cloudsync.central_registration import satellite_certificate
 from satellite.config import Settings
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.keystore import Keystore, open_keystore
+from satellite.labels.filters import typed
 from satellite.labels.pages import reservation_labels
 from satellite.reservation import codes, files, service
 from satellite.reservation.models import RESERVED
@@ -36,7 +37,6 @@ from satellite.web.ui.pages import (
     render,
 )
 from satellite.web.ui.session import allowed, allowed_anywhere, allowed_vas
-from satellite.web.ui.tags import words
 
 PAGE_SIZE = 100
 
@@ -65,7 +65,7 @@ def reservations_page(account: str, form: ReservationForm | None = None,
         # Only offered (the service checks the name): enough to know whether to list them.
         acct, vas = accounts.va_entries(s, who, account, VA_LIST_LIMIT + 1)
         page = page_number()
-        tagged = words(request.args.get("tag"))
+        tagged = typed(request.args.get("tag"))
         rows = service.list_reservations(s, who, acct.id, limit=PAGE_SIZE + 1,
                                          offset=(page - 1) * PAGE_SIZE, tagged=tagged)
         more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]

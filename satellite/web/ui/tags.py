@@ -10,16 +10,12 @@ from flask import flash, redirect, request, url_for
 
 from satellite.accounts import service as accounts
 from satellite.errors import SatelliteError
+from satellite.labels.filters import typed
 from satellite.labels.service import Item, add_labels, remove_labels
 from satellite.web.ui.blueprint import ui
 from satellite.web.ui.feedback import report
 from satellite.web.ui.forms import LicenseTagForm, TagForm
 from satellite.web.ui.pages import VA_LIST_LIMIT, actor, database, offer_vas, reading
-
-
-def words(text: str | None) -> list[str]:
-    """Tags as typed in one box: separated by spaces or commas."""
-    return (text or "").replace(",", " ").split()
 
 
 def _change(form: TagForm, item: Callable[[], Item], remove: bool, back: str) -> Any:
@@ -30,7 +26,7 @@ def _change(form: TagForm, item: Callable[[], Item], remove: bool, back: str) ->
     try:
         with database().uow() as uow:
             left = (remove_labels if remove else add_labels)(uow, actor(), item(),
-                                                             words(form.tags.data))
+                                                             typed(form.tags.data))
             uow.commit()
     except SatelliteError as exc:
         report(exc)
