@@ -37,6 +37,7 @@ from satellite.devices.messages import (
 )
 from satellite.devices.verification import check_fresh, check_signature
 from satellite.errors import SatelliteError, Unauthenticated
+from satellite.server import batch_scheduling
 from satellite.web.device_usage import read_signed
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def main() -> None:
         parser.error("--device-key and --identity-key go together")
     device_key = load_public_key(args.device_key) if args.device_key else None
     identity = Signer(load_private_key(args.identity_key)) if args.identity_key else None
+    batch_scheduling()  # scheduled as `satellite serve` is
     serve(create_app(device_key, identity), host="127.0.0.1", port=args.port,
           threads=args.threads, ident="hello")
 

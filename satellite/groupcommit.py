@@ -17,6 +17,7 @@ each of its items is then run alone, so one bad item costs the others nothing.
 
 from __future__ import annotations
 
+import _thread
 import threading
 import time
 from collections import deque
@@ -34,7 +35,10 @@ Result = TypeVar("Result")
 
 
 class _Slot(Generic[Item, Result]):
-    __slots__ = ("done", "item", "key", "lead", "outcome", "woken")
+    """One caller's item. Its caller waits on `_asleep`, a lock held from the start and
+    released once to wake it: one call each way, cheaper than an Event's condition."""
+
+    __slots__ = ("_asleep", "done", "item", "key", "lead", "outcome")
 
     def __init__(self, item: Item, key: Hashable) -> None:
         self.item = item
@@ -42,7 +46,15 @@ class _Slot(Generic[Item, Result]):
         self.outcome: Result | Exception | None = None
         self.done = False
         self.lead = False
-        self.woken = threading.Event()
+        self._asleep = _thread.allocate_lock()
+        self._asleep.acquire()
+
+    def wait(self) -> None:
+        self._asleep.acquire()
+
+    def wake(self) -> None:
+        """Wake the waiting caller; called once per slot."""
+        self._asleep.release()
 
 
 class GroupCommit(Generic[Item, Result]):
@@ -73,7 +85,7 @@ class GroupCommit(Generic[Item, Result]):
             self._leading = True
         if not slot.lead:
             # Woken when a batch recorded the item, or to lead the next batches.
-            slot.woken.wait()
+            slot.wait()
         if slot.lead:
             self._lead(slot)
         outcome = slot.outcome
@@ -96,7 +108,7 @@ class GroupCommit(Generic[Item, Result]):
                 self._leading = following is not None
             if following is not None:
                 following.lead = True
-                following.woken.set()
+                following.wake()
 
     def _gather(self) -> None:
         """Yield to the other threads while that brings more items (at most _YIELDS times)."""
@@ -132,7 +144,7 @@ class GroupCommit(Generic[Item, Result]):
                 # Interrupted: nobody waits for an item that will never be run.
                 for slot in batch:
                     slot.outcome, slot.done = RuntimeError("interrupted"), True
-                    slot.woken.set()
+                    slot.wake()
                 raise
             if len(batch) == 1:
                 outcomes = [exc]
@@ -143,7 +155,7 @@ class GroupCommit(Generic[Item, Result]):
                 return
         for slot, outcome in zip(batch, outcomes, strict=True):
             slot.outcome, slot.done = outcome, True
-            slot.woken.set()
+            slot.wake()
 
 
 class BatchWriter(Generic[Item, Result]):

@@ -34,6 +34,8 @@ from satellite.devices.upstream import log_usage
 from satellite.devices.verification import (
     ClockSkew,
     DeviceSession,
+    KnownKeys,
+    Verified,
     check_device,
     devices_query,
     remember_nonces,
@@ -159,25 +161,31 @@ def _report(device: DeviceSession, message: SignedMessage) -> _Report:
         raise InvalidInput(str(exc), field=exc.field) from None
 
 
-def check_in(uow: UnitOfWork, settings: Settings,
-             messages: Sequence[SignedMessage]) -> list[dict[str, Any] | SatelliteError]:
+def check_in(uow: UnitOfWork, settings: Settings, reports: Sequence[SignedMessage | Verified],
+             keys: KnownKeys | None = None) -> list[dict[str, Any] | SatelliteError]:
     """Authenticate usage reports of distinct devices and record them in the caller's transaction.
 
-    Returns, for each message in order, the answer to sign or the error that refuses it
+    Returns, for each report in order, the answer to sign or the error that refuses it
     (Unauthenticated, ReplayedMessage, InvalidInput): a refused message changes nothing, and
     does not stop the others. The caller commits. Statements are per batch, not per message.
+    A Verified report's signature is checked again only if its device's key changed; the
+    keys of authenticated devices are added to `keys`.
     """
     session, now = uow.session, uow.clock.now()
     max_age = settings.message_max_age_seconds
+    messages = [r.message if isinstance(r, Verified) else r for r in reports]
     ids = [message.device_id or 0 for message in messages]
     if len(set(ids)) != len(ids):
         raise ValueError("a batch of usage reports comes from distinct devices")
     rows, previous = _read_batch(uow, ids)
     outcomes: list[dict[str, Any] | SatelliteError | None] = [None] * len(messages)
     checked: list[tuple[int, _Report]] = []
-    for index, message in enumerate(messages):
+    for index, (message, given) in enumerate(zip(messages, reports, strict=True)):
         try:
-            device = check_device(rows.get(ids[index]), message, now, max_age)
+            device = check_device(rows.get(ids[index]), message, now, max_age,
+                                  given.key if isinstance(given, Verified) else None)
+            if keys is not None:
+                keys.learn(device.id, rows[device.id].public_key)
             checked.append((index, _report(device, message)))
         except SatelliteError as exc:
             outcomes[index] = exc
@@ -303,23 +311,30 @@ def _touch(uow: UnitOfWork, devices: Sequence[DeviceSession], statuses: Sequence
                    details={"before": device.status, "after": status})
 
 
-class CheckinWriter(BatchWriter[SignedMessage, dict[str, Any]]):
+def _device_of(report: SignedMessage | Verified) -> int | None:
+    return (report.message if isinstance(report, Verified) else report).device_id
+
+
+class CheckinWriter(BatchWriter[SignedMessage | Verified, dict[str, Any]]):
     """The usage reports of this process, recorded by group commit (satellite.groupcommit).
 
     Reports that arrive together share one transaction and one set of statements; each
-    caller gets its answer once that transaction is committed.
+    caller gets its answer once that transaction is committed. A report from a device this
+    process has seen is verified by its caller before it joins a batch (KnownKeys).
     """
 
     def __init__(self, db: Database, settings: Settings, max_batch: int = 64) -> None:
-        super().__init__(db, lambda uow, messages: check_in(uow, settings, messages),
-                         key=lambda message: message.device_id, max_batch=max_batch)
+        self.keys = KnownKeys()
+        super().__init__(db, lambda uow, reports: check_in(uow, settings, reports, self.keys),
+                         key=_device_of, max_batch=max_batch)
 
     def report(self, message: SignedMessage) -> dict[str, Any]:
         """Record one usage report; return the answer to sign. Raises its refusal."""
-        return self.submit(message)
+        return self.submit(self.keys.verify(message))
 
-    def _run(self, messages: Sequence[SignedMessage]) -> Sequence[dict[str, Any] | Exception]:
-        outcomes = super()._run(messages)
+    def _run(self, reports: Sequence[SignedMessage | Verified]
+             ) -> Sequence[dict[str, Any] | Exception]:
+        outcomes = super()._run(reports)
         for outcome in outcomes:
             if isinstance(outcome, ClockSkew):
                 self._db.clock_watch.note_skew(outcome.device_id, outcome.skew_seconds)

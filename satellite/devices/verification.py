@@ -44,6 +44,47 @@ class DeviceSession:
     export_category: str = "A"
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A message whose signature was checked, before its batch, with this device key (raw).
+
+    The batch verifies it again only if the device's key is no longer this one."""
+
+    message: SignedMessage
+    key: bytes
+
+
+class KnownKeys:
+    """Keys of devices seen in this process's check-ins, by device id, at most `size`.
+
+    A report from a known device is verified in its caller's thread, in parallel with the
+    batch being written (signatures are checked without the interpreter lock), instead of
+    in the batch. The key is a hint, never trusted alone: the batch compares it with the
+    device's key as read in its transaction (check_device). Only one thread adds keys
+    (a batch's writer); any may read them.
+    """
+
+    def __init__(self, size: int = 65536) -> None:
+        self._size = size
+        self._keys: dict[int, bytes] = {}
+
+    def verify(self, message: SignedMessage) -> SignedMessage | Verified:
+        """The message, Verified where its device is known and the signature is good."""
+        key = self._keys.get(message.device_id or 0)
+        if key is None:
+            return message
+        try:
+            check_signature(device_public_key(key), message)
+        except Unauthenticated:
+            return message  # the key may have changed: the batch decides
+        return Verified(message, key)
+
+    def learn(self, device_id: int, key: bytes) -> None:
+        if device_id not in self._keys and len(self._keys) >= self._size:
+            del self._keys[next(iter(self._keys))]  # the oldest learned
+        self._keys[device_id] = key
+
+
 def check_signature(public: PublicKey, message: SignedMessage) -> None:
     try:
         signing.verify(public, message.raw, message.signature, what="the message")
@@ -164,18 +205,21 @@ def load_devices(session: Session, device_ids: Collection[int]) -> dict[int, Any
     return {row.id: row for row in rows}
 
 
-def check_device(row: Any, message: SignedMessage, now: datetime,
-                 max_age_seconds: int) -> DeviceSession:
+def check_device(row: Any, message: SignedMessage, now: datetime, max_age_seconds: int,
+                 verified_with: bytes | None = None) -> DeviceSession:
     """Check a signed message against its device's row (from devices_query; None if unknown).
 
     Returns the device. Raises Unauthenticated (unknown or deregistered device, bad signature,
-    stale timestamp, expired ID certificate). The nonce is checked by remember_nonces.
+    stale timestamp, expired ID certificate). The nonce is checked by remember_nonces. A
+    signature already verified with the key the row holds (`verified_with`) is not checked
+    again.
     """
     if row is None:
         raise Unauthenticated(f"device {message.device_id} is not registered with this satellite")
     if row.status == DEREGISTERED:
         raise Unauthenticated(f"device {message.device_id} is deregistered: register it again")
-    check_signature(device_public_key(row.public_key), message)
+    if verified_with is None or verified_with != row.public_key:
+        check_signature(device_public_key(row.public_key), message)
     check_fresh(message, now, max_age_seconds, _forgotten(row.forgotten_before))
     if row.certificate_expires_at <= now:
         raise Unauthenticated(f"device {row.id}'s ID certificate expired on "

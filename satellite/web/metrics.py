@@ -7,9 +7,10 @@ the appliance's state is read from the database at scrape time, so every node te
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -23,6 +24,15 @@ from satellite.limits import printable
 from satellite.uow import Database
 
 log = logging.getLogger("satellite.requests")
+
+# A request id is 32 hex digits: this process's random half, then its count of ids (unique,
+# not secret; a random id per request would cost a system call each).
+_PROCESS_ID = secrets.token_hex(8)
+_ids = itertools.count(1)
+
+
+def _new_id() -> str:
+    return f"{_PROCESS_ID}{next(_ids):016x}"
 
 # Each gauge source reads the database and yields metric families; domains add theirs here.
 GaugeSource = Callable[[Database, Settings, datetime], Iterator[Metric]]
@@ -123,7 +133,7 @@ class RequestMetrics:
     @staticmethod
     def request_id(incoming: str) -> str:
         """The caller's X-Request-Id if it is a sane one, else a new id."""
-        return incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        return incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else _new_id()
 
     def finish(self, route: str, method: str, path: str, status: int, elapsed: float,
                request_id: str, remote: str | None) -> None:

@@ -19,7 +19,7 @@ from satellite.crypto import keys, signing
 from satellite.devices.checkin import CheckinWriter, check_in
 from satellite.devices.messages import SignedMessage, build_request, parse_request
 from satellite.devices.models import Device, DeviceNonce
-from satellite.devices.verification import ReplayedMessage
+from satellite.devices.verification import KnownKeys, ReplayedMessage, Verified
 from satellite.errors import InvalidInput, SatelliteError, Unauthenticated
 from satellite.licenses.counters import counter
 from satellite.tokens.secrets import TokenSealer
@@ -196,3 +196,46 @@ def test_a_malformed_usage_is_refused_before_anything_is_written(
         uow.commit()
     assert isinstance(outcome, InvalidInput)
     assert _nonces(db) == nonces
+
+
+def test_a_key_verified_before_the_batch_is_only_a_hint(
+        db: Database, actor: Actor, sealer: TokenSealer, site: Site, clock: FixedClock,
+        settings: Settings, transport: FlaskTransport) -> None:
+    """A report verified with a key that is not its device's key is verified again, and fails."""
+    (client,) = _devices(transport, clock, make_token(db, actor, sealer), 1)
+    forger = keys.generate_private_key()
+    forged = _message(client, clock, {TAG: 1}, forger)
+    claimed = Verified(forged, keys.raw_public_bytes(keys.public_key_of(forger)))
+    good = _message(client, clock, {TAG: 1})
+    with db.uow() as uow:
+        (refused,) = check_in(uow, settings, [claimed])
+        (answer,) = check_in(uow, settings, [
+            Verified(good, keys.raw_public_bytes(keys.public_key_of(client.private_key)))])
+        uow.commit()
+    assert isinstance(refused, Unauthenticated)
+    assert isinstance(answer, dict) and answer["status"] == "AUTHORIZED"
+
+
+def test_a_device_seen_once_is_verified_before_its_next_batch(
+        db: Database, actor: Actor, sealer: TokenSealer, site: Site, clock: FixedClock,
+        settings: Settings, transport: FlaskTransport) -> None:
+    (client,) = _devices(transport, clock, make_token(db, actor, sealer), 1)
+    writer = CheckinWriter(db, settings)
+    first = _message(client, clock, {TAG: 1})
+    assert writer.keys.verify(first) is first  # not seen yet: the batch verifies it
+    writer.report(first)
+    assert isinstance(writer.keys.verify(_message(client, clock, {TAG: 1})), Verified)
+    forged = _message(client, clock, {TAG: 1}, keys.generate_private_key())
+    assert writer.keys.verify(forged) is forged
+    with pytest.raises(Unauthenticated):
+        writer.report(forged)
+    assert writer.report(_message(client, clock, {TAG: 2}))["status"] == "AUTHORIZED"
+    assert _in_use(db, site, clock) == 2
+
+
+def test_known_keys_keep_the_newest() -> None:
+    known = KnownKeys(size=2)
+    for device_id in (1, 2, 3):
+        known.learn(device_id, bytes([device_id]) * 32)
+    known.learn(3, b"\x09" * 32)  # a device's new key replaces its old one
+    assert sorted(known._keys) == [2, 3] and known._keys[3] == b"\x09" * 32

@@ -68,3 +68,10 @@ def test_every_request_logs_one_line_with_its_id_and_no_query(
     assert line.startswith("GET /healthz 200 ")
     assert "id=abc123" in line
     assert "s3cret" not in line
+
+
+def test_a_request_without_an_id_gets_a_new_one_each_time(db: Database, settings: Settings) -> None:
+    client = create_app(settings, db).test_client()
+    ids = {client.get("/healthz").headers["X-Request-Id"] for _ in range(3)}
+    assert len(ids) == 3
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
