@@ -47,12 +47,14 @@ screenshots: venv
 bundle:
 	packaging/build-offline-bundle --out dist
 
-# Not part of `make test`: minutes of load, results written to BENCHMARKS.md.
+# Not part of `make test`: minutes of load, results written to BENCHMARKS.md. `bench` measures
+# check-ins at 8 connections and at 32 (with 32 waitress threads in every server).
 # With SATELLITE_BENCH_DATABASE_URL set to a PostgreSQL server (e.g.
 # postgresql+psycopg://postgres@127.0.0.1:5432/postgres), bench, bench-ui and bench-storm also
 # run there (bench-ui: only there), each on a fresh database dropped at the end.
 bench: venv
 	$(BIN)/python -m bench.checkin
+	$(BIN)/python -m bench.checkin --concurrency 32 --threads 32
 
 # Exporting 1,000,000 product instances as CSV and JSON: seconds and peak RSS.
 bench-export: venv

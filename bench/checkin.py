@@ -273,7 +273,8 @@ def _load() -> str:
 
 
 def report(rows: list[Measured], devices: int, registration_seconds: float, command: str,
-           quick: bool, load_before: str = "", load_after: str = "") -> str:
+           quick: bool, load_before: str = "", load_after: str = "", concurrency: int = 8,
+           threads: int = 8) -> str:
     hello, floor, checkin, in_loop = rows[:4]
 
     def share(row: Measured, of: Measured = hello) -> float:
@@ -318,8 +319,9 @@ def report(rows: list[Measured], devices: int, registration_seconds: float, comm
         "each measured check-in is one signed usage report: Ed25519 verification, nonce "
         "recorded, usage compared and counters read, device's contact recorded, committed "
         "(concurrent reports share a transaction: group commit), answer signed by the satellite.",
-        "The load generator (closed loop, keep-alive connections, one thread per connection) "
-        "runs on the same machine as the servers, for every measurement. For the signature "
+        f"The load generator ({concurrency} connections, closed loop, keep-alive, one thread per "
+        f"connection; {threads} waitress threads in every server) runs on the same machine as "
+        "the servers, for every measurement. For the signature "
         "floor and the check-in row it signs the reports before the clock starts (each with its "
         "own timestamp and nonce) and verifies every answer's signature after it stops, so that "
         "during the clock it does per request what it does for the hello: send bytes, read the "
@@ -363,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = ["URL" if a.startswith("postgresql") else a for a in given]  # no credentials
     command = "python -m bench.checkin " + " ".join(shlex.quote(a) for a in shown)
     text = report(rows, args.devices, registration, command.strip(), args.quick, load_before,
-                  _load())
+                  _load(), args.concurrency, args.threads)
     existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
     args.out.write_text(existing.rstrip("\n") + "\n\n" + text)
     print(text)

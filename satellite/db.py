@@ -20,6 +20,7 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -61,6 +62,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and explicit BEGINs."""
     if url.startswith("sqlite"):
         connect_args = {"timeout": 30, "check_same_thread": False}
+        if make_url(url).database not in (None, "", ":memory:"):
+            # The most recently used connection first: SQLite keeps a page cache per
+            # connection, and writes are one after another, so the next batch finds its pages
+            # warm instead of taking the connection that has waited longest.
+            kwargs.setdefault("pool_use_lifo", True)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
