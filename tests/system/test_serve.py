@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -21,6 +22,9 @@ def test_serve_answers_health_and_readiness_and_stops_on_sigterm(settings: Setti
         assert health.json()["status"] == "ok"
         ready = requests.get(server.url + "/readyz", timeout=5)
         assert ready.json() == {"status": "ok", "database": "ok", "storage": "ok", "clock": "ok"}
+        if hasattr(os, "SCHED_BATCH"):
+            # Batch work: a woken thread does not preempt the one holding the interpreter lock.
+            assert os.sched_getscheduler(server.process.pid) == os.SCHED_BATCH
         assert server.stop() == 0
     log = server.log.read_text()
     assert "stopped" in log
