@@ -40,6 +40,7 @@ from satellite.devices.verification import (
     devices_query,
     remember_nonces,
     replayed,
+    unwrap,
 )
 from satellite.errors import InvalidInput, SatelliteError
 from satellite.groupcommit import BatchWriter
@@ -173,17 +174,17 @@ def check_in(uow: UnitOfWork, settings: Settings, reports: Sequence[SignedMessag
     """
     session, now = uow.session, uow.clock.now()
     max_age = settings.message_max_age_seconds
-    messages = [r.message if isinstance(r, Verified) else r for r in reports]
+    unwrapped = [unwrap(report) for report in reports]
+    messages = [message for message, _key in unwrapped]
     ids = [message.device_id or 0 for message in messages]
     if len(set(ids)) != len(ids):
         raise ValueError("a batch of usage reports comes from distinct devices")
     rows, previous = _read_batch(uow, ids)
     outcomes: list[dict[str, Any] | SatelliteError | None] = [None] * len(messages)
     checked: list[tuple[int, _Report]] = []
-    for index, (message, given) in enumerate(zip(messages, reports, strict=True)):
+    for index, (message, verified_with) in enumerate(unwrapped):
         try:
-            device = check_device(rows.get(ids[index]), message, now, max_age,
-                                  given.key if isinstance(given, Verified) else None)
+            device = check_device(rows.get(ids[index]), message, now, max_age, verified_with)
             if keys is not None:
                 keys.learn(device.id, rows[device.id].public_key)
             checked.append((index, _report(device, message)))
@@ -312,7 +313,7 @@ def _touch(uow: UnitOfWork, devices: Sequence[DeviceSession], statuses: Sequence
 
 
 def _device_of(report: SignedMessage | Verified) -> int | None:
-    return (report.message if isinstance(report, Verified) else report).device_id
+    return unwrap(report)[0].device_id
 
 
 class CheckinWriter(BatchWriter[SignedMessage | Verified, dict[str, Any]]):

@@ -54,6 +54,11 @@ class Verified:
     key: bytes
 
 
+def unwrap(report: SignedMessage | Verified) -> tuple[SignedMessage, bytes | None]:
+    """A report's message, and the key it was verified with before its batch (None if not)."""
+    return (report.message, report.key) if isinstance(report, Verified) else (report, None)
+
+
 class KnownKeys:
     """Keys of devices seen in this process's check-ins, by device id, at most `size`.
 
