@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Flask, jsonify
-from waitress import serve
 
 from satellite.config import Settings
 from satellite.crypto.keys import PublicKey, load_private_key, load_public_key
@@ -39,6 +38,7 @@ from satellite.devices.verification import check_fresh, check_signature
 from satellite.errors import SatelliteError, Unauthenticated
 from satellite.server import batch_scheduling
 from satellite.web.device_usage import read_signed
+from satellite.web.httpchannel import create_http_server
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -118,8 +118,9 @@ def main() -> None:
     device_key = load_public_key(args.device_key) if args.device_key else None
     identity = Signer(load_private_key(args.identity_key)) if args.identity_key else None
     batch_scheduling()  # scheduled as `satellite serve` is
-    serve(create_app(device_key, identity), host="127.0.0.1", port=args.port,
-          threads=args.threads, ident="hello")
+    # Served as `satellite serve` serves: the same waitress server and channel.
+    create_http_server(create_app(device_key, identity), host="127.0.0.1", port=args.port,
+                       threads=args.threads, ident="hello").run()
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ import os
 import signal
 from types import FrameType
 
-from waitress import create_server
-
 from satellite.bootstrap import open_database, require_initialised
 from satellite.config import Settings
 from satellite.errors import ConfigError
@@ -21,6 +19,7 @@ from satellite.scheduler import build_scheduler
 from satellite.tokens.secrets import TokenSealer
 from satellite.web import create_app
 from satellite.web.bodylimits import upload_limit
+from satellite.web.httpchannel import create_http_server
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
                                            "x-forwarded-port"},
                  "clear_untrusted_proxy_headers": True}
     try:
-        server = create_server(app, host=host, port=port, threads=settings.threads,
+        server = create_http_server(app, host=host, port=port, threads=settings.threads,
                                ident="satellite",
                                # No body past the largest route limit is even buffered.
                                max_request_body_size=upload_limit(settings) + 1024 * 1024,
