@@ -11,7 +11,7 @@ so (100 µs without); the busy loop cost a third of the node's check-ins (docs/d
 
 `AnswerChannel` is not writable to the main loop while a request's thread is inside
 `write_soon`: that thread flushes what it wrote. Whatever it could not send (a slow
-client) stays queued, and the main loop sends it once the thread is out, as before. When
+client) stays queued, and the main loop, woken as the thread leaves, sends it as before. When
 the queue passes the high watermark the thread waits for the main loop to drain it: the
 channel is writable to the main loop for that wait, as in stock waitress.
 
@@ -40,6 +40,10 @@ class AnswerChannel(HTTPChannel):  # type: ignore[misc]
             return int(super().write_soon(data))
         finally:
             self._sending = False
+            if self.total_outbufs_len:
+                # What the thread could not send is the main loop's again: wake it to see so
+                # (it may have looked while the thread was sending).
+                self.server.pull_trigger()
 
     def _flush_outbufs_below_high_watermark(self) -> None:
         # The thread may wait here for the main loop to send: the main loop must see the
