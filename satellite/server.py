@@ -71,10 +71,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
                  "clear_untrusted_proxy_headers": True}
     try:
         server = create_http_server(app, host=host, port=port, threads=settings.threads,
-                               ident="satellite",
-                               # No body past the largest route limit is even buffered.
-                               max_request_body_size=upload_limit(settings) + 1024 * 1024,
-                               **proxy)
+                                    ident="satellite",
+                                    # No body past the largest route limit is even buffered.
+                                    max_request_body_size=upload_limit(settings) + 1024 * 1024,
+                                    **proxy)
     except OSError as exc:
         db.dispose()
         raise ConfigError(_bind_failure(host, port, exc)) from None
