@@ -4,9 +4,9 @@
 
 Starts `satellite serve` on a fresh SQLite data dir, measures the hello baseline, the signature
 floor (bench/hello.py: the check-in's Ed25519 verification and signature on the bare app, no
-database) and then signed usage reports from the agent's simulator, all with the same load
-generator, and appends the results to BENCHMARKS.md as a new dated section (earlier runs stay
-as history). Each row also gives the CPU time the server process used per request, read from
+database) and signed usage reports from the agent's simulator, all with the same load
+generator, the floor and the check-in in alternating turns, and appends the results to
+BENCHMARKS.md as a new dated section (earlier runs stay as history). Each row also gives the CPU time the server process used per request, read from
 /proc where there is one.
 """
 
@@ -40,6 +40,8 @@ TAG = "regid.2024-01.com.example.bench"
 TARGET = 0.75
 # Reports signed before the clock starts, per second of it (more are signed as they go).
 PRESIGN_RATE = 5000
+# The floor and the check-in are measured in this many turns each, alternating.
+SEGMENTS = 3
 
 
 def _free_port() -> int:
@@ -222,6 +224,19 @@ def postgresql_rows(server_url: str, duration: float, concurrency: int, devices:
     return rows
 
 
+def _combined(name: str, parts: list[Measured]) -> Measured:
+    """One row from measurements taken in turns: requests, time and CPU time summed."""
+    load = LoadResult(seconds=sum(part.load.seconds for part in parts),
+                      latencies=[lat for part in parts for lat in part.load.latencies],
+                      errors=sum(part.load.errors for part in parts),
+                      first_error=next((p.load.first_error for p in parts if p.load.first_error),
+                                       ""))
+    cpu = None
+    if load.requests and all(part.cpu_us is not None for part in parts):
+        cpu = sum((part.cpu_us or 0.0) * part.load.requests for part in parts) / load.requests
+    return Measured(name, load, cpu)
+
+
 def run(duration: float, concurrency: int, devices: int, threads: int,
         workdir: Path) -> tuple[list[Measured], float]:
     env, token = _site(workdir / "data", threads)
@@ -230,34 +245,40 @@ def run(duration: float, concurrency: int, devices: int, threads: int,
     floor_client, floor_args = _floor_keys(workdir)
     hello_port = _free_port()
     hello_url = f"http://127.0.0.1:{hello_port}"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    usage = {TAG: 1}
     with _process([sys.executable, "-m", "bench.hello", "--port", str(hello_port),
                    "--threads", str(threads), *floor_args], env, hello_url,
-                  workdir / "hello.log") as hello:
+                  workdir / "hello.log") as hello, \
+            _process([sys.executable, "-m", "satellite", "serve", "--port", str(port)], env, url,
+                     workdir / "serve.log") as server:
         opened: list[Transport] = []
         drive(_hello(hello_url, opened), min(1.0, duration), concurrency)  # warm-up
         rows.append(_measure("hello baseline (GET /hello)", hello.pid,
                              lambda: drive(_hello(hello_url, opened), duration, concurrency)))
         for transport in opened:
             transport.close()
-        usage = {TAG: 1}
         drive_reports(hello_url, [floor_client], min(1.0, duration), concurrency, usage)
-        rows.append(_measure(
-            "signature floor (verify + sign on the bare app, no database)", hello.pid,
-            lambda: drive_reports(hello_url, [floor_client], duration, concurrency, usage,
-                                  presign_rate=PRESIGN_RATE)))
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with _process([sys.executable, "-m", "satellite", "serve", "--port", str(port)], env, url,
-                  workdir / "serve.log") as server:
         began = time.perf_counter()
         clients = register_devices(url, token, devices, concurrency)
         # Each device's first report records its consumption and status: not a steady one.
         first_reports(url, clients, concurrency, usage)
         registration = time.perf_counter() - began
-        rows.append(_measure(
-            "device check-in (signed usage report)", server.pid,
-            lambda: drive_reports(url, clients, duration, concurrency, usage, PRESIGN_RATE)))
+        # The floor and the check-in take turns, both servers up (the one not measured is
+        # idle), so that the machine's speed drifting during the run weighs on both alike.
+        segment = duration / SEGMENTS
+        floors: list[Measured] = []
+        checkins: list[Measured] = []
+        for _ in range(SEGMENTS):
+            floors.append(_measure("floor", hello.pid, lambda: drive_reports(
+                hello_url, [floor_client], segment, concurrency, usage,
+                presign_rate=PRESIGN_RATE)))
+            checkins.append(_measure("check-in", server.pid, lambda: drive_reports(
+                url, clients, segment, concurrency, usage, PRESIGN_RATE)))
+        rows.append(_combined("signature floor (verify + sign on the bare app, no database)",
+                              floors))
+        rows.append(_combined("device check-in (signed usage report)", checkins))
         # The same, with the load generator signing and verifying as it goes (as a fleet of
         # real devices would, each on its own CPU): the load generator then competes with the
         # server for this machine's CPUs.
@@ -321,7 +342,10 @@ def report(rows: list[Measured], devices: int, registration_seconds: float, comm
         "(concurrent reports share a transaction: group commit), answer signed by the satellite.",
         f"The load generator ({concurrency} connections, closed loop, keep-alive, one thread per "
         f"connection; {threads} waitress threads in every server) runs on the same machine as "
-        "the servers, for every measurement. For the signature "
+        "the servers, for every measurement. The signature floor and the check-in are measured "
+        f"in {SEGMENTS} turns each, alternating, both servers up (the one not measured idle), "
+        "so that the machine's speed drifting during the run weighs on both alike. For the "
+        "signature "
         "floor and the check-in row it signs the reports before the clock starts (each with its "
         "own timestamp and nonce) and verifies every answer's signature after it stops, so that "
         "during the clock it does per request what it does for the hello: send bytes, read the "
