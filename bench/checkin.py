@@ -6,8 +6,8 @@ Starts `satellite serve` on a fresh SQLite data dir, measures the hello baseline
 floor (bench/hello.py: the check-in's Ed25519 verification and signature on the bare app, no
 database) and signed usage reports from the agent's simulator, all with the same load
 generator, the floor and the check-in in alternating turns, and appends the results to
-BENCHMARKS.md as a new dated section (earlier runs stay as history). Each row also gives the CPU time the server process used per request, read from
-/proc where there is one.
+BENCHMARKS.md as a new dated section (earlier runs stay as history). Each row also gives the
+CPU time the server process used per request, read from /proc where there is one.
 """
 
 from __future__ import annotations
