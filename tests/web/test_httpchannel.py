@@ -41,17 +41,19 @@ def _server(app: Any, send_buffer: int | None = None, poll_timeout: float = 0.05
     def loop() -> None:
         while not stop.is_set():
             wasyncore.loop(timeout=poll_timeout, map=server._map, count=1)
-        server.task_dispatcher.shutdown(timeout=5)
-        wasyncore.close_all(server._map)
 
     thread = threading.Thread(target=loop, name="main-loop", daemon=True)
     thread.start()
     try:
         yield int(server.effective_port), thread
     finally:
+        # The trigger is closed only once the loop has stopped: waking a loop that already
+        # closed it would write to a closed descriptor.
         stop.set()
         server.pull_trigger()
         thread.join(10)
+        server.task_dispatcher.shutdown(timeout=5)
+        wasyncore.close_all(server._map)
 
 
 def _request(sock: socket.socket, port: int, receive_buffer: int | None) -> None:
