@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import String, Table, bindparam, cast, literal, update
 
+from satellite import precompiled
 from satellite.accounts import export_control
 from satellite.audit.service import record
 from satellite.config import Settings
@@ -98,8 +99,8 @@ def _read_batch(uow: UnitOfWork,
     session = uow.session
     lock_owners(session, [owner_of(device_id) for device_id in ids])
     ordered = sorted(ids)
-    rows = session.connection().execute(_batch_query(len(ordered)),
-                                        list_params("device_id", ordered))
+    rows = precompiled.run(session.connection(), _batch_query(len(ordered)),
+                           list_params("device_id", ordered))
     devices: dict[int, Any] = {}
     usage: dict[str, dict[UsageKey, int]] = {}
     for row in rows:
@@ -296,8 +297,8 @@ def _touch(uow: UnitOfWork, devices: Sequence[DeviceSession], statuses: Sequence
         return
     connection = uow.session.connection()
     ids = [device.id for device in devices]
-    connection.execute(_touch_statement(len(ids)),
-                       {**list_params("device_id", ids), "now": now, "expires": expires})
+    precompiled.run(connection, _touch_statement(len(ids)),
+                    {**list_params("device_id", ids), "now": now, "expires": expires})
     moved: dict[str, list[DeviceSession]] = {}
     for device, status in zip(devices, statuses, strict=True):
         if status != device.status:

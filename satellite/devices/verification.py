@@ -8,16 +8,17 @@ from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Select, Table, delete, select
+from sqlalchemy import Integer, Select, String, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from satellite import precompiled
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.clock import as_utc
 from satellite.crypto import signing
 from satellite.crypto.keys import PublicKey
-from satellite.db import bind_list, list_params
+from satellite.db import UTCDateTime, bind_list, list_params
 from satellite.devices.authority import device_public_key
 from satellite.devices.messages import SignedMessage
 from satellite.devices.models import DEREGISTERED, Device, DeviceNonce
@@ -144,13 +145,17 @@ def _forgotten(value: str | None) -> datetime | None:
 
 
 @cache
-def _nonce_insert(dialect: str) -> Any:
-    # Run with a list of rows: SQLAlchemy's "insertmanyvalues" sends them as one multi-row
-    # INSERT, and unlike an insert built with .values(rows) the statement is cached.
+def _nonce_insert(dialect: str, count: int) -> Any:
+    # One multi-row INSERT per batch size, run on the driver (satellite.precompiled): the
+    # nonces that were new come back, those seen before are left alone.
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = DeviceNonce.__table__
     assert isinstance(table, Table)
-    return insert(table).on_conflict_do_nothing().returning(table.c.device_id, table.c.nonce)
+    return insert(table).values([
+        {"device_id": bindparam(f"device_id_{i}", type_=Integer()),
+         "nonce": bindparam(f"nonce_{i}", type_=String()),
+         "expires_at": bindparam(f"expires_at_{i}", type_=UTCDateTime())} for i in range(count)
+    ]).on_conflict_do_nothing().returning(table.c.device_id, table.c.nonce)
 
 
 def devices_query(count: int) -> Select[Any]:
@@ -181,11 +186,14 @@ def remember_nonces(session: Session, messages: Sequence[tuple[int, SignedMessag
     if not messages:
         return set()
     # A message is stale once its timestamp is max_age away, so its nonce may be forgotten then.
-    statement = _nonce_insert(session.get_bind().dialect.name)
-    rows = [{"device_id": device_id, "nonce": message.nonce,
-             "expires_at": message.timestamp + timedelta(seconds=max_age_seconds)}
-            for device_id, message in messages]
-    found = session.connection().execute(statement, rows).all()
+    values: dict[str, Any] = {}
+    for i, (device_id, message) in enumerate(messages):
+        values[f"device_id_{i}"] = device_id
+        values[f"nonce_{i}"] = message.nonce
+        values[f"expires_at_{i}"] = message.timestamp + timedelta(seconds=max_age_seconds)
+    connection = session.connection()
+    found = precompiled.run(connection, _nonce_insert(connection.dialect.name, len(messages)),
+                            values)
     return {(device_id, nonce) for device_id, nonce in found}
 
 

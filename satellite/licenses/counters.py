@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from satellite import precompiled
 from satellite.accounts.models import Account, VirtualAccount
 from satellite.db import bind_list, in_chunks, list_params
 from satellite.errors import InvalidInput
@@ -194,8 +195,8 @@ def tag_pools(session: Session, va_id: int, on: date, tags: Sequence[str]) -> di
     """
     if not tags:
         return {}
-    rows = session.connection().execute(_tag_pools_statement(len(tags)),
-                                        {"on": on, "va_id": va_id, **list_params("tag", tags)})
+    rows = precompiled.run(session.connection(), _tag_pools_statement(len(tags)),
+                           {"on": on, "va_id": va_id, **list_params("tag", tags)})
     return {tag: TagPool(Counter(va_id, tag, int(q), int(u), int(r)), bool(export))
             for tag, export, q, u, r in rows}
 
