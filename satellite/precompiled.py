@@ -39,6 +39,8 @@ class Precompiled:
         assert isinstance(compiled, SQLCompiler)
         if any(bind.expanding for bind in compiled.binds.values()):
             raise ValueError("an expanding parameter is rendered anew on every execution")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("a column default computed in Python is computed on execution")
         self.sql = compiled.string
         self.names = list(compiled.positiontup or ()) if compiled.positional else None
         # Values fixed in the statement itself (literals SQLAlchemy binds, such as 'device:').

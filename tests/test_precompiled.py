@@ -96,6 +96,14 @@ def test_a_driver_error_is_sqlalchemy_s_own(things: Database) -> None:
         precompiled.run(uow.session.connection(), INSERT, row)
 
 
+def test_a_column_default_computed_in_python_is_refused(things: Database) -> None:
+    table = Table("precompiled_defaults", MetaData(),
+                  Column("id", Integer, primary_key=True), Column("name", String(8), default="x"))
+    with things.reader() as uow, pytest.raises(ValueError, match="default"):
+        precompiled.run(uow.session.connection(), insert(table).values(id=bindparam("id")),
+                        {"id": 1})
+
+
 def test_an_expanding_parameter_is_refused(things: Database) -> None:
     query = select(THINGS.c.id).where(THINGS.c.id.in_(bindparam("ids", expanding=True)))
     with things.reader() as uow, pytest.raises(ValueError, match="expanding"):
