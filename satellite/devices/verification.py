@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, Table, bindparam, delete, select
+from sqlalchemy import Integer, Select, String, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -151,10 +151,11 @@ def _nonce_insert(dialect: str, count: int) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = DeviceNonce.__table__
     assert isinstance(table, Table)
+    rows = zip(bind_list("device_id", count, Integer()), bind_list("nonce", count, String()),
+               bind_list("expires_at", count, UTCDateTime()), strict=True)
     return insert(table).values([
-        {"device_id": bindparam(f"device_id_{i}", type_=Integer()),
-         "nonce": bindparam(f"nonce_{i}", type_=String()),
-         "expires_at": bindparam(f"expires_at_{i}", type_=UTCDateTime())} for i in range(count)
+        {"device_id": device_id, "nonce": nonce, "expires_at": expires_at}
+        for device_id, nonce, expires_at in rows
     ]).on_conflict_do_nothing().returning(table.c.device_id, table.c.nonce)
 
 
@@ -186,11 +187,10 @@ def remember_nonces(session: Session, messages: Sequence[tuple[int, SignedMessag
     if not messages:
         return set()
     # A message is stale once its timestamp is max_age away, so its nonce may be forgotten then.
-    values: dict[str, Any] = {}
-    for i, (device_id, message) in enumerate(messages):
-        values[f"device_id_{i}"] = device_id
-        values[f"nonce_{i}"] = message.nonce
-        values[f"expires_at_{i}"] = message.timestamp + timedelta(seconds=max_age_seconds)
+    age = timedelta(seconds=max_age_seconds)
+    values = {**list_params("device_id", [device_id for device_id, _ in messages]),
+              **list_params("nonce", [message.nonce for _, message in messages]),
+              **list_params("expires_at", [message.timestamp + age for _, message in messages])}
     connection = session.connection()
     found = precompiled.run(connection, _nonce_insert(connection.dialect.name, len(messages)),
                             values)
