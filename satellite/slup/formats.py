@@ -1,10 +1,11 @@
 """Cisco Smart Licensing Using Policy files: usage (RUM) reports and ACKs, read safely and streamed.
 
 A usage file is `<smartLicense>` holding `<RUMReport>` elements (or one bare `<RUMReport>`),
-each a JSON object with `payload` (a string of JSON, signed by the device's SUDI key) and
-`signature`. Only Cisco can check that signature, so a report is kept as the exact text the
-device wrote: `payload` and `signature` are never re-serialised. XML is read with defusedxml
-(no DTD, no entity) one element at a time, so a file's size does not decide memory.
+each a JSON object with `payload` (IOS XE writes a string of JSON, signed by the device's SUDI
+key; NX-OS an object, its signature inside) and `signature`. Only Cisco can check a signature,
+so a report is kept as the exact text the device wrote: nothing in it is re-serialised. XML is
+read with defusedxml (no DTD, no entity) one element at a time, so a file's size does not decide
+memory.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ USAGE_ROOT, REPORT = "smartLicense", "RUMReport"
 ACK, POLICY = "smartLicenseRumAck", "smartLicensePolicy"
 ENTITLEMENT = "ENTITLEMENT"
 _WS = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
+# Not strict: a device may wrap a long value (a base64 signature) over lines inside its string.
+_DECODER = json.JSONDecoder(strict=False)
 MAX_COUNT = 1_000_000
 
 
@@ -62,8 +64,9 @@ class RumReport:
 
     @property
     def signature(self) -> str:
-        """The exact text of the report's `signature` member."""
-        return json_members(self.text)["signature"][1]
+        """The exact text of the report's `signature` member ("" if it has none)."""
+        found = json_members(self.text).get("signature")
+        return found[1] if found else ""
 
     @property
     def latest(self) -> Measurement | None:
@@ -99,7 +102,8 @@ def json_members(text: str) -> dict[str, tuple[Any, str]]:
         while True:
             if text[pos:pos + 1] != '"':
                 raise ValueError(f"expects a member name at character {pos}")
-            name, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
+            name, pos = json.decoder.scanstring(  # type: ignore[attr-defined]
+                text, pos + 1, False)
             pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
             if text[pos:pos + 1] != ":":
                 raise ValueError(f"expects ':' at character {pos}")
@@ -226,23 +230,27 @@ def parse_report(text: str, where: str) -> RumReport:
     try:
         # The text is kept whole, so payload and signature stay exactly as the device wrote
         # them; parsing it here only reads what the satellite needs.
-        members = json.loads(text)
+        members = json_members(text)
     except ValueError as exc:
-        raise InvalidInput(f"{where}: the report is not JSON ({exc})") from None
-    if not isinstance(members, dict) or "payload" not in members or "signature" not in members:
-        raise InvalidInput(f"{where}: a report is a JSON object with payload and signature")
-    payload, signature = members["payload"], members["signature"]
-    if not isinstance(payload, str):
-        raise InvalidInput(f"{where}: payload must be a string holding JSON")
+        raise InvalidInput(f"{where}: the report is not one JSON object ({exc})") from None
+    if "payload" not in members:
+        raise InvalidInput(f"{where}: a report is a JSON object with a payload")
+    payload, payload_text = members["payload"]
+    if isinstance(payload, str):
+        # IOS XE: the payload is a string of JSON, signed as it stands.
+        try:
+            body = _DECODER.decode(payload)
+        except ValueError as exc:
+            raise InvalidInput(f"{where}: payload is not JSON ({exc})") from None
+    else:
+        # NX-OS: the payload is the object itself, its signature inside asset_identification.
+        body, payload = payload, payload_text
+    if not isinstance(body, dict):
+        raise InvalidInput(f"{where}: payload must be a JSON object or a string holding one")
+    assets = _object(body, "asset_identification", where)
+    signature = members.get("signature", (assets.get("signature") or {}, ""))[0]
     if not isinstance(signature, dict):
         raise InvalidInput(f"{where}: signature must be an object")
-    try:
-        body = json.loads(payload)
-    except ValueError as exc:
-        raise InvalidInput(f"{where}: payload is not JSON ({exc})") from None
-    if not isinstance(body, dict):
-        raise InvalidInput(f"{where}: payload is not a JSON object")
-    assets = _object(body, "asset_identification", where)
     meta = body.get("meta") or {}
     if not isinstance(meta, dict):
         raise InvalidInput(f"{where}: meta is not an object")

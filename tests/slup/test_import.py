@@ -6,7 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import select
+
 from satellite.actor import Actor
+from satellite.slup.models import RumReportRow
 from satellite.uow import Database
 from tests.conftest import CliResult
 from tests.licenses.helpers import add_line, make_account
@@ -15,6 +18,7 @@ from tests.slup.files import AP_TAG, WLC, measurement, nested, report, usage_fil
 Cli = Callable[..., CliResult]
 DAY = 86_400
 T0 = 1_700_000_000
+NEXUS_TAG = "regid.2019-06.com.cisco.LAN_Nexus9300_XF2,1.0_3c6e9d2a-5b1f-4e7a-8c9d-0a1b2c3d4e5f"
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> str:
@@ -82,12 +86,13 @@ def test_a_malformed_file_refuses_the_whole_import(db: Database, actor: Actor, c
     make_account(db, actor)
     good = _write(tmp_path, "good.txt", usage_file(report("C9300-24T", "FCW1", 1)))
     bad_report = json.loads(report("C9300-24T", "FCW2", 2))
-    bad_report["payload"] = json.loads(bad_report["payload"])  # an object, not a string
+    bad_report["payload"] = ["a list, not an object"]
     bad = _write(tmp_path, "bad.txt", usage_file(report("C9300-24T", "FCW3", 3),
                                                  json.dumps(bad_report)))
     result = cli("slup", "import", good, bad, "--account", "Acme", "--va", "Lab")
     assert result.code != 0
-    assert "bad.txt: report 2: payload must be a string" in result.err
+    assert "bad.txt: report 2: payload must be a JSON object or a string holding one" \
+        in result.err
     assert "Traceback" not in result.err
     assert _ok(cli, "device", "list")["total"] == 0
 
@@ -175,3 +180,64 @@ def test_reports_inside_a_wrapper_element_are_read(db: Database, actor: Actor, c
     summary = _ok(cli, "slup", "import", _write(tmp_path, "w.txt", wrapped),
                   "--account", "Acme", "--va", "Lab")
     assert summary["new"] == 2 and summary["skipped"] == {"smartLicensePolicy": 1}
+
+
+def test_a_nexus_report_with_its_payload_as_an_object_is_read_and_kept_verbatim(
+        db: Database, actor: Actor, cli: Cli, tmp_path: Path) -> None:
+    # NX-OS writes the payload as an object, its signature inside asset_identification and no
+    # signature beside it, pretty-printed, a long base64 value wrapped over lines.
+    vas = make_account(db, actor)
+    add_line(db, vas["Lab"], NEXUS_TAG, 2)
+    text = """{
+"payload":{
+"asset_identification":{
+"asset":{
+"name":"regid.2017-11.com.cisco.Nexus_9300,1.0_5b7e3b3c-0c5e-4b6a-9d8e-2f1a6c7d8e9f"
+},
+"instance":{
+"sudi":{
+"udi_pid":"N9K-C93180YC-FX",
+"udi_serial_number":"FDO2233X0AB"
+},
+"product_instance_identifier":"0b5c1f3e-8a7d-4c2e-9f61-3d4e5a6b7c8d"
+},
+"signature":{
+"signing_type":"builtin",
+"key":"00000000",
+"value":"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w
+cXJzdHV2d3h5ejAxMjM0NTY3ODk="
+}
+},
+"meta":{
+"entitlement_tag":"NEXUS_TAG",
+"report_id":16283555555,
+"software_version":"10.2(3)"
+},
+"measurements":[
+{
+"log_time":1700086400,
+"metric_name":"ENTITLEMENT",
+"start_time":1700000000,
+"end_time":1700086400,
+"sample_interval":3600,
+"num_samples":24,
+"meta":{"termination_reason":"CurrentState"},
+"value":{"type":"COUNT","value":"1"}
+}
+]
+}
+}
+""".replace("NEXUS_TAG", NEXUS_TAG)
+    data = b'<?xml version="1.0" encoding="UTF-8"?>\n<smartLicense>\n<RUMReport>\n<![CDATA[\n' \
+        + text.encode() + b"]]>\n</RUMReport>\n</smartLicense>\n"
+    path = _write(tmp_path, "nexus.txt", data)
+    summary = _ok(cli, "slup", "import", path, "--account", "Acme", "--va", "Lab")
+    assert summary["new"] == 1
+    assert _counter(cli, NEXUS_TAG)["inUse"] == 1
+    device = _device(cli, "PID:N9K-C93180YC-FX,SN:FDO2233X0AB")
+    assert device["reporting"] == "slup" and device["usage"] == {NEXUS_TAG: 1}
+    again = _ok(cli, "slup", "import", path, "--account", "Acme", "--va", "Lab")
+    assert again["new"] == 0 and again["known"] == 1
+    with db.reader() as uow:
+        kept = uow.session.scalars(select(RumReportRow.text)).all()
+    assert kept == ["\n\n" + text + "\n"]  # the element's whole text, as written
