@@ -28,9 +28,16 @@ def _client_credentials(data: dict[str, Any]) -> tuple[str, str]:
     return field(data, "client_id"), field(data, "client_secret")
 
 
+def _token_request() -> dict[str, Any]:
+    """The token request's fields: the body's, else the query string's, where On-Prem's own
+    examples put them (`POST /oauth/token?grant_type=client_credentials&client_id=...`).
+    Request logs never show a query string."""
+    return {**request.args.to_dict(), **body()}
+
+
 @bp.post("/oauth/token")
 def token() -> Any:
-    data = body()
+    data = _token_request()
     client_id, secret = _client_credentials(data)
     grant_type = field(data, "grant_type")
     username = field(data, "username", required=False) or None

@@ -302,8 +302,10 @@ def _report_op(summary: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
 
 A = "/api/v1/accounts/{account}"
 V = A + "/virtual-accounts/{va}"
-_TOKEN = _op("Get a bearer token (client_credentials or password grant)", "Token",
-             "TokenRequest", auth=False)
+_TOKEN = _op("Get a bearer token (client_credentials or password grant); the fields may also "
+             "come in the query string, as On-Prem's examples send them", "Token",
+             "TokenRequest", auth=False,
+             query=("grant_type", "client_id", "client_secret", "username", "password"))
 _ACCOUNTS = _op("Accounts the caller may see", "Accounts")
 _LICENSES = _op("License counters of the account (limit -1: all; tag, repeatable: only pools "
                 "carrying every one)", "Licenses", "LicenseQuery",

@@ -99,6 +99,15 @@ def test_tokens_from_both_endpoints_json_and_form_and_both_grants(
         assert answer.status_code == 200
         conforms(answer.json, "/oauth/token", "post", 200)
         assert answer.json["token_type"] == "bearer" and answer.json["expires_in"] == 3600
+    # On-Prem's own examples send the fields in the query string, with no body.
+    query_answer = client.post("/backend/oauth/token?grant_type=client_credentials"
+                               f"&client_id={client_id}&client_secret={secret}")
+    assert query_answer.status_code == 200, query_answer.json
+    assert client.get("/api/v1/accounts", headers={
+        "Authorization": f"Bearer {query_answer.json['access_token']}"}).status_code == 200
+    wrong = client.post(f"/oauth/token?grant_type=client_credentials&client_id={client_id}"
+                        "&client_secret=not-it")
+    assert wrong.status_code == 401
     as_client = {"Authorization": f"Bearer {json_answer.json['access_token']}"}
     as_alice = {"Authorization": f"Bearer {form_answer.json['access_token']}"}
     # The client acts in its account; the password grant acts with the user's own rights.
