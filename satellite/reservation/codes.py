@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import struct
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -146,6 +147,22 @@ def confirmation_index(serial: int) -> int:
 
 # --- request ------------------------------------------------------------------------------
 
+# What `license smart reservation request local` prints on a Cisco device, e.g.
+# CB-ZC9300-24T:FCW2233L0AB-AKaPznPNg-CF: two letters, Z, PID:SN, then Cisco's own fields.
+_CISCO_REQUEST = re.compile(r"\s*[A-Z]{2}-Z?(?P<pid>[^:\s]+):(?P<sn>[A-Za-z0-9]+)-\S+\s*")
+
+
+def _refuse_cisco_request(text: str) -> None:
+    """A Cisco device's reservation request code is named as such, not as a mistyped code."""
+    found = _CISCO_REQUEST.fullmatch(text)
+    if found:
+        raise CodeError(
+            f"this is a Cisco device's own reservation request code (PID {found['pid']}, SN "
+            f"{found['sn']}): only Cisco's CSSM can authorize it, with a code Cisco signs. "
+            "Reserve that device's licenses in CSSM; the satellite's codes are for devices that "
+            "use its reservation protocol (docs/reservation-codes.md)")
+
+
 @dataclass(frozen=True)
 class RequestCode:
     udi: Udi
@@ -165,6 +182,7 @@ class RequestCode:
 
     @classmethod
     def decode(cls, text: str) -> RequestCode:
+        _refuse_cisco_request(text)
         r = _Reader(checksum.parse(text, REQUEST).payload, "request")
         nonce = r.take(NONCE_BYTES)
         udi = r.udi()

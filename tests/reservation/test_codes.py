@@ -164,3 +164,14 @@ def test_every_position_of_the_vector_codes_is_located() -> None:
                 with pytest.raises(CodeError) as caught:
                     parse(changed)
                 assert caught.value.position == position
+
+
+@pytest.mark.parametrize(("code", "udi"), [
+    ("CB-ZC9300-24T:FCW2233L0AB-AKaPznPNg-CF", "PID C9300-24T, SN FCW2233L0AB"),
+    (" DB-ZISR4331/K9:FDO21520TGH-Ai2qWmY8g-15\n", "PID ISR4331/K9, SN FDO21520TGH"),
+])
+def test_a_cisco_devices_request_code_is_named_as_such(code: str, udi: str) -> None:
+    with pytest.raises(CodeError) as refused:
+        codes.RequestCode.decode(code)
+    assert f"Cisco device's own reservation request code ({udi})" in str(refused.value)
+    assert "CSSM" in str(refused.value)
