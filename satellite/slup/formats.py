@@ -248,7 +248,9 @@ def parse_report(text: str, where: str) -> RumReport:
     if not isinstance(body, dict):
         raise InvalidInput(f"{where}: payload must be a JSON object or a string holding one")
     assets = _object(body, "asset_identification", where)
-    signature = members.get("signature", (assets.get("signature") or {}, ""))[0]
+    # Beside the payload (IOS XE), else inside asset_identification (NX-OS).
+    signature = members["signature"][0] if "signature" in members \
+        else assets.get("signature") or {}
     if not isinstance(signature, dict):
         raise InvalidInput(f"{where}: signature must be an object")
     meta = body.get("meta") or {}
